@@ -1,0 +1,17 @@
+# The two commands of the README: `make demo` and `make test` (each runs the set-up first; it is skipped when done).
+.PHONY: setup demo test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	@.venv/bin/python -m pytest
+
+bench: setup
+	@.venv/bin/python -m bench
+
+clean:
+	rm -rf .venv demo-output .pytest_cache

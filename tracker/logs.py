@@ -1,0 +1,53 @@
+"""The one place logging is configured. Secrets known to the settings are masked in every log line."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` wherever it would appear in a log line (tokens, API keys, database passwords)."""
+    if value and len(value) >= 6:
+        _secrets.add(value)
+
+
+class _RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _secrets:
+            message = record.getMessage()
+            redacted = message
+            for secret in _secrets:
+                redacted = redacted.replace(secret, "***")
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+def configure_logging(verbose: bool = False) -> None:
+    # Logs go to stderr: stdout carries data (`wgbot ics > wg.ics`).
+    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
+    handler.addFilter(_RedactSecrets())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(name)s: %(message)s",
+                        handlers=[handler], force=True)
+    for noisy in ("httpx", "httpcore", "urllib3", "discord.gateway", "discord.http", "faster_whisper", "apscheduler",
+                  "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def register_settings_secrets(settings) -> None:
+    from pydantic import SecretStr
+
+    for section in vars(settings).values():
+        for name in getattr(section, "secret_fields", ()):
+            value = getattr(section, name)
+            if isinstance(value, SecretStr):
+                register_secret(value.get_secret_value())
+                if name == "database_url":  # the password inside the URL too
+                    from sqlalchemy.engine import make_url
+
+                    register_secret(make_url(value.get_secret_value()).password)

@@ -1,0 +1,206 @@
+"""The tracker's tables: the system of record for meetings and everything that comes out of them.
+
+Changing a table means a new Alembic migration in tracker/migrations/versions/ (tests/tracker/test_migrations.py
+fails while the models and the migrations disagree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy.types import JSON
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    # Datetime columns are timezone-aware UTC (SQLModel's UTCDateTime rejects naive values and returns UTC).
+    return dt.datetime.now(dt.UTC)
+
+
+class MeetingState(str, enum.Enum):
+    scheduled = "scheduled"
+    recording = "recording"
+    recorded = "recorded"
+    transcribed = "transcribed"
+    summarized = "summarized"
+    published = "published"
+    failed = "failed"
+    cancelled = "cancelled"  # a skipped occurrence
+
+
+class ItemStatus(str, enum.Enum):
+    open = "open"
+    done = "done"
+    dropped = "dropped"
+
+
+class PublicationState(str, enum.Enum):
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+class PublicationKind(str, enum.Enum):
+    action_issue = "action_issue"  # GitHub issue for an action item
+    wish_issue = "wish_issue"  # GitHub issue for a wish-list entry (or a comment on an existing one)
+    archive = "archive"  # meetings/YYYY.MM.DD/README.md + transcript.md in the repo
+    forum_post = "forum_post"  # reply in the forum topic
+    discord_message = "discord_message"  # agenda, reminder, minutes in the text channel
+
+
+class WorkingGroup(SQLModel, table=True):
+    __tablename__ = "working_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    guild_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    text_channel_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    voice_channel_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    organizer_role_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # The cadence: weekly on `weekday` (0 = Monday) at `start_time` UTC, from `series_start` until `series_end`.
+    weekday: int = 3
+    start_time: dt.time = dt.time(17, 0)
+    duration_minutes: int = 60
+    title: str = "Working group call"
+    series_start: dt.date
+    series_end: dt.date | None = None  # the series was cancelled from this date on (exclusive)
+    github_repo: str | None = None
+    forum_topic_id: int | None = None
+    review_mode: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Meeting(SQLModel, table=True):
+    """One occurrence of the call. Rows exist for occurrences that were touched: skipped, rescheduled, recorded."""
+
+    __table_args__ = (UniqueConstraint("group_id", "occurrence_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="working_group.id", index=True)
+    # The slot in the weekly series this meeting fills (None for an ad-hoc meeting); the ICS RECURRENCE-ID.
+    occurrence_start: dt.datetime | None = None
+    scheduled_start: dt.datetime  # UTC; differs from occurrence_start when rescheduled
+    duration_minutes: int = 60
+    title: str = "Working group call"
+    state: MeetingState = MeetingState.scheduled
+    state_reason: str | None = None  # why it failed or was cancelled
+    recording_dir: str | None = None
+    started_at: dt.datetime | None = None  # recording actually started
+    ended_at: dt.datetime | None = None
+    discord_event_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    status_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    discord_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    display_name: str
+    github_login: str | None = None
+    recording_opt_out: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AgendaItem(SQLModel, table=True):
+    __tablename__ = "agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    topic: str
+    presenter: str | None = None
+    added_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TranscriptSegment(SQLModel, table=True):
+    __tablename__ = "transcript_segment"
+    __table_args__ = (Index("ix_transcript_segment_meeting_start", "meeting_id", "start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    speaker: str
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    track: str = ""
+    start: float  # seconds from the meeting start
+    end: float
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MinutesRecord(SQLModel, table=True):
+    __tablename__ = "minutes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", unique=True)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    long_summary: str = Field(sa_column=Column(Text, nullable=False))
+    decisions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    next_topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    model: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    owner_name: str
+    owner_id: int | None = Field(default=None, foreign_key="member.id")
+    task: str = Field(sa_column=Column(Text, nullable=False))
+    due: dt.date | None = None
+    at: float | None = None  # transcript time, seconds from the meeting start
+    excerpt: str | None = Field(default=None, sa_column=Column(Text))
+    status: ItemStatus = ItemStatus.open
+    github_issue_number: int | None = None
+    github_issue_url: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    closed_at: dt.datetime | None = None
+
+
+class WishlistEntry(SQLModel, table=True):
+    __tablename__ = "wishlist_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)  # None: added by /wishlist
+    title: str
+    details: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: float | None = None
+    excerpt: str | None = Field(default=None, sa_column=Column(Text))
+    added_by_id: int | None = Field(default=None, foreign_key="member.id")
+    status: ItemStatus = ItemStatus.open
+    github_issue_number: int | None = None
+    github_issue_url: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Link(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    at: float | None = None
+
+
+class Publication(SQLModel, table=True):
+    """The outbox: one row per outward effect, done once (see tracker/publishing/)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    kind: PublicationKind
+    target: str  # "owner/repo", "forum:topic/123", "discord:channel/456"
+    subject_id: int | None = None  # the action item / wish-list entry it publishes
+    idempotency_key: str = Field(unique=True)  # also the hidden marker in what it creates
+    state: PublicationState = Field(default=PublicationState.pending, index=True)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    external_id: str | None = None
+    external_url: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    done_at: dt.datetime | None = None

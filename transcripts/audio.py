@@ -1,0 +1,252 @@
+"""Audio in and out with PyAV: any file ffmpeg reads, decoded to 16 kHz mono float32 in streamed chunks.
+
+Reading never holds a whole track: `stream_audio` yields chunks of a few seconds, so an hour-long recording costs
+the memory of one chunk plus whatever the consumer keeps. Every problem with a file becomes an `AudioError` whose
+message starts with the file name, e.g. ``alice.ogg: not an audio file or damaged beyond reading``.
+
+Writing (`AudioWriter`, `write_audio`) is what `synthesize` uses to produce Ogg/Opus, WAV, FLAC, MP3 or M4A tracks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from .errors import AudioError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000  # what Whisper and Silero VAD take
+# File types a recording folder may hold; anything else there is ignored (with a warning) rather than guessed at.
+AUDIO_SUFFIXES = (".ogg", ".opus", ".oga", ".wav", ".flac", ".mp3", ".m4a", ".mp4", ".aac", ".webm", ".mka")
+# A gap in a file's timestamps longer than this is silence the writer skipped (e.g. a recorder that only writes
+# packets while someone talks); it is filled with zeros so words keep their true time.
+_TIMESTAMP_GAP = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    path: Path
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None  # seconds, from the container; None when it does not say
+
+
+def _name(path: Path) -> str:
+    return path.name or str(path)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"{_name(path)}: file not found ({path})")
+    if not path.is_file():  # a FIFO or device would block the demuxer forever
+        raise AudioError(f"{_name(path)}: not a regular file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{_name(path)}: empty file (0 bytes)")
+
+
+def _open(path: Path) -> tuple[av.container.InputContainer, av.audio.stream.AudioStream]:
+    _check_file(path)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise AudioError(f"{_name(path)}: not an audio file or damaged beyond reading ({_reason(exc)})") from None
+    if not container.streams.audio:
+        container.close()
+        raise AudioError(f"{_name(path)}: contains no audio stream")
+    stream = container.streams.audio[0]
+    codec = stream.codec_context
+    if codec is None or not getattr(codec, "name", None) or codec.name == "none":
+        container.close()
+        raise AudioError(f"{_name(path)}: unsupported audio codec")
+    return container, stream
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text.splitlines()[0][:120]
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """What `path` holds, without decoding it; raises `AudioError` for anything that is not readable audio."""
+    path = Path(path)
+    container, stream = _open(path)
+    try:
+        duration = None
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        codec = stream.codec_context
+        return AudioInfo(path, codec.name, int(codec.sample_rate or 0), int(codec.channels or 0), duration)
+    finally:
+        container.close()
+
+
+def stream_audio(
+    path: str | Path,
+    *,
+    chunk_seconds: float = 20.0,
+    warnings: list[str] | None = None,
+) -> Iterator[np.ndarray]:
+    """Decode `path` to 16 kHz mono float32, yielding chunks of about `chunk_seconds` (the last one shorter).
+
+    Raises `AudioError` (naming the file) when nothing can be decoded. A file that breaks off part-way — a recorder
+    killed mid-write, a damaged packet — yields what came before and appends a note to `warnings`.
+    """
+    path = Path(path)
+    container, stream = _open(path)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    chunk_samples = max(1, int(chunk_seconds * SAMPLE_RATE))
+    pending: list[np.ndarray] = []
+    pending_len = 0
+    emitted = 0  # samples yielded so far
+    origin: float | None = None  # timestamp of the first decoded frame: the track's time zero
+    error: str | None = None
+
+    def take(array: np.ndarray) -> Iterator[np.ndarray]:
+        nonlocal pending_len, emitted
+        if array.size:
+            pending.append(array)
+            pending_len += array.size
+        while pending_len >= chunk_samples:
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            out, rest = joined[:chunk_samples], joined[chunk_samples:]
+            pending.clear()
+            pending_len = rest.size
+            if rest.size:
+                pending.append(rest)
+            emitted += out.size
+            yield out
+
+    try:
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is not None and frame.time_base is not None:
+                    start = float(frame.pts * frame.time_base)
+                    if origin is None:
+                        origin = start
+                    gap = (start - origin) - (emitted + pending_len) / SAMPLE_RATE
+                    if gap > _TIMESTAMP_GAP:
+                        yield from take(np.zeros(int(round(gap * SAMPLE_RATE)), dtype=np.float32))
+                for out in resampler.resample(frame):
+                    yield from take(_mono(out))
+        except (av.error.FFmpegError, ValueError) as exc:
+            error = _reason(exc)
+        try:
+            for out in resampler.resample(None):
+                yield from take(_mono(out))
+        except (av.error.FFmpegError, ValueError):
+            pass
+    finally:
+        container.close()
+
+    total = emitted + pending_len
+    if error is not None:
+        if total == 0:
+            raise AudioError(f"{_name(path)}: cannot be decoded ({error})")
+        note = f"{_name(path)}: damaged or truncated after {total / SAMPLE_RATE:.1f} s ({error}); kept the audio before"
+        log.warning(note)
+        if warnings is not None:
+            warnings.append(note)
+    if total == 0:
+        raise AudioError(f"{_name(path)}: contains no audio samples")
+    if pending_len:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def _mono(frame: av.AudioFrame) -> np.ndarray:
+    array = frame.to_ndarray()
+    return np.ascontiguousarray(array.reshape(-1), dtype=np.float32)
+
+
+def read_audio(path: str | Path) -> np.ndarray:
+    """The whole file as one 16 kHz mono float32 array: for short clips and tests, not for meeting tracks."""
+    chunks = list(stream_audio(path))
+    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+
+# ---- writing --------------------------------------------------------------------------------------------------
+
+# suffix -> (container format, codec, sample format, sample rate the codec is given)
+_WRITE_FORMATS = {
+    "ogg": ("ogg", "libopus", "flt", 48_000),
+    "opus": ("ogg", "libopus", "flt", 48_000),
+    "wav": ("wav", "pcm_s16le", "s16", None),
+    "flac": ("flac", "flac", "s16", None),
+    "mp3": ("mp3", "libmp3lame", "fltp", None),
+    "m4a": ("ipod", "aac", "fltp", None),
+}
+WRITE_FORMATS = tuple(_WRITE_FORMATS)
+
+
+class AudioWriter:
+    """Encode mono float32 audio to a file in pieces (so a long track is never built in memory).
+
+        with AudioWriter(path, sample_rate=16000) as w:
+            w.write(samples)
+    """
+
+    def __init__(self, path: str | Path, *, sample_rate: int = SAMPLE_RATE, fmt: str | None = None):
+        self.path = Path(path)
+        fmt = (fmt or self.path.suffix.lstrip(".")).lower()
+        if fmt not in _WRITE_FORMATS:
+            raise AudioError(f"{self.path.name}: cannot write format {fmt!r}; use one of {', '.join(WRITE_FORMATS)}")
+        container_format, codec, sample_format, codec_rate = _WRITE_FORMATS[fmt]
+        self.sample_rate = sample_rate
+        self._rate = codec_rate or sample_rate
+        self._container = av.open(str(self.path), mode="w", format=container_format)
+        self._stream = self._container.add_stream(codec, rate=self._rate)
+        self._stream.layout = "mono"
+        self._stream.format = sample_format
+        if codec == "libopus":
+            self._stream.bit_rate = 32_000
+        self._resampler = av.AudioResampler(format=sample_format, layout="mono", rate=self._rate)
+        self._written = 0  # input samples so far, for frame timestamps
+
+    def write(self, samples: np.ndarray) -> None:
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        step = self.sample_rate  # one second per frame keeps the Python overhead negligible
+        for i in range(0, samples.size, step):
+            piece = np.clip(samples[i : i + step], -1.0, 1.0)
+            frame = av.AudioFrame.from_ndarray(piece[np.newaxis, :], format="flt", layout="mono")
+            frame.sample_rate = self.sample_rate
+            frame.pts = self._written
+            frame.time_base = Fraction(1, self.sample_rate)
+            self._written += piece.size
+            for out in self._resampler.resample(frame):
+                self._encode(out)
+
+    def _encode(self, frame: av.AudioFrame | None) -> None:
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        if self._container is None:
+            return
+        for out in self._resampler.resample(None):
+            self._encode(out)
+        self._encode(None)
+        self._container.close()
+        self._container = None
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_audio(path: str | Path, samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE, fmt: str | None = None) -> Path:
+    """Write mono float32 `samples` to `path` (format from `fmt` or the suffix: ogg/opus, wav, flac, mp3, m4a)."""
+    with AudioWriter(path, sample_rate=sample_rate, fmt=fmt) as writer:
+        writer.write(samples)
+    return Path(path)
