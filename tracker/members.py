@@ -1,0 +1,91 @@
+"""Members of the working group: who they are on Discord and GitHub, and whether they may be recorded.
+
+A member row is created the first time someone uses a command (`get_or_create`), keyed by their Discord id;
+the display name follows Discord's each time they show up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlmodel import Session, select
+
+from tracker.models import Member, utcnow
+
+log = logging.getLogger(__name__)
+
+# GitHub's rule: 1-39 characters, letters, digits and single hyphens, not starting or ending with a hyphen.
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/([^/?#]+)/?$", re.IGNORECASE)
+
+
+class MemberError(ValueError):
+    """A request about a member that cannot be honoured; the message is fit to show the user."""
+
+
+def find(session: Session, discord_id: int) -> Member | None:
+    return session.exec(select(Member).where(Member.discord_id == discord_id)).first()
+
+
+def get_or_create(session: Session, discord_id: int, display_name: str) -> Member:
+    """The member with this Discord id, created on first sight; their display name is kept current."""
+    member = find(session, discord_id)
+    if member is None:
+        member = Member(discord_id=discord_id, display_name=display_name)
+        session.add(member)
+        session.flush()
+        log.info("new member %s (discord %s)", display_name, discord_id)
+    elif display_name and member.display_name != display_name:
+        member.display_name = display_name
+        member.updated_at = utcnow()
+        session.add(member)
+        session.flush()
+    return member
+
+
+def normalize_github_login(value: str) -> str:
+    """`octocat`, `@octocat` and `https://github.com/octocat` all mean `octocat`; anything else is refused."""
+    login = value.strip()
+    match = _PROFILE_URL.match(login)
+    if match:
+        login = match.group(1)
+    login = login.removeprefix("@")
+    if not GITHUB_LOGIN.fullmatch(login):
+        raise MemberError(
+            f"{value.strip()[:60]!r} is not a GitHub login (letters, digits and single hyphens, at most 39 characters)"
+        )
+    return login
+
+
+def link_github(session: Session, discord_id: int, display_name: str, login: str) -> Member:
+    """Remember the member's GitHub login, so action items they own are assigned to them on GitHub."""
+    login = normalize_github_login(login)
+    other = session.exec(
+        select(Member).where(Member.github_login.ilike(login), Member.discord_id != discord_id)  # type: ignore[union-attr]
+    ).first()
+    if other is not None:
+        raise MemberError(f"the GitHub login {login} is already linked to {other.display_name}")
+    member = get_or_create(session, discord_id, display_name)
+    member.github_login = login
+    member.updated_at = utcnow()
+    session.add(member)
+    session.flush()
+    return member
+
+
+def set_recording_opt_out(session: Session, discord_id: int, display_name: str, opted_out: bool) -> Member:
+    """Opted-out members' audio is never written to disk (the recorder asks `is_opted_out` for each speaker)."""
+    member = get_or_create(session, discord_id, display_name)
+    if member.recording_opt_out != opted_out:
+        member.recording_opt_out = opted_out
+        member.updated_at = utcnow()
+        session.add(member)
+        session.flush()
+        log.info("member %s recording opt-%s", member.id, "out" if opted_out else "in")
+    return member
+
+
+def is_opted_out(session: Session, discord_id: int) -> bool:
+    member = find(session, discord_id)
+    return bool(member and member.recording_opt_out)
