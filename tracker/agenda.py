@@ -49,6 +49,7 @@ class AgendaDigest:
     """What the day-before post shows: the collected topics, open action items, recent wishes."""
 
     occurrence: schedule.Occurrence
+    meeting_id: int
     items: list[AgendaItem]
     open_actions: list[ActionItem]
     recent_wishes: list[WishlistEntry]
@@ -82,8 +83,9 @@ def add_item(
         raise AgendaError(f"the agenda of {occ.start:%Y-%m-%d} is full ({MAX_ITEMS} topics)")
     if any(item.topic.casefold() == topic.casefold() for item in existing):
         raise AgendaError(f"“{topic}” is already on the agenda of {occ.start:%Y-%m-%d}")
-    item = AgendaItem(meeting_id=meeting.id, topic=topic, presenter=presenter or None,
-                      added_by_id=added_by.id if added_by else None)
+    item = AgendaItem(
+        meeting_id=meeting.id, topic=topic, presenter=presenter or None, added_by_id=added_by.id if added_by else None
+    )
     session.add(item)
     session.flush()
     return item, occ
@@ -92,7 +94,9 @@ def add_item(
 def _items(session: Session, meeting_id: int | None) -> list[AgendaItem]:
     if meeting_id is None:
         return []
-    return list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.id))))
+    return list(
+        session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.id)))
+    )
 
 
 def list_items(session: Session, group: WorkingGroup) -> Agenda:
@@ -122,15 +126,18 @@ def digest(session: Session, group: WorkingGroup, occurrence: schedule.Occurrenc
     actions = session.exec(
         select(ActionItem)
         .outerjoin(Meeting, col(ActionItem.meeting_id) == col(Meeting.id))
-        .where(ActionItem.status == ItemStatus.open, or_(col(ActionItem.meeting_id).is_(None), Meeting.group_id == group.id))
+        .where(
+            ActionItem.status == ItemStatus.open,
+            or_(col(ActionItem.meeting_id).is_(None), Meeting.group_id == group.id),
+        )
         .order_by(col(ActionItem.created_at), col(ActionItem.id))
         .limit(DIGEST_ACTIONS)
     )
-    since = schedule.naive(occurrence.start - WISH_WINDOW)
+    since = occurrence.start - WISH_WINDOW
     wishes = session.exec(
         select(WishlistEntry)
         .where(WishlistEntry.status == ItemStatus.open, col(WishlistEntry.created_at) >= since)
         .order_by(col(WishlistEntry.created_at).desc(), col(WishlistEntry.id).desc())
         .limit(DIGEST_WISHES)
     )
-    return AgendaDigest(occurrence, _items(session, meeting.id), list(actions), list(wishes))
+    return AgendaDigest(occurrence, meeting.id, _items(session, meeting.id), list(actions), list(wishes))

@@ -58,15 +58,14 @@ def normalize_github_login(value: str) -> str:
     return login
 
 
-def link_github(session: Session, discord_id: int, display_name: str, login: str) -> Member:
+def link_github(session: Session, member: Member, login: str) -> Member:
     """Remember the member's GitHub login, so action items they own are assigned to them on GitHub."""
     login = normalize_github_login(login)
     other = session.exec(
-        select(Member).where(Member.github_login.ilike(login), Member.discord_id != discord_id)  # type: ignore[union-attr]
+        select(Member).where(Member.github_login.ilike(login), Member.id != member.id)  # type: ignore[union-attr]
     ).first()
     if other is not None:
         raise MemberError(f"the GitHub login {login} is already linked to {other.display_name}")
-    member = get_or_create(session, discord_id, display_name)
     member.github_login = login
     member.updated_at = utcnow()
     session.add(member)
@@ -74,9 +73,8 @@ def link_github(session: Session, discord_id: int, display_name: str, login: str
     return member
 
 
-def set_recording_opt_out(session: Session, discord_id: int, display_name: str, opted_out: bool) -> Member:
+def set_recording_opt_out(session: Session, member: Member, opted_out: bool) -> Member:
     """Opted-out members' audio is never written to disk (the recorder asks `is_opted_out` for each speaker)."""
-    member = get_or_create(session, discord_id, display_name)
     if member.recording_opt_out != opted_out:
         member.recording_opt_out = opted_out
         member.updated_at = utcnow()
@@ -89,3 +87,8 @@ def set_recording_opt_out(session: Session, discord_id: int, display_name: str, 
 def is_opted_out(session: Session, discord_id: int) -> bool:
     member = find(session, discord_id)
     return bool(member and member.recording_opt_out)
+
+
+def opted_out_ids(session: Session) -> set[int]:
+    """The Discord ids of everyone who opted out of recording (the recorder's cache)."""
+    return {i for i in session.exec(select(Member.discord_id).where(Member.recording_opt_out == True)) if i}  # noqa: E712

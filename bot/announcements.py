@@ -1,0 +1,89 @@
+"""The agenda and reminder posts in the text channel, each posted once per meeting.
+
+Once: before posting, the record (`tracker.discord_state`) is checked; if there is none, the channel's recent
+messages are searched for the post's reference (`ref m12-agenda` in the embed footer), which catches a post whose
+record was lost to a crash between posting and recording. The post itself carries a nonce derived from the key with
+`enforce_nonce`, so Discord drops a repeat sent within minutes of the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot import embeds
+from tracker import agenda, discord_state, schedule
+
+if TYPE_CHECKING:
+    from bot.app import WgBot
+
+log = logging.getLogger(__name__)
+
+HISTORY_SCAN = 50  # messages to look through for an earlier post of the same announcement
+
+
+def nonce(key: str) -> str:
+    return "wg" + hashlib.sha256(key.encode()).hexdigest()[:20]  # Discord allows 25 characters
+
+
+def reference(key: str) -> str:
+    return f"ref {key}"
+
+
+def carries_reference(message: discord.Message, key: str) -> bool:
+    return any((embed.footer.text or "").endswith(reference(key)) for embed in message.embeds)
+
+
+class Announcer:
+    def __init__(self, bot: WgBot) -> None:
+        self.bot = bot
+
+    async def channel(self) -> discord.abc.Messageable:
+        if not self.bot.text_channel_id:
+            raise RuntimeError("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set")
+        guild = await self.bot.guild()
+        channel = guild.get_channel(self.bot.text_channel_id)
+        if channel is None:
+            channel = await self.bot.fetch_channel(self.bot.text_channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise RuntimeError(
+                f"channel {self.bot.text_channel_id} (WGBOT_DISCORD_TEXT_CHANNEL_ID) is not a text channel"
+            )
+        return channel
+
+    async def post_agenda(self, occ: schedule.Occurrence) -> discord.Message | None:
+        digest = await self.bot.group_call(agenda.digest, occ)
+        key = discord_state.announcement_key(digest.meeting_id, "agenda")
+        return await self._post_once(
+            digest.meeting_id, key, embeds.agenda_post_text(occ), embeds.agenda_post(digest, key)
+        )
+
+    async def post_reminder(self, occ: schedule.Occurrence) -> discord.Message | None:
+        meeting = await self.bot.group_call(schedule.meeting_for, occ)
+        key = discord_state.announcement_key(meeting.id, "reminder")
+        text = embeds.reminder_text(occ, self.bot.guild_id, self.bot.voice_channel_id)
+        return await self._post_once(meeting.id, key, text, embeds.reminder(occ, key))
+
+    async def _post_once(self, meeting_id: int, key: str, content: str, embed: discord.Embed) -> discord.Message | None:
+        if await self.bot.db_call(discord_state.posted, key) is not None:
+            log.info("%s was already posted", key)
+            return None
+        channel = await self.channel()
+        async for message in channel.history(limit=HISTORY_SCAN):
+            if message.author.id == self.bot.user.id and carries_reference(message, key):
+                log.warning("%s was posted (message %s) but not recorded; recording it now", key, message.id)
+                await self.bot.db_call(
+                    discord_state.record_posted, meeting_id, key, message.channel.id, message.id, message.jump_url
+                )
+                return None
+        message = await channel.send(
+            content=content, embed=embed, nonce=nonce(key), allowed_mentions=discord.AllowedMentions.none()
+        )
+        await self.bot.db_call(
+            discord_state.record_posted, meeting_id, key, message.channel.id, message.id, message.jump_url
+        )
+        log.info("posted %s as message %s", key, message.id)
+        return message

@@ -1,0 +1,264 @@
+"""The Discord bot: a `commands.Bot` with one extension per feature, and the services that run beside it.
+
+`setup_hook` (run once, after login and before the gateway connects):
+  1. makes sure the working group row exists (from the settings),
+  2. loads the extensions in `EXTENSIONS`, each adding its commands to the configured guild only,
+  3. syncs the command tree to that guild (guild commands update at once; global ones take up to an hour),
+  4. starts the calendar feed (aiohttp) and the meeting scheduler (APScheduler, jobs in the tracker database),
+  5. starts the outbox publisher (`PUBLISHER_HOOK`), which also runs
+     the hourly GitHub issue-state sync. A finished recording goes to the pipeline through `PIPELINE_HOOK`.
+When the gateway delivers the guild (`on_guild_available`), a recording a crash interrupted is resumed or finished,
+and the Discord events are brought in line with the schedule.
+
+Command handlers stay thin: parse, one tracker call through `group_call`/`db_call` (run in a worker thread inside
+one database transaction), reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import discord
+from discord.ext import commands
+
+from bot.announcements import Announcer
+from bot.calendar_feed import CalendarFeed
+from bot.errors import WgCommandTree
+from bot.recording import RecorderFactory, RecordingControl
+from bot.scheduled_events import EventSync
+from bot.scheduler import MeetingJobs
+from tracker import members, schedule
+from tracker.config import Settings
+from tracker.db import Database
+from tracker.models import Meeting, MeetingState, WorkingGroup
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EXTENSIONS = (
+    "bot.exts.meetings",
+    "bot.exts.agenda",
+    "bot.exts.actions",
+    "bot.exts.wishlist",
+    "bot.exts.minutes",
+    "bot.exts.calendar",
+    "bot.exts.members",
+)
+
+
+# Hooks into work other modules do. Each is looked up when needed; when it is not installed the bot says so in its
+# log and carries on (a recorded meeting then waits in state `recorded` for `wgbot process`).
+PUBLISHER_HOOK = ("tracker.publishing.service", "BackgroundPublisher")  # BackgroundPublisher(db, settings).run(stop)
+PIPELINE_HOOK = ("tracker.pipeline", "process_meeting")  # process_meeting(db, settings, meeting_id), in a thread
+
+
+def optional(module: str, name: str) -> Any | None:
+    """`module.name`, or None when that module is not part of this installation (a broken one is logged loudly)."""
+    if importlib.util.find_spec(module) is None:
+        log.info("%s is not installed", module)
+        return None
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError:
+        log.exception("%s cannot be loaded", module)
+        return None
+    if not hasattr(loaded, name):
+        log.warning("%s has no %s", module, name)
+        return None
+    return getattr(loaded, name)
+
+
+def use_api_base(url: str | None) -> None:
+    """Point discord.py's REST client (and interaction webhooks, which share its Route) at `url` (tests, proxies)."""
+    if url:
+        discord.http.Route.BASE = url.rstrip("/")
+
+
+class WgBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        recorder_factory: RecorderFactory | None = None,
+        background: bool = True,
+    ) -> None:
+        settings.discord.require("guild_id", purpose="to run the bot")
+        use_api_base(settings.discord.api_base)
+        intents = discord.Intents.default()  # guilds and voice states: slash commands and recording need no more
+        super().__init__(
+            command_prefix=commands.when_mentioned, intents=intents, help_command=None, tree_cls=WgCommandTree
+        )
+        self.settings = settings
+        self.db = db
+        self.guild_id: int = settings.discord.guild_id
+        self.guild_object = discord.Object(id=self.guild_id)
+        self.organizer_role_id: int | None = settings.discord.organizer_role_id
+        self.text_channel_id: int | None = settings.discord.text_channel_id
+        self.voice_channel_id: int | None = settings.discord.voice_channel_id
+        self.recordings_dir = Path(settings.storage.data_dir) / "recordings"
+        self.group_id: int | None = None
+        self.guild_ready = asyncio.Event()  # set once the configured guild is in the cache (gateway GUILD_CREATE)
+        self.calendar = CalendarFeed(settings.calendar, self.render_calendar)
+        self.events = EventSync(self)
+        self.announcer = Announcer(self)
+        self.jobs = MeetingJobs(self)
+        self.recording = RecordingControl(self, recorder_factory)
+        self.publisher: Any | None = None  # the outbox publisher, when installed
+        self._run_background = background
+        self._stop = asyncio.Event()
+        self._background: list[asyncio.Task] = []
+
+    # ---- tracker access ------------------------------------------------------------------------------------
+
+    def _resolve(self, session, value: Any) -> Any:
+        """Discord users become tracker members (created on first sight) inside the caller's transaction."""
+        if isinstance(value, discord.User | discord.Member):
+            return members.get_or_create(session, value.id, value.display_name)
+        return value
+
+    async def db_call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`fn(session, *args, **kwargs)` in a worker thread, in one transaction; Discord users passed as arguments
+        arrive as `tracker.models.Member`."""
+
+        def work() -> T:
+            with self.db.session() as session:
+                return fn(
+                    session,
+                    *[self._resolve(session, a) for a in args],
+                    **{k: self._resolve(session, v) for k, v in kwargs.items()},
+                )
+
+        return await asyncio.to_thread(work)
+
+    async def group_call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`fn(session, group, *args, **kwargs)`: `db_call` with the working group as second argument."""
+
+        def with_group(session, *a, **kw):
+            group = session.get(WorkingGroup, self.group_id)
+            if group is None:
+                raise RuntimeError(f"working group #{self.group_id} is missing from the database")
+            return fn(session, group, *a, **kw)
+
+        return await self.db_call(with_group, *args, **kwargs)
+
+    async def render_calendar(self) -> bytes:
+        return await self.group_call(schedule.to_ics, self.calendar.url)
+
+    # ---- life cycle ----------------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        group = await self.db_call(schedule.ensure_group, self.settings)
+        self.group_id = group.id
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        synced = await self.tree.sync(guild=self.guild_object)
+        log.info("synced %d commands to guild %s", len(synced), self.guild_id)
+        await self.calendar.start()
+        log.info("calendar feed at %s", self.calendar.url)
+        self.jobs.start()
+        await self.jobs.sync(reconcile_events=False)  # events are reconciled once the guild is ready
+        if self._run_background:
+            self._start_publisher()
+        if not self.text_channel_id:
+            log.warning("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set: no agenda or reminder posts")
+        if not self.voice_channel_id:
+            log.warning("WGBOT_DISCORD_VOICE_CHANNEL_ID is not set: no Discord events and no recording")
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+        guild = self.get_guild(self.guild_id)
+        if guild is None:
+            log.error("the bot is not a member of guild %s (WGBOT_DISCORD_GUILD_ID): invite it first", self.guild_id)
+        elif not self.guild_ready.is_set():
+            await self.on_guild_available(guild)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        if guild.id == self.guild_id and not self.guild_ready.is_set():
+            self.guild_ready.set()
+            await self.recording.recover()  # before the jobs: a resumed recording is not started twice
+            await self.jobs.sync(reconcile_events=True)
+
+    async def guild(self, timeout: float = 120.0) -> discord.Guild:
+        """The configured guild, waiting (up to `timeout`) for the gateway to deliver it after a start."""
+        guild = self.get_guild(self.guild_id)
+        if guild is None:
+            await asyncio.wait_for(self.guild_ready.wait(), timeout)
+            guild = self.get_guild(self.guild_id)
+        if guild is None:
+            raise RuntimeError(f"guild {self.guild_id} is not available to the bot")
+        return guild
+
+    async def schedule_changed(self) -> None:
+        """After a skip, reschedule or cadence change: rebuild the jobs and update or remove Discord events.
+        (The calendar feed is rendered from the database on each request.)"""
+        await self.jobs.sync(reconcile_events=True)
+
+    async def close(self) -> None:
+        await self.recording.stop_all("the bot is shutting down")
+        self._stop.set()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background.clear()
+        self.jobs.shutdown()
+        await self.calendar.stop()
+        await super().close()
+
+    # ---- hooks into the publisher and the pipeline ---------------------------------------------------------
+
+    def _start_publisher(self) -> None:
+        """The outbox publisher (GitHub issues, forum post, archive, minutes message) and its hourly GitHub sync."""
+        publisher_cls = optional(*PUBLISHER_HOOK)
+        if publisher_cls is None:
+            log.warning("the outbox publisher is not installed: nothing is published from this process")
+            return
+        try:
+            self.publisher = publisher_cls(self.db, self.settings)
+        except Exception:  # the bot is still useful without it; `wgbot publish` can do the work
+            log.exception("the outbox publisher could not start: nothing is published from this process")
+            return
+        self._background.append(asyncio.create_task(self.publisher.run(self._stop), name="wgbot: publisher"))
+        log.info("outbox publisher started")
+
+    async def recording_finished(self, meeting: Meeting, result: Any) -> None:
+        """A recording ended: hand a recorded meeting to the pipeline (transcribe, summarize, store, publish)."""
+        if meeting.state != MeetingState.recorded:
+            return
+        process = optional(*PIPELINE_HOOK)
+        if process is None:
+            log.warning("meeting %s is recorded; no pipeline in this process (run `wgbot process`)", meeting.id)
+            return
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(process, self.db, self.settings, meeting.id)
+                if self.publisher is not None and hasattr(self.publisher, "wake"):
+                    self.publisher.wake()
+            except Exception:
+                log.exception(
+                    "the pipeline failed for meeting %s (it resumes from its last step when run again)", meeting.id
+                )
+
+        self._background.append(asyncio.create_task(run(), name=f"wgbot: pipeline for meeting {meeting.id}"))
+
+
+async def _run(settings: Settings, db: Database) -> None:
+    token = settings.discord.token.get_secret_value()  # type: ignore[union-attr]
+    async with WgBot(settings, db) as bot:
+        await bot.start(token)
+
+
+def run_bot(settings: Settings, db: Database) -> None:
+    """Run until interrupted. Raises discord.LoginFailure for a refused token."""
+    try:
+        asyncio.run(_run(settings, db))
+    except KeyboardInterrupt:
+        log.info("stopped")

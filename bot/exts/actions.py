@@ -1,0 +1,69 @@
+"""`/actions list | mine | done | assign`: the open action items."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds
+from bot.checks import is_organizer
+from tracker import actions
+
+if TYPE_CHECKING:
+    from bot.app import WgBot
+
+
+class Actions(commands.GroupCog, group_name="actions", group_description="Action items from the meetings"):
+    def __init__(self, bot: WgBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="list", description="Open action items, optionally of one owner")
+    @app_commands.describe(owner="an owner's name (or part of it)")
+    async def list_(self, interaction: discord.Interaction, owner: str | None = None) -> None:
+        items = await self.bot.group_call(actions.list_open, owner)
+        title = f"Open action items: {owner}" if owner else "Open action items"
+        await interaction.response.send_message(embed=embeds.actions(items, title))
+
+    @list_.autocomplete("owner")
+    async def _owners(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = await self.bot.group_call(actions.owner_names, current)
+        return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names][:25]
+
+    @app_commands.command(name="mine", description="Your open action items")
+    async def mine(self, interaction: discord.Interaction) -> None:
+        items = await self.bot.group_call(actions.mine, interaction.user)
+        await interaction.response.send_message(embed=embeds.actions(items, "Your open action items"), ephemeral=True)
+
+    @app_commands.command(name="done", description="Mark an action item done (yours; organizers: anyone's)")
+    @app_commands.describe(item="the action item's number")
+    async def done(self, interaction: discord.Interaction, item: int) -> None:
+        closed = await self.bot.group_call(actions.mark_done, item, interaction.user, is_organizer(interaction))
+        await interaction.response.send_message(f"✅ `#{closed.id}` {embeds.cut(closed.task, 200)} — done.")
+
+    @app_commands.command(name="assign", description="Give an action item an owner (organizers; others: take one)")
+    @app_commands.describe(item="the action item's number", member="who will do it")
+    async def assign(self, interaction: discord.Interaction, item: int, member: discord.Member) -> None:
+        assigned = await self.bot.group_call(actions.assign, item, member, interaction.user, is_organizer(interaction))
+        await interaction.response.send_message(
+            f"👤 `#{assigned.id}` {embeds.cut(assigned.task, 200)} → {member.mention}",
+            allowed_mentions=discord.AllowedMentions(users=[member]),
+        )
+
+    @done.autocomplete("item")
+    @assign.autocomplete("item")
+    async def _open_items(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        items = await self.bot.group_call(actions.list_open, None, 100)
+        wanted = current.lower().lstrip("#")
+        return [
+            app_commands.Choice(name=embeds.cut(f"#{i.id} {i.owner_name}: {i.task}", 100), value=i.id)
+            for i in items
+            if wanted in f"{i.id} {i.owner_name} {i.task}".lower()
+        ][:25]
+
+
+async def setup(bot: WgBot) -> None:
+    await bot.add_cog(Actions(bot), guild=bot.guild_object)

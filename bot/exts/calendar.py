@@ -1,0 +1,29 @@
+"""`/calendar`: the address of the calendar feed, and the next meeting."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds
+from tracker import schedule
+
+if TYPE_CHECKING:
+    from bot.app import WgBot
+
+
+class Calendar(commands.Cog):
+    def __init__(self, bot: WgBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="calendar", description="Subscribe to the meetings in your calendar app")
+    async def calendar(self, interaction: discord.Interaction) -> None:
+        occ = await self.bot.group_call(schedule.next_occurrence)
+        await interaction.response.send_message(embed=embeds.calendar(self.bot.calendar.url, occ), ephemeral=True)
+
+
+async def setup(bot: WgBot) -> None:
+    await bot.add_cog(Calendar(bot), guild=bot.guild_object)

@@ -1,0 +1,349 @@
+"""The receive path: one UDP packet from Discord's voice server in, one speaker's Opus frame out. No decoding.
+
+    UDP packet -> RTP header -> SSRC -> user (from the voice gateway's SPEAKING / CLIENT_CONNECT events)
+               -> opted out? drop -> transport decryption (rtpsize AEAD) -> duplicate? drop
+               -> DAVE end-to-end decryption (the connection's davey session) -> sink.put_frame(...)
+
+`VoiceReceiver.feed` is called on discord.py's socket-reader thread for every datagram (it is registered with
+`VoiceConnectionState.add_socket_listener`), so it does no I/O and never raises: RTCP, IP-discovery replies,
+packets of unknown SSRCs (video, people we have not heard of yet) and packets that fail to decrypt are counted and
+dropped. Packets of an SSRC not yet mapped to a user wait briefly, because audio can arrive a moment before the
+SPEAKING event that names its sender. `handle_ws_message` takes the voice gateway's JSON messages (discord.py's
+websocket `hook`). Everything about the connection — mode, secret key, DAVE session — is read from the bound
+connection state on every packet, so reconnects and key changes need no re-wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.voice.dave import DaveDecryptor
+from bot.voice.rtp import RtpError, is_rtcp, is_rtp, parse_rtp_header, peek_ssrc
+from bot.voice.transport_crypto import TransportCryptoError, TransportDecryptor
+
+__all__ = ["FrameSink", "ReceiveStats", "UserReceiveStats", "VoiceReceiver"]
+
+log = logging.getLogger(__name__)
+
+# Voice-gateway opcodes that tell us who is behind an SSRC (discord.py's DiscordVoiceWebSocket numbering).
+OP_SPEAKING = 5
+OP_CLIENTS_CONNECT = 11
+OP_CLIENT_CONNECT = 12
+OP_CLIENT_DISCONNECT = 13
+
+_SEQ_WINDOW = 512  # packets (about 10 s of one speaker) remembered for duplicate detection
+
+
+class FrameSink(Protocol):
+    def put_frame(self, user_id: int, ssrc: int, arrival: float, timestamp: int, sequence: int, frame: bytes) -> None:
+        """Take one decrypted Opus frame. Called with the receiver's lock held: must be quick and not block."""
+
+
+class ConnectionInfo(Protocol):
+    """What the receiver reads from discord.py's `VoiceConnectionState` (or a test's stand-in)."""
+
+    mode: str
+    secret_key: Any  # list[int] from the voice gateway, or bytes
+    dave_session: Any
+    dave_protocol_version: int
+
+
+@dataclass(slots=True)
+class UserReceiveStats:
+    packets: int = 0  # RTP packets for this user's SSRC(s), before any check
+    opted_out: int = 0  # dropped unopened because the user opted out
+    transport_failed: int = 0
+    duplicates: int = 0
+    delivered: int = 0  # frames handed to the sink
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "packets": self.packets,
+            "opted_out": self.opted_out,
+            "transport_failed": self.transport_failed,
+            "duplicates": self.duplicates,
+            "delivered": self.delivered,
+        }
+
+
+@dataclass(slots=True)
+class ReceiveStats:
+    datagrams: int = 0
+    not_rtp: int = 0  # IP-discovery replies, keep-alives, noise
+    rtcp: int = 0
+    malformed: int = 0
+    unknown_ssrc: int = 0  # never mapped to a user within the wait (video, or a sender we were not told about)
+    no_key: int = 0  # arrived before the session had a secret key
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "datagrams": self.datagrams,
+            "not_rtp": self.not_rtp,
+            "rtcp": self.rtcp,
+            "malformed": self.malformed,
+            "unknown_ssrc": self.unknown_ssrc,
+            "no_key": self.no_key,
+        }
+
+
+class _SequenceWindow:
+    """Which of the recent RTP sequence numbers of one SSRC have been seen (a replay window over extended numbers)."""
+
+    __slots__ = ("top", "mask")
+
+    def __init__(self) -> None:
+        self.top: int | None = None
+        self.mask = 0
+
+    def seen_before(self, sequence: int) -> bool:
+        """Record `sequence`; True if it was already recorded or is too old to tell (so: drop it)."""
+        if self.top is None:
+            self.top, self.mask = sequence, 1
+            return False
+        diff = (sequence - self.top) & 0xFFFF
+        if diff and diff < 0x8000:
+            self.mask = ((self.mask << diff) | 1) & ((1 << _SEQ_WINDOW) - 1)
+            self.top += diff
+            return False
+        back = (0x10000 - diff) & 0xFFFF
+        if back >= _SEQ_WINDOW:
+            return True
+        bit = 1 << back
+        if self.mask & bit:
+            return True
+        self.mask |= bit
+        return False
+
+
+class VoiceReceiver:
+    """Turns voice UDP packets into per-user Opus frames for a `FrameSink`."""
+
+    def __init__(
+        self,
+        sink: FrameSink,
+        *,
+        opted_out: Iterable[int] = (),
+        clock: Callable[[], float] = time.monotonic,
+        unknown_ssrc_wait: float = 3.0,
+        dave_hold_seconds: float = 3.0,
+    ) -> None:
+        self.sink = sink
+        self.clock = clock
+        self.opted_out: set[int] = set(opted_out)  # user ids; checked before anything is decrypted
+        self.unknown_ssrc_wait = unknown_ssrc_wait
+        self.stats = ReceiveStats()
+        self.user_stats: dict[int, UserReceiveStats] = {}
+        self.ssrc_to_user: dict[int, int] = {}
+        self.ignored_ssrcs: set[int] = set()  # video and screen-share SSRCs announced by the gateway
+        self.on_user_seen: Callable[[int], None] | None = None  # called (on the hook's thread) for each new user id
+        self._connection: ConnectionInfo | None = None
+        self._transport: TransportDecryptor | None = None
+        self._transport_source: tuple[Any, Any] = (None, None)
+        self._windows: dict[int, _SequenceWindow] = {}
+        self._pending: dict[int, deque[tuple[float, bytes]]] = {}
+        self._lock = threading.Lock()
+        self.dave: DaveDecryptor[tuple[int, float, int, int]] = DaveDecryptor(
+            self._dave_source, hold_seconds=dave_hold_seconds
+        )
+
+    # -- wiring -----------------------------------------------------------------------------------------------
+
+    def bind(self, connection: ConnectionInfo) -> None:
+        """Read mode, key and DAVE session from `connection` (discord.py's VoiceConnectionState) from now on."""
+        with self._lock:
+            self._connection = connection
+            self._transport = None
+            self._transport_source = (None, None)
+
+    def _dave_source(self) -> tuple[int, Any]:
+        connection = self._connection
+        if connection is None:
+            return 0, None
+        return connection.dave_protocol_version or 0, connection.dave_session
+
+    def _transport_for(self, connection: ConnectionInfo) -> TransportDecryptor | None:
+        mode, key = connection.mode, connection.secret_key
+        if not mode or not key:
+            return None
+        source = self._transport_source
+        if source[0] is not key or source[1] != mode:
+            # A new voice session (reconnect) brings a new key object; build the cipher once per key.
+            self._transport = TransportDecryptor(mode, key)
+            self._transport_source = (key, mode)
+        return self._transport
+
+    def _user_stats(self, user_id: int) -> UserReceiveStats:
+        stats = self.user_stats.get(user_id)
+        if stats is None:
+            stats = self.user_stats[user_id] = UserReceiveStats()
+        return stats
+
+    # -- voice gateway events (discord.py's websocket hook) -----------------------------------------------------
+
+    def handle_ws_message(self, msg: dict) -> None:
+        op = msg.get("op")
+        data = msg.get("d") or {}
+        if op == OP_SPEAKING:
+            self.map_ssrc(int(data["ssrc"]), int(data["user_id"]))
+        elif op == OP_CLIENT_CONNECT:
+            user_id = int(data["user_id"])
+            if data.get("audio_ssrc"):
+                self.map_ssrc(int(data["audio_ssrc"]), user_id)
+            for key in ("video_ssrc", "rtx_ssrc"):
+                if data.get(key):
+                    self.ignored_ssrcs.add(int(data[key]))
+            for stream in data.get("streams") or ():
+                for key in ("ssrc", "rtx_ssrc"):
+                    if stream.get(key):
+                        self.ignored_ssrcs.add(int(stream[key]))
+            self._notify_user(user_id)
+        elif op == OP_CLIENTS_CONNECT:
+            for user_id in data.get("user_ids") or ():
+                self._notify_user(int(user_id))
+        elif op == OP_CLIENT_DISCONNECT:
+            self.unmap_user(int(data["user_id"]))
+
+    def _notify_user(self, user_id: int) -> None:
+        if self.on_user_seen is not None:
+            try:
+                self.on_user_seen(user_id)
+            except Exception:
+                log.exception("on_user_seen callback failed for user %s", user_id)
+
+    def map_ssrc(self, ssrc: int, user_id: int) -> None:
+        if not ssrc:
+            return
+        if self.ssrc_to_user.get(ssrc) != user_id:
+            # Before the mapping is visible to the packet thread, so an opt-out check it triggers is in place
+            # before the first packet of this user can be decrypted.
+            self._notify_user(user_id)
+        with self._lock:
+            previous = self.ssrc_to_user.get(ssrc)
+            self.ssrc_to_user[ssrc] = user_id
+            self.ignored_ssrcs.discard(ssrc)
+            if previous != user_id:
+                self._windows.pop(ssrc, None)
+                log.debug("SSRC %s is user %s", ssrc, user_id)
+            waiting = self._pending.pop(ssrc, None)
+        if waiting:
+            now = self.clock()
+            for arrival, packet in waiting:
+                if now - arrival <= self.unknown_ssrc_wait:
+                    self.feed(packet, arrival)
+                else:
+                    self.stats.unknown_ssrc += 1
+
+    def unmap_user(self, user_id: int) -> None:
+        with self._lock:
+            for ssrc in [s for s, u in self.ssrc_to_user.items() if u == user_id]:
+                del self.ssrc_to_user[ssrc]
+                self._windows.pop(ssrc, None)
+
+    # -- the packet path (socket-reader thread) -----------------------------------------------------------------
+
+    def feed(self, packet: bytes, arrival: float | None = None) -> None:
+        """Handle one UDP datagram. Never raises (an exception would only be logged by discord.py's reader)."""
+        if arrival is None:
+            arrival = self.clock()
+        try:
+            with self._lock:
+                self._feed_locked(packet, arrival)
+        except Exception:  # a bug here must not stop the recording of everyone else
+            log.exception("voice receive path failed on a %d-byte packet", len(packet))
+
+    def _feed_locked(self, packet: bytes, arrival: float) -> None:
+        stats = self.stats
+        stats.datagrams += 1
+        if not is_rtp(packet):
+            stats.not_rtp += 1
+            return
+        if is_rtcp(packet):
+            stats.rtcp += 1
+            return
+        ssrc = peek_ssrc(packet)
+        user_id = self.ssrc_to_user.get(ssrc)
+        if user_id is None:
+            self._wait_for_ssrc(ssrc, packet, arrival)
+            return
+        ustats = self.user_stats.get(user_id) or self._user_stats(user_id)
+        ustats.packets += 1
+        if user_id in self.opted_out:
+            ustats.opted_out += 1
+            return
+        connection = self._connection
+        transport = self._transport_for(connection) if connection is not None else None
+        if transport is None:
+            stats.no_key += 1
+            return
+        try:
+            header = parse_rtp_header(packet)
+        except RtpError:
+            stats.malformed += 1
+            return
+        try:
+            payload = transport.decrypt(packet, header)
+        except TransportCryptoError:
+            ustats.transport_failed += 1
+            return
+        window = self._windows.get(ssrc)
+        if window is None:
+            window = self._windows[ssrc] = _SequenceWindow()
+        if window.seen_before(header.sequence):
+            ustats.duplicates += 1
+            return
+        if not payload:
+            return
+        put = self.sink.put_frame
+        for (m_ssrc, m_arrival, m_timestamp, m_sequence), frame in self.dave.decrypt(
+            user_id, payload, arrival, (ssrc, arrival, header.timestamp, header.sequence)
+        ):
+            ustats.delivered += 1
+            put(user_id, m_ssrc, m_arrival, m_timestamp, m_sequence, frame)
+
+    def _wait_for_ssrc(self, ssrc: int, packet: bytes, arrival: float) -> None:
+        if ssrc in self.ignored_ssrcs:
+            self.stats.unknown_ssrc += 1
+            return
+        queue = self._pending.get(ssrc)
+        if queue is None:
+            if len(self._pending) >= 32:  # a flood of strange SSRCs: do not let it grow without bound
+                self.stats.unknown_ssrc += 1
+                return
+            queue = self._pending[ssrc] = deque(maxlen=200)
+        if len(queue) == queue.maxlen:
+            self.stats.unknown_ssrc += 1
+        queue.append((arrival, packet))
+
+    # -- periodic upkeep (called by the writer's or the recorder's timer) ----------------------------------------
+
+    def maintain(self, now: float | None = None) -> None:
+        """Expire packets of SSRCs nobody claimed, and retry DAVE frames held over a key change."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            for ssrc in list(self._pending):
+                queue = self._pending[ssrc]
+                while queue and now - queue[0][0] > self.unknown_ssrc_wait:
+                    queue.popleft()
+                    self.stats.unknown_ssrc += 1
+                if not queue:
+                    del self._pending[ssrc]
+            for user_id, (ssrc, arrival, timestamp, sequence), frame in self.dave.maintain(now):
+                # Held frames keep their own arrival time, so they land where they were spoken.
+                self._user_stats(user_id).delivered += 1
+                self.sink.put_frame(user_id, ssrc, arrival, timestamp, sequence, frame)
+
+    def snapshot(self) -> dict:
+        """Counters for status displays and the doctor: totals and per user (transport and DAVE layers)."""
+        with self._lock:
+            users = {}
+            for user_id in set(self.user_stats) | set(self.dave.all_stats()):
+                entry = self._user_stats(user_id).as_dict()
+                entry.update({f"dave_{k}": v for k, v in self.dave.stats(user_id).as_dict().items()})
+                users[user_id] = entry
+            return {"totals": self.stats.as_dict(), "users": users}

@@ -1,0 +1,225 @@
+"""Simulated Discord voice senders, for the tests, the benchmark and offline self-checks. Not used in production.
+
+- `ExternalSender` plays the part Discord's voice gateway plays in DAVE: the MLS *external sender* that proposes
+  adding members to the call's group (RFC 9420 PublicMessage proposals with sender type `external`, signed with
+  ECDSA P-256 as ciphersuite 2 requires). With it, real `davey.DaveSession`s form a real MLS group — one member
+  commits the proposals, the others join from its Welcome or process its Commit — exactly the messages of voice
+  gateway opcodes 25 (external sender), 27 (proposals), 29 (commit) and 30 (welcome).
+- `SimulatedSpeaker` is another participant's client: it DAVE-encrypts each Opus frame with its own session,
+  wraps it in RTP (sequence numbers, 48 kHz timestamps, a one-byte header extension like Discord clients send)
+  and transport-encrypts it with the voice session's secret key.
+- `network` turns per-speaker packet streams into one arrival-ordered list with jitter, loss, duplicates and
+  reordering, seeded so a failing test can be replayed.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import davey
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from bot.voice.opus_frames import packet_samples
+from bot.voice.transport_crypto import TransportEncryptor
+
+__all__ = ["ExternalSender", "SimulatedSpeaker", "TimedPacket", "add_to_group", "form_group", "network"]
+
+MLS_VERSION_10 = 1
+WIRE_FORMAT_PUBLIC_MESSAGE = 1
+SENDER_TYPE_EXTERNAL = 2
+CONTENT_TYPE_PROPOSAL = 2
+PROPOSAL_TYPE_ADD = 1
+CREDENTIAL_TYPE_BASIC = 1
+
+
+def _varint(value: int) -> bytes:
+    """MLS variable-length integer (RFC 9420 §2.1.2)."""
+    if value < 1 << 6:
+        return bytes([value])
+    if value < 1 << 14:
+        return struct.pack(">H", value | 0x4000)
+    return struct.pack(">I", value | 0x80000000)
+
+
+def _vector(data: bytes) -> bytes:
+    return _varint(len(data)) + data
+
+
+class ExternalSender:
+    """The MLS external sender of a simulated voice channel (the role of Discord's voice gateway)."""
+
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self.public_key = self._key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+
+    def package(self) -> bytes:
+        """ExternalSender {signature_key, Credential}: the payload of voice opcode 25."""
+        return _vector(self.public_key) + struct.pack(">H", CREDENTIAL_TYPE_BASIC) + _vector(b"")
+
+    def _sign(self, label: bytes, content: bytes) -> bytes:
+        sign_content = _vector(b"MLS 1.0 " + label) + _vector(content)
+        return self._key.sign(sign_content, ec.ECDSA(hashes.SHA256()))  # DER, as MLS specifies for ECDSA
+
+    def add_proposal(self, channel_id: int, epoch: int, key_package: bytes) -> bytes:
+        """One MLSMessage: a PublicMessage from the external sender proposing to add `key_package`."""
+        content = (
+            _vector(struct.pack(">Q", channel_id))  # group id: DAVE uses the channel id
+            + struct.pack(">Q", epoch)
+            + bytes([SENDER_TYPE_EXTERNAL])
+            + struct.pack(">I", 0)  # index into the group's external senders
+            + _vector(b"")  # authenticated data
+            + bytes([CONTENT_TYPE_PROPOSAL])
+            + struct.pack(">H", PROPOSAL_TYPE_ADD)
+            + key_package
+        )
+        prefix = struct.pack(">HH", MLS_VERSION_10, WIRE_FORMAT_PUBLIC_MESSAGE)
+        signature = self._sign(b"FramedContentTBS", prefix + content)
+        return prefix + content + _vector(signature)
+
+    def proposals(self, channel_id: int, epoch: int, key_packages: Iterable[bytes]) -> bytes:
+        """The payload of voice opcode 27 after its operation-type byte: a vector of proposal messages."""
+        return _vector(b"".join(self.add_proposal(channel_id, epoch, kp) for kp in key_packages))
+
+
+def form_group(sender: ExternalSender, channel_id: int, sessions: Sequence[davey.DaveSession]) -> None:
+    """Make `sessions` one MLS group, as the voice gateway does when a DAVE call starts: each session learns the
+    external sender and makes a key package; the first commits the proposals adding the others, who join from its
+    Welcome."""
+    if len(sessions) < 2:
+        raise ValueError("a group needs at least two sessions (one alone has nothing to commit)")
+    packages = []
+    for session in sessions:
+        session.set_external_sender(sender.package())
+        packages.append(session.get_serialized_key_package())
+    committer, *joiners = sessions
+    proposals = sender.proposals(channel_id, committer.epoch or 0, packages[1:])
+    result = committer.process_proposals(davey.ProposalsOperationType.append, proposals)
+    committer.process_commit(result.commit)
+    for joiner in joiners:
+        joiner.process_welcome(result.welcome)
+
+
+def add_to_group(
+    sender: ExternalSender, channel_id: int, members: Sequence[davey.DaveSession], newcomer: davey.DaveSession
+) -> tuple[bytes, bytes, bytes]:
+    """Someone joins an established call: a new epoch, so new keys for everyone (a DAVE key change).
+
+    Every member in `members` receives the proposal, the first member's commit wins, the others process it, and the
+    newcomer joins from the Welcome. Returns (proposals, commit, welcome) so that a test can deliver them to another
+    session later (a receiver that learns of the change after the senders switched keys).
+    """
+    newcomer.set_external_sender(sender.package())
+    proposals = sender.proposals(channel_id, members[0].epoch, [newcomer.get_serialized_key_package()])
+    results = [m.process_proposals(davey.ProposalsOperationType.append, proposals) for m in members]
+    commit, welcome = results[0].commit, results[0].welcome
+    for member in members:
+        member.process_commit(commit)
+    newcomer.process_welcome(welcome)
+    return proposals, commit, welcome
+
+
+# -- RTP senders ------------------------------------------------------------------------------------------------
+
+_ONE_BYTE_PROFILE = 0xBEDE
+
+
+class SimulatedSpeaker:
+    """One remote participant's client: Opus frame in, encrypted RTP packet out."""
+
+    def __init__(
+        self,
+        user_id: int,
+        ssrc: int,
+        transport: TransportEncryptor,
+        dave: davey.DaveSession | None = None,
+        *,
+        rng: random.Random | None = None,
+        extension: bool = True,
+        csrcs: Sequence[int] = (),
+        padding: int = 0,
+    ) -> None:
+        rng = rng or random.Random(ssrc)
+        self.user_id = user_id
+        self.ssrc = ssrc
+        self.transport = transport
+        self.dave = dave
+        self.sequence = rng.randrange(1 << 16)
+        self.timestamp = rng.randrange(1 << 32)
+        self.extension = extension
+        self.csrcs = tuple(csrcs)
+        self.padding = padding
+
+    def skip(self, samples: int) -> None:
+        """Let the RTP clock run through a pause without sending (what WebRTC clients do between talk spurts)."""
+        self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
+
+    def packet(self, opus_frame: bytes) -> bytes:
+        payload = self.dave.encrypt_opus(opus_frame) if self.dave is not None else opus_frame
+        first = 0x80 | len(self.csrcs)
+        if self.padding:
+            first |= 0x20
+        extension_body = b""
+        if self.extension:
+            first |= 0x10
+            # One-byte extensions (RFC 8285): id 1, 1 byte (an audio level, as Discord clients send), padded to a word.
+            extension_body = bytes([0x10, 0x7F, 0x00, 0x00])
+        header = struct.pack(">BBHII", first, 0x78, self.sequence, self.timestamp, self.ssrc)
+        header += b"".join(struct.pack(">I", c) for c in self.csrcs)
+        if self.extension:
+            header += struct.pack(">HH", _ONE_BYTE_PROFILE, len(extension_body) // 4)
+        packet = self.transport.encrypt(header, extension_body, payload, self.padding)
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (self.timestamp + (packet_samples(opus_frame) or 960)) & 0xFFFFFFFF
+        return packet
+
+
+@dataclass(slots=True)
+class TimedPacket:
+    send_time: float  # seconds on the simulation clock when the sender emitted it
+    arrival: float  # ... when it reaches us
+    user_id: int
+    packet: bytes
+    frame: bytes  # the Opus frame inside (ground truth for tests)
+    kind: str = "normal"  # normal | duplicate | reordered
+
+
+def network(
+    streams: Iterable[Iterable[TimedPacket]],
+    *,
+    seed: int = 1,
+    jitter: float = 0.008,
+    loss: float = 0.0,
+    duplicate: float = 0.0,
+    reorder: float = 0.0,
+) -> tuple[list[TimedPacket], list[TimedPacket]]:
+    """Deliver packets through a simulated network. Returns (delivered in arrival order, lost packets).
+
+    Every packet gets a base delay of 30 ms plus uniform jitter; `reorder` of them are held back 30-70 ms (behind
+    their successors, within the receiver's 100 ms reorder window); `duplicate` arrive twice.
+    """
+    rng = random.Random(seed)
+    delivered: list[TimedPacket] = []
+    lost: list[TimedPacket] = []
+    for stream in streams:
+        for item in stream:
+            if rng.random() < loss:
+                lost.append(item)
+                continue
+            item.arrival = item.send_time + 0.030 + rng.uniform(0, jitter)
+            if rng.random() < reorder:
+                item.arrival += rng.uniform(0.030, 0.070)
+                item.kind = "reordered"
+            delivered.append(item)
+            if rng.random() < duplicate:
+                delivered.append(
+                    TimedPacket(item.send_time, item.arrival + rng.uniform(0.001, 0.040), item.user_id, item.packet,
+                                item.frame, "duplicate")
+                )
+    delivered.sort(key=lambda p: p.arrival)
+    return delivered, lost

@@ -1,0 +1,115 @@
+"""The recording's life around the recorder: the pipeline hand-over, stopping by itself, opting out during a call,
+and a crash in the middle of a meeting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from bot import app as app_module
+from tests.bot.conftest import NEXT_MEETING, FakeRecorder, settle
+from tests.fakes.discord_rest import ALICE, BOB, invoke
+from tracker.models import Meeting, MeetingState
+
+processed: list[tuple[int, str]] = []
+
+
+def process_meeting(db, settings, meeting_id: int) -> None:
+    """Stands where tracker.pipeline's entry point is hooked in (bot.app.PIPELINE_HOOK)."""
+    with db.session() as session:
+        processed.append((meeting_id, session.get(Meeting, meeting_id).state.value))
+    assert threading.current_thread() is not threading.main_thread()  # the pipeline never blocks the event loop
+
+
+@pytest.fixture
+def pipeline(monkeypatch):
+    processed.clear()
+    monkeypatch.setattr(app_module, "PIPELINE_HOOK", (__name__, "process_meeting"))
+    return processed
+
+
+def meeting(db, meeting_id: int = 1) -> Meeting:
+    with db.session() as session:
+        return session.get(Meeting, meeting_id)
+
+
+async def wait_for_pipeline(bot) -> None:
+    for task in list(bot._background):
+        await task
+
+
+async def test_a_recording_that_stops_by_itself_goes_to_the_pipeline(bot, clock, fake_discord, sqlite_db, pipeline):
+    await settle(bot)
+    clock.move_to(NEXT_MEETING)
+    await invoke(fake_discord, bot, "meeting start", user=ALICE)
+    [recorder] = FakeRecorder.instances
+    assert recorder.meeting_id == "2026.12.03-m1"  # the manifest's name for it, also when resumed
+    assert recorder.retention_days == bot.settings.recording.retention_days
+    assert recorder.contact == bot.settings.recording.contact
+
+    await recorder.stop("everyone left the channel")  # the recorder's watchdog, not a command
+    await wait_for_pipeline(bot)
+    assert meeting(sqlite_db).state == MeetingState.recorded
+    assert meeting(sqlite_db).state_reason == "everyone left the channel"
+    assert pipeline == [(1, "recorded")]
+    assert not bot.recording.recording
+
+    again = await invoke(fake_discord, bot, "meeting stop", user=ALICE)
+    assert again.text == "❌ Nothing is being recorded."
+    assert pipeline == [(1, "recorded")]  # handed over once
+
+
+async def test_opting_out_during_a_call_reaches_the_recorder(bot, clock, fake_discord):
+    clock.move_to(NEXT_MEETING)
+    await invoke(fake_discord, bot, "meeting start", user=ALICE)
+    [recorder] = FakeRecorder.instances
+    assert not recorder.opted_out(BOB.id)
+    await invoke(fake_discord, bot, "record optout", user=BOB)
+    assert recorder.dropped == [BOB.id] and recorder.opted_out(BOB.id)
+    await invoke(fake_discord, bot, "record optin", user=BOB)
+    assert not recorder.opted_out(BOB.id)
+
+
+async def test_opted_out_members_are_known_to_the_recorder_from_the_start(bot, clock, fake_discord):
+    await invoke(fake_discord, bot, "record optout", user=BOB)
+    clock.move_to(NEXT_MEETING)
+    await invoke(fake_discord, bot, "meeting start", user=ALICE)
+    [recorder] = FakeRecorder.instances
+    assert recorder.opted_out(BOB.id) and not recorder.opted_out(ALICE.id)
+
+
+async def crash_while_recording(bot, clock, fake_discord) -> Meeting:
+    """Start a recording, then lose the process (no stop, nothing finished)."""
+    await settle(bot)
+    clock.move_to(NEXT_MEETING + dt.timedelta(minutes=1))
+    await invoke(fake_discord, bot, "meeting start", user=ALICE)
+    bot.recording._active.clear()  # the recorder dies with the process
+    await bot.close()
+    return FakeRecorder.instances[0]
+
+
+async def test_after_a_crash_during_the_meeting_the_recording_resumes(bot, bot_factory, clock, fake_discord, sqlite_db):
+    lost = await crash_while_recording(bot, clock, fake_discord)
+    clock.move_to(NEXT_MEETING + dt.timedelta(minutes=20))
+    again = await bot_factory(sqlite_db)
+    await settle(again)
+    [resumed] = FakeRecorder.instances
+    assert resumed is not lost and resumed.started
+    assert resumed.folder == lost.folder and resumed.meeting_id == lost.meeting_id
+    assert meeting(sqlite_db).state == MeetingState.recording  # and the start job did not start a second one
+
+
+async def test_after_a_crash_past_the_meeting_what_was_saved_is_processed(
+    bot, bot_factory, clock, fake_discord, sqlite_db, pipeline
+):
+    lost = await crash_while_recording(bot, clock, fake_discord)
+    (lost.folder / "alice-1.ogg").write_bytes(b"OggS" + bytes(100))  # what reached the disk before the crash
+    clock.move_to(NEXT_MEETING + dt.timedelta(hours=3))
+    again = await bot_factory(sqlite_db)
+    await wait_for_pipeline(again)
+    assert FakeRecorder.instances == []
+    assert meeting(sqlite_db).state == MeetingState.recorded
+    assert meeting(sqlite_db).state_reason == "the bot stopped during the recording"
+    assert pipeline == [(1, "recorded")]

@@ -1,0 +1,635 @@
+"""A local stand-in for Discord's REST API (v10), and builders for the raw payloads Discord sends the bot.
+
+`FakeDiscord` is an aiohttp server speaking the parts of the API the bot uses: login (`/users/@me`,
+`/oauth2/applications/@me`), guild command sync, interaction callbacks and follow-ups (webhooks), channel
+messages (with `enforce_nonce` as Discord implements it), and guild scheduled events. It records every request.
+Point discord.py at it with `discord.http.Route.BASE = fake.base` (interaction webhooks share that Route).
+
+Interactions are built the way discord.py's own tests build them (tests/test_app_commands_invoke.py): a raw
+INTERACTION_CREATE payload turned into a `discord.Interaction` and dispatched through `CommandTree._call`. The
+payloads here carry what Discord sends for a guild slash command: the member with roles and permissions, the
+channel, typed options (nested in subcommand options), and `resolved` users/members for user options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+from aiohttp import web
+from discord import app_commands
+
+API_PREFIX = "/api/v10"
+TOKEN = "fake-bot-token-0123456789"
+APPLICATION_ID = 900_000_000_000_000_001
+BOT_USER_ID = APPLICATION_ID  # Discord gives a bot user the application's id
+GUILD_ID = 800_000_000_000_000_001
+TEXT_CHANNEL_ID = 800_000_000_000_000_010
+VOICE_CHANNEL_ID = 800_000_000_000_000_020
+ORGANIZER_ROLE_ID = 800_000_000_000_000_030
+MEMBER_ROLE_ID = 800_000_000_000_000_031
+
+EPHEMERAL = 1 << 6
+# What @everyone may do in the guild, as Discord computes `member.permissions` for a plain member.
+EVERYONE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    connect=True,
+    speak=True,
+    use_application_commands=True,
+    read_message_history=True,
+).value
+MANAGE_EVENTS = discord.Permissions(manage_events=True).value
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly `application/json`, as Discord sends it: discord.py parses a response only when the header says so.
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def iso(moment: dt.datetime | None = None) -> str:
+    return (moment or dt.datetime.now(dt.UTC)).isoformat()
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Reply:
+    """What the bot answered to one interaction: the callback and any follow-up messages, in order."""
+
+    bodies: list[dict] = field(default_factory=list)  # each: {"type": callback type or "followup", "data": {...}}
+
+    @property
+    def messages(self) -> list[dict]:
+        return [b["data"] for b in self.bodies if b.get("data") is not None]
+
+    @property
+    def ephemeral(self) -> bool:
+        flags = [m.get("flags", 0) or 0 for m in self.messages]
+        return bool(flags) and all(f & EPHEMERAL for f in flags)
+
+    @property
+    def embeds(self) -> list[dict]:
+        return [e for m in self.messages for e in m.get("embeds") or []]
+
+    @property
+    def text(self) -> str:
+        """Everything a reader sees: contents and embed titles, descriptions, fields and footers."""
+        parts: list[str] = []
+        for message in self.messages:
+            parts.append(message.get("content") or "")
+            for embed in message.get("embeds") or []:
+                parts += [embed.get("title", ""), embed.get("description", "")]
+                for f in embed.get("fields", []):
+                    parts += [f["name"], f["value"]]
+                parts.append((embed.get("footer") or {}).get("text", ""))
+        return "\n".join(p for p in parts if p)
+
+    @property
+    def choices(self) -> list[dict]:
+        """Autocomplete answers."""
+        return [c for b in self.bodies if b.get("type") == 8 for c in b.get("data", {}).get("choices", [])]
+
+
+class FakeDiscord:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.requests: list[Recorded] = []
+        self.messages: dict[int, list[dict]] = defaultdict(list)  # channel id -> messages, oldest first
+        self.events: dict[int, dict] = {}  # scheduled events by id
+        self.deleted_events: list[int] = []
+        self.replies: dict[int, Reply] = defaultdict(Reply)  # interaction id -> reply
+        self.synced_commands: dict[int, list[dict]] = {}
+        self.refuse_token = False
+        self.refuse_command_sync = False  # as when the bot was invited without the applications.commands scope
+        self._token_to_interaction: dict[str, int] = {}
+        self._ids = itertools.count(1_200_000_000_000_000_000)
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+        self.bot_user = {
+            "id": str(BOT_USER_ID),
+            "username": "wgbot",
+            "discriminator": "0",
+            "global_name": "wgbot",
+            "avatar": None,
+            "bot": True,
+            "flags": 0,
+        }
+        self.posted = asyncio.Event()  # set whenever a channel message is created
+        self._routes = [
+            ("GET", r"users/@me", self._me),
+            ("GET", r"oauth2/applications/@me", self._application),
+            ("PUT", r"applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands", self._sync_commands),
+            ("POST", r"interactions/(?P<iid>\d+)/(?P<token>[^/]+)/callback", self._callback),
+            ("POST", r"webhooks/(?P<app>\d+)/(?P<token>[^/]+)", self._followup),
+            ("PATCH", r"webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/@original", self._edit_original),
+            ("DELETE", r"webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/@original", self._delete_original),
+            ("GET", r"channels/(?P<channel>\d+)/messages", self._history),
+            ("POST", r"channels/(?P<channel>\d+)/messages", self._create_message),
+            ("GET", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._get_event),
+            ("PATCH", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._edit_event),
+            ("DELETE", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._delete_event),
+            ("POST", r"guilds/(?P<guild>\d+)/scheduled-events", self._create_event),
+        ]
+
+    # ---- server --------------------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base = f"http://127.0.0.1:{port}{API_PREFIX}"
+        return self.base
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json" and raw:
+                body = json.loads(raw)
+            elif request.content_type.startswith("multipart/"):
+                body = {"multipart": True}
+        self.requests.append(Recorded(request.method, tail, dict(request.query), body))
+        webhook = tail.startswith(("interactions/", "webhooks/"))  # authorized by their token, not the bot's
+        if not webhook and (self.refuse_token or request.headers.get("Authorization") != f"Bot {self.token}"):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        for method, pattern, handler in self._routes:
+            match = re.fullmatch(pattern, tail)
+            if match and method == request.method:
+                return await handler(request, body, **match.groupdict())
+        return _json({"message": f"Unknown route {request.method} {tail} (fake)", "code": 0}, status=404)
+
+    # ---- queries for tests ---------------------------------------------------------------------------------
+
+    def requests_to(self, method: str, pattern: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
+
+    def channel_posts(self, channel_id: int = TEXT_CHANNEL_ID) -> list[dict]:
+        return list(self.messages[channel_id])
+
+    async def wait_for_posts(self, count: int, channel_id: int = TEXT_CHANNEL_ID, timeout: float = 10.0) -> list[dict]:
+        async def enough() -> None:
+            while len(self.messages[channel_id]) < count:
+                self.posted.clear()
+                await self.posted.wait()
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.channel_posts(channel_id)
+
+    # ---- payloads ------------------------------------------------------------------------------------------
+
+    def message(self, channel_id: int, body: dict, *, type_: int = 0, interaction_id: int | None = None) -> dict:
+        return {
+            "id": str(self.next_id()),
+            "channel_id": str(channel_id),
+            "author": self.bot_user,
+            "content": body.get("content") or "",
+            "timestamp": iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "pinned": False,
+            "type": type_,
+            "flags": body.get("flags") or 0,
+            "components": body.get("components") or [],
+            "nonce": body.get("nonce"),
+            **(
+                {
+                    "interaction_metadata": {
+                        "id": str(interaction_id),
+                        "type": 2,
+                        "user": self.bot_user,
+                        "authorizing_integration_owners": {},
+                    }
+                }
+                if interaction_id
+                else {}
+            ),
+        }
+
+    # ---- handlers ------------------------------------------------------------------------------------------
+
+    async def _me(self, request, body):
+        return _json(self.bot_user)
+
+    async def _application(self, request, body):
+        return _json(
+            {
+                "id": str(APPLICATION_ID),
+                "name": "wgbot",
+                "icon": None,
+                "description": "",
+                "rpc_origins": [],
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": {**self.bot_user, "bot": False},
+                "summary": "",
+                "verify_key": "0" * 64,
+                "team": None,
+                "flags": 0,
+                "interactions_endpoint_url": None,
+                "bot": self.bot_user,
+            }
+        )
+
+    async def _sync_commands(self, request, body, app, guild):
+        if self.refuse_command_sync:
+            return _json({"message": "Missing Access", "code": 50001}, status=403)
+        synced = [
+            {**c, "id": str(self.next_id()), "application_id": app, "guild_id": guild, "version": "1"} for c in body
+        ]
+        self.synced_commands[int(guild)] = synced
+        return _json(synced)
+
+    async def _callback(self, request, body, iid, token):
+        interaction_id = int(iid)
+        self._token_to_interaction[token] = interaction_id
+        kind = body["type"]
+        data = body.get("data")
+        self.replies[interaction_id].bodies.append({"type": kind, "data": data})
+        answer: dict[str, Any] = {
+            "interaction": {
+                "id": iid,
+                "type": 2,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool((data or {}).get("flags", 0) & EPHEMERAL),
+            }
+        }
+        if kind in (4, 5):
+            message = self.message(0, data or {}, type_=20, interaction_id=interaction_id)
+            answer["interaction"]["response_message_id"] = message["id"]
+            answer["resource"] = {"type": kind, "message": message}
+        return _json(answer)
+
+    async def _followup(self, request, body, app, token):
+        interaction_id = self._token_to_interaction.get(token, 0)
+        self.replies[interaction_id].bodies.append({"type": "followup", "data": body})
+        return _json(self.message(0, body or {}, type_=20, interaction_id=interaction_id))
+
+    async def _edit_original(self, request, body, app, token):
+        interaction_id = self._token_to_interaction.get(token, 0)
+        self.replies[interaction_id].bodies.append({"type": "edit", "data": body})
+        return _json(self.message(0, body or {}, type_=20, interaction_id=interaction_id))
+
+    async def _delete_original(self, request, body, app, token):
+        interaction_id = self._token_to_interaction.get(token, 0)
+        self.replies[interaction_id].bodies.append({"type": "delete", "data": None})
+        return web.Response(status=204)
+
+    async def _history(self, request, body, channel):
+        limit = int(request.query.get("limit", 50))
+        return _json(list(reversed(self.messages[int(channel)]))[:limit])
+
+    async def _create_message(self, request, body, channel):
+        channel_id = int(channel)
+        nonce = body.get("nonce")
+        if nonce and body.get("enforce_nonce"):
+            # Discord: the same nonce from the same author within a few minutes returns the first message.
+            for existing in self.messages[channel_id]:
+                if existing.get("nonce") == nonce:
+                    return _json(existing)
+        message = self.message(channel_id, body)
+        self.messages[channel_id].append(message)
+        self.posted.set()
+        return _json(message)
+
+    def _event_or_404(self, event: str):
+        found = self.events.get(int(event))
+        if found is None:
+            return None, _json({"message": "Unknown Guild Scheduled Event", "code": 10070}, status=404)
+        return found, None
+
+    async def _create_event(self, request, body, guild):
+        for required in ("name", "privacy_level", "scheduled_start_time", "entity_type"):
+            if required not in body:
+                return _json({"message": f"Invalid Form Body: {required} is required", "code": 50035}, status=400)
+        if body["entity_type"] in (1, 2) and not body.get("channel_id"):
+            return _json({"message": "Invalid Form Body: channel_id is required", "code": 50035}, status=400)
+        event = {
+            "id": str(self.next_id()),
+            "guild_id": guild,
+            "channel_id": body.get("channel_id"),
+            "creator_id": str(BOT_USER_ID),
+            "name": body["name"],
+            "description": body.get("description"),
+            "scheduled_start_time": body["scheduled_start_time"],
+            "scheduled_end_time": body.get("scheduled_end_time"),
+            "privacy_level": body["privacy_level"],
+            "status": 1,
+            "entity_type": body["entity_type"],
+            "entity_id": None,
+            "entity_metadata": body.get("entity_metadata"),
+            "user_count": 0,
+            "image": None,
+        }
+        self.events[int(event["id"])] = event
+        return _json(event)
+
+    async def _get_event(self, request, body, guild, event):
+        found, error = self._event_or_404(event)
+        return error or _json(found)
+
+    async def _edit_event(self, request, body, guild, event):
+        found, error = self._event_or_404(event)
+        if error:
+            return error
+        if found["status"] != 1 and "scheduled_start_time" in body:
+            return _json({"message": "Cannot edit the start of an event that started", "code": 180000}, status=400)
+        allowed = {1: {2, 4}, 2: {3}}  # scheduled -> active/canceled, active -> completed
+        if (
+            "status" in body
+            and body["status"] != found["status"]
+            and body["status"] not in allowed.get(found["status"], set())
+        ):
+            return _json({"message": "Invalid scheduled event status transition", "code": 180000}, status=400)
+        found.update({k: v for k, v in body.items() if k != "entity_metadata" or v is not None})
+        return _json(found)
+
+    async def _delete_event(self, request, body, guild, event):
+        found, error = self._event_or_404(event)
+        if error:
+            return error
+        del self.events[int(event)]
+        self.deleted_events.append(int(event))
+        return web.Response(status=204)
+
+
+# ---- payload builders ----------------------------------------------------------------------------------------
+
+
+def user_payload(user_id: int, name: str) -> dict:
+    return {
+        "id": str(user_id),
+        "username": name.lower(),
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": False,
+        "flags": 0,
+    }
+
+
+def member_payload(
+    user_id: int,
+    name: str,
+    roles: tuple[int, ...] = (),
+    permissions: int = EVERYONE_PERMISSIONS,
+    with_user: bool = True,
+) -> dict:
+    member = {
+        "roles": [str(r) for r in roles],
+        "joined_at": iso(dt.datetime(2025, 1, 1, tzinfo=dt.UTC)),
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "nick": None,
+        "avatar": None,
+        "premium_since": None,
+        "pending": False,
+        "permissions": str(permissions),
+    }
+    if with_user:
+        member["user"] = user_payload(user_id, name)
+    return member
+
+
+def guild_payload(guild_id: int = GUILD_ID) -> dict:
+    """What GUILD_CREATE brings for the working group's server: roles and the two channels."""
+
+    def channel(channel_id: int, type_: int, name: str, **extra) -> dict:
+        return {
+            "id": str(channel_id),
+            "type": type_,
+            "name": name,
+            "position": 0,
+            "guild_id": str(guild_id),
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            **extra,
+        }
+
+    return {
+        "id": str(guild_id),
+        "name": "Working group",
+        "owner_id": "1",
+        "member_count": 4,
+        "large": False,
+        "roles": [
+            {
+                "id": str(guild_id),
+                "name": "@everyone",
+                "permissions": str(EVERYONE_PERMISSIONS),
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            },
+            {
+                "id": str(ORGANIZER_ROLE_ID),
+                "name": "organizers",
+                "permissions": "0",
+                "position": 2,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": True,
+                "flags": 0,
+            },
+            {
+                "id": str(MEMBER_ROLE_ID),
+                "name": "members",
+                "permissions": "0",
+                "position": 1,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": True,
+                "flags": 0,
+            },
+        ],
+        "channels": [
+            channel(TEXT_CHANNEL_ID, 0, "wg-general", topic=None, last_message_id=None, rate_limit_per_user=0),
+            channel(VOICE_CHANNEL_ID, 2, "wg-call", bitrate=64000, user_limit=0, rtc_region=None),
+        ],
+        "members": [],
+        "voice_states": [],
+        "presences": [],
+        "threads": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "premium_tier": 0,
+    }
+
+
+def find_command(tree: app_commands.CommandTree, qualified_name: str, guild_id: int = GUILD_ID) -> app_commands.Command:
+    root, *rest = qualified_name.split()
+    command: Any = tree.get_command(root, guild=discord.Object(guild_id))
+    for name in rest:
+        command = command.get_command(name) if command is not None else None
+    if not isinstance(command, app_commands.Command):
+        raise LookupError(f"no slash command /{qualified_name} in the tree")
+    return command
+
+
+def _option(param: app_commands.Parameter, value: Any, resolved: dict, focused: bool) -> dict:
+    kind = param.type
+    if kind is discord.AppCommandOptionType.user:
+        user_id, name, roles = value  # (id, display name, roles) for a member option
+        resolved.setdefault("users", {})[str(user_id)] = user_payload(user_id, name)
+        resolved.setdefault("members", {})[str(user_id)] = member_payload(user_id, name, roles, with_user=False)
+        raw: Any = str(user_id)
+    elif focused:
+        raw = str(value)  # Discord sends the partial text of a focused option as typed
+    elif kind is discord.AppCommandOptionType.integer:
+        raw = int(value)
+    elif kind is discord.AppCommandOptionType.number:
+        raw = float(value)
+    elif kind is discord.AppCommandOptionType.boolean:
+        raw = bool(value)
+    else:
+        raw = str(value)
+    option = {"name": param.display_name, "type": kind.value, "value": raw}
+    if focused:
+        option["focused"] = True
+    return option
+
+
+def interaction_payload(
+    command: app_commands.Command,
+    options: dict[str, Any],
+    *,
+    interaction_id: int,
+    user_id: int,
+    user_name: str,
+    roles: tuple[int, ...] = (),
+    permissions: int = EVERYONE_PERMISSIONS,
+    focused: str | None = None,
+    guild_id: int = GUILD_ID,
+    channel_id: int = TEXT_CHANNEL_ID,
+) -> dict:
+    """INTERACTION_CREATE for `/command options...` (type 2), or an autocomplete request (type 4) for `focused`."""
+    resolved: dict = {}
+    params = {p.name: p for p in command.parameters}
+    unknown = set(options) - set(params)
+    if unknown:
+        raise TypeError(f"/{command.qualified_name} has no option(s) {sorted(unknown)}")
+    data_options = [
+        _option(params[name], value, resolved, name == focused) for name, value in options.items() if value is not None
+    ]
+    node: Any = command
+    while node.parent is not None:  # wrap in the subcommand (and group) levels, innermost first
+        data_options = [{"name": node.name, "type": 1 if node is command else 2, "options": data_options}]
+        node = node.parent
+    data = {"id": str(hash(node)), "name": node.name, "type": 1, "guild_id": str(guild_id), "options": data_options}
+    if resolved:
+        data["resolved"] = resolved
+    return {
+        "id": str(interaction_id),
+        "application_id": str(APPLICATION_ID),
+        "type": 4 if focused else 2,
+        "token": f"interaction-token-{interaction_id}",
+        "version": 1,
+        "data": data,
+        "guild_id": str(guild_id),
+        "channel_id": str(channel_id),
+        "channel": {
+            "id": str(channel_id),
+            "type": 0,
+            "guild_id": str(guild_id),
+            "name": "wg-general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        },
+        "member": member_payload(user_id, user_name, roles, permissions),
+        "app_permissions": str(discord.Permissions.all().value),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(guild_id)},
+        "context": 0,
+        "attachment_size_limit": 26_214_400,
+    }
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone on the working group's server."""
+
+    id: int
+    name: str
+    roles: tuple[int, ...] = (MEMBER_ROLE_ID,)
+    permissions: int = EVERYONE_PERMISSIONS
+
+    @property
+    def as_option(self) -> tuple[int, str, tuple[int, ...]]:
+        return (self.id, self.name, self.roles)
+
+
+ALICE = Person(700_000_000_000_000_001, "Alice", roles=(MEMBER_ROLE_ID, ORGANIZER_ROLE_ID))  # an organizer
+BOB = Person(700_000_000_000_000_002, "Bob")
+CAROL = Person(700_000_000_000_000_003, "Carol", permissions=EVERYONE_PERMISSIONS | MANAGE_EVENTS)  # may manage events
+DAVE = Person(700_000_000_000_000_004, "Dave")
+
+
+async def invoke(
+    fake: FakeDiscord,
+    client: discord.Client,
+    command: str,
+    *,
+    user: Person = BOB,
+    focused: str | None = None,
+    **options: Any,
+) -> Reply:
+    """Run `/command` as `user` through the client's real command tree; what the bot answered."""
+    cmd = find_command(client.tree, command)
+    interaction_id = fake.next_id()
+    payload = interaction_payload(
+        cmd,
+        {k: (v.as_option if isinstance(v, Person) else v) for k, v in options.items()},
+        interaction_id=interaction_id,
+        user_id=user.id,
+        user_name=user.name,
+        roles=user.roles,
+        permissions=user.permissions,
+        focused=focused,
+    )
+    interaction = discord.Interaction(data=payload, state=client._connection)
+    await client.tree._call(interaction)
+    return fake.replies[interaction_id]

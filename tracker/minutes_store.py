@@ -1,0 +1,302 @@
+"""Store a meeting's transcript and minutes, and its outbox rows, in one transaction.
+
+Either everything is saved — segments, minutes, action items, wish-list entries, links, and one `publication` row
+per outward effect — or nothing is; so a crash can never leave minutes whose issues will not be filed, nor an
+outbox row pointing at nothing.
+
+Calling it again for the same meeting is safe: an identical call changes nothing; a changed one (minutes
+re-generated, say) updates the items in place, matching them by owner and task (wishes by title), adds rows for new
+items, drops items that were never published, and re-publishes in place what was already published.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, delete, select
+
+from tracker.config import Settings
+from tracker.db import Database
+from tracker.models import (
+    ActionItem,
+    Link,
+    Meeting,
+    MeetingState,
+    Member,
+    MinutesRecord,
+    Publication,
+    PublicationKind,
+    PublicationState,
+    TranscriptSegment,
+    WishlistEntry,
+    WorkingGroup,
+    utcnow,
+)
+from tracker.publishing.outbox import enqueue, republish
+from transcripts.types import Minutes, Transcript
+
+log = logging.getLogger(__name__)
+
+
+class MeetingNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Where a meeting is published; None leaves that channel out (no rows are created for it)."""
+
+    github_repo: str | None = None
+    forum_topic_id: int | None = None
+    discord_channel_id: int | None = None
+
+    @classmethod
+    def resolve(cls, group: WorkingGroup | None, settings: Settings | None) -> Targets:
+        """The group's own settings first, then the configured defaults."""
+        repo = (group.github_repo if group else None) or (settings.github.repo if settings else None)
+        topic = (group.forum_topic_id if group else None) or (settings.forum.topic_id if settings else None)
+        if settings is not None and not settings.forum.url:
+            topic = None
+        channel = (group.text_channel_id if group else None) or (settings.discord.text_channel_id if settings else None)
+        return cls(github_repo=repo, forum_topic_id=topic, discord_channel_id=channel)
+
+
+@dataclass(slots=True)
+class StoredMinutes:
+    meeting_id: int
+    action_item_ids: list[int] = field(default_factory=list)
+    wish_ids: list[int] = field(default_factory=list)
+    publication_keys: list[str] = field(default_factory=list)
+    changed: bool = False  # False: the same minutes were stored before, nothing was touched
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _member_ids(session: Session) -> dict[str, int]:
+    """Display names and GitHub logins (normalized) → member id, for names that identify one member only."""
+    seen: dict[str, set[int]] = {}
+    for member in session.exec(select(Member)).all():
+        for name in (member.display_name, member.github_login):
+            if name:
+                seen.setdefault(_norm(name), set()).add(member.id)
+    return {name: next(iter(ids)) for name, ids in seen.items() if len(ids) == 1}
+
+
+def _never_attempted(row: Publication | None) -> bool:
+    return row is None or (row.state == PublicationState.pending and row.attempts == 0 and row.last_error is None
+                           and row.external_id is None)
+
+
+def store_minutes(
+    db: Database,
+    meeting_id: int,
+    minutes: Minutes,
+    transcript: Transcript | None = None,
+    *,
+    settings: Settings | None = None,
+    targets: Targets | None = None,
+    model: str | None = None,
+) -> StoredMinutes:
+    """In one transaction: the transcript (if given), the minutes, the outbox rows, and the meeting `summarized`."""
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise MeetingNotFound(f"meeting {meeting_id} does not exist")
+        result = save_minutes(session, meeting, minutes, transcript=transcript, settings=settings, targets=targets,
+                              model=model)
+        if meeting.state != MeetingState.summarized and (result.changed or meeting.state != MeetingState.published):
+            meeting.state = MeetingState.summarized  # published again once its rows are done (the publisher sees to it)
+            meeting.state_reason = None
+            meeting.updated_at = utcnow()
+            session.add(meeting)
+        return result
+
+
+def save_transcript(session: Session, meeting: Meeting, transcript: Transcript) -> bool:
+    """Replace the meeting's transcript segments (inside the caller's transaction); False if they were the same."""
+    return _store_segments(session, meeting.id, transcript, _member_ids(session))
+
+
+def save_minutes(
+    session: Session,
+    meeting: Meeting,
+    minutes: Minutes,
+    *,
+    transcript: Transcript | None = None,
+    settings: Settings | None = None,
+    targets: Targets | None = None,
+    model: str | None = None,
+) -> StoredMinutes:
+    """The minutes, their items and links, and one outbox row per outward effect, inside the caller's transaction
+    (the meeting's state is the caller's). Idempotent; see the module documentation for a changed second call."""
+    group = session.get(WorkingGroup, meeting.group_id)
+    targets = targets or Targets.resolve(group, settings)
+    members = _member_ids(session)
+    result = StoredMinutes(meeting_id=meeting.id)
+    changed = False
+    if transcript is not None:
+        changed |= _store_segments(session, meeting.id, transcript, members)
+    changed |= _store_record(session, meeting.id, minutes, model)
+    changed |= _store_links(session, meeting.id, minutes.links)
+    changed |= _store_actions(session, meeting, minutes, members, targets, result)
+    changed |= _store_wishes(session, meeting, minutes, targets, result)
+    changed |= _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=changed)
+    result.changed = changed
+    log.info("meeting %d: minutes stored (%s), %d publication row(s)", meeting.id,
+             "changed" if changed else "unchanged", len(result.publication_keys))
+    return result
+
+
+def _store_segments(session: Session, meeting_id: int, transcript: Transcript, members: dict[str, int]) -> bool:
+    existing = session.exec(
+        select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)
+        .order_by(TranscriptSegment.start, TranscriptSegment.id)
+    ).all()
+    new = sorted(transcript.segments, key=lambda s: s.start)
+    as_tuple = lambda s: (s.speaker, round(float(s.start), 3), round(float(s.end), 3), s.text, s.track or "")  # noqa: E731
+    if [as_tuple(s) for s in existing] == [as_tuple(s) for s in new]:
+        return False
+    session.exec(delete(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id))
+    for seg in new:
+        session.add(TranscriptSegment(
+            meeting_id=meeting_id, speaker=seg.speaker, member_id=members.get(_norm(seg.speaker)), track=seg.track or "",
+            start=round(float(seg.start), 3), end=round(float(seg.end), 3), text=seg.text,
+        ))
+    return True
+
+
+def _store_record(session: Session, meeting_id: int, minutes: Minutes, model: str | None) -> bool:
+    record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting_id)).first()
+    values = {
+        "summary": minutes.summary, "long_summary": minutes.long_summary, "decisions": list(minutes.decisions),
+        "next_topics": list(minutes.next_topics), "notes": list(minutes.notes),
+    }
+    if record is None:
+        session.add(MinutesRecord(meeting_id=meeting_id, model=model, **values))
+        return True
+    if all(getattr(record, k) == v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(record, k, v)
+    record.model = model or record.model
+    session.add(record)
+    return True
+
+
+def _store_links(session: Session, meeting_id: int, links: list[str]) -> bool:
+    existing = session.exec(select(Link).where(Link.meeting_id == meeting_id).order_by(Link.id)).all()
+    unique = list(dict.fromkeys(links))
+    if [link.url for link in existing] == unique:
+        return False
+    session.exec(delete(Link).where(Link.meeting_id == meeting_id))
+    for url in unique:
+        session.add(Link(meeting_id=meeting_id, url=url))
+    return True
+
+
+def _row_for(session: Session, kind: PublicationKind, subject_id: int) -> Publication | None:
+    return session.exec(select(Publication).where(Publication.kind == kind, Publication.subject_id == subject_id)).first()
+
+
+def _store_actions(session, meeting: Meeting, minutes: Minutes, members, targets: Targets, result: StoredMinutes) -> bool:
+    changed = False
+    existing = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id).order_by(ActionItem.id)).all()
+    by_key = {(_norm(a.owner_name), _norm(a.task)): a for a in existing}
+    kept: set[int] = set()
+    for new in minutes.action_items:
+        key = (_norm(new.owner), _norm(new.task))
+        item = by_key.get(key)
+        fields = {"owner_name": new.owner, "owner_id": members.get(_norm(new.owner)), "task": new.task,
+                  "due": new.due, "at": new.at, "excerpt": new.excerpt or None}
+        if item is None or item.id in kept:
+            item = ActionItem(meeting_id=meeting.id, **fields)
+            session.add(item)
+            session.flush()
+            changed = True
+        elif any(getattr(item, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(item, k, v)
+            item.updated_at = utcnow()
+            session.add(item)
+            changed = True
+            republish(session, [r for r in [_row_for(session, PublicationKind.action_issue, item.id)] if r])
+        kept.add(item.id)
+        result.action_item_ids.append(item.id)
+        if targets.github_repo:
+            row = enqueue(session, kind=PublicationKind.action_issue, target=targets.github_repo,
+                          key=f"m{meeting.id}-action-{item.id}", meeting_id=meeting.id, subject_id=item.id)
+            result.publication_keys.append(row.idempotency_key)
+    for item in existing:
+        if item.id in kept:
+            continue
+        row = _row_for(session, PublicationKind.action_issue, item.id)
+        if _never_attempted(row):  # gone from the new minutes and never sent anywhere: drop it
+            if row is not None:
+                session.delete(row)
+            session.delete(item)
+            changed = True
+    return changed
+
+
+def _store_wishes(session, meeting: Meeting, minutes: Minutes, targets: Targets, result: StoredMinutes) -> bool:
+    changed = False
+    existing = session.exec(
+        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(WishlistEntry.id)
+    ).all()
+    by_key = {_norm(w.title): w for w in existing}
+    kept: set[int] = set()
+    for new in minutes.wishes:
+        wish = by_key.get(_norm(new.title))
+        fields = {"title": new.title, "details": new.details, "at": new.at, "excerpt": new.excerpt or None}
+        if wish is None or wish.id in kept:
+            wish = WishlistEntry(meeting_id=meeting.id, **fields)
+            session.add(wish)
+            session.flush()
+            changed = True
+        elif any(getattr(wish, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(wish, k, v)
+            session.add(wish)
+            changed = True
+            republish(session, [r for r in [_row_for(session, PublicationKind.wish_issue, wish.id)] if r])
+        kept.add(wish.id)
+        result.wish_ids.append(wish.id)
+        if targets.github_repo:
+            row = enqueue(session, kind=PublicationKind.wish_issue, target=targets.github_repo,
+                          key=f"m{meeting.id}-wish-{wish.id}", meeting_id=meeting.id, subject_id=wish.id)
+            result.publication_keys.append(row.idempotency_key)
+    for wish in existing:
+        if wish.id in kept:
+            continue
+        row = _row_for(session, PublicationKind.wish_issue, wish.id)
+        if _never_attempted(row):
+            if row is not None:
+                session.delete(row)
+            session.delete(wish)
+            changed = True
+    return changed
+
+
+def _enqueue_meeting_rows(session, meeting_id: int, targets: Targets, result: StoredMinutes, republish_done: bool) -> bool:
+    """The archive, forum post and Discord message; when the minutes changed, the done ones are edited in place."""
+    wanted = []
+    if targets.github_repo:
+        wanted.append((PublicationKind.archive, targets.github_repo, f"m{meeting_id}-archive"))
+    if targets.forum_topic_id:
+        wanted.append((PublicationKind.forum_post, f"forum:topic/{targets.forum_topic_id}", f"m{meeting_id}-forum"))
+    if targets.discord_channel_id:
+        wanted.append((PublicationKind.discord_message, f"discord:channel/{targets.discord_channel_id}",
+                       f"m{meeting_id}-discord-minutes"))
+    created = False
+    for kind, target, key in wanted:
+        before = session.exec(select(Publication).where(Publication.idempotency_key == key)).first()
+        row = before or enqueue(session, kind=kind, target=target, key=key, meeting_id=meeting_id)
+        created |= before is None
+        if before is not None and republish_done:
+            republish(session, [row])
+        result.publication_keys.append(key)
+    return created

@@ -1,0 +1,218 @@
+"""The per-meeting state machine: recorded → transcribed → summarized → published.
+
+Each step reads what the previous one stored, does its work, and stores its result together with the new state
+in one transaction, so a crash at any point leaves the meeting in its last finished state and running the
+pipeline again resumes from there. The same code runs in `wgbot process --publish`, in the bot, in the local
+process pool and in Procrastinate workers (tracker/tasks.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from tracker.config import Settings
+from tracker.db import Database
+from tracker.models import (
+    AgendaItem,
+    Meeting,
+    MeetingState,
+    MinutesRecord,
+    Publication,
+    TranscriptSegment,
+    WorkingGroup,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+LIVE_TRANSCRIPT = "transcript.live.json"  # written by the live transcriber when the call ends (tracker/live.py)
+NO_SPEECH_SUMMARY = "No speech was recorded in this meeting."
+
+
+class PipelineError(RuntimeError):
+    """A step failed; the meeting is marked failed with this message and can be resumed with `retry`."""
+
+
+def _hints(settings: Settings, meeting: Meeting, session: Session, speakers: list[str]):
+    from transcripts.types import Hints
+
+    agenda = session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting.id)).all()
+    return Hints(title=meeting.title, agenda=list(agenda), speakers=speakers, group_name=settings.group.name,
+                 glossary=list(settings.group.glossary))
+
+
+def _set_state(session: Session, meeting: Meeting, state: MeetingState, reason: str | None = None) -> None:
+    meeting.state = state
+    meeting.state_reason = reason
+    meeting.updated_at = utcnow()
+    session.add(meeting)
+
+
+def mark_recorded(db: Database, meeting_id: int, recording_dir: Path, ended_at: dt.datetime | None = None) -> None:
+    """recording → recorded (also for a recording made elsewhere and handed to `wgbot process --publish`)."""
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        meeting.recording_dir = str(recording_dir)
+        meeting.ended_at = meeting.ended_at or ended_at or utcnow()
+        if meeting.state in (MeetingState.scheduled, MeetingState.recording):
+            _set_state(session, meeting, MeetingState.recorded)
+
+
+def resume_state(session: Session, meeting: Meeting) -> MeetingState:
+    """The last finished step of a meeting, from what is stored: where a failed meeting resumes."""
+    if session.exec(select(MinutesRecord.id).where(MinutesRecord.meeting_id == meeting.id)).first():
+        return MeetingState.summarized
+    if session.exec(select(TranscriptSegment.id).where(TranscriptSegment.meeting_id == meeting.id)).first():
+        return MeetingState.transcribed
+    return MeetingState.recorded if meeting.recording_dir else MeetingState.scheduled
+
+
+def retry(db: Database, meeting_id: int) -> MeetingState:
+    """Put a failed meeting back in its last finished state, so `run` continues from there."""
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting.state == MeetingState.failed:
+            _set_state(session, meeting, resume_state(session, meeting))
+        return meeting.state
+
+
+# ---- the steps -----------------------------------------------------------------------------------------------
+
+
+def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> int:
+    """recorded → transcribed. Takes the live transcript when the call's live transcription completed."""
+    from tracker.minutes_store import save_transcript
+    from transcripts.recording import read_recording
+    from transcripts.transcribe import transcribe_recording
+    from transcripts.types import Transcript
+
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        folder = Path(meeting.recording_dir or "")
+        recording = read_recording(folder)
+        hints = _hints(settings, meeting, session, [t.speaker for t in recording.tracks])
+    live = folder / LIVE_TRANSCRIPT
+    if folder.is_dir() and live.exists():
+        transcript = Transcript.from_dict(json.loads(live.read_text()))
+        log.info("meeting %s: the live transcript is complete (%d segments)", meeting_id, len(transcript.segments))
+    else:
+        m = settings.models
+        if progress:
+            progress(f"transcribing {len(recording.tracks)} track(s)")
+        transcript = transcribe_recording(
+            folder, hints=hints, engine=m.whisper_engine, model=m.whisper_model, language=m.language,
+            compute_type=m.whisper_compute_type, threads=m.threads,
+        )
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting.state != MeetingState.recorded:
+            return 0  # another worker got here first
+        save_transcript(session, meeting, transcript)
+        _set_state(session, meeting, MeetingState.transcribed)
+    return len(transcript.segments)
+
+
+def load_transcript(session: Session, meeting_id: int):
+    from transcripts.types import Segment, Transcript
+
+    rows = session.exec(
+        select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)
+        .order_by(TranscriptSegment.start, TranscriptSegment.id)
+    ).all()
+    return Transcript(segments=[Segment(r.speaker, r.start, r.end, r.text, r.track) for r in rows],
+                      duration=max((r.end for r in rows), default=0.0))
+
+
+def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> int:
+    """transcribed → summarized: minutes and, in the same transaction, the outbox rows that publish them."""
+    from tracker.minutes_store import Targets, save_minutes
+    from transcripts.minutes import make_minutes
+    from transcripts.types import Minutes
+
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        transcript = load_transcript(session, meeting_id)
+        hints = _hints(settings, meeting, session, transcript.speakers)
+        day = meeting.scheduled_start.date()
+        group = session.get(WorkingGroup, meeting.group_id)
+        targets = Targets.resolve(group, settings)
+    if transcript.segments:
+        if progress:
+            progress("writing the minutes")
+        minutes = make_minutes(transcript, meeting_date=day, hints=hints, llm=settings.models.llm_model)
+    else:
+        # Nothing to file and nothing to archive: a short note in the channel says so.
+        minutes = Minutes(summary=NO_SPEECH_SUMMARY, notes=["No speech was recorded."])
+        targets = Targets(discord_channel_id=targets.discord_channel_id)
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting.state != MeetingState.transcribed:
+            return 0
+        stored = save_minutes(session, meeting, minutes, targets=targets, model=settings.models.llm_model)
+        _set_state(session, meeting, MeetingState.summarized)
+    return len(stored.publication_keys)
+
+
+def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> MeetingState:
+    """summarized → published: drain the outbox (the publisher marks the meeting published when its rows are done)."""
+    from tracker.publishing.lock import PublisherBusy
+    from tracker.publishing.outbox import Publisher
+
+    if progress:
+        progress("publishing")
+    try:
+        # Due rows are attempted now; retries are left to the background publisher or `wgbot publish`.
+        Publisher(db, settings).drain(lock_timeout=60)
+    except PublisherBusy:
+        log.info("meeting %s: another publisher is draining; it will publish this meeting", meeting_id)
+    with db.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+        nothing_to_publish = not session.exec(select(Publication.id).where(Publication.meeting_id == meeting_id)).first()
+        if meeting.state == MeetingState.summarized and nothing_to_publish:
+            _set_state(session, meeting, MeetingState.published)  # no destination configured
+        return meeting.state
+
+
+STEPS = {
+    MeetingState.recorded: transcribe_step,
+    MeetingState.transcribed: summarize_step,
+    MeetingState.summarized: publish_step,
+}
+
+
+def run(
+    db: Database,
+    settings: Settings,
+    meeting_id: int,
+    *,
+    publish: bool = True,
+    progress: Progress | None = None,
+) -> MeetingState:
+    """Advance the meeting as far as it goes. Raises PipelineError (after marking the meeting failed) on a failure."""
+    while True:
+        with db.session() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                raise PipelineError(f"meeting {meeting_id} does not exist")
+            state = meeting.state
+        if state not in STEPS or (state == MeetingState.summarized and not publish):
+            return state
+        step = STEPS[state]
+        try:
+            step(db, settings, meeting_id, progress)
+        except Exception as exc:
+            reason = f"{step.__name__.removesuffix('_step')} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            log.exception("meeting %s: %s", meeting_id, reason)
+            with db.session() as session:
+                _set_state(session, session.get(Meeting, meeting_id), MeetingState.failed, reason)
+            raise PipelineError(reason) from exc
+        with db.session() as session:
+            if session.get(Meeting, meeting_id).state == state:
+                return state  # the step could not finish now (e.g. publishing waits for a retry)

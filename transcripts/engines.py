@@ -1,0 +1,426 @@
+"""Speech-to-text engines behind one small interface: faster-whisper (CTranslate2, int8; the default) and
+openai-whisper (PyTorch, fp32, optionally int8 dynamic quantization), both on the same Whisper weights.
+
+An engine transcribes one window of at most 30 s of 16 kHz audio and returns segments with word timestamps,
+relative to the window start, plus the scores the hallucination guards need. Packing speech into windows, mapping
+times back onto the meeting and dropping bad segments happen elsewhere (`windows`, `utterances`), identically for
+both engines, so they can be compared fairly.
+
+Engines are loaded once per process and shared: `load_engine(...)` returns the cached instance.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import EngineError
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("faster-whisper", "openai-whisper")
+DEFAULT_ENGINE = "faster-whisper"
+DEFAULT_COMPUTE_TYPE = "int8"
+_COMPUTE_ALIASES = {"fp32": "float32", "fp16": "float16", "f32": "float32", "default": "default"}
+OPENAI_COMPUTE_TYPES = ("float32", "int8")
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(slots=True)
+class DecodeOptions:
+    language: str | None = "en"  # None: the engine detects it
+    prompt: str | None = None  # vocabulary hints, given as the previous text of the window
+    beam_size: int = 5
+    temperatures: tuple[float, ...] = TEMPERATURES  # fallback when a decode looks like a failure
+    compression_ratio_threshold: float = 2.4  # above: repetitive output, decode again hotter
+    log_prob_threshold: float = -1.0  # below (mean token log-probability): decode again hotter
+    no_speech_threshold: float = 0.6  # above, together with a low log-probability: the window is silence
+    word_timestamps: bool = True
+
+
+@dataclass(slots=True)
+class EngineWord:
+    start: float  # seconds from the window start
+    end: float
+    text: str  # with Whisper's leading space
+    probability: float
+
+
+@dataclass(slots=True)
+class EngineSegment:
+    start: float  # seconds from the window start
+    end: float
+    text: str
+    words: list[EngineWord] = field(default_factory=list)
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+    temperature: float = 0.0
+
+
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
+
+
+def split_at_timestamps(
+    tokens: list[int], timestamp_begin: int, eot: int, content_duration: float, precision: float = 0.02
+) -> list[tuple[float, float, list[int]]]:
+    """Whisper's output `<|0.00|> text <|2.40|><|2.40|> text <|5.00|>` as (start, end, tokens) pieces.
+
+    Unlike Whisper's own loop, an unfinished last piece (no closing timestamp) is kept, ending where the audio
+    ends: a packed window is decoded once, never re-sought.
+    """
+    pieces: list[tuple[float, float, list[int]]] = []
+    current: list[int] = []
+    start: float | None = None
+    last_time = 0.0
+    for token in tokens:
+        if token == eot:
+            break
+        if token >= timestamp_begin:
+            time = (token - timestamp_begin) * precision
+            if current:
+                begin = start if start is not None else last_time
+                pieces.append((begin, max(begin, time), current))
+                current, start = [], None
+            else:
+                start = time
+            last_time = time
+        else:
+            current.append(token)
+    if current:
+        begin = start if start is not None else last_time
+        pieces.append((begin, max(begin, content_duration), current))
+    return pieces
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def normalize_compute_type(compute_type: str) -> str:
+    return _COMPUTE_ALIASES.get(compute_type.lower(), compute_type.lower())
+
+
+class Engine(abc.ABC):
+    name: str
+
+    def __init__(self, model: str, compute_type: str, threads: int):
+        self.model = model
+        self.compute_type = compute_type
+        self.threads = threads
+        self.load_seconds = 0.0
+
+    @property
+    @abc.abstractmethod
+    def multilingual(self) -> bool: ...
+
+    @abc.abstractmethod
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> list[EngineSegment]:
+        """Segments of one window (`audio`: 16 kHz mono float32, at most 30 s)."""
+
+    @abc.abstractmethod
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """(language code, probability) for up to 30 s of speech."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.model} {self.compute_type} threads={self.threads}>"
+
+
+class FasterWhisperEngine(Engine):
+    name = "faster-whisper"
+
+    def __init__(self, model: str, compute_type: str, threads: int):
+        super().__init__(model, compute_type, threads)
+        from faster_whisper import WhisperModel
+
+        from .model_files import ModelFileError, whisper_model_dir
+
+        started = time.perf_counter()
+        try:
+            source = whisper_model_dir(model)
+            self._model = WhisperModel(source, device="cpu", compute_type=compute_type, cpu_threads=threads)
+        except ModelFileError as exc:
+            raise EngineError(f"faster-whisper model {model!r}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - CTranslate2 and the hub raise many kinds; one clear line
+            hint = "" if os.path.isdir(str(model)) else " (not available offline; the hub needs internet)"
+            raise EngineError(f"faster-whisper could not load model {model!r} with {compute_type}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}{hint}") from None
+        self.load_seconds = time.perf_counter() - started
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> list[EngineSegment]:
+        # One encoder pass and one decode (with temperature fallback) per window, from faster-whisper's own
+        # building blocks. Its `transcribe` would, after a window whose words end before the audio does, seek to
+        # the last word and decode the rest again: on a packed window that rest is trailing silence, where the
+        # fallback runs through every temperature and Whisper invents text. A packed window is one decode.
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        m = self._model
+        language = options.language if self.multilingual else "en"
+        if language is None:
+            language, _ = self.detect_language(audio)
+        tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language=language)
+        features = m.feature_extractor(audio)
+        content_frames = min(features.shape[-1] - 1, m.feature_extractor.nb_max_frames)
+        if content_frames <= 0:
+            return []
+        content_duration = content_frames * m.feature_extractor.time_per_frame
+        fw_options = TranscriptionOptions(
+            beam_size=options.beam_size,
+            best_of=5,
+            patience=1.0,
+            length_penalty=1.0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            log_prob_threshold=options.log_prob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            condition_on_previous_text=False,
+            prompt_reset_on_temperature=0.5,
+            temperatures=list(options.temperatures),
+            initial_prompt=None,
+            prefix=None,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            without_timestamps=False,
+            max_initial_timestamp=1.0,
+            word_timestamps=options.word_timestamps,
+            prepend_punctuations=PREPEND_PUNCTUATIONS,
+            append_punctuations=APPEND_PUNCTUATIONS,
+            multilingual=False,
+            max_new_tokens=None,
+            clip_timestamps="0",
+            hallucination_silence_threshold=None,
+            hotwords=None,
+        )
+        previous = tokenizer.encode(" " + options.prompt.strip()) if options.prompt else []
+        prompt = m.get_prompt(tokenizer, previous, without_timestamps=False)
+        encoder_output = m.encode(pad_or_trim(features[:, :content_frames]))
+        result, avg_logprob, temperature, compression_ratio = m.generate_with_fallback(
+            encoder_output, prompt, tokenizer, fw_options
+        )
+        if result.no_speech_prob > options.no_speech_threshold and avg_logprob < options.log_prob_threshold:
+            return []  # the window is silence (Whisper's own test)
+        pieces = split_at_timestamps(result.sequences_ids[0], tokenizer.timestamp_begin, tokenizer.eot, content_duration)
+        if not pieces:
+            return []
+        dicts = [{"seek": 0, "start": a, "end": b, "tokens": toks} for a, b, toks in pieces]
+        if options.word_timestamps:
+            m.add_word_timestamps(
+                [dicts], tokenizer, encoder_output, content_frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0
+            )
+        out = []
+        for d in dicts:
+            words = [EngineWord(w["start"], w["end"], w["word"], w["probability"]) for w in d.get("words", [])]
+            out.append(
+                EngineSegment(
+                    start=d["start"],
+                    end=d["end"],
+                    text=tokenizer.decode(d["tokens"]),
+                    words=words,
+                    avg_logprob=avg_logprob,
+                    no_speech_prob=result.no_speech_prob,
+                    compression_ratio=compression_ratio,
+                    temperature=temperature,
+                )
+            )
+        return out
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        if not self.multilingual:
+            return "en", 1.0
+        language, probability, _ = self._model.detect_language(audio)
+        return language, float(probability)
+
+
+class OpenAIWhisperEngine(Engine):
+    """openai-whisper on the same weights, converted once from the CTranslate2 files (see `ct2_convert`)."""
+
+    name = "openai-whisper"
+
+    def __init__(self, model: str, compute_type: str, threads: int):
+        super().__init__(model, compute_type, threads)
+        if compute_type not in OPENAI_COMPUTE_TYPES:
+            raise EngineError(
+                f"openai-whisper engine: compute type {compute_type!r} is not offered on CPU "
+                f"(use {' or '.join(OPENAI_COMPUTE_TYPES)})"
+            )
+        started = time.perf_counter()
+        try:
+            import torch
+            import whisper
+        except ImportError as exc:
+            raise EngineError(f"openai-whisper engine: {exc.name} is not installed (run scripts/setup.sh)") from None
+        from .ct2_convert import openai_checkpoint
+
+        torch.set_num_threads(threads)
+        checkpoint = openai_checkpoint(model)
+        self._whisper = whisper
+        self._model = whisper.load_model(str(checkpoint), device="cpu")
+        heads = torch.load(checkpoint, map_location="cpu", weights_only=True).get("alignment_heads")
+        if heads:
+            dims = self._model.dims
+            mask = torch.zeros(dims.n_text_layer, dims.n_text_head, dtype=torch.bool)
+            for layer, head in heads:
+                mask[layer, head] = True
+            self._model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+        if compute_type == "int8":
+            self._model = _quantize_int8(self._model)
+        self._model.eval()
+        self.load_seconds = time.perf_counter() - started
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.is_multilingual)
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> list[EngineSegment]:
+        # The same one-decode-per-window procedure as the faster-whisper engine, from openai-whisper's parts.
+        import torch
+        from whisper.audio import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram, pad_or_trim
+        from whisper.decoding import DecodingOptions
+        from whisper.timing import add_word_timestamps
+        from whisper.tokenizer import get_tokenizer
+
+        model = self._model
+        language = options.language if self.multilingual else "en"
+        if language is None:
+            language, _ = self.detect_language(audio)
+        tokenizer = get_tokenizer(
+            model.is_multilingual, num_languages=model.num_languages, language=language, task="transcribe"
+        )
+        mel = log_mel_spectrogram(audio.astype(np.float32, copy=False), model.dims.n_mels, padding=N_SAMPLES)
+        content_frames = min(mel.shape[-1] - N_FRAMES, N_FRAMES)
+        if content_frames <= 0:
+            return []
+        content_duration = content_frames * HOP_LENGTH / SAMPLE_RATE
+        segment = pad_or_trim(mel[:, :content_frames], N_FRAMES)
+        prompt = tokenizer.encode(" " + options.prompt.strip()) if options.prompt else None
+
+        with torch.inference_mode():
+            result = None
+            for t in options.temperatures:
+                sampling = {"best_of": 5} if t > 0 else {"beam_size": options.beam_size if options.beam_size > 1 else None}
+                decode_options = DecodingOptions(
+                    task="transcribe", language=language, temperature=t, prompt=prompt, fp16=False, **sampling
+                )
+                result = model.decode(segment, decode_options)
+                needs_fallback = (
+                    result.compression_ratio > options.compression_ratio_threshold
+                    or result.avg_logprob < options.log_prob_threshold
+                )
+                if result.no_speech_prob > options.no_speech_threshold and result.avg_logprob < options.log_prob_threshold:
+                    needs_fallback = False  # silence
+                if not needs_fallback:
+                    break
+            if result.no_speech_prob > options.no_speech_threshold and result.avg_logprob < options.log_prob_threshold:
+                return []
+            pieces = split_at_timestamps(result.tokens, tokenizer.timestamp_begin, tokenizer.eot, content_duration)
+            if not pieces:
+                return []
+            dicts = [{"seek": 0, "start": a, "end": b, "tokens": toks} for a, b, toks in pieces]
+            if options.word_timestamps:
+                add_word_timestamps(
+                    segments=dicts,
+                    model=model,
+                    tokenizer=tokenizer,
+                    mel=segment,
+                    num_frames=content_frames,
+                    prepend_punctuations=PREPEND_PUNCTUATIONS,
+                    append_punctuations=APPEND_PUNCTUATIONS,
+                    last_speech_timestamp=0.0,
+                )
+        out = []
+        for d in dicts:
+            words = [EngineWord(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                     for w in d.get("words", [])]
+            text_tokens = [tok for tok in d["tokens"] if tok < tokenizer.eot]
+            out.append(
+                EngineSegment(
+                    start=d["start"],
+                    end=d["end"],
+                    text=tokenizer.decode(text_tokens),
+                    words=words,
+                    avg_logprob=float(result.avg_logprob),
+                    no_speech_prob=float(result.no_speech_prob),
+                    compression_ratio=float(result.compression_ratio),
+                    temperature=float(result.temperature),
+                )
+            )
+        return out
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        if not self.multilingual:
+            return "en", 1.0
+        import torch
+
+        whisper = self._whisper
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), self._model.dims.n_mels)
+        with torch.inference_mode():
+            _, probs = self._model.detect_language(mel)
+        language = max(probs, key=probs.get)
+        return language, float(probs[language])
+
+
+def _quantize_int8(model):
+    """int8 dynamic quantization of every Linear layer (weights int8, activations quantized on the fly)."""
+    import torch
+    import whisper.model as wm
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    # openai-whisper subclasses nn.Linear; dynamic quantization swaps modules by exact type, so map its class too
+    return torch.ao.quantization.quantize_dynamic(
+        model,
+        qconfig_spec={wm.Linear, torch.nn.Linear},
+        dtype=torch.qint8,
+        mapping={wm.Linear: DynamicLinear, torch.nn.Linear: DynamicLinear},
+    )
+
+
+_cache: dict[tuple[str, str, str, int], Engine] = {}
+_cache_lock = threading.Lock()
+
+
+def load_engine(
+    engine: str = DEFAULT_ENGINE,
+    model: str = "base",
+    compute_type: str = DEFAULT_COMPUTE_TYPE,
+    threads: int | None = None,
+) -> Engine:
+    """The engine for these settings, loaded on first use and then shared by the whole process."""
+    compute_type = normalize_compute_type(compute_type)
+    threads = threads or default_threads()
+    key = (engine, model, compute_type, threads)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        if engine == "faster-whisper":
+            instance: Engine = FasterWhisperEngine(model, compute_type, threads)
+        elif engine == "openai-whisper":
+            instance = OpenAIWhisperEngine(model, compute_type, threads)
+        else:
+            raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+        log.info("loaded %r in %.1f s", instance, instance.load_seconds)
+        _cache[key] = instance
+        return instance
+
+
+def unload_engines() -> None:
+    """Forget every cached engine (their memory is freed when nothing else holds them)."""
+    with _cache_lock:
+        _cache.clear()

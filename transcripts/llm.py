@@ -1,0 +1,330 @@
+"""The local language model: one llama.cpp model per process, answering in JSON that a schema allows.
+
+Every answer is generated under a grammar built from a JSON schema (so it parses), then validated by pydantic (so it
+means what we asked). A malformed or empty answer is asked once more with a stricter prompt; if that fails too the
+caller gets None and decides what to say about the missing part. Sampling is greedy with a fixed seed, so the same
+transcript gives the same minutes.
+
+    llm = load_llm("qwen2.5-coder-1.5b-q8_0")       # an offline name, a .gguf path or an https URL
+    answer = llm.ask(system=..., user=..., answer_model=MyModel, max_tokens=200, purpose="actions")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+DEFAULT_N_CTX = 4096
+DEFAULT_SEED = 20261126
+REPEAT_PENALTY = 1.1  # small models loop on lists and summaries without it
+
+STRICT_SUFFIX = (
+    "\n\nYour previous answer was not usable. Answer again with ONLY one JSON object that matches the schema "
+    "exactly: no prose, no markdown, every string short. If nothing applies, use an empty list."
+)
+
+
+class LLMError(RuntimeError):
+    """The language model could not be loaded or run."""
+
+
+@dataclass(slots=True)
+class CallStats:
+    """What one request cost: tokens read and written and the time spent on each (llama.cpp's own counters)."""
+
+    purpose: str
+    prompt_tokens: int  # tokens in the prompt
+    evaluated_tokens: int  # prompt tokens actually computed (the rest came from the cached prefix)
+    completion_tokens: int
+    prompt_seconds: float
+    generation_seconds: float
+    wall_seconds: float
+    ok: bool = True
+    retried: bool = False
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    calls: int = 0
+    prompt_tokens: int = 0
+    evaluated_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_seconds: float = 0.0
+    generation_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    failures: int = 0
+
+    @property
+    def prompt_tokens_per_second(self) -> float:
+        return self.evaluated_tokens / self.prompt_seconds if self.prompt_seconds else 0.0
+
+    @property
+    def generation_tokens_per_second(self) -> float:
+        return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
+
+
+def available_threads() -> int:
+    """CPU threads this process may use: the CPUs it may run on, within a container's CPU quota."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        count = os.cpu_count() or 1
+    return max(1, _cgroup_cpu_limit(count))
+
+
+def _cgroup_cpu_limit(count: int) -> int:
+    # A container limited to 2 CPUs on a 64-core host must not start 64 threads.
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return max(1, min(count, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return count
+
+
+def _cpu_has_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "amx_int8" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+@contextlib.contextmanager
+def _model_params_without_extra_buffers():
+    """Load with llama.cpp's "extra buffer types" (weight repacking) off.
+
+    On CPUs with AMX, a -march=native build of llama.cpp repacks weights into an AMX buffer: here (a KVM guest
+    on a Xeon with AMX) the first batched decode then crashes the process, and the repacked copy doubles the weights
+    in memory. llama-cpp-python has no option for it, so the default model parameters are adjusted while loading.
+    """
+    import llama_cpp.llama_cpp as lib
+
+    original = lib.llama_model_default_params
+
+    def patched():
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    lib.llama_model_default_params = patched
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = original
+
+
+def _extra_buffers_wanted() -> bool:
+    setting = os.environ.get("WGBOT_LLM_EXTRA_BUFFERS", "auto").lower()
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if setting in ("0", "false", "no", "off"):
+        return False
+    return not _cpu_has_amx()
+
+
+def _grammar_for(schema: dict):
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    return LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema)), verbose=False)
+
+
+def schema_for(answer_model: type[BaseModel]) -> dict:
+    """The JSON schema of a pydantic answer model, inlined (the grammar converter handles no $ref across files)."""
+    schema = answer_model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node, is_properties: bool = False):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            if is_properties:  # keys are field names here (a field may be called "title")
+                return {k: inline(v) for k, v in node.items()}
+            return {k: inline(v, k == "properties") for k, v in node.items() if k not in ("title", "default")}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(schema)
+
+
+@dataclass
+class LocalLLM:
+    """A loaded GGUF model. Not thread-safe by itself: calls are serialized by a lock."""
+
+    path: Path
+    n_ctx: int
+    threads: int
+    seed: int = DEFAULT_SEED
+    stats: list[CallStats] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - the dependency is required
+            raise LLMError("llama-cpp-python is not installed; run scripts/setup.sh") from exc
+        self._lock = threading.Lock()
+        self._grammars: dict[str, object] = {}
+        started = time.perf_counter()
+        loading = contextlib.nullcontext() if _extra_buffers_wanted() else _model_params_without_extra_buffers()
+        try:
+            with loading:
+                self._llama = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.n_ctx,
+                    n_batch=512,
+                    n_ubatch=512,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    seed=self.seed,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError) as exc:
+            raise LLMError(f"could not load the language model {self.path}: {exc}") from exc
+        self.load_seconds = time.perf_counter() - started
+        log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", self.path.name, self.n_ctx, self.threads,
+                 self.load_seconds)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def totals(self, since: int = 0) -> UsageTotals:
+        totals = UsageTotals()
+        for stat in self.stats[since:]:
+            totals.calls += 1
+            totals.prompt_tokens += stat.prompt_tokens
+            totals.evaluated_tokens += stat.evaluated_tokens
+            totals.completion_tokens += stat.completion_tokens
+            totals.prompt_seconds += stat.prompt_seconds
+            totals.generation_seconds += stat.generation_seconds
+            totals.wall_seconds += stat.wall_seconds
+            totals.failures += 0 if stat.ok else 1
+        return totals
+
+    def ask(
+        self,
+        *,
+        system: str,
+        user: str,
+        answer_model: type[T],
+        max_tokens: int,
+        purpose: str,
+        strict_system: str | None = None,
+    ) -> T | None:
+        """The model's answer as `answer_model`, or None when it gave nothing usable twice.
+
+        The second attempt uses `strict_system` (default: `system` plus a reminder to answer with the schema only);
+        greedy decoding would otherwise repeat the first answer word for word.
+        """
+        schema = schema_for(answer_model)
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = _grammar_for(schema)
+        grammar = self._grammars[key]
+        attempts = [system, strict_system or system + STRICT_SUFFIX]
+        for attempt, system_text in enumerate(attempts):
+            text, stat = self._complete(system_text, user, grammar, max_tokens, purpose)
+            stat.retried = attempt > 0
+            try:
+                answer = self._parse(text, answer_model)
+            except (json.JSONDecodeError, ValidationError, ValueError) as exc:
+                stat.ok = False
+                self.stats.append(stat)
+                log.warning("%s: unusable model answer (attempt %d): %s; answer began %r", purpose, attempt + 1,
+                            str(exc).splitlines()[0], text[:120])
+                continue
+            self.stats.append(stat)
+            return answer
+        return None
+
+    @staticmethod
+    def _parse(text: str, answer_model: type[T]) -> T:
+        if not text.strip():
+            raise ValueError("empty answer")
+        return answer_model.model_validate(json.loads(text, strict=False))
+
+    def _complete(self, system: str, user: str, grammar, max_tokens: int, purpose: str) -> tuple[str, CallStats]:
+        import llama_cpp
+
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        with self._lock:
+            llama_cpp.llama_perf_context_reset(self._llama._ctx.ctx)
+            started = time.perf_counter()
+            try:
+                result = self._llama.create_chat_completion(
+                    messages=messages,
+                    grammar=grammar,
+                    temperature=0.0,
+                    repeat_penalty=REPEAT_PENALTY,
+                    max_tokens=max_tokens,
+                    seed=self.seed,
+                )
+            except ValueError as exc:  # e.g. the prompt does not fit the context
+                raise LLMError(f"{purpose}: {exc}") from exc
+            wall = time.perf_counter() - started
+            perf = llama_cpp.llama_perf_context(self._llama._ctx.ctx)
+        usage = result.get("usage", {})
+        choice = result["choices"][0]
+        stat = CallStats(
+            purpose=purpose,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            evaluated_tokens=int(perf.n_p_eval),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_seconds=perf.t_p_eval_ms / 1000,
+            generation_seconds=perf.t_eval_ms / 1000,
+            wall_seconds=wall,
+        )
+        if choice.get("finish_reason") == "length":
+            log.info("%s: the answer reached max_tokens=%d", purpose, max_tokens)
+        log.debug("%s: %d prompt tokens (%d computed), %d generated in %.1f s", purpose, stat.prompt_tokens,
+                  stat.evaluated_tokens, stat.completion_tokens, wall)
+        return choice["message"].get("content") or "", stat
+
+
+_loaded: dict[tuple[str, int, int], LocalLLM] = {}
+_loading_lock = threading.Lock()
+
+
+def configured_model_name() -> str:
+    """The model to use when none is given: WGBOT_LLM_MODEL, else the offline default."""
+    return os.environ.get("WGBOT_LLM_MODEL") or DEFAULT_LLM_MODEL
+
+
+def load_llm(
+    model: str | os.PathLike | None = None, *, threads: int | None = None, n_ctx: int = DEFAULT_N_CTX
+) -> LocalLLM:
+    """The model named `model` (offline name, .gguf path or URL), loaded once per process and reused.
+
+    `threads`: default, the CPUs this process may use. Raises `ModelFileError` for an unknown name or a bad file,
+    `LLMError` when llama.cpp cannot load it.
+    """
+    path = Path(llm_model_path(str(model) if model else configured_model_name())).resolve()
+    threads = threads or available_threads()
+    key = (str(path), n_ctx, threads)
+    with _loading_lock:
+        if key not in _loaded:
+            _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads)
+        return _loaded[key]

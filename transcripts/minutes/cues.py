@@ -1,0 +1,89 @@
+"""Cheap, code-only pre-selection of the lines worth showing the model for each question, and of lines to withhold.
+
+The model decides what is an action item or a wish; these patterns only keep its prompts short (a 10,000-word meeting
+does not fit the time budget if every line is read for every question). They are generous on purpose: a line that
+merely might hold a commitment is included, with its neighbours as context.
+"""
+
+from __future__ import annotations
+
+import re
+
+from transcripts.minutes.dates import WEEKDAYS
+from transcripts.minutes.lines import Line
+
+ACTION = re.compile(
+    r"\b(?:i|we)(?:'ll|’ll| will| can| could| shall|'m going to| am going to| are going to|'re going to| plan to|"
+    r" need to| have to| should| must| promise| volunteer| take)\b|"
+    r"\blet me\b|\blet'?s\b|\b(?:can|could|would|will) you\b|\bplease\b|\byou (?:should|need to|could)\b|"
+    r"\b(?:action item|to-?do|follow[- ]?up|take care of|on it|assign|volunteer|responsible|deadline|due|"
+    r"i'?ll do|will do|sign up|signed up|in charge)\b|"
+    r"\b(?:he|she|they|(?-i:[A-Z][a-z]+)) (?:will|is going to|can|could|should) (?!be\b)|"
+    r"\b(?:by|before|until|till) (?:the )?(?:end of|next|tomorrow|tonight|today|"
+    + "|".join(WEEKDAYS)
+    + r")\b",
+    re.IGNORECASE,
+)
+WISH = re.compile(
+    r"\b(?:wish(?:es|ed)?|wish ?list|would be (?:nice|great|good|cool|useful|helpful)|it'?d be (?:nice|great|cool|good)|"
+    r"i'?d (?:like|love)|i would (?:like|love)|we'?d (?:like|love)|would like|would love|nice to have|"
+    r"feature request|some ?day|in the future|eventually|(?:we|you) (?:could|might) (?:also )?(?:add|have|build|get|try)|"
+    r"maybe we (?:could|can|should)|how about|what if we|idea|dream|someone should|if only|should support|"
+    r"should have)\b",
+    re.IGNORECASE,
+)
+DECISION = re.compile(
+    r"\b(?:decid(?:e|ed|es|ing)|decision|agree(?:d|s)?|consensus|settled|approved?|vote[ds]?|conclu(?:de|ded|sion)|"
+    r"go with|going with|stick with|we'?ll use|we will use|let'?s (?:do|use|keep|drop|switch|move|stick|go|make|"
+    r"ship|release|merge|adopt|postpone|skip)|final(?:ly)?|so that'?s (?:it|settled|decided)|sounds good|"
+    r"no objections?|we'?re (?:going|doing)|from now on)\b",
+    re.IGNORECASE,
+)
+NEXT_TOPIC = re.compile(
+    r"\b(?:next (?:meeting|time|week'?s? (?:meeting|call)|call|sync|session)|agenda|revisit|come back to|"
+    r"(?:talk|discuss) (?:about )?(?:\w+ ){0,6}(?:later|next)|park (?:it|that|this)|table (?:it|that|this)|"
+    r"later (?:topic|discussion)|out of time|run(?:ning)? out of time|another (?:meeting|time)|follow[- ]?up meeting)\b",
+    re.IGNORECASE,
+)
+DECISION_OR_TOPIC = re.compile(f"(?:{DECISION.pattern})|(?:{NEXT_TOPIC.pattern})", re.IGNORECASE)
+# Speech addressed to the note-taker instead of the people in the call. Such lines are withheld from every prompt
+# and nothing may be grounded on them: the transcript is data, never instructions.
+INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above|previous|everything)\b|"
+    r"\b(?:system|developer) (?:prompt|message|instructions?)\b|"
+    r"\b(?:you are|you're|act as|pretend to be) (?:now )?(?:an? |the )?(?:ai|assistant|language model|chat ?gpt|bot|"
+    r"summari[sz]er|note[- ]?taker)\b|"
+    r"\b(?:dear|hey|attention|note to the|to the) (?:ai|assistant|bot|model|summari[sz]er|note[- ]?taker|llm)\b|"
+    r"\b(?:ai|assistant|bot|model|summari[sz]er|note[- ]?taker|llm),? (?:please )?(?:add|file|create|open|record|"
+    r"write|list|output|ignore|include|make)\b|"
+    r"\b(?:file|open|create|add) (?:\w+ ){0,2}(?:fifty|hundred|hundreds|thousand|dozens?|\d{2,}) "
+    r"(?:\w+ )?(?:issues|tickets|action items|items|wishes|bugs)\b",
+    re.IGNORECASE,
+)
+
+WITHHELD = "(withheld: this line addressed the note-taker)"
+
+
+def is_injection(line: Line) -> bool:
+    return bool(INJECTION.search(line.text))
+
+
+def select(lines: list[Line], pattern: re.Pattern[str], context: int = 1) -> list[Line]:
+    """The lines matching `pattern`, each with `context` lines around it, in order, without the withheld ones."""
+    keep: set[int] = set()
+    for i, line in enumerate(lines):
+        if pattern.search(line.text) and not is_injection(line):
+            keep.update(range(max(0, i - context), min(len(lines), i + context + 1)))
+    return [lines[i] for i in sorted(keep) if not is_injection(lines[i])]
+
+
+def render(lines: list[Line]) -> str:
+    """Lines as the model reads them, with a gap marker where lines were left out."""
+    out: list[str] = []
+    previous = None
+    for line in lines:
+        if previous is not None and line.number != previous + 1:
+            out.append("...")
+        out.append(line.render(WITHHELD if is_injection(line) else None))
+        previous = line.number
+    return "\n".join(out)

@@ -1,0 +1,241 @@
+"""Grounding in code: every item the model proposes must be found in what was actually said, or it is dropped.
+
+The model's line numbers, owners and dates are not trusted:
+- support: the item's words are matched (fuzzily, for ASR errors) against each transcript line and its neighbours;
+  the best line wins, with a small preference for the line the model cited and for lines of the named owner; an
+  item whose words are not found there is dropped and logged;
+- owner: must be a speaker of the meeting or a name said in it. "I will ..." resolves to the speaker of that line;
+  "Bob, can you ...?" to Bob; an unnamed "can you ...?" to whoever answers yes;
+- due date: read from the supporting line (or a short "sure, by Friday" answer) and resolved from the meeting date
+  by `dates` — never the model's date;
+- nothing may be grounded on a line that addressed the note-taker (see `cues.INJECTION`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from transcripts.minutes.cues import is_injection
+from transcripts.minutes.dates import find_due_dates, pick_due
+from transcripts.minutes.lines import Line
+from transcripts.minutes.words import STOPWORDS, content_words, name_matches, support, words
+from transcripts.types import ActionItem, Wish
+
+log = logging.getLogger(__name__)
+
+MIN_WINDOW_SUPPORT = 0.5  # share of the item's words found in the line and its neighbours
+MIN_LINE_SUPPORT = 0.25  # share found in the supporting line itself
+NEIGHBOURS = 1
+
+_FIRST_PERSON = re.compile(
+    r"\b(?:i(?:'ll|’ll| will| can| could| shall|'m going to| am going to| plan to| need to| have to| should| take|"
+    r"'ll take| volunteer)|let me|i'?ll do|will do)\b",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(r"\b(?:can|could|would|will) you\b|\bplease\b|\byou (?:should|need to|could)\b", re.IGNORECASE)
+_ACCEPT = re.compile(
+    r"^\W*(?:yes|yeah|yep|sure|ok|okay|of course|absolutely|will do|i can|i will|i'll|on it|no problem|sounds good|"
+    r"alright|all right|definitely|happy to)\b",
+    re.IGNORECASE,
+)
+_SELF = {"i", "me", "myself", "speaker", "the speaker", "self"}
+_GROUP = {"we", "us", "everyone", "everybody", "all", "team", "the team", "group", "the group", "someone", "somebody",
+          "anyone", "nobody", "they", "you", "unknown", "none", "n/a", ""}
+
+
+@dataclass
+class Grounder:
+    """Grounds candidates against one meeting's lines."""
+
+    lines: list[Line]
+    meeting_date: dt.date
+    next_meeting: dt.date | None = None
+    extra_names: list[str] = field(default_factory=list)  # e.g. Hints.speakers: people known to the group
+    dropped: list[str] = field(default_factory=list)  # why each dropped item was dropped (for logs and tests)
+
+    def __post_init__(self) -> None:
+        self.speakers = list(dict.fromkeys(line.speaker for line in self.lines))
+        self._by_number = {line.number: i for i, line in enumerate(self.lines)}
+        self._said = {w for line in self.lines for w in re.findall(r"\b[A-Z][a-z]{2,}\b", line.text)}
+
+    # ---- support --------------------------------------------------------------------------------------------
+
+    def _window(self, i: int) -> str:
+        lo, hi = max(0, i - NEIGHBOURS), min(len(self.lines), i + NEIGHBOURS + 1)
+        return " ".join(self.lines[j].text for j in range(lo, hi))
+
+    def find_support(self, claim: str, cited: int | None = None, owner: str | None = None) -> int | None:
+        """Index of the line that best supports `claim`, or None when no line does."""
+        best, best_key = None, None
+        cited_index = self._by_number.get(cited) if cited is not None else None
+        for i, line in enumerate(self.lines):
+            if is_injection(line):
+                continue
+            own = support(claim, line.text)
+            if own < MIN_LINE_SUPPORT:
+                continue
+            window = support(claim, self._window(i))
+            if window < MIN_WINDOW_SUPPORT:
+                continue
+            bonus = 0.0
+            if cited_index is not None and abs(i - cited_index) <= 2:
+                bonus += 0.15
+            if owner and (name_matches(owner, line.speaker) or _mentions(line.text, owner)):
+                bonus += 0.1
+            key = (window + own + bonus, -i)
+            if best_key is None or key > best_key:
+                best, best_key = i, key
+        return best
+
+    def _drop(self, kind: str, text: str, reason: str) -> None:
+        message = f"{kind} {text!r} dropped: {reason}"
+        self.dropped.append(message)
+        log.info("%s", message)
+
+    # ---- owners ---------------------------------------------------------------------------------------------
+
+    def known_name(self, name: str) -> str | None:
+        """The meeting's spelling of `name`: a speaker, a known member, or a capitalized name said in the call."""
+        for speaker in self.speakers:
+            if name_matches(name, speaker):
+                return speaker
+        for extra in self.extra_names:
+            if name_matches(name, extra):
+                return extra
+        first = next((w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", name)), "")
+        for said in self._said:
+            if first and len(first) >= 3 and said.lower() == first.lower() and said.lower() not in STOPWORDS:
+                return said
+        return None
+
+    def _addressee(self, i: int, clause: str) -> str | None:
+        """Who a request on line i is addressed to: a name in it, else the next speaker who agrees."""
+        line = self.lines[i]
+        for text in (clause, line.text):
+            for speaker in self.speakers:
+                if speaker != line.speaker and _mentions(text, speaker):
+                    return speaker
+        for j in range(i + 1, min(len(self.lines), i + 3)):
+            reply = self.lines[j]
+            if reply.speaker != line.speaker and _ACCEPT.search(reply.text):
+                return reply.speaker
+        return None
+
+    def resolve_owner(self, raw: str, i: int, task: str = "") -> str | None:
+        line = self.lines[i]
+        raw = raw.strip()
+        lowered = raw.lower()
+        if lowered in _SELF:
+            owner = line.speaker
+        elif lowered in _GROUP:
+            owner = None
+        else:
+            owner = self.known_name(raw)
+        # Judge the clause that says the task: "I'll review it, and Bob, can you write the tests?" has both kinds.
+        clause = best_clause(line.text, task) if task else line.text
+        first_person = bool(_FIRST_PERSON.search(clause))
+        request = bool(_REQUEST.search(clause))
+        if request and (owner is None or owner == line.speaker):
+            # "Bob, can you ...?" said by Alice: the owner is Bob, whatever the model said.
+            addressee = self._addressee(i, clause)
+            if addressee:
+                return addressee
+        if first_person and not request and owner != line.speaker:
+            if owner is None or not _mentions(clause, owner):
+                return line.speaker  # "I will ..." is the speaker's own commitment
+        return owner
+
+    # ---- items ----------------------------------------------------------------------------------------------
+
+    def _due(self, i: int, owner: str) -> tuple[dt.date | None, list[int]]:
+        """The due date said on the supporting line, or in the owner's short answer right after it."""
+        used = [i]
+        due = pick_due([self.lines[i].text], self.meeting_date, self.next_meeting)
+        if due is None and i + 1 < len(self.lines):
+            reply = self.lines[i + 1]
+            if reply.speaker == owner and reply.speaker != self.lines[i].speaker and _is_short_answer(reply.text):
+                due = pick_due([reply.text], self.meeting_date, self.next_meeting)
+                if due is not None:
+                    used.append(i + 1)
+        return (due.date if due else None), used
+
+    def action(self, owner: str, task: str, cited: int | None = None) -> ActionItem | None:
+        task = clean_text(task)
+        if not content_words(task):
+            self._drop("action", task, "no task words")
+            return None
+        i = self.find_support(task, cited, owner)
+        if i is None:
+            self._drop("action", task, "not found in the transcript")
+            return None
+        resolved = self.resolve_owner(owner, i, task)
+        if resolved is None:
+            self._drop("action", task, f"owner {owner!r} is not a speaker or a name said in the call")
+            return None
+        due, used = self._due(i, resolved)
+        return ActionItem(
+            owner=resolved,
+            task=capitalize(task),
+            due=due,
+            at=round(self.lines[i].start, 2),
+            excerpt=" / ".join(self.lines[j].quote for j in used),
+        )
+
+    def wish(self, title: str, details: str = "", cited: int | None = None) -> Wish | None:
+        title, details = clean_text(title), clean_text(details)
+        claim = f"{title} {details}"
+        if not content_words(title):
+            self._drop("wish", title, "no title words")
+            return None
+        i = self.find_support(claim, cited)
+        if i is None:
+            i = self.find_support(title, cited)  # a long made-up detail should not sink a grounded title
+            details = details if i is not None and support(details, self._window(i)) >= MIN_WINDOW_SUPPORT else ""
+        if i is None:
+            self._drop("wish", title, "not found in the transcript")
+            return None
+        return Wish(title=capitalize(title), details=capitalize(details), at=round(self.lines[i].start, 2),
+                    excerpt=self.lines[i].quote)
+
+    def statement(self, kind: str, text: str) -> tuple[str, float] | None:
+        """A decision or a topic: kept (with its time) only when the transcript says it."""
+        text = clean_text(text)
+        if not content_words(text):
+            return None
+        i = self.find_support(text)
+        if i is None:
+            self._drop(kind, text, "not found in the transcript")
+            return None
+        return capitalize(text), self.lines[i].start
+
+
+def best_clause(text: str, claim: str) -> str:
+    """The sentence or clause of `text` that carries most of `claim`'s words."""
+    parts = [p for p in re.split(r"(?<=[.?!;])\s+|,?\s+\b(?:and|but|then)\b\s+(?=\w)", text) if p and p.strip()]
+    if len(parts) <= 1:
+        return text
+    return max(parts, key=lambda p: (support(claim, p), -parts.index(p)))
+
+
+def _mentions(text: str, name: str) -> bool:
+    first = next(iter(words(name)), "")
+    return bool(first) and any(name_matches(first, w) for w in words(text) if len(w) >= 3)
+
+
+def _is_short_answer(text: str) -> bool:
+    without_dates = text
+    for due in find_due_dates(text, dt.date(2000, 1, 3)):
+        without_dates = without_dates.replace(due.phrase, " ")
+    return bool(_ACCEPT.search(text)) and len(content_words(without_dates)) <= 3
+
+
+def clean_text(text: str) -> str:
+    text = re.sub(r"\s+", " ", text or "").strip().strip("\"'“”")
+    return re.sub(r"^(?:to|i will|i'll|will)\s+", "", text, flags=re.IGNORECASE).strip()
+
+
+def capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text

@@ -1,0 +1,67 @@
+"""The numbered transcript lines the model reads and every item is grounded to.
+
+A line is one speaker's turn: consecutive segments of the same speaker, close in time, joined (ASR splits sentences
+into several segments; a model and a fuzzy matcher both do better on whole turns). Numbers start at 1 and are stable
+for one transcript, so a line number in a model answer can be checked against the text it claims.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from transcripts.types import Transcript
+
+MAX_LINE_WORDS = 60  # a longer turn is kept as several lines, so a line stays one or two thoughts
+MAX_JOIN_GAP = 1.5  # seconds of silence within one turn
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    number: int
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+    def render(self, text: str | None = None) -> str:
+        return f"[{self.number}] {self.speaker}: {text if text is not None else self.text}"
+
+    @property
+    def quote(self) -> str:
+        return f"{self.speaker}: {self.text}"
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def transcript_lines(transcript: Transcript) -> list[Line]:
+    lines: list[Line] = []
+    speaker, start, end, parts = None, 0.0, 0.0, []
+
+    def close() -> None:
+        if parts:
+            lines.append(Line(len(lines) + 1, speaker or "?", start, end, _clean(" ".join(parts))))
+
+    for seg in sorted(transcript.segments, key=lambda s: (s.start, s.end)):
+        text = _clean(seg.text)
+        if not text:
+            continue
+        joined_words = sum(len(p.split()) for p in parts) + len(text.split())
+        if seg.speaker == speaker and seg.start - end <= MAX_JOIN_GAP and joined_words <= MAX_LINE_WORDS:
+            parts.append(text)
+            end = max(end, seg.end)
+            continue
+        close()
+        speaker, start, end, parts = seg.speaker, seg.start, seg.end, [text]
+    close()
+    return lines
+
+
+def clock(seconds: float) -> str:
+    """Meeting time as m:ss or h:mm:ss."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

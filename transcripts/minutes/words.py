@@ -1,0 +1,83 @@
+"""Word-level helpers for matching a model's paraphrase against what was actually said (with ASR errors)."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being below between
+    both but by can could did do does doing done down during each few for from further get got had has have having he
+    her here hers herself him himself his how i i'd i'll i'm i've if in into is it it's its itself just let let's me
+    more most my myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that that's the their theirs them themselves then there these they this those through to too under
+    until up very was we we'll we're were what when where which while who whom why will with would you you'll your
+    yours yourself yourselves okay ok yeah yes sure right well um uh hmm oh like really actually maybe thing things
+    something anything everything one go going gonna want wanna need take make please thanks thank think know see
+    also still already next last week today tomorrow monday tuesday wednesday thursday friday saturday sunday time
+    """.split()
+)
+
+_SUFFIXES = ("ations", "ation", "ingly", "ings", "ing", "edly", "ed", "ies", "es", "s", "ly", "er", "ment")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A crude stem, enough to let "updating" meet "update" and "benchmarks" meet "benchmark"."""
+    word = word.split("'")[0]
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word.rstrip("e") if len(word) > 3 else word
+
+
+def content_words(text: str) -> list[str]:
+    """The words that carry meaning (no stop words, no filler), stemmed, in order."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def _similar(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 3:
+        return False
+    if a[:3] == b[:3] and (a.startswith(b) or b.startswith(a)):
+        return True  # "doc" / "documentation", "bench" / "benchmark"
+    return SequenceMatcher(None, a, b).ratio() >= 0.8  # ASR spellings: "jeshli" / "jesley", "kernel" / "kernal"
+
+
+def support(claim: str, evidence: str) -> float:
+    """Share of the claim's content words that appear (fuzzily) in the evidence: 0.0 to 1.0."""
+    wanted = list(dict.fromkeys(content_words(claim)))
+    if not wanted:
+        return 0.0
+    have = set(content_words(evidence))
+    if not have:
+        return 0.0
+    found = sum(1 for w in wanted if w in have or any(_similar(w, h) for h in have))
+    return found / len(wanted)
+
+
+def similarity(a: str, b: str) -> float:
+    """Symmetric overlap of two short texts (for de-duplicating items)."""
+    return min(support(a, b), support(b, a)) if a and b else 0.0
+
+
+def name_matches(name: str, candidate: str) -> bool:
+    """Whether a name the model wrote ("carol", "Carol S.") refers to `candidate` ("Carol Smith")."""
+    a = [w for w in words(name) if len(w) > 1]
+    b = [w for w in words(candidate) if len(w) > 1]
+    if not a or not b:
+        return False
+    if a == b or a[0] == b[0]:
+        return True
+    return _similar(a[0], b[0]) and len(a[0]) >= 4

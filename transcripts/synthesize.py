@@ -1,0 +1,350 @@
+"""Synthesized meetings with a known script, known speakers and known timing, for tests, benchmarks and the demo.
+
+espeak-ng speaks each line in the speaker's voice; the lines are placed on one meeting timeline with pauses between
+them; each speaker's lines become one track (silence while others talk, as a recorder writes it) plus a
+manifest.json, and the ground truth comes back: for each line its speaker, text and start/end on the timeline,
+measured from the audio with espeak's own leading and trailing silence trimmed off.
+
+    lines = [ScriptLine("Alice", "Shall we start?"), ScriptLine("Bob", "Yes, the SIMD patch first.")]
+    meeting = synthesize_meeting(lines, Path("out"))
+    meeting.lines[1].start   # seconds from the meeting start at which Bob begins speaking
+
+Rendered lines are cached on disk (keyed by voice, speed, pitch, text and the espeak-ng version), so building the
+same meeting again costs only the writing of the files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+import random
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .audio import AudioWriter
+from .recording import MANIFEST_NAME, Manifest, ManifestTrack, write_manifest
+
+log = logging.getLogger(__name__)
+
+ESPEAK_RATE = 22_050  # espeak-ng's output sample rate
+# English voices (voice+variant) that Whisper tiny.en and base understand well and that sound distinct.
+VOICES = ("en-gb-x-rp", "en-us+klatt2", "en-us+m1", "en-gb-x-rp+f4", "en-gb", "en-us")
+DEFAULT_SPEED = 145  # words per minute; espeak's default 175 is hurried
+_SILENCE_LEVEL = 0.01  # |amplitude| below this at the edges of a rendered line counts as espeak's padding
+
+
+class SynthesisError(RuntimeError):
+    """espeak-ng is missing or failed."""
+
+
+@dataclass(slots=True)
+class ScriptLine:
+    speaker: str
+    text: str
+    voice: str | None = None  # espeak-ng voice; default: the speaker's voice from `VOICES`, by order of appearance
+    at: float | None = None  # start (s from the meeting start); default: the previous line's end plus the pause
+
+
+@dataclass(slots=True)
+class SpokenLine:
+    """Ground truth for one line: when the speaker is audible, to a few milliseconds."""
+
+    speaker: str
+    text: str
+    start: float
+    end: float
+    voice: str
+    file: str  # the track file the line is in
+
+
+@dataclass(slots=True)
+class SynthesizedMeeting:
+    folder: Path
+    lines: list[SpokenLine]
+    tracks: dict[str, Path]  # speaker -> track file
+    manifest: Path | None
+    duration: float
+    started_at: dt.datetime
+    title: str | None = None
+    voices: dict[str, str] = field(default_factory=dict)  # speaker -> voice
+
+    @property
+    def speakers(self) -> list[str]:
+        return list(self.tracks)
+
+    def text(self, speaker: str | None = None) -> str:
+        """The script as one string (one speaker's lines, or everybody's), in time order."""
+        return " ".join(line.text for line in self.lines if speaker is None or line.speaker == speaker)
+
+    def silences(self, min_length: float = 1.0) -> list[tuple[float, float]]:
+        """Stretches of the timeline where nobody speaks, at least `min_length` long."""
+        out, cursor = [], 0.0
+        for line in sorted(self.lines, key=lambda item: item.start):
+            if line.start - cursor >= min_length:
+                out.append((cursor, line.start))
+            cursor = max(cursor, line.end)
+        if self.duration - cursor >= min_length:
+            out.append((cursor, self.duration))
+        return out
+
+
+# ---- espeak-ng ------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _espeak() -> tuple[str, str]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise SynthesisError("espeak-ng is not installed (apt-get install espeak-ng); it is needed to synthesize speech")
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    return exe, version
+
+
+def _cache_dir() -> Path:
+    from .model_files import cache_dir
+
+    path = cache_dir() / "tts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def render_line(text: str, voice: str, *, speed: int = DEFAULT_SPEED, pitch: int | None = None) -> np.ndarray:
+    """`text` spoken by espeak-ng as float32 at 22.05 kHz, leading and trailing silence trimmed. Cached on disk."""
+    exe, version = _espeak()
+    key = hashlib.sha256(f"{version}\0{voice}\0{speed}\0{pitch}\0{text}".encode()).hexdigest()[:32]
+    cached = _cache_dir() / f"{key}.npy"
+    if cached.exists():
+        try:
+            return np.load(cached).astype(np.float32) / 32768.0
+        except (OSError, ValueError):
+            cached.unlink(missing_ok=True)
+    args = [exe, "-v", voice, "-s", str(speed), "--stdout"]
+    if pitch is not None:
+        args += ["-p", str(pitch)]
+    # text on stdin: a line starting with "-" is not an option, and no length limit of argv applies
+    result = subprocess.run(args, input=text.encode(), capture_output=True, timeout=120)
+    if result.returncode != 0 or not result.stdout:
+        message = result.stderr.decode(errors="replace").strip().splitlines()
+        raise SynthesisError(f"espeak-ng failed for voice {voice!r}: {message[0] if message else 'no audio'}")
+    with wave.open(io.BytesIO(result.stdout)) as wav:
+        if wav.getframerate() != ESPEAK_RATE or wav.getsampwidth() != 2:
+            raise SynthesisError(f"espeak-ng gave {wav.getframerate()} Hz / {8 * wav.getsampwidth()} bit audio")
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    loud = np.flatnonzero(np.abs(pcm) > _SILENCE_LEVEL * 32768)
+    if loud.size == 0:
+        raise SynthesisError(f"espeak-ng produced silence for {text[:40]!r}")
+    pcm = pcm[loud[0] : loud[-1] + 1]
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, pcm)
+    os.replace(tmp, cached)
+    return pcm.astype(np.float32) / 32768.0
+
+
+# ---- meetings -------------------------------------------------------------------------------------------------
+
+
+def assign_voices(lines: Sequence[ScriptLine]) -> dict[str, str]:
+    """Each speaker's voice: the first voice given on one of their lines, else the next unused one of `VOICES`."""
+    voices: dict[str, str] = {}
+    for line in lines:
+        if line.voice and line.speaker not in voices:
+            voices[line.speaker] = line.voice
+    free = [v for v in VOICES if v not in voices.values()]
+    for line in lines:
+        if line.speaker not in voices:
+            voices[line.speaker] = free.pop(0) if free else VOICES[len(voices) % len(VOICES)]
+    return voices
+
+
+def _safe_stem(speaker: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in speaker.strip().lower())
+    return stem or "speaker"
+
+
+def synthesize_meeting(
+    lines: Sequence[ScriptLine],
+    out_dir: str | Path,
+    *,
+    fmt: str = "ogg",
+    pause: float | tuple[float, float] = 0.8,
+    lead_in: float = 1.0,
+    tail: float = 1.5,
+    start_at: dt.datetime | None = None,
+    title: str | None = None,
+    speed: int = DEFAULT_SPEED,
+    noise: float = 0.0,
+    seed: int = 0,
+    offsets: bool = False,
+    manifest: bool = True,
+) -> SynthesizedMeeting:
+    """Render `lines` as one track per speaker in `out_dir` (plus manifest.json) and return the ground truth.
+
+    - `fmt`: ogg (Opus, as the recorder writes), wav, flac, mp3 or m4a.
+    - `pause`: seconds between a line's end and the next line's start, or a (min, max) range drawn with `seed`.
+      A line with `at` starts at that time instead (lines may then overlap: people talking at once).
+    - `lead_in` / `tail`: silence before the first and after the last line.
+    - `noise`: RMS of white noise added to every track (a microphone's floor; 0.003 is quiet), reproducible by `seed`.
+    - `offsets`: when true, each track file starts at its speaker's first line (minus a second) and manifest.json
+      gives that offset, as a recorder that opens a file when someone first speaks would; otherwise all start at 0.
+    """
+    if not lines:
+        raise ValueError("synthesize_meeting needs at least one line")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start_at = start_at or dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.timezone.utc)
+    voices = assign_voices(lines)
+    rng = random.Random(seed)
+
+    jobs = [(line.text, voices[line.speaker]) for line in lines]
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        clips = list(pool.map(lambda job: render_line(job[0], job[1], speed=speed), jobs))
+
+    # place the lines on the timeline
+    placed: list[tuple[int, int, np.ndarray, ScriptLine]] = []  # (start sample, speaker-local order, clip, line)
+    spoken: list[SpokenLine] = []
+    cursor = lead_in
+    speaker_end: dict[str, float] = {}
+    stems: dict[str, str] = {}
+    for line, clip in zip(lines, clips):
+        if line.speaker not in stems:
+            stem = _safe_stem(line.speaker)
+            while stem in stems.values():
+                stem += "_"
+            stems[line.speaker] = stem
+        if line.at is not None:
+            start = float(line.at)
+        else:
+            gap = rng.uniform(*pause) if isinstance(pause, tuple) else float(pause)
+            start = cursor + (gap if spoken else 0.0)
+        # one voice cannot overlap itself: a line of the same speaker waits for their previous one
+        if line.speaker in speaker_end:
+            start = max(start, speaker_end[line.speaker] + 0.3)
+        first = round(start * ESPEAK_RATE)
+        start = first / ESPEAK_RATE
+        end = start + clip.size / ESPEAK_RATE
+        speaker_end[line.speaker] = end
+        cursor = max(cursor, end)
+        placed.append((first, len(placed), clip, line))
+        spoken.append(SpokenLine(line.speaker, line.text, start, end, voices[line.speaker], ""))
+    duration = cursor + tail
+    total = round(duration * ESPEAK_RATE)
+
+    tracks: dict[str, Path] = {}
+    entries: list[ManifestTrack] = []
+    for speaker, stem in stems.items():
+        file = out / f"{stem}.{fmt}"
+        own = [(first, clip) for first, _, clip, line in placed if line.speaker == speaker]
+        offset = max(0.0, own[0][0] / ESPEAK_RATE - 1.0) if offsets else 0.0
+        offset_samples = round(offset * ESPEAK_RATE)
+        _write_timeline(file, fmt, own, offset_samples, total, noise, seed + len(tracks) + 1)
+        tracks[speaker] = file
+        entries.append(ManifestTrack(file=file.name, speaker=speaker, offset=offset_samples / ESPEAK_RATE))
+        for item in spoken:
+            if item.speaker == speaker:
+                item.file = file.name
+    manifest_path = None
+    if manifest:
+        manifest_path = write_manifest(out, Manifest(meeting=title, started_at=start_at, tracks=entries))
+    elif (out / MANIFEST_NAME).exists():
+        (out / MANIFEST_NAME).unlink()
+    return SynthesizedMeeting(
+        folder=out,
+        lines=spoken,
+        tracks=tracks,
+        manifest=manifest_path,
+        duration=duration,
+        started_at=start_at,
+        title=title,
+        voices=voices,
+    )
+
+
+def _blocks(
+    clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int
+) -> Iterator[np.ndarray]:
+    """The timeline [start, stop) in blocks of 10 s: the clips summed in, noise added. Never the whole at once."""
+    rng = np.random.default_rng(seed)
+    block = 10 * ESPEAK_RATE
+    ordered = sorted(clips, key=lambda item: item[0])
+    for lo in range(start, stop, block):
+        hi = min(lo + block, stop)
+        buf = np.zeros(hi - lo, dtype=np.float32)
+        for first, clip in ordered:
+            if first >= hi:
+                break
+            a, b = max(first, lo), min(first + clip.size, hi)
+            if a < b:
+                buf[a - lo : b - lo] += clip[a - first : b - first]
+        if noise > 0:
+            buf += rng.normal(0.0, noise, buf.size).astype(np.float32)
+        yield buf
+
+
+def _write_timeline(
+    file: Path, fmt: str, clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int
+) -> None:
+    with AudioWriter(file, sample_rate=ESPEAK_RATE, fmt=fmt) as writer:
+        for buf in _blocks(clips, start, stop, noise, seed):
+            writer.write(buf)
+
+
+def mix_down(
+    meeting: SynthesizedMeeting,
+    out_path: str | Path,
+    *,
+    fmt: str | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    speed: int = DEFAULT_SPEED,
+) -> Path:
+    """All speakers of `meeting` in one file (a "mixed" recording, as from a room microphone)."""
+    out_path = Path(out_path)
+    clips = []
+    for line in meeting.lines:
+        clip = render_line(line.text, line.voice, speed=speed)  # from the cache
+        clips.append((round(line.start * ESPEAK_RATE), clip))
+    total = round(meeting.duration * ESPEAK_RATE)
+    # lines overlapping in time would clip when summed; halve only where it is needed is not worth it: scale all
+    scale = 0.7 if _overlaps(meeting.lines) else 1.0
+    clips = [(first, clip * scale) for first, clip in clips]
+    fmt = (fmt or out_path.suffix.lstrip(".") or "ogg").lower()
+    _write_timeline(out_path, fmt, clips, 0, total, noise, seed)
+    return out_path
+
+
+def _overlaps(lines: Sequence[SpokenLine]) -> bool:
+    ordered = sorted(lines, key=lambda line: line.start)
+    return any(b.start < a.end for a, b in zip(ordered, ordered[1:]))
+
+
+def demo_script() -> list[ScriptLine]:
+    """A short scripted working-group meeting (four speakers, names and jargon) used by tests and the demo."""
+    return [ScriptLine(speaker, text) for speaker, text in DEMO_SCRIPT]
+
+
+DEMO_SCRIPT: tuple[tuple[str, str], ...] = (
+    ("Alice", "Good afternoon everyone, welcome to the weekly meeting of the search working group."),
+    ("Jeshli", "Thank you Alice. I finished the SIMD kernel for the distance function last week."),
+    ("Bob", "Nice work Jeshli. How much faster is the HNSW index with the new kernel?"),
+    ("Jeshli", "About three times faster on the benchmark, but only on machines with AVX two."),
+    ("Carol", "We should keep a fallback path for older processors, otherwise the tests will fail."),
+    ("Alice", "Yes, I agree. Carol, can you write the fallback path before the next release?"),
+    ("Carol", "Yes, I will take that and open an issue on GitHub today."),
+    ("Bob", "I would also like a benchmark that runs every night, so we notice when performance drops."),
+    ("Alice", "Good idea Bob. Please add it to the wish list for the next meeting."),
+    ("Jeshli", "One more thing, the documentation for the index parameters is out of date."),
+    ("Bob", "I can update the documentation on Friday after the release."),
+    ("Alice", "Good, that is everything for today. Thank you all, see you next week."),
+)

@@ -1,0 +1,282 @@
+"""A recording in, a speaker-attributed, timestamped transcript out.
+
+For each track (one speaker): decode it in streamed chunks (`audio`), find the speech (`vad`), pack the utterances
+into 30-second windows (`windows`), transcribe each window with the engine (`engines`) prompted with the meeting's
+vocabulary (`vocabulary`), and turn the words back into utterance segments on the meeting timeline, dropping
+hallucinations (`utterances`). Then all tracks are merged in time order; people talking at once stay so.
+
+A track that cannot be read becomes a warning naming its file and the others are still transcribed;
+`TranscriptionError` is raised only when no track at all could be read.
+
+    transcript = transcribe_recording(Path("recordings/2026-11-26"), hints=Hints(glossary=["HNSW"]))
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .audio import SAMPLE_RATE, probe, stream_audio
+from .engines import DecodeOptions, Engine, load_engine
+from .errors import AudioError, TranscriptionError
+from .recording import Recording, Track, read_recording
+from .types import Hints, Segment, Transcript
+from .utterances import Rejected, heard_until, window_segments
+from .vad import SpeechDetector, SpeechRegion, VadConfig
+from .vocabulary import build_prompt
+from .windows import MAX_WINDOW_SECONDS, Window, WindowPacker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """What a progress callback receives: one per decoded chunk of a track, plus its start and end."""
+
+    track: str  # the track's file name(s)
+    speaker: str
+    stage: str  # "start", "transcribing", "done" or "failed"
+    done: float  # seconds of the track's audio processed so far
+    total: float  # seconds of audio in the track (0.0 when the file does not say)
+    message: str = ""  # for "failed": the error; for "done": e.g. "12 segments"
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class TrackTranscriber:
+    """Speech regions of one track in, segments out: packing, the engine, and segmentation.
+
+    Used by the batch path (regions from a streamed file) and by `IncrementalTranscriber` (regions from the
+    recorder's utterances); the same regions give the same windows and so the same text.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        speaker: str,
+        track: str,
+        options: DecodeOptions,
+        max_window: float = MAX_WINDOW_SECONDS,
+    ):
+        self.engine = engine
+        self.speaker = speaker
+        self.track = track
+        self.options = options
+        self._packer = WindowPacker(max_window)
+        self.regions = 0
+        self.speech_seconds = 0.0
+        self.windows = 0
+        self.rejected: list[Rejected] = []
+
+    @property
+    def pending_since(self) -> float | None:
+        """Timeline start of the oldest region waiting in an unfinished window."""
+        window = self._packer.pending
+        return window.regions[0].start if window else None
+
+    def add(self, region: SpeechRegion) -> list[Segment]:
+        """Take one region (times on the meeting timeline); return segments of the windows it closed."""
+        self.regions += 1
+        self.speech_seconds += region.speech_end - region.speech_start
+        return self._run(self._packer.add(region))
+
+    def flush(self) -> list[Segment]:
+        return self._run(self._packer.flush())
+
+    def _run(self, windows: list[Window]) -> list[Segment]:
+        out: list[Segment] = []
+        for window in windows:
+            options = self.options
+            if options.language is None and self.engine.multilingual:
+                language, probability = self.engine.detect_language(window.audio)
+                log.info("%s: language %s (p=%.2f)", self.track, language, probability)
+                self.options = options = replace(options, language=language)
+            part: Window | None = window
+            while part is not None:
+                results = self.engine.transcribe(part.audio, options)
+                segments, rejected = window_segments(
+                    part, results, speaker=self.speaker, track=self.track, options=options, prompt=options.prompt
+                )
+                self.rejected.extend(rejected)
+                self.windows += 1
+                out.extend(segments)
+                part = _rest(part, results)
+            window.release_audio()
+        return out
+
+
+def _rest(window: Window, results) -> Window | None:
+    """The regions Whisper did not get to when it ended a window early, as a new window (None: nothing left).
+
+    Only regions after the last one a word was heard in, starting after that word ended, so nothing is
+    transcribed twice; and only when something was heard at all, so this always makes progress.
+    """
+    last_index, last_end = heard_until(window, results)
+    if last_index < 0:
+        return None
+    rest = [
+        (region, offset)
+        for region, offset in zip(window.regions[last_index + 1 :], window.offsets[last_index + 1 :])
+        if offset >= last_end - 0.2
+    ]
+    if not rest:
+        return None
+    part = Window()
+    for region, _ in rest:
+        part.add(region)
+    log.debug("re-decoding %d region(s) Whisper skipped at the end of a window", len(rest))
+    return part
+
+
+@dataclass(slots=True)
+class TrackResult:
+    track: Track
+    segments: list[Segment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    end: float = 0.0  # timeline end of the audio read
+    failed: bool = False  # no part of the track could be read
+    speech_seconds: float = 0.0
+    windows: int = 0
+
+
+def transcribe_track(
+    track: Track,
+    engine: Engine,
+    options: DecodeOptions,
+    *,
+    vad: VadConfig | None = None,
+    max_window: float = MAX_WINDOW_SECONDS,
+    progress: ProgressCallback | None = None,
+    chunk_seconds: float = 20.0,
+) -> TrackResult:
+    """Transcribe one speaker's track (all its part files) onto the meeting timeline."""
+    result = TrackResult(track)
+    worker = TrackTranscriber(engine, speaker=track.speaker, track=track.name, options=options, max_window=max_window)
+    total = _total_seconds(track)
+    done = 0.0
+    notify = progress or (lambda event: None)
+    notify(ProgressEvent(track.name, track.speaker, "start", 0.0, total))
+    read_parts = 0
+    cursor = 0.0  # timeline end of the previous part, where a part without offset begins
+    errors: list[str] = []
+    for part in track.parts:
+        offset = part.offset if part.offset is not None else cursor
+        detector = SpeechDetector(vad)
+        try:
+            for chunk in stream_audio(part.path, chunk_seconds=chunk_seconds, warnings=result.warnings):
+                for region in detector.feed(chunk):
+                    result.segments.extend(worker.add(region.shifted(offset)))
+                done += chunk.size / SAMPLE_RATE
+                notify(ProgressEvent(track.name, track.speaker, "transcribing", done, max(total, done)))
+            for region in detector.finish():
+                result.segments.extend(worker.add(region.shifted(offset)))
+        except AudioError as exc:
+            errors.append(str(exc))
+            log.warning("%s", exc)
+            continue
+        read_parts += 1
+        cursor = offset + detector.samples_seen / SAMPLE_RATE
+        result.end = max(result.end, cursor)
+    result.segments.extend(worker.flush())
+    result.warnings.extend(errors)
+    result.speech_seconds = worker.speech_seconds
+    result.windows = worker.windows
+    if not read_parts:
+        result.failed = True
+        notify(ProgressEvent(track.name, track.speaker, "failed", done, total, "; ".join(errors)))
+        return result
+    if worker.regions == 0:
+        result.warnings.append(f"{track.name}: no speech found")
+    elif not result.segments:
+        result.warnings.append(f"{track.name}: speech found but no words recognized")
+    if worker.rejected:
+        log.info("%s: dropped %d hallucinated segment(s): %s", track.name, len(worker.rejected),
+                 "; ".join(f"{r.text!r} ({r.reason})" for r in worker.rejected[:5]))
+    notify(ProgressEvent(track.name, track.speaker, "done", done, max(total, done), f"{len(result.segments)} segments"))
+    return result
+
+
+def _total_seconds(track: Track) -> float:
+    total = 0.0
+    for part in track.parts:
+        try:
+            total += probe(part.path).duration or 0.0
+        except AudioError:
+            pass
+    return total
+
+
+def merge_segments(groups: list[list[Segment]]) -> list[Segment]:
+    """All tracks' segments in time order (overlapping speech stays, each segment with its own speaker)."""
+    merged = [s for group in groups for s in group]
+    merged.sort(key=lambda s: (s.start, s.end, s.speaker))
+    return merged
+
+
+def decode_options(
+    *,
+    language: str | None,
+    prompt: str | None,
+    beam_size: int = 5,
+    word_timestamps: bool = True,
+) -> DecodeOptions:
+    return DecodeOptions(language=language, prompt=prompt, beam_size=beam_size, word_timestamps=word_timestamps)
+
+
+def transcribe_recording(
+    path: str | Path | Recording,
+    *,
+    hints: Hints | None = None,
+    engine: str | Engine = "faster-whisper",
+    model: str = "base",
+    language: str | None = "en",
+    compute_type: str = "int8",
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+    beam_size: int = 5,
+    vad: VadConfig | None = None,
+    max_window: float = MAX_WINDOW_SECONDS,
+) -> Transcript:
+    """Transcribe a recording folder (per-speaker tracks, optional manifest.json) or a single mixed audio file.
+
+    - `hints`: names, glossary and agenda given to Whisper; the recording's speaker names are always added.
+    - `engine`: "faster-whisper" (default) or "openai-whisper", or an already loaded `Engine`.
+    - `language`: "en" by default; None detects it per track.
+    - `progress`: called with a `ProgressEvent` as each track advances.
+
+    Raises `TranscriptionError` (one line) only when nothing could be transcribed because of bad input.
+    """
+    recording = path if isinstance(path, Recording) else read_recording(Path(path))
+    if isinstance(engine, Engine):
+        loaded = engine
+    else:
+        loaded = load_engine(engine, model, compute_type, threads)
+    if hints is None and recording.meeting:
+        hints = Hints(title=recording.meeting)
+    elif hints is not None and not hints.title and recording.meeting:
+        hints = replace(hints, title=recording.meeting)
+    prompt = build_prompt(hints, [] if recording.mixed else recording.speakers)
+    options = decode_options(language=language, prompt=prompt, beam_size=beam_size)
+
+    warnings = list(recording.warnings)
+    groups: list[list[Segment]] = []
+    end = 0.0
+    failed = 0
+    for track in recording.tracks:
+        result = transcribe_track(track, loaded, options, vad=vad, max_window=max_window, progress=progress)
+        warnings.extend(result.warnings)
+        groups.append(result.segments)
+        end = max(end, result.end)
+        failed += result.failed
+    if failed == len(recording.tracks):
+        problems = "; ".join(w for w in warnings) or "no track could be read"
+        raise TranscriptionError(f"{recording.path.name}: nothing could be transcribed: {problems}")
+    segments = merge_segments(groups)
+    if not segments:
+        log.warning("%s: no speech in any track", recording.path.name)
+    return Transcript(segments=segments, started_at=recording.started_at, duration=end, warnings=warnings)
+

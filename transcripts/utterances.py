@@ -1,0 +1,161 @@
+"""From one transcribed window to transcript segments: true times, one speaker, and no hallucinated text.
+
+Whisper's own segment times drift across the pauses of a packed window, so segments are rebuilt from the words:
+each word goes back to the speech region (utterance) it was heard in and gets that region's time on the meeting
+timeline; a segment is the words of one utterance (long utterances split at sentence ends), starting at its
+first word and ending at its last, kept inside the speech the detector heard.
+
+Whisper's known failure on silence and noise is guarded against here, for both engines alike: segments with a high
+no-speech probability and a low log-probability, repetitive output (high compression ratio), the phrases Whisper
+invents on non-speech ("Thank you.", "Thanks for watching!") when the audio gives little evidence of speech, sound
+captions ("[Music]"), and echoes of the vocabulary prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from .engines import DecodeOptions, EngineSegment, EngineWord
+from .types import Segment, Word
+from .wer import normalize_text
+from .windows import Window
+
+log = logging.getLogger(__name__)
+
+# What Whisper writes on silence, noise, music or breathing (collected from its issue tracker and subtitles data).
+KNOWN_HALLUCINATIONS = frozenset(
+    normalize_text(p)
+    for p in (
+        "Thank you.", "Thank you very much.", "Thank you so much.", "Thanks.", "Thanks for watching!",
+        "Thank you for watching.", "Thank you for watching!", "Thanks for listening.", "Please subscribe.",
+        "Please like and subscribe.", "Subscribe to the channel.", "Subtitles by the Amara.org community",
+        "Subtitles by", "Transcription by CastingWords", "Bye.", "Bye-bye.", "Bye bye.", "Goodbye.", "you", "You",
+        "Okay.", "Oh.", "Hmm.", "Mm-hmm.", "Uh.", "So.", "I'm sorry.", "See you next time.", "See you in the next video.",
+        "The end.", "Silence.", "...",
+    )
+)
+_SOUND_CAPTION = re.compile(r"^\s*([\[(].*?[\])]\s*|[♪♫*.…\s-]+)+$")  # "[Music]", "(upbeat music)", "♪ ♪", "..."
+_SENTENCE_END = (".", "?", "!")
+SPLIT_AFTER_SECONDS = 8.0  # an utterance longer than this is split at its sentence ends, for readable segments
+
+
+@dataclass(slots=True)
+class Rejected:
+    text: str
+    reason: str
+
+
+def rejection_reason(
+    seg: EngineSegment, window: Window, options: DecodeOptions, prompt_norm: str | None = None
+) -> str | None:
+    """Why `seg` must not reach the transcript, or None when it is good."""
+    text = seg.text.strip()
+    if not text or _SOUND_CAPTION.match(text):
+        return "no words"
+    if seg.compression_ratio > options.compression_ratio_threshold:
+        return f"repetitive (compression ratio {seg.compression_ratio:.1f})"
+    if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
+        return f"no speech (p={seg.no_speech_prob:.2f}, logprob {seg.avg_logprob:.2f})"
+    norm = normalize_text(text)
+    if norm in KNOWN_HALLUCINATIONS:
+        word_prob = sum(w.probability for w in seg.words) / len(seg.words) if seg.words else 0.0
+        speech_prob = _speech_probability(seg, window)
+        if seg.no_speech_prob > 0.3 or word_prob < 0.6 or speech_prob < 0.7:
+            return "typical hallucination on non-speech"
+    if prompt_norm and len(norm.split()) >= 5 and norm in prompt_norm:
+        return "echo of the vocabulary prompt"
+    return None
+
+
+def _speech_probability(seg: EngineSegment, window: Window) -> float:
+    """Mean speech probability (from the VAD) of the regions the segment's audio lies in."""
+    a, b = window.region_index(seg.start), window.region_index(max(seg.start, seg.end - 0.01))
+    regions = window.regions[a : b + 1]
+    return sum(r.probability for r in regions) / len(regions) if regions else 0.0
+
+
+def heard_until(window: Window, results: list[EngineSegment]) -> tuple[int, float]:
+    """(index of the last region any word was heard in, window time of the last word's end); (-1, 0.0) if none.
+
+    Whisper sometimes ends a window early (end-of-text after a few utterances); what follows is decoded again.
+    """
+    last_index, last_end = -1, 0.0
+    for seg in results:
+        for w in seg.words or [EngineWord(seg.start, seg.end, seg.text, 1.0)]:
+            if w.text.strip():
+                last_index = max(last_index, window.region_index((w.start + w.end) / 2))
+                last_end = max(last_end, w.end)
+    return last_index, last_end
+
+
+def window_segments(
+    window: Window,
+    results: list[EngineSegment],
+    *,
+    speaker: str,
+    track: str,
+    options: DecodeOptions,
+    prompt: str | None = None,
+) -> tuple[list[Segment], list[Rejected]]:
+    """Transcript segments (meeting times) for one window, and what was rejected and why."""
+    prompt_norm = normalize_text(prompt) if prompt else None
+    rejected: list[Rejected] = []
+    # (region index, engine segment index, word on the timeline)
+    placed: list[tuple[int, int, Word]] = []
+    for k, seg in enumerate(results):
+        reason = rejection_reason(seg, window, options, prompt_norm)
+        if reason:
+            rejected.append(Rejected(seg.text.strip(), reason))
+            log.debug("%s: dropped %r: %s", track, seg.text.strip(), reason)
+            continue
+        words = seg.words or [EngineWord(seg.start, seg.end, seg.text, 1.0)]
+        for w in words:
+            if not w.text.strip():
+                continue
+            index = window.region_index((w.start + w.end) / 2)
+            start = window.to_timeline(w.start, index)
+            end = max(start, window.to_timeline(w.end, index))
+            placed.append((index, k, Word(start, end, w.text, w.probability)))
+
+    segments: list[Segment] = []
+    piece: list[Word] = []
+    piece_key: tuple[int, int] | None = None
+
+    def close() -> None:
+        if piece:
+            segments.append(_segment(piece, window, piece_key[0], speaker, track))
+            piece.clear()
+
+    for index, k, word in placed:
+        if piece_key is not None:
+            new_region = index != piece_key[0]
+            sentence_break = (
+                k != piece_key[1]
+                and piece[-1].text.rstrip().endswith(_SENTENCE_END)
+                and piece[-1].end - piece[0].start >= SPLIT_AFTER_SECONDS
+            )
+            if new_region or sentence_break:
+                close()
+        piece.append(word)
+        piece_key = (index, k)
+    close()
+    return [s for s in segments if s.text], rejected
+
+
+def _segment(words: list[Word], window: Window, index: int, speaker: str, track: str) -> Segment:
+    region = window.regions[index]
+    # Word times from cross-attention are good to a tenth of a second, but a first word often starts inside the
+    # padding before the speech, and a last word may run into the padding after it: the detector knows better.
+    lo, hi = region.speech_start, max(region.speech_start, region.speech_end)
+    for w in words:
+        w.start = min(max(w.start, lo), hi)
+        w.end = min(max(w.end, w.start), hi)
+    start = min(w.start for w in words)
+    end = max(w.end for w in words)
+    if end - start < 0.05:
+        end = start + 0.05
+    text = " ".join("".join(w.text for w in words).split())
+    words = [Word(round(w.start, 3), round(w.end, 3), w.text.strip(), round(w.probability, 3)) for w in words]
+    return Segment(speaker=speaker, start=start, end=end, text=text, track=track, words=words)
