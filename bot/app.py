@@ -5,10 +5,13 @@
   2. loads the extensions in `EXTENSIONS`, each adding its commands to the configured guild only,
   3. syncs the command tree to that guild (guild commands update at once; global ones take up to an hour),
   4. starts the calendar feed (aiohttp) and the meeting scheduler (APScheduler, jobs in the tracker database),
-  5. starts the outbox publisher (`PUBLISHER_HOOK`), which also runs
-     the hourly GitHub issue-state sync. A finished recording goes to the pipeline through `PIPELINE_HOOK`.
-When the gateway delivers the guild (`on_guild_available`), a recording a crash interrupted is resumed or finished,
-and the Discord events are brought in line with the schedule.
+  5. starts the outbox publisher (`tracker.publishing.service.BackgroundPublisher`), which also runs the hourly
+     GitHub issue-state sync.
+A finished recording goes to the pipeline (`tracker.tasks.PipelineRunner`: a local worker process on SQLite, a
+Procrastinate job for `wgbot worker` on PostgreSQL) and gets a status message that follows it
+(bot/pipeline_status.py). When the gateway delivers the guild (`on_guild_available`), a recording a crash interrupted
+is resumed or finished, the status messages of unfinished meetings are followed again, and the Discord events are
+brought in line with the schedule.
 
 Command handlers stay thin: parse, one tracker call through `group_call`/`db_call` (run in a worker thread inside
 one database transaction), reply.
@@ -17,8 +20,6 @@ one database transaction), reply.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from discord.ext import commands
 from bot.announcements import Announcer
 from bot.calendar_feed import CalendarFeed
 from bot.errors import WgCommandTree
+from bot.pipeline_status import PipelineStatus, meetings_to_follow
 from bot.recording import RecorderFactory, RecordingControl
 from bot.scheduled_events import EventSync
 from bot.scheduler import MeetingJobs
@@ -37,6 +39,8 @@ from tracker import members, schedule
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import Meeting, MeetingState, WorkingGroup
+from tracker.publishing.service import BackgroundPublisher
+from tracker.tasks import PipelineRunner
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +54,8 @@ EXTENSIONS = (
     "bot.exts.minutes",
     "bot.exts.calendar",
     "bot.exts.members",
+    "bot.exts.review",
 )
-
-
-# Hooks into work other modules do. Each is looked up when needed; when it is not installed the bot says so in its
-# log and carries on (a recorded meeting then waits in state `recorded` for `wgbot process`).
-PUBLISHER_HOOK = ("tracker.publishing.service", "BackgroundPublisher")  # BackgroundPublisher(db, settings).run(stop)
-PIPELINE_HOOK = ("tracker.pipeline", "process_meeting")  # process_meeting(db, settings, meeting_id), in a thread
-
-
-def optional(module: str, name: str) -> Any | None:
-    """`module.name`, or None when that module is not part of this installation (a broken one is logged loudly)."""
-    if importlib.util.find_spec(module) is None:
-        log.info("%s is not installed", module)
-        return None
-    try:
-        loaded = importlib.import_module(module)
-    except ImportError:
-        log.exception("%s cannot be loaded", module)
-        return None
-    if not hasattr(loaded, name):
-        log.warning("%s has no %s", module, name)
-        return None
-    return getattr(loaded, name)
 
 
 def use_api_base(url: str | None) -> None:
@@ -88,6 +71,7 @@ class WgBot(commands.Bot):
         db: Database,
         *,
         recorder_factory: RecorderFactory | None = None,
+        pipeline_runner: PipelineRunner | None = None,
         background: bool = True,
     ) -> None:
         settings.discord.require("guild_id", purpose="to run the bot")
@@ -111,7 +95,10 @@ class WgBot(commands.Bot):
         self.announcer = Announcer(self)
         self.jobs = MeetingJobs(self)
         self.recording = RecordingControl(self, recorder_factory)
-        self.publisher: Any | None = None  # the outbox publisher, when installed
+        self.pipeline_status = PipelineStatus(self)
+        self.publisher: BackgroundPublisher | None = None  # the outbox publisher (not in tests that leave it out)
+        self._runner = pipeline_runner  # else created on first use: it may open a task-queue connection
+        self._handed_over: set[int] = set()  # meetings this process gave to the pipeline when their recording ended
         self._run_background = background
         self._stop = asyncio.Event()
         self._background: list[asyncio.Task] = []
@@ -184,6 +171,7 @@ class WgBot(commands.Bot):
         if guild.id == self.guild_id and not self.guild_ready.is_set():
             self.guild_ready.set()
             await self.recording.recover()  # before the jobs: a resumed recording is not started twice
+            await self.resume_pipelines()
             await self.jobs.sync(reconcile_events=True)
 
     async def guild(self, timeout: float = 120.0) -> discord.Guild:
@@ -208,46 +196,74 @@ class WgBot(commands.Bot):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
+        await self.pipeline_status.close()
+        if self._runner is not None:
+            await self._runner.close()
         self.jobs.shutdown()
         await self.calendar.stop()
         await super().close()
 
-    # ---- hooks into the publisher and the pipeline ---------------------------------------------------------
+    # ---- the publisher and the pipeline --------------------------------------------------------------------
 
     def _start_publisher(self) -> None:
         """The outbox publisher (GitHub issues, forum post, archive, minutes message) and its hourly GitHub sync."""
-        publisher_cls = optional(*PUBLISHER_HOOK)
-        if publisher_cls is None:
-            log.warning("the outbox publisher is not installed: nothing is published from this process")
-            return
         try:
-            self.publisher = publisher_cls(self.db, self.settings)
+            self.publisher = BackgroundPublisher(self.db, self.settings)
         except Exception:  # the bot is still useful without it; `wgbot publish` can do the work
             log.exception("the outbox publisher could not start: nothing is published from this process")
             return
         self._background.append(asyncio.create_task(self.publisher.run(self._stop), name="wgbot: publisher"))
         log.info("outbox publisher started")
 
+    @property
+    def runner(self) -> PipelineRunner:
+        if self._runner is None:
+            self._runner = PipelineRunner(self.settings)
+        return self._runner
+
+    async def start_pipeline(self, meeting_id: int) -> None:
+        """Hand the meeting to the pipeline's runner; it returns at once (the work happens in another process)."""
+        try:
+            await self.runner.start(meeting_id)
+        except Exception:  # e.g. the task queue is unreachable: the meeting keeps its state for a later run
+            log.exception("could not start the pipeline for meeting %s (`wgbot process` or a restart resumes it)",
+                          meeting_id)
+
+    async def continue_pipeline(self, meeting_id: int) -> None:
+        """After a review ended: publish what it released (the publisher here, else the pipeline's runner)."""
+        if self.publisher is not None:
+            self.publisher.wake()
+        else:
+            await self.start_pipeline(meeting_id)
+        if self.text_channel_id:
+            self.pipeline_status.track(meeting_id)
+
     async def recording_finished(self, meeting: Meeting, result: Any) -> None:
-        """A recording ended: hand a recorded meeting to the pipeline (transcribe, summarize, store, publish)."""
+        """A recording ended: hand a recorded meeting to the pipeline (transcribe, summarize, store, publish) and
+        follow it in the status message."""
         if meeting.state != MeetingState.recorded:
             return
-        process = optional(*PIPELINE_HOOK)
-        if process is None:
-            log.warning("meeting %s is recorded; no pipeline in this process (run `wgbot process`)", meeting.id)
+        self._handed_over.add(meeting.id)
+        await self.start_pipeline(meeting.id)
+        if self.text_channel_id:
+            self.pipeline_status.track(meeting.id)
+
+    async def resume_pipelines(self) -> None:
+        """After a start: follow the meetings whose pipeline had not finished. On SQLite a transcription or
+        summary ran in a process of the previous bot, so it is started again (it resumes from the last finished
+        step); a task queue still holds its job. Publishing is the publisher's, here or in `wgbot publish`."""
+        try:
+            unfinished = await self.db_call(meetings_to_follow, self.group_id)
+        except Exception:
+            log.exception("could not read the unfinished meetings")
             return
-
-        async def run() -> None:
-            try:
-                await asyncio.to_thread(process, self.db, self.settings, meeting.id)
-                if self.publisher is not None and hasattr(self.publisher, "wake"):
-                    self.publisher.wake()
-            except Exception:
-                log.exception(
-                    "the pipeline failed for meeting %s (it resumes from its last step when run again)", meeting.id
-                )
-
-        self._background.append(asyncio.create_task(run(), name=f"wgbot: pipeline for meeting {meeting.id}"))
+        for meeting_id, state, has_status in unfinished:
+            if meeting_id in self._handed_over:  # a recording the restart finished: already on its way
+                continue
+            if state in (MeetingState.recorded, MeetingState.transcribed) and not self.runner.uses_queue:
+                await self.start_pipeline(meeting_id)
+            if has_status and self.text_channel_id:
+                self.pipeline_status.track(meeting_id)
 
 
 async def _run(settings: Settings, db: Database) -> None:

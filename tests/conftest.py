@@ -84,3 +84,13 @@ def postgres_db(_migrated_postgres) -> Database:
 def db(request) -> Database:
     """The tracker database, migrated and empty: each test using it runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture(scope="session")
+def synthesized_meeting(tmp_path_factory):
+    """The demo meeting (`transcripts.synthesize.DEMO_SCRIPT`: four espeak-ng voices, twelve lines, about 70 s) as
+    one Ogg/Opus track per speaker plus manifest.json, with its ground truth (`SynthesizedMeeting.lines`).
+    Built once per test run; treat the folder as read-only (copy it to change it). Hints: `demo_hints()`."""
+    from transcripts.synthesize import demo_script, synthesize_meeting
+
+    return synthesize_meeting(demo_script(), tmp_path_factory.mktemp("synthesized-meeting"), noise=0.003)

@@ -182,6 +182,8 @@ class GroupSettings(Section):
     name: str = "Working group"
     glossary: list[str] = Field(default_factory=list)  # names and jargon Whisper should spell right
     review_mode: bool = False  # organizers approve action items before they are filed
+    review_timeout_hours: float = Field(24.0, gt=0, le=14 * 24)  # then `review_default` applies
+    review_default: Literal["file", "drop"] = "file"  # file the items as they are, or file none of them
 
 
 class GithubSettings(Section):

@@ -14,6 +14,14 @@ from sqlmodel import Session, create_engine
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Tables other libraries keep in the same database (APScheduler's job store, Procrastinate's queue): not ours to
+# migrate, and not a difference between the models and the schema.
+FOREIGN_TABLE_PREFIXES = ("apscheduler_jobs", "procrastinate_")
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter: leave the foreign tables out of autogenerate comparisons."""
+    return not (type_ == "table" and reflected and compare_to is None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 
 def normalize_url(url: str) -> str:

@@ -21,6 +21,7 @@ from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import (
     ActionItem,
+    ItemStatus,
     Link,
     Meeting,
     MeetingState,
@@ -86,6 +87,19 @@ def _member_ids(session: Session) -> dict[str, int]:
     return {name: next(iter(ids)) for name, ids in seen.items() if len(ids) == 1}
 
 
+def member_id_for(session: Session, name: str) -> int | None:
+    """The member a spoken or typed owner name means (display name or GitHub login), if exactly one matches."""
+    return _member_ids(session).get(_norm(name))
+
+
+def _action_key(meeting_id: int, item_id: int) -> str:
+    return f"m{meeting_id}-action-{item_id}"
+
+
+def _wish_key(meeting_id: int, wish_id: int) -> str:
+    return f"m{meeting_id}-wish-{wish_id}"
+
+
 def _never_attempted(row: Publication | None) -> bool:
     return row is None or (row.state == PublicationState.pending and row.attempts == 0 and row.last_error is None
                            and row.external_id is None)
@@ -148,6 +162,37 @@ def save_minutes(
     result.changed = changed
     log.info("meeting %d: minutes stored (%s), %d publication row(s)", meeting.id,
              "changed" if changed else "unchanged", len(result.publication_keys))
+    return result
+
+
+def enqueue_current_items(session: Session, meeting: Meeting, targets: Targets) -> StoredMinutes:
+    """The outbox rows for what the meeting holds *now*: one issue row per open action item and wish (dropped ones
+    get none), and the archive, forum post and Discord message. For minutes stored without rows (review mode, see
+    tracker/review.py) once the organizers decided: the items as they edited them are published, unlike a second
+    `save_minutes`, which would restore the original minutes. Idempotent (rows are keyed as `save_minutes` keys them).
+    """
+    result = StoredMinutes(meeting_id=meeting.id)
+    actions = session.exec(
+        select(ActionItem).where(ActionItem.meeting_id == meeting.id, ActionItem.status == ItemStatus.open)
+        .order_by(ActionItem.id)
+    ).all()
+    wishes = session.exec(
+        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id, WishlistEntry.status == ItemStatus.open)
+        .order_by(WishlistEntry.id)
+    ).all()
+    result.action_item_ids = [a.id for a in actions]
+    result.wish_ids = [w.id for w in wishes]
+    if targets.github_repo:
+        for item in actions:
+            row = enqueue(session, kind=PublicationKind.action_issue, target=targets.github_repo,
+                          key=_action_key(meeting.id, item.id), meeting_id=meeting.id, subject_id=item.id)
+            result.publication_keys.append(row.idempotency_key)
+        for wish in wishes:
+            row = enqueue(session, kind=PublicationKind.wish_issue, target=targets.github_repo,
+                          key=_wish_key(meeting.id, wish.id), meeting_id=meeting.id, subject_id=wish.id)
+            result.publication_keys.append(row.idempotency_key)
+    _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=False)
+    log.info("meeting %d: %d publication row(s) for its current items", meeting.id, len(result.publication_keys))
     return result
 
 
@@ -228,7 +273,7 @@ def _store_actions(session, meeting: Meeting, minutes: Minutes, members, targets
         result.action_item_ids.append(item.id)
         if targets.github_repo:
             row = enqueue(session, kind=PublicationKind.action_issue, target=targets.github_repo,
-                          key=f"m{meeting.id}-action-{item.id}", meeting_id=meeting.id, subject_id=item.id)
+                          key=_action_key(meeting.id, item.id), meeting_id=meeting.id, subject_id=item.id)
             result.publication_keys.append(row.idempotency_key)
     for item in existing:
         if item.id in kept:
@@ -267,7 +312,7 @@ def _store_wishes(session, meeting: Meeting, minutes: Minutes, targets: Targets,
         result.wish_ids.append(wish.id)
         if targets.github_repo:
             row = enqueue(session, kind=PublicationKind.wish_issue, target=targets.github_repo,
-                          key=f"m{meeting.id}-wish-{wish.id}", meeting_id=meeting.id, subject_id=wish.id)
+                          key=_wish_key(meeting.id, wish.id), meeting_id=meeting.id, subject_id=wish.id)
             result.publication_keys.append(row.idempotency_key)
     for wish in existing:
         if wish.id in kept:

@@ -36,6 +36,21 @@ class ItemStatus(str, enum.Enum):
     dropped = "dropped"
 
 
+class ReviewState(str, enum.Enum):
+    """Review mode (tracker/review.py): organizers approve the minutes' items before anything is filed."""
+
+    pending = "pending"  # held: nothing is filed until an organizer decides or the deadline passes
+    approved = "approved"  # an organizer pressed "File all"
+    expired = "expired"  # nobody decided in time; `review_default` was applied
+
+
+class ReviewDefault(str, enum.Enum):
+    """What happens to held items when the review deadline passes."""
+
+    file = "file"  # file them as they are (with the edits made so far)
+    drop = "drop"  # file nothing for them; the minutes are still archived and posted
+
+
 class PublicationState(str, enum.Enum):
     pending = "pending"
     done = "done"
@@ -91,6 +106,12 @@ class Meeting(SQLModel, table=True):
     ended_at: dt.datetime | None = None
     discord_event_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     status_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # Review mode: the state of the organizers' review, when it ends by itself and how, and the message with its
+    # buttons (None while not held for review).
+    review_state: ReviewState | None = None
+    review_deadline: dt.datetime | None = None
+    review_default: ReviewDefault | None = None
+    review_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 

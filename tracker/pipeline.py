@@ -24,6 +24,7 @@ from tracker.models import (
     MeetingState,
     MinutesRecord,
     Publication,
+    ReviewState,
     TranscriptSegment,
     WorkingGroup,
     utcnow,
@@ -131,8 +132,9 @@ def load_transcript(session: Session, meeting_id: int):
 
 
 def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> int:
-    """transcribed → summarized: minutes and, in the same transaction, the outbox rows that publish them."""
-    from tracker.minutes_store import Targets, save_minutes
+    """transcribed → summarized: minutes and, in the same transaction, the outbox rows that publish them — or, when
+    the group reviews items first, no rows and the meeting held for review (tracker/review.py)."""
+    from tracker.minutes_store import Targets
     from transcripts.minutes import make_minutes
     from transcripts.types import Minutes
 
@@ -155,16 +157,39 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         meeting = session.get(Meeting, meeting_id)
         if meeting.state != MeetingState.transcribed:
             return 0
-        stored = save_minutes(session, meeting, minutes, targets=targets, model=settings.models.llm_model)
+        stored = store_summary(session, meeting, minutes, targets, settings)
         _set_state(session, meeting, MeetingState.summarized)
     return len(stored.publication_keys)
 
 
+def store_summary(session: Session, meeting: Meeting, minutes, targets, settings: Settings):
+    """The minutes and their outbox rows (inside the caller's transaction). When the group reviews items first and
+    there are items, no rows are created and the meeting is held for review instead (tracker/review.py)."""
+    from tracker import review
+    from tracker.minutes_store import Targets, save_minutes
+
+    held = review.needs_review(session.get(WorkingGroup, meeting.group_id), len(minutes.action_items),
+                               len(minutes.wishes))
+    stored = save_minutes(session, meeting, minutes, targets=Targets() if held else targets,
+                          model=settings.models.llm_model)
+    if held:
+        review.hold(session, meeting, settings)
+    return stored
+
+
 def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> MeetingState:
-    """summarized → published: drain the outbox (the publisher marks the meeting published when its rows are done)."""
+    """summarized → published: drain the outbox (the publisher marks the meeting published when its rows are done).
+    A meeting held for review waits, untouched, until an organizer approves or its deadline passes."""
+    from tracker import review
     from tracker.publishing.lock import PublisherBusy
     from tracker.publishing.outbox import Publisher
 
+    with db.session() as session:
+        review.expire_due(session, utcnow(), settings)
+        meeting = session.get(Meeting, meeting_id)
+        if meeting.review_state == ReviewState.pending:
+            log.info("meeting %s: waiting for the organizers' review (until %s)", meeting_id, meeting.review_deadline)
+            return meeting.state
     if progress:
         progress("publishing")
     try:

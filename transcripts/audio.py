@@ -26,9 +26,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000  # what Whisper and Silero VAD take
 # File types a recording folder may hold; anything else there is ignored (with a warning) rather than guessed at.
 AUDIO_SUFFIXES = (".ogg", ".opus", ".oga", ".wav", ".flac", ".mp3", ".m4a", ".mp4", ".aac", ".webm", ".mka")
-# A gap in a file's timestamps longer than this is silence the writer skipped (e.g. a recorder that only writes
-# packets while someone talks); it is filled with zeros so words keep their true time.
-_TIMESTAMP_GAP = 0.1
+# Decoding gives up on a file whose first this many packets are all rejected (it is not the audio it claims to be).
+_MAX_DAMAGED = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +98,10 @@ def stream_audio(
 ) -> Iterator[np.ndarray]:
     """Decode `path` to 16 kHz mono float32, yielding chunks of about `chunk_seconds` (the last one shorter).
 
-    Raises `AudioError` (naming the file) when nothing can be decoded. A file that breaks off part-way — a recorder
-    killed mid-write, a damaged packet — yields what came before and appends a note to `warnings`.
+    Raises `AudioError` (naming the file) when nothing can be decoded. Damaged packets are skipped, and a file
+    that breaks off part-way yields what came before; both add a note to `warnings`. Samples follow one another
+    without regard to container timestamps: sample i is at i / 16000 s from the file's start (the recorder fills
+    pauses with silence frames, see bot/voice/manifest.py).
     """
     path = Path(path)
     container, stream = _open(path)
@@ -109,7 +110,7 @@ def stream_audio(
     pending: list[np.ndarray] = []
     pending_len = 0
     emitted = 0  # samples yielded so far
-    origin: float | None = None  # timestamp of the first decoded frame: the track's time zero
+    damaged = 0  # packets the decoder rejected (skipped: one bad packet must not lose the rest of a meeting)
     error: str | None = None
 
     def take(array: np.ndarray) -> Iterator[np.ndarray]:
@@ -129,18 +130,19 @@ def stream_audio(
 
     try:
         try:
-            for frame in container.decode(stream):
-                if frame.pts is not None and frame.time_base is not None:
-                    start = float(frame.pts * frame.time_base)
-                    if origin is None:
-                        origin = start
-                    gap = (start - origin) - (emitted + pending_len) / SAMPLE_RATE
-                    if gap > _TIMESTAMP_GAP:
-                        yield from take(np.zeros(int(round(gap * SAMPLE_RATE)), dtype=np.float32))
-                for out in resampler.resample(frame):
-                    yield from take(_mono(out))
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except (av.error.FFmpegError, ValueError) as exc:
+                    damaged += 1
+                    if damaged > _MAX_DAMAGED and emitted + pending_len == 0:
+                        raise AudioError(f"{_name(path)}: cannot be decoded ({_reason(exc)})") from None
+                    continue
+                for frame in frames:
+                    for out in resampler.resample(frame):
+                        yield from take(_mono(out))
         except (av.error.FFmpegError, ValueError) as exc:
-            error = _reason(exc)
+            error = _reason(exc)  # the container itself broke off
         try:
             for out in resampler.resample(None):
                 yield from take(_mono(out))
@@ -150,15 +152,19 @@ def stream_audio(
         container.close()
 
     total = emitted + pending_len
+    if total == 0:
+        raise AudioError(f"{_name(path)}: cannot be decoded ({error})" if error else
+                         f"{_name(path)}: contains no audio samples")
     if error is not None:
-        if total == 0:
-            raise AudioError(f"{_name(path)}: cannot be decoded ({error})")
         note = f"{_name(path)}: damaged or truncated after {total / SAMPLE_RATE:.1f} s ({error}); kept the audio before"
         log.warning(note)
         if warnings is not None:
             warnings.append(note)
-    if total == 0:
-        raise AudioError(f"{_name(path)}: contains no audio samples")
+    if damaged:
+        note = f"{_name(path)}: {damaged} damaged packet(s) skipped"
+        log.warning(note)
+        if warnings is not None:
+            warnings.append(note)
     if pending_len:
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 

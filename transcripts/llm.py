@@ -27,6 +27,12 @@ from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
 
+# llama.cpp's CPU backend runs its threads under OpenMP, whose default is to spin while waiting. On a machine whose
+# cores are shared (other processes, CI runners, Whisper in the same call) a spinning thread that loses its core
+# stalls every step: measured here, a 2-thread 0.5B model went from 40 ms to 1-2 s per token under load, and back to
+# about 110 ms with passive waiting. Set before llama_cpp is first imported (OpenMP reads it when it loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 T = TypeVar("T", bound=BaseModel)
 
 DEFAULT_N_CTX = 4096
@@ -34,8 +40,8 @@ DEFAULT_SEED = 20261126
 REPEAT_PENALTY = 1.1  # small models loop on lists and summaries without it
 
 STRICT_SUFFIX = (
-    "\n\nYour previous answer was not usable. Answer again with ONLY one JSON object that matches the schema "
-    "exactly: no prose, no markdown, every string short. If nothing applies, use an empty list."
+    "\n\nYour previous answer was not usable. Answer again with ONLY one JSON object exactly in the form asked: "
+    "no other text, every string short. If nothing applies, use an empty list."
 )
 
 
@@ -232,22 +238,22 @@ class LocalLLM:
         answer_model: type[T],
         max_tokens: int,
         purpose: str,
-        strict_system: str | None = None,
+        retry_note: str = STRICT_SUFFIX,
     ) -> T | None:
         """The model's answer as `answer_model`, or None when it gave nothing usable twice.
 
-        The second attempt uses `strict_system` (default: `system` plus a reminder to answer with the schema only);
-        greedy decoding would otherwise repeat the first answer word for word.
+        The second attempt appends `retry_note` to the user message (greedy decoding would otherwise repeat the
+        first answer word for word); appending keeps the cached prompt prefix valid, so the retry costs little.
         """
         schema = schema_for(answer_model)
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
             self._grammars[key] = _grammar_for(schema)
         grammar = self._grammars[key]
-        attempts = [system, strict_system or system + STRICT_SUFFIX]
-        for attempt, system_text in enumerate(attempts):
-            text, stat = self._complete(system_text, user, grammar, max_tokens, purpose)
+        for attempt, user_text in enumerate([user, user + retry_note]):
+            text, stat = self._complete(system, user_text, grammar, max_tokens, purpose)
             stat.retried = attempt > 0
+            log.debug("%s answer: %s", purpose, text)
             try:
                 answer = self._parse(text, answer_model)
             except (json.JSONDecodeError, ValidationError, ValueError) as exc:

@@ -329,6 +329,25 @@ def _overlaps(lines: Sequence[SpokenLine]) -> bool:
     return any(b.start < a.end for a, b in zip(ordered, ordered[1:]))
 
 
+def demo_hints():
+    """The hints a chair would have for the demo meeting: group, title, agenda, glossary and the people."""
+    from .types import Hints
+
+    return Hints(
+        title="Weekly meeting",
+        group_name="Search working group",
+        agenda=[
+            "SIMD distance kernel",
+            "HNSW index performance",
+            "fallback path for older processors",
+            "nightly benchmark",
+            "documentation of index parameters",
+        ],
+        glossary=["SIMD", "HNSW", "AVX2", "GitHub"],
+        speakers=["Alice", "Jeshli", "Bob", "Carol"],
+    )
+
+
 def demo_script() -> list[ScriptLine]:
     """A short scripted working-group meeting (four speakers, names and jargon) used by tests and the demo."""
     return [ScriptLine(speaker, text) for speaker, text in DEMO_SCRIPT]

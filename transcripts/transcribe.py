@@ -26,7 +26,7 @@ from .types import Hints, Segment, Transcript
 from .utterances import Rejected, heard_until, window_segments
 from .vad import SpeechDetector, SpeechRegion, VadConfig
 from .vocabulary import build_prompt
-from .windows import MAX_WINDOW_SECONDS, Window, WindowPacker
+from .windows import MAX_WINDOW_SECONDS, Window, WindowPacker, region_tail
 
 log = logging.getLogger(__name__)
 
@@ -110,26 +110,33 @@ class TrackTranscriber:
 
 
 def _rest(window: Window, results) -> Window | None:
-    """The regions Whisper did not get to when it ended a window early, as a new window (None: nothing left).
+    """What Whisper did not get to when it ended a window early, as a new window (None: nothing left).
 
-    Only regions after the last one a word was heard in, starting after that word ended, so nothing is
-    transcribed twice; and only when something was heard at all, so this always makes progress.
+    Whisper sometimes emits end-of-text before the audio ends, even mid-utterance; its own loop then seeks to the
+    last word and decodes again. Here the same happens, limited to speech: the unheard rest of the utterance the
+    last word was in (when at least `_UNHEARD` seconds of its speech remain) and the regions after it. Nothing is
+    transcribed twice, and only windows in which something was heard continue, so this always makes progress.
     """
     last_index, last_end = heard_until(window, results)
     if last_index < 0:
         return None
-    rest = [
-        (region, offset)
-        for region, offset in zip(window.regions[last_index + 1 :], window.offsets[last_index + 1 :])
-        if offset >= last_end - 0.2
-    ]
-    if not rest:
+    parts = []
+    region, offset = window.regions[last_index], window.offsets[last_index]
+    if offset + (region.speech_end - region.start) - last_end >= _UNHEARD:
+        parts.append(region_tail(region, last_end - offset))
+    parts.extend(
+        r for r, o in zip(window.regions[last_index + 1 :], window.offsets[last_index + 1 :]) if o >= last_end - 0.2
+    )
+    if not parts:
         return None
-    part = Window()
-    for region, _ in rest:
-        part.add(region)
-    log.debug("re-decoding %d region(s) Whisper skipped at the end of a window", len(rest))
-    return part
+    rest = Window()
+    for part in parts:
+        rest.add(part)
+    log.debug("decoding again %.1f s Whisper skipped at the end of a window", rest.duration)
+    return rest
+
+
+_UNHEARD = 1.0
 
 
 @dataclass(slots=True)
@@ -255,10 +262,13 @@ def transcribe_recording(
         loaded = engine
     else:
         loaded = load_engine(engine, model, compute_type, threads)
-    if hints is None and recording.meeting:
-        hints = Hints(title=recording.meeting)
-    elif hints is not None and not hints.title and recording.meeting:
-        hints = replace(hints, title=recording.meeting)
+    # the manifest's meeting name is a title only when it reads like one (the recorder writes slugs like
+    # "2026-11-26-weekly", which would only add noise to the prompt)
+    title = recording.meeting if recording.meeting and " " in recording.meeting.strip() else None
+    if title and hints is None:
+        hints = Hints(title=title)
+    elif title and hints is not None and not hints.title:
+        hints = replace(hints, title=title)
     prompt = build_prompt(hints, [] if recording.mixed else recording.speakers)
     options = decode_options(language=language, prompt=prompt, beam_size=beam_size)
 

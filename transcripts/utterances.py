@@ -24,18 +24,24 @@ from .windows import Window
 
 log = logging.getLogger(__name__)
 
-# What Whisper writes on silence, noise, music or breathing (collected from its issue tracker and subtitles data).
-KNOWN_HALLUCINATIONS = frozenset(
-    normalize_text(p)
-    for p in (
-        "Thank you.", "Thank you very much.", "Thank you so much.", "Thanks.", "Thanks for watching!",
-        "Thank you for watching.", "Thank you for watching!", "Thanks for listening.", "Please subscribe.",
-        "Please like and subscribe.", "Subscribe to the channel.", "Subtitles by the Amara.org community",
-        "Subtitles by", "Transcription by CastingWords", "Bye.", "Bye-bye.", "Bye bye.", "Goodbye.", "you", "You",
-        "Okay.", "Oh.", "Hmm.", "Mm-hmm.", "Uh.", "So.", "I'm sorry.", "See you next time.", "See you in the next video.",
-        "The end.", "Silence.", "...",
-    )
+# What Whisper writes on silence, noise, music or breathing (from its issue tracker and the subtitle data it was
+# trained on), as patterns over normalized text (see `wer.normalize_text`).
+_HALLUCINATION = re.compile(
+    r"^(?:"
+    r"(?:thank you|thanks)(?: (?:very|so|very very) much)?(?: (?:all|everyone|guys))?"
+    r"(?: (?:for watching|for listening|for your attention))?"
+    r"|(?:please )?(?:like and )?subscribe(?: to (?:the|my|our) channel)?"
+    r"|subtitles?(?: by.*)?|.*amara org.*|transcription by.*|translated by.*"
+    r"|(?:bye|goodbye|bye bye)(?: bye)*|see you (?:next time|in the next video)"
+    r"|you|oh|hmm|uh|um|mm hmm|so|okay|im sorry|the end|silence|music"
+    r")$"
 )
+KNOWN_HALLUCINATIONS = (  # examples the pattern covers (tests use them)
+    "Thank you.", "Thank you very, very much.", "Thanks for watching!", "Please subscribe.",
+    "Subtitles by the Amara.org community", "Bye.", "you",
+)
+MAX_WORDS_PER_SECOND = 6.0  # faster than anyone speaks: text the audio cannot hold
+WEAK_SPEECH = 0.65  # mean detector probability below which a region may well be noise
 _SOUND_CAPTION = re.compile(r"^\s*([\[(].*?[\])]\s*|[♪♫*.…\s-]+)+$")  # "[Music]", "(upbeat music)", "♪ ♪", "..."
 _SENTENCE_END = (".", "?", "!")
 SPLIT_AFTER_SECONDS = 8.0  # an utterance longer than this is split at its sentence ends, for readable segments
@@ -48,7 +54,7 @@ class Rejected:
 
 
 def rejection_reason(
-    seg: EngineSegment, window: Window, options: DecodeOptions, prompt_norm: str | None = None
+    seg: EngineSegment, window: Window, options: DecodeOptions, prompt_words: frozenset[str] = frozenset()
 ) -> str | None:
     """Why `seg` must not reach the transcript, or None when it is good."""
     text = seg.text.strip()
@@ -59,21 +65,37 @@ def rejection_reason(
     if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
         return f"no speech (p={seg.no_speech_prob:.2f}, logprob {seg.avg_logprob:.2f})"
     norm = normalize_text(text)
-    if norm in KNOWN_HALLUCINATIONS:
-        word_prob = sum(w.probability for w in seg.words) / len(seg.words) if seg.words else 0.0
-        speech_prob = _speech_probability(seg, window)
-        if seg.no_speech_prob > 0.3 or word_prob < 0.6 or speech_prob < 0.7:
-            return "typical hallucination on non-speech"
-    if prompt_norm and len(norm.split()) >= 5 and norm in prompt_norm:
+    words = norm.split()
+    regions = _regions_of(seg, window)
+    speech_prob = sum(r.probability for r in regions) / len(regions) if regions else 0.0
+    word_prob = sum(w.probability for w in seg.words) / len(seg.words) if seg.words else 1.0
+    # Real speech: the detector is sure (> 0.8) and Whisper is too (no-speech < 0.1). Noise that slipped past the
+    # detector: both doubt it, and whatever Whisper wrote is invented.
+    if speech_prob < WEAK_SPEECH and (seg.no_speech_prob > 0.4 or word_prob < 0.45):
+        return f"little evidence of speech (detector {speech_prob:.2f}, no-speech {seg.no_speech_prob:.2f})"
+    if seg.no_speech_prob > 0.6 and word_prob < 0.5:
+        return f"Whisper doubts it is speech (no-speech {seg.no_speech_prob:.2f}, words {word_prob:.2f})"
+    doubtful = seg.no_speech_prob > 0.3 or word_prob < 0.6 or speech_prob < 0.7
+    if doubtful and _HALLUCINATION.match(norm):
+        return "typical hallucination on non-speech"
+    if doubtful and prompt_words and words and set(words) <= prompt_words:
         return "echo of the vocabulary prompt"
+    speech_seconds = sum(r.speech_end - r.speech_start for r in regions)
+    if len(words) >= 3 and len(words) > MAX_WORDS_PER_SECOND * max(speech_seconds, 0.1):
+        return f"{len(words)} words in {speech_seconds:.1f} s of speech"
+    if len(words) >= 4 and len(set(words)) * 3 <= len(words):
+        return "one word repeated"
     return None
 
 
-def _speech_probability(seg: EngineSegment, window: Window) -> float:
-    """Mean speech probability (from the VAD) of the regions the segment's audio lies in."""
-    a, b = window.region_index(seg.start), window.region_index(max(seg.start, seg.end - 0.01))
-    regions = window.regions[a : b + 1]
-    return sum(r.probability for r in regions) / len(regions) if regions else 0.0
+def _regions_of(seg: EngineSegment, window: Window) -> list:
+    """The speech regions the segment's audio lies in (by its words when it has them)."""
+    if seg.words:
+        lo, hi = seg.words[0].start, seg.words[-1].end
+    else:
+        lo, hi = seg.start, seg.end
+    a, b = window.region_index(lo), window.region_index(max(lo, hi - 0.01))
+    return window.regions[a : b + 1]
 
 
 def heard_until(window: Window, results: list[EngineSegment]) -> tuple[int, float]:
@@ -100,12 +122,12 @@ def window_segments(
     prompt: str | None = None,
 ) -> tuple[list[Segment], list[Rejected]]:
     """Transcript segments (meeting times) for one window, and what was rejected and why."""
-    prompt_norm = normalize_text(prompt) if prompt else None
+    prompt_words = frozenset(normalize_text(prompt).split()) if prompt else frozenset()
     rejected: list[Rejected] = []
     # (region index, engine segment index, word on the timeline)
     placed: list[tuple[int, int, Word]] = []
     for k, seg in enumerate(results):
-        reason = rejection_reason(seg, window, options, prompt_norm)
+        reason = rejection_reason(seg, window, options, prompt_words)
         if reason:
             rejected.append(Rejected(seg.text.strip(), reason))
             log.debug("%s: dropped %r: %s", track, seg.text.strip(), reason)

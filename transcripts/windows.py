@@ -69,6 +69,15 @@ class Window:
             )
 
 
+def region_tail(region: SpeechRegion, seconds: float) -> SpeechRegion:
+    """The part of `region` from `seconds` after its (padded) start."""
+    cut = min(max(int(seconds * SAMPLE_RATE), 0), region.audio.size)
+    start = region.start + cut / SAMPLE_RATE
+    return SpeechRegion(
+        start, region.end, max(start, region.speech_start), region.speech_end, region.audio[cut:], region.probability
+    )
+
+
 class WindowPacker:
     """Greedy packing: `add` returns the windows a new region closes; `flush` returns the last one."""
 

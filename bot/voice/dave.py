@@ -8,8 +8,10 @@ calls `session.decrypt(user_id, MediaType.audio, frame)` and decides what to do 
   and senders in a protocol transition or downgrade. It is passed through unchanged and counted as such.
 - A frame with the marker that does not decrypt is *held* (a few seconds, bounded) rather than dropped: the usual
   cause is a key transition we have not processed yet (a commit or welcome still on its way), and the same frame
-  decrypts once the session's epoch moves on. Frames still undecryptable when their time is up are counted as
-  failed; the recorder warns in the text channel when that keeps happening.
+  decrypts once the session's epoch moves on. Held frames are retried in the order they were sent, not the order
+  they arrived: DAVE accepts a nonce older than the newest it has opened only if it saw the gap, and a fresh key
+  has seen nothing. Frames still undecryptable when their time is up are counted as failed; the recorder warns in
+  the text channel when that keeps happening.
 - Duplicated packets must be removed *before* this layer: DAVE rejects a nonce it has already seen, so a
   duplicate would be counted as a decryption failure.
 """
@@ -78,8 +80,18 @@ class _UserState:
 class DaveDecryptor(Generic[Meta]):
     """Per-user DAVE decryption with a small hold-and-retry buffer. Not thread-safe: the receiver serializes calls."""
 
-    def __init__(self, session_source: SessionSource, *, hold_seconds: float = 3.0, hold_limit: int = 200) -> None:
+    def __init__(
+        self,
+        session_source: SessionSource,
+        *,
+        hold_seconds: float = 3.0,
+        hold_limit: int = 200,
+        send_order: Callable[[Any], int] | None = None,
+    ) -> None:
         self._source = session_source
+        # Held frames are retried in the order they were sent (e.g. by extended RTP sequence number): DAVE accepts
+        # a nonce older than the newest it has seen only if it saw a gap there, and a new key has seen nothing.
+        self._send_order = send_order
         self.hold_seconds = hold_seconds
         self.hold_limit = hold_limit
         self._users: dict[int, _UserState] = {}
@@ -150,8 +162,11 @@ class DaveDecryptor(Generic[Meta]):
         if not state.held or session is None or _session_key(session) == state.held_key:
             return
         # The session moved to a new epoch (or was replaced) since these frames failed: try them again, in order.
+        held_frames = list(state.held)
+        if self._send_order is not None:
+            held_frames.sort(key=lambda held: self._send_order(held.meta))
         still_held: deque = deque()
-        for held in state.held:
+        for held in held_frames:
             try:
                 opened = session.decrypt(user_id, _AUDIO, held.frame)
             except ValueError:
@@ -162,6 +177,7 @@ class DaveDecryptor(Generic[Meta]):
             out.append((held.meta, opened))
         if len(still_held) < len(state.held):
             log.info("DAVE: %d held frames of user %s opened after a key change", len(state.held) - len(still_held), user_id)
+        still_held = deque(sorted(still_held, key=lambda held: held.arrival))  # expiry goes by arrival
         state.held = still_held
         state.held_key = _session_key(session)
         state.stats.held = len(still_held)

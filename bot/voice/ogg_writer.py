@@ -169,8 +169,17 @@ class OggOpusWriter:
         if not self._pages:
             return 0
         data = b"".join(self._pages)
+        try:
+            _write_all(self._fd, data)
+        except OSError:
+            # Disk full or similar: cut off whatever part of a page got written, so the file stays a clean run of
+            # whole pages, and keep the pages to try again at the next flush.
+            try:
+                os.ftruncate(self._fd, self.bytes_written)
+            except OSError:
+                pass
+            raise
         self._pages = []
-        _write_all(self._fd, data)
         self.bytes_written += len(data)
         self.flushed_granule = self.granule
         return len(data)

@@ -7,7 +7,9 @@
 `VoiceReceiver.feed` is called on discord.py's socket-reader thread for every datagram (it is registered with
 `VoiceConnectionState.add_socket_listener`), so it does no I/O and never raises: RTCP, IP-discovery replies,
 packets of unknown SSRCs (video, people we have not heard of yet) and packets that fail to decrypt are counted and
-dropped. Packets of an SSRC not yet mapped to a user wait briefly, because audio can arrive a moment before the
+dropped. In deferred mode (what MeetingRecorder uses) `feed` only timestamps and queues the datagram, and
+`process()` — run by the writer thread every 20 ms — takes the batch through the path above: discord.py's reader
+thread is never held up, and a batch runs with warm caches where single packets would run cold. Packets of an SSRC not yet mapped to a user wait briefly, because audio can arrive a moment before the
 SPEAKING event that names its sender. `handle_ws_message` takes the voice gateway's JSON messages (discord.py's
 websocket `hook`). Everything about the connection — mode, secret key, DAVE session — is read from the bound
 connection state on every packet, so reconnects and key changes need no re-wiring.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.voice.dave import DaveDecryptor
-from bot.voice.rtp import RtpError, is_rtcp, is_rtp, parse_rtp_header, peek_ssrc
+from bot.voice.rtp import RtpError, parse_rtp_header
 from bot.voice.transport_crypto import TransportCryptoError, TransportDecryptor
 
 __all__ = ["FrameSink", "ReceiveStats", "UserReceiveStats", "VoiceReceiver"]
@@ -101,24 +103,25 @@ class _SequenceWindow:
         self.top: int | None = None
         self.mask = 0
 
-    def seen_before(self, sequence: int) -> bool:
-        """Record `sequence`; True if it was already recorded or is too old to tell (so: drop it)."""
+    def record(self, sequence: int) -> int | None:
+        """Record `sequence`; returns its extended (unwrapped) number, or None if it was seen already or is too old
+        to tell (so: drop it)."""
         if self.top is None:
             self.top, self.mask = sequence, 1
-            return False
+            return sequence
         diff = (sequence - self.top) & 0xFFFF
         if diff and diff < 0x8000:
             self.mask = ((self.mask << diff) | 1) & ((1 << _SEQ_WINDOW) - 1)
             self.top += diff
-            return False
+            return self.top
         back = (0x10000 - diff) & 0xFFFF
         if back >= _SEQ_WINDOW:
-            return True
+            return None
         bit = 1 << back
         if self.mask & bit:
-            return True
+            return None
         self.mask |= bit
-        return False
+        return self.top - back
 
 
 class VoiceReceiver:
@@ -132,9 +135,14 @@ class VoiceReceiver:
         clock: Callable[[], float] = time.monotonic,
         unknown_ssrc_wait: float = 3.0,
         dave_hold_seconds: float = 3.0,
+        deferred: bool = False,
     ) -> None:
         self.sink = sink
         self.clock = clock
+        # deferred: feed() only timestamps and queues the datagram; process() (the writer thread, every 20 ms) does
+        # the rest in a batch. Keeps discord.py's socket-reader thread free, and batches run with warm caches.
+        self.deferred = deferred
+        self._inbox: deque[tuple[bytes, float]] = deque()
         self.opted_out: set[int] = set(opted_out)  # user ids; checked before anything is decrypted
         self.unknown_ssrc_wait = unknown_ssrc_wait
         self.stats = ReceiveStats()
@@ -148,8 +156,9 @@ class VoiceReceiver:
         self._windows: dict[int, _SequenceWindow] = {}
         self._pending: dict[int, deque[tuple[float, bytes]]] = {}
         self._lock = threading.Lock()
-        self.dave: DaveDecryptor[tuple[int, float, int, int]] = DaveDecryptor(
-            self._dave_source, hold_seconds=dave_hold_seconds
+        # DAVE metadata per frame: (ssrc, arrival, RTP timestamp, RTP sequence, extended sequence = send order)
+        self.dave: DaveDecryptor[tuple[int, float, int, int, int]] = DaveDecryptor(
+            self._dave_source, hold_seconds=dave_hold_seconds, send_order=lambda meta: (meta[0], meta[4])
         )
 
     # -- wiring -----------------------------------------------------------------------------------------------
@@ -231,13 +240,21 @@ class VoiceReceiver:
                 self._windows.pop(ssrc, None)
                 log.debug("SSRC %s is user %s", ssrc, user_id)
             waiting = self._pending.pop(ssrc, None)
-        if waiting:
+            if not waiting:
+                return
+            # Replay what waited for this mapping before anything newer of the same SSRC: DAVE refuses a nonce older
+            # than the first one a key has opened, so the order matters. Still under the lock, so nothing overtakes.
             now = self.clock()
-            for arrival, packet in waiting:
-                if now - arrival <= self.unknown_ssrc_wait:
-                    self.feed(packet, arrival)
-                else:
-                    self.stats.unknown_ssrc += 1
+            fresh = [(packet, arrival) for arrival, packet in waiting if now - arrival <= self.unknown_ssrc_wait]
+            self.stats.unknown_ssrc += len(waiting) - len(fresh)
+            if self.deferred:
+                self._inbox.extendleft(reversed(fresh))
+                return
+            for packet, arrival in fresh:
+                try:
+                    self._feed_locked(packet, arrival)
+                except Exception:
+                    log.exception("voice receive path failed on a %d-byte packet", len(packet))
 
     def unmap_user(self, user_id: int) -> None:
         with self._lock:
@@ -251,22 +268,39 @@ class VoiceReceiver:
         """Handle one UDP datagram. Never raises (an exception would only be logged by discord.py's reader)."""
         if arrival is None:
             arrival = self.clock()
+        if self.deferred:
+            self._inbox.append((packet, arrival))  # deque.append is atomic: no lock on the socket thread
+            return
         try:
             with self._lock:
                 self._feed_locked(packet, arrival)
         except Exception:  # a bug here must not stop the recording of everyone else
             log.exception("voice receive path failed on a %d-byte packet", len(packet))
 
+    def process(self) -> int:
+        """Run the queued datagrams through the receive path (deferred mode). Returns how many there were."""
+        inbox = self._inbox
+        count = 0
+        with self._lock:
+            while inbox:
+                packet, arrival = inbox.popleft()
+                count += 1
+                try:
+                    self._feed_locked(packet, arrival)
+                except Exception:
+                    log.exception("voice receive path failed on a %d-byte packet", len(packet))
+        return count
+
     def _feed_locked(self, packet: bytes, arrival: float) -> None:
         stats = self.stats
         stats.datagrams += 1
-        if not is_rtp(packet):
+        if len(packet) < 12 or packet[0] >> 6 != 2:  # rtp.is_rtp, inlined: this runs for every datagram
             stats.not_rtp += 1
             return
-        if is_rtcp(packet):
+        if 64 <= (packet[1] & 0x7F) < 96:  # rtp.is_rtcp
             stats.rtcp += 1
             return
-        ssrc = peek_ssrc(packet)
+        ssrc = int.from_bytes(packet[8:12], "big")  # rtp.peek_ssrc
         user_id = self.ssrc_to_user.get(ssrc)
         if user_id is None:
             self._wait_for_ssrc(ssrc, packet, arrival)
@@ -294,14 +328,15 @@ class VoiceReceiver:
         window = self._windows.get(ssrc)
         if window is None:
             window = self._windows[ssrc] = _SequenceWindow()
-        if window.seen_before(header.sequence):
+        extended_sequence = window.record(header.sequence)
+        if extended_sequence is None:
             ustats.duplicates += 1
             return
         if not payload:
             return
         put = self.sink.put_frame
-        for (m_ssrc, m_arrival, m_timestamp, m_sequence), frame in self.dave.decrypt(
-            user_id, payload, arrival, (ssrc, arrival, header.timestamp, header.sequence)
+        for (m_ssrc, m_arrival, m_timestamp, m_sequence, _order), frame in self.dave.decrypt(
+            user_id, payload, arrival, (ssrc, arrival, header.timestamp, header.sequence, extended_sequence)
         ):
             ustats.delivered += 1
             put(user_id, m_ssrc, m_arrival, m_timestamp, m_sequence, frame)
@@ -333,7 +368,7 @@ class VoiceReceiver:
                     self.stats.unknown_ssrc += 1
                 if not queue:
                     del self._pending[ssrc]
-            for user_id, (ssrc, arrival, timestamp, sequence), frame in self.dave.maintain(now):
+            for user_id, (ssrc, arrival, timestamp, sequence, _order), frame in self.dave.maintain(now):
                 # Held frames keep their own arrival time, so they land where they were spoken.
                 self._user_stats(user_id).delivered += 1
                 self.sink.put_frame(user_id, ssrc, arrival, timestamp, sequence, frame)

@@ -134,6 +134,7 @@ class MeetingRecorder:
         connect_timeout: float = 30.0,
         voice_client_cls: type | None = None,
         writer_options: dict | None = None,
+        receiver_options: dict | None = None,
     ) -> None:
         self.bot = bot
         self.meeting_id = meeting_id
@@ -160,6 +161,7 @@ class MeetingRecorder:
             voice_client_cls = RecordingVoiceClient
         self.voice_client_cls = voice_client_cls
         self.writer_options = writer_options or {}
+        self.receiver_options = receiver_options or {}
 
         self.state = RecorderState.IDLE
         self.folder: RecordingFolder | None = None
@@ -170,6 +172,7 @@ class MeetingRecorder:
         self.warnings: list[str] = []
         self._names: dict[int, str] = {}
         self._checked_users: set[int] = set()
+        self._optout_unknown: set[int] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watchdog: asyncio.Task | None = None
         self._stop_task: asyncio.Task | None = None
@@ -197,8 +200,9 @@ class MeetingRecorder:
                 on_utterance=self._wrap_utterance_callback() if self.on_utterance else None,
                 **self.writer_options,
             )
-            self.receiver = VoiceReceiver(self.writer)
+            self.receiver = VoiceReceiver(self.writer, deferred=True, **self.receiver_options)
             self.writer.maintenance = self.receiver.maintain
+            self.writer.intake = self.receiver.process
             self.receiver.on_user_seen = self._user_seen
             for member in getattr(self.voice_channel, "members", []):
                 self._remember(member)
@@ -213,10 +217,14 @@ class MeetingRecorder:
                 )
             )
             await self._mark_nickname()
-            self.bot.add_listener(self._on_voice_state_update, "on_voice_state_update")
+            add_listener = getattr(self.bot, "add_listener", None)  # commands.Bot has it; a bare Client does not
+            if add_listener is not None:
+                add_listener(self._on_voice_state_update, "on_voice_state_update")
+            else:
+                log.warning("the bot has no add_listener(): people joining later get no recording notice")
             await self._connect()
-        except BaseException:
-            await self._abort_start()
+        except BaseException as exc:
+            await self._abort_start(exc)
             raise
         self.state = RecorderState.RECORDING
         self._watchdog = asyncio.create_task(self._watch(), name=f"recorder-watchdog:{self.meeting_id}")
@@ -412,9 +420,23 @@ class MeetingRecorder:
             await self._post(message)
 
     async def _recheck_optouts(self) -> None:
+        for uid in list(self._optout_unknown):  # lookups that failed: not recorded until one succeeds
+            try:
+                opted_out = await asyncio.to_thread(self.opted_out, uid)
+            except Exception:
+                continue
+            self._optout_unknown.discard(uid)
+            self._checked_users.add(uid)
+            if not opted_out:
+                self.receiver.opted_out.discard(uid)
         users = [uid for uid in self._checked_users if uid not in self.receiver.opted_out]
         for uid in users:
-            if await asyncio.to_thread(self.opted_out, uid):
+            try:
+                opted_out = await asyncio.to_thread(self.opted_out, uid)
+            except Exception:
+                log.warning("opt-out lookup failed for user %s; asking again later", uid)
+                continue
+            if opted_out:
                 log.info("user %s opted out during %s", uid, self.meeting_id)
                 self.opt_out(uid)
 
@@ -429,10 +451,11 @@ class MeetingRecorder:
                 if self.opted_out(user_id):
                     self.receiver.opted_out.add(user_id)
             except Exception:
-                # Unknown opt-out state: err on the side of not recording this person until the next check.
+                # Unknown opt-out state: err on the side of not recording this person until a lookup succeeds.
                 log.exception("opt-out lookup failed for user %s; not recording them for now", user_id)
                 self.receiver.opted_out.add(user_id)
                 self._checked_users.discard(user_id)
+                self._optout_unknown.add(user_id)
         if user_id not in self._names:
             guild = getattr(self.voice_channel, "guild", None)
             member = guild.get_member(user_id) if guild is not None and hasattr(guild, "get_member") else None
@@ -499,11 +522,13 @@ class MeetingRecorder:
         except Exception:
             pass
 
-    async def _abort_start(self) -> None:
+    async def _abort_start(self, exc: BaseException) -> None:
         self._remove_listener()
         await self._disconnect()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+            await asyncio.to_thread(self.folder.mark_stopped, f"could not start: {type(exc).__name__}: {exc}")
+            await self._post(f"⚠️ Recording could not start ({type(exc).__name__}: {exc}); nothing is being recorded.")
         await self._restore_nickname()
         self.state = RecorderState.IDLE
 

@@ -10,7 +10,7 @@ parts are.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["RTP_VERSION", "RtpError", "RtpHeader", "is_rtcp", "is_rtp", "parse_rtp_header", "peek_ssrc"]
 
@@ -24,8 +24,7 @@ class RtpError(ValueError):
     """The bytes are not a well-formed RTP packet."""
 
 
-@dataclass(slots=True, frozen=True)
-class RtpHeader:
+class RtpHeader(NamedTuple):  # a tuple: built for every packet, so it must be cheap
     marker: bool
     payload_type: int
     sequence: int  # 16 bits, wraps
@@ -73,14 +72,6 @@ def parse_rtp_header(packet: bytes) -> RtpHeader:
         extension_size = 4 * words
         offset += 4
     return RtpHeader(
-        marker=bool(second & 0x80),
-        payload_type=second & 0x7F,
-        sequence=sequence,
-        timestamp=timestamp,
-        ssrc=ssrc,
-        padding=bool(first & 0x20),
-        csrcs=tuple(csrcs),
-        extension_profile=profile,
-        extension_size=extension_size,
-        aad_size=offset,
+        bool(second & 0x80), second & 0x7F, sequence, timestamp, ssrc, bool(first & 0x20), csrcs, profile,
+        extension_size, offset,
     )

@@ -29,6 +29,7 @@ from tests.fakes.discord_rest import (
 )
 from tracker.config import Settings, load_settings
 from tracker.db import Database
+from tracker.models import Meeting
 
 UTC = dt.UTC
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -108,6 +109,27 @@ class FakeRecorder:
         return self._result
 
 
+class FakeRunner:
+    """Plays `tracker.tasks.PipelineRunner` (a spawned worker process, or a Procrastinate job: tests/pipeline covers
+    those): remembers which meetings were handed to the pipeline, and in which state, and runs nothing."""
+
+    started: list[tuple[int, str]] = []
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.uses_queue = False
+
+    async def start(self, meeting_id: int) -> None:
+        def state() -> str:
+            with self.db.session() as session:
+                return session.get(Meeting, meeting_id).state.value
+
+        FakeRunner.started.append((meeting_id, await asyncio.to_thread(state)))
+
+    async def close(self) -> None:
+        pass
+
+
 @pytest.fixture
 def clock() -> AsyncIterator[time_machine.Traveller]:
     with time_machine.travel(MONDAY_NOON, tick=True) as traveller:
@@ -126,7 +148,8 @@ async def fake_discord(monkeypatch) -> AsyncIterator[FakeDiscord]:
 async def start_bot(settings: Settings, db: Database, fake: FakeDiscord) -> WgBot:
     """Log in (runs setup_hook), then deliver the guild as the gateway's GUILD_CREATE would."""
     FakeRecorder.instances.clear()
-    bot = WgBot(settings, db, recorder_factory=FakeRecorder, background=False)
+    FakeRunner.started.clear()
+    bot = WgBot(settings, db, recorder_factory=FakeRecorder, pipeline_runner=FakeRunner(db), background=False)
     await bot.login(TOKEN)
     guild = bot._connection._add_guild_from_data(guild_payload())
     await bot.on_guild_available(guild)

@@ -4,30 +4,18 @@ and a crash in the middle of a meeting."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 
-from bot import app as app_module
-from tests.bot.conftest import NEXT_MEETING, FakeRecorder, settle
+from tests.bot.conftest import NEXT_MEETING, FakeRecorder, FakeRunner, settle
 from tests.fakes.discord_rest import ALICE, BOB, invoke
 from tracker.models import Meeting, MeetingState
 
-processed: list[tuple[int, str]] = []
-
-
-def process_meeting(db, settings, meeting_id: int) -> None:
-    """Stands where tracker.pipeline's entry point is hooked in (bot.app.PIPELINE_HOOK)."""
-    with db.session() as session:
-        processed.append((meeting_id, session.get(Meeting, meeting_id).state.value))
-    assert threading.current_thread() is not threading.main_thread()  # the pipeline never blocks the event loop
-
 
 @pytest.fixture
-def pipeline(monkeypatch):
-    processed.clear()
-    monkeypatch.setattr(app_module, "PIPELINE_HOOK", (__name__, "process_meeting"))
-    return processed
+def pipeline() -> list[tuple[int, str]]:
+    """The meetings the bot handed to its pipeline runner (tracker.tasks.PipelineRunner), with their state then."""
+    return FakeRunner.started
 
 
 def meeting(db, meeting_id: int = 1) -> Meeting:

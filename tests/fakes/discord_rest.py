@@ -2,13 +2,17 @@
 
 `FakeDiscord` is an aiohttp server speaking the parts of the API the bot uses: login (`/users/@me`,
 `/oauth2/applications/@me`), guild command sync, interaction callbacks and follow-ups (webhooks), channel
-messages (with `enforce_nonce` as Discord implements it), and guild scheduled events. It records every request.
+messages (with `enforce_nonce` as Discord implements it; edits), and guild scheduled events. It records every request.
 Point discord.py at it with `discord.http.Route.BASE = fake.base` (interaction webhooks share that Route).
 
 Interactions are built the way discord.py's own tests build them (tests/test_app_commands_invoke.py): a raw
 INTERACTION_CREATE payload turned into a `discord.Interaction` and dispatched through `CommandTree._call`. The
 payloads here carry what Discord sends for a guild slash command: the member with roles and permissions, the
 channel, typed options (nested in subcommand options), and `resolved` users/members for user options.
+Component interactions (buttons, selects: type 3) and modal submissions (type 5) are built from the message the
+bot posted (as Discord sends them: the whole message, the component's custom_id and type, a select's values, a
+modal's text inputs by custom_id) and go through the gateway handler (`parse_interaction_create`) and discord.py's
+view store, as they do in production; a message-update callback (type 7) changes the stored message.
 """
 
 from __future__ import annotations
@@ -116,6 +120,7 @@ class FakeDiscord:
         self.refuse_token = False
         self.refuse_command_sync = False  # as when the bot was invited without the applications.commands scope
         self._token_to_interaction: dict[str, int] = {}
+        self._interaction_message: dict[int, tuple[int, str]] = {}  # component interaction -> (channel, message id)
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -139,6 +144,7 @@ class FakeDiscord:
             ("DELETE", r"webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/@original", self._delete_original),
             ("GET", r"channels/(?P<channel>\d+)/messages", self._history),
             ("POST", r"channels/(?P<channel>\d+)/messages", self._create_message),
+            ("PATCH", r"channels/(?P<channel>\d+)/messages/(?P<message>\d+)", self._edit_message),
             ("GET", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._get_event),
             ("PATCH", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._edit_event),
             ("DELETE", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._delete_event),
@@ -191,6 +197,9 @@ class FakeDiscord:
 
     def channel_posts(self, channel_id: int = TEXT_CHANNEL_ID) -> list[dict]:
         return list(self.messages[channel_id])
+
+    def find_message(self, message_id: int | str, channel_id: int = TEXT_CHANNEL_ID) -> dict | None:
+        return next((m for m in self.messages[channel_id] if m["id"] == str(message_id)), None)
 
     async def wait_for_posts(self, count: int, channel_id: int = TEXT_CHANNEL_ID, timeout: float = 10.0) -> list[dict]:
         async def enough() -> None:
@@ -288,6 +297,13 @@ class FakeDiscord:
             message = self.message(0, data or {}, type_=20, interaction_id=interaction_id)
             answer["interaction"]["response_message_id"] = message["id"]
             answer["resource"] = {"type": kind, "message": message}
+        elif kind == 7 and interaction_id in self._interaction_message:  # UPDATE_MESSAGE: the component's message
+            channel_id, message_id = self._interaction_message[interaction_id]
+            message = self.find_message(message_id, channel_id)
+            if message is not None:
+                self._apply_edit(message, data or {})
+                answer["interaction"]["response_message_id"] = message["id"]
+                answer["resource"] = {"type": kind, "message": message}
         return _json(answer)
 
     async def _followup(self, request, body, app, token):
@@ -321,6 +337,24 @@ class FakeDiscord:
         self.messages[channel_id].append(message)
         self.posted.set()
         return _json(message)
+
+    def _apply_edit(self, message: dict, body: dict) -> None:
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        message["edited_timestamp"] = iso()
+
+    async def _edit_message(self, request, body, channel, message):
+        found = self.find_message(message, int(channel))
+        if found is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        if len((body or {}).get("content") or "") > 2000:
+            return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
+        self._apply_edit(found, body or {})
+        return _json(found)
+
+    def remember_interaction_message(self, interaction_id: int, message: dict) -> None:
+        self._interaction_message[interaction_id] = (int(message["channel_id"]), message["id"])
 
     def _event_or_404(self, event: str):
         found = self.events.get(int(event))
@@ -632,4 +666,156 @@ async def invoke(
     )
     interaction = discord.Interaction(data=payload, state=client._connection)
     await client.tree._call(interaction)
+    return fake.replies[interaction_id]
+
+
+# ---- message components and modals -------------------------------------------------------------------------------
+
+
+def _base_interaction(type_: int, data: dict, *, interaction_id: int, user: Person, guild_id: int = GUILD_ID,
+                      channel_id: int = TEXT_CHANNEL_ID) -> dict:
+    return {
+        "id": str(interaction_id),
+        "application_id": str(APPLICATION_ID),
+        "type": type_,
+        "token": f"interaction-token-{interaction_id}",
+        "version": 1,
+        "data": data,
+        "guild_id": str(guild_id),
+        "channel_id": str(channel_id),
+        "channel": {
+            "id": str(channel_id),
+            "type": 0,
+            "guild_id": str(guild_id),
+            "name": "wg-general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        },
+        "member": member_payload(user.id, user.name, user.roles, user.permissions),
+        "app_permissions": str(discord.Permissions.all().value),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(guild_id)},
+        "context": 0,
+        "attachment_size_limit": 26_214_400,
+    }
+
+
+def message_components(message: dict) -> list[dict]:
+    """Every interactive component of a message (inside its action rows), in order."""
+    found: list[dict] = []
+    for row in message.get("components") or []:
+        for component in row.get("components", [row]):
+            if component.get("custom_id"):
+                found.append(component)
+    return found
+
+
+def component_payload(message: dict, custom_id: str, *, interaction_id: int, user: Person,
+                      values: list[str] | None = None) -> dict:
+    """INTERACTION_CREATE for a press on a button, or a choice in a select menu, of `message` (type 3)."""
+    component = next((c for c in message_components(message) if c["custom_id"] == custom_id), None)
+    if component is None:
+        raise LookupError(f"message {message['id']} has no component {custom_id!r}")
+    if component["type"] == 2 and values is not None:
+        raise TypeError("a button has no values")
+    if component["type"] == 3:
+        allowed = {o["value"] for o in component.get("options", [])}
+        unknown = set(values or []) - allowed
+        if unknown:
+            raise ValueError(f"select {custom_id!r} offers no {sorted(unknown)} (it offers {sorted(allowed)})")
+        if not component.get("min_values", 1) <= len(values or []) <= component.get("max_values", 1):
+            raise ValueError(f"select {custom_id!r} takes {component.get('min_values', 1)}..{component.get('max_values', 1)} values")
+    data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
+    if component["type"] != 2:
+        data["values"] = list(values or [])
+    payload = _base_interaction(3, data, interaction_id=interaction_id, user=user,
+                                channel_id=int(message["channel_id"]))
+    payload["message"] = message
+    return payload
+
+
+def modal_submit_payload(modal: dict, values: dict[str, str], *, interaction_id: int, user: Person,
+                         message: dict | None = None) -> dict:
+    """INTERACTION_CREATE for submitting `modal` (the data of the bot's MODAL callback, type 9) with text `values` by
+    custom_id (type 5). Discord answers with the modal's layout: labels (type 18) or legacy action rows."""
+    def filled(component: dict) -> dict:
+        if component["type"] == 1:
+            return {"type": 1, "components": [filled(c) for c in component["components"]]}
+        if component["type"] == 18:
+            return {"type": 18, "id": component.get("id", 0), "component": filled(component["component"])}
+        value = values.get(component.get("custom_id", ""), component.get("value") or "")
+        return {"type": component["type"], "id": component.get("id", 0), "custom_id": component["custom_id"],
+                "value": value}
+
+    known = {c.get("custom_id") for c in _modal_inputs(modal["components"])}
+    unknown = set(values) - known
+    if unknown:
+        raise LookupError(f"modal {modal['custom_id']!r} has no input(s) {sorted(unknown)}")
+    payload = _base_interaction(5, {"custom_id": modal["custom_id"], "components": [filled(c) for c in modal["components"]]},
+                                interaction_id=interaction_id, user=user,
+                                channel_id=int(message["channel_id"]) if message else TEXT_CHANNEL_ID)
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def _modal_inputs(components: list[dict]) -> list[dict]:
+    found: list[dict] = []
+    for component in components:
+        if component["type"] == 1:
+            found += _modal_inputs(component["components"])
+        elif component["type"] == 18:
+            found += _modal_inputs([component["component"]])
+        else:
+            found.append(component)
+    return found
+
+
+async def _dispatched(client: discord.Client, payload: dict) -> None:
+    """Hand a raw interaction to the client as the gateway does, and wait for the view/modal callbacks it started."""
+    store = client._connection._view_store
+    client._connection.parse_interaction_create(payload)
+    tasks = set(store._ViewStore__tasks)  # the callbacks discord.py scheduled for this interaction
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def press(fake: FakeDiscord, client: discord.Client, message: dict | int | str, custom_id: str, *,
+                user: Person = BOB, values: list[str] | None = None) -> Reply:
+    """`user` presses button `custom_id` (or picks `values` in that select) on the bot's `message` (or message id,
+    as it is now in the fake channel); what the bot answered."""
+    if not isinstance(message, dict):
+        found = fake.find_message(message)
+        if found is None:
+            raise LookupError(f"no message {message} in the text channel")
+        message = found
+    interaction_id = fake.next_id()
+    fake.remember_interaction_message(interaction_id, message)
+    await _dispatched(client, component_payload(message, custom_id, interaction_id=interaction_id, user=user,
+                                                values=values))
+    return fake.replies[interaction_id]
+
+
+def modal_of(reply: Reply) -> dict:
+    """The modal the bot opened in answer to an interaction (callback type 9)."""
+    modals = [b["data"] for b in reply.bodies if b.get("type") == 9]
+    if not modals:
+        raise AssertionError(f"the bot opened no modal; it answered {reply.bodies}")
+    return modals[-1]
+
+
+async def submit_modal(fake: FakeDiscord, client: discord.Client, modal: dict, values: dict[str, str], *,
+                       user: Person = BOB, message: dict | int | str | None = None) -> Reply:
+    """`user` fills in `modal` (opened from a component of `message`, if given) and submits it."""
+    if message is not None and not isinstance(message, dict):
+        message = fake.find_message(message)
+    interaction_id = fake.next_id()
+    if message is not None:
+        fake.remember_interaction_message(interaction_id, message)
+    await _dispatched(client, modal_submit_payload(modal, values, interaction_id=interaction_id, user=user,
+                                                   message=message))
     return fake.replies[interaction_id]

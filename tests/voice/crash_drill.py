@@ -48,8 +48,8 @@ def main(folder: Path, meeting: str, schedule_file: Path) -> None:
         speaker_name=lambda user: f"speaker{user}",
         on_flush=lambda report: print(f"flush {report['speech_frames']} {time.monotonic():.6f}", flush=True),
     )
-    receiver = VoiceReceiver(writer)
-    writer.maintenance = receiver.maintain
+    receiver = VoiceReceiver(writer, deferred=True)  # as MeetingRecorder wires them
+    writer.maintenance, writer.intake = receiver.maintain, receiver.process
     receiver.bind(SimpleNamespace(mode=MODE, secret_key=key, dave_session=sessions[BOT], dave_protocol_version=1))
     for user in users:
         receiver.map_ssrc(1000 + user, user)

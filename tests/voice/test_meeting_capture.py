@@ -113,8 +113,8 @@ def capture(tmp_path_factory) -> Capture:
     writer = RecordingWriter(
         folder, speaker_name=NAMES.get, clock=lambda: now[0], meeting_time_at_start=0.0, on_utterance=on_utterance
     )
-    receiver = VoiceReceiver(writer, clock=lambda: now[0])
-    writer.maintenance = receiver.maintain
+    receiver = VoiceReceiver(writer, clock=lambda: now[0], deferred=True)  # as MeetingRecorder wires them
+    writer.maintenance, writer.intake = receiver.maintain, receiver.process
     connection = SimpleNamespace(mode=MODE, secret_key=list(key), dave_session=sessions[BOT], dave_protocol_version=1)
     receiver.bind(connection)
     receiver.on_user_seen = lambda user: receiver.opted_out.add(user) if user == DAVE else None

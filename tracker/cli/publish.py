@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tracker import review
 from tracker.cli.common import console, database, fail, settings
 from tracker.models import utcnow
 from tracker.publishing import Publisher, PublisherBusy, retry_failed, status, sync_issue_states
@@ -57,6 +58,9 @@ def publish(
         with db.session() as session:
             count = retry_failed(session)
         console.print(f"{count} failed publication(s) will be tried again")
+    with db.session() as session:  # held meetings whose review deadline passed are released first
+        for meeting_id in review.expire_due(session, utcnow(), loaded):
+            console.print(f"meeting {meeting_id}: nobody reviewed it in time; its default applies")
     try:
         report = Publisher(db, loaded).drain(max_wait=max_wait, lock_timeout=lock_wait)
     except PublisherBusy as exc:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from tracker.models import (
     ActionItem,
+    ItemStatus,
     Link,
     Meeting,
     Member,
@@ -108,6 +109,10 @@ def minutes_view(session: Session, meeting: Meeting) -> texts.MinutesView:
     wishes = session.exec(
         select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(WishlistEntry.id)
     ).all()
+    # An item dropped before it was ever filed (an organizer's review said it is not one) is not part of the minutes;
+    # one dropped later (its issue closed as not planned) was discussed, and stays.
+    actions = [a for a in actions if not (a.status == ItemStatus.dropped and a.github_issue_number is None)]
+    wishes = [w for w in wishes if not (w.status == ItemStatus.dropped and w.github_issue_number is None)]
     links = session.exec(select(Link).where(Link.meeting_id == meeting.id).order_by(Link.id)).all()
     return texts.MinutesView(
         summary=record.summary, long_summary=record.long_summary, decisions=list(record.decisions),

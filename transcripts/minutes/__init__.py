@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
 from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.cues import is_injection
-from transcripts.minutes.extract import extract_items
+from transcripts.minutes.extract import QUESTIONS_PER_PART, read_parts
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import clock, transcript_lines
 from transcripts.minutes.links import find_links
-from transcripts.minutes.summarize import long_summary_markdown, summarize
+from transcripts.minutes.summary import long_summary_markdown, short_summary
 from transcripts.types import Hints, Minutes, Transcript
 
 __all__ = ["MinutesOptions", "make_minutes"]
@@ -35,11 +35,12 @@ Progress = Callable[[str, int, int], None]  # (what is being done, steps done, s
 
 @dataclass(frozen=True, slots=True)
 class MinutesOptions:
-    # Transcript tokens per part. The prompt (part + instructions + answer) must fit `n_ctx`.
+    # Transcript tokens per part (topic section). A part is read with one prompt, so with its questions and answer
+    # it must fit `n_ctx`.
     part_tokens: int = 2400
-    # Transcript tokens read, over all parts together, to write the section summaries. This, not the meeting's
-    # length, bounds the summary's cost: a long meeting is summarized from its most informative lines.
-    summary_budget: int = 2000
+    # Transcript tokens the model reads over all parts together. This, not the meeting's length, bounds the cost:
+    # a long meeting is read as a selection of its lines (see `condense`).
+    read_budget: int = 3000
     n_ctx: int = DEFAULT_N_CTX
     days_to_next_meeting: int = 7
 
@@ -57,6 +58,7 @@ def make_minutes(
 ) -> Minutes:
     """The minutes of one meeting. `llm`: a loaded model, a model name/path/URL, or None for the configured default.
 
+    `chat_text`: the call's text chat, for links. `next_meeting`: for "by the next meeting" (default: a week later).
     Parts the model gives no usable answer for (twice) are left out and listed in `Minutes.notes`.
     """
     hints = hints or Hints()
@@ -70,7 +72,7 @@ def make_minutes(
     grounder = Grounder(lines, meeting_date, next_meeting, extra_names=list(hints.speakers))
     log.info("minutes: %d lines in %d part(s), model %s", len(lines), len(chunks), model.name)
 
-    steps = 4 * len(chunks) + 1
+    steps = QUESTIONS_PER_PART * len(chunks) + 1
     done = 0
 
     def tick(what: str) -> None:
@@ -79,13 +81,18 @@ def make_minutes(
             progress(what, done, steps)
         done += 1
 
-    items = extract_items(model, chunks, grounder, hints, tick)
-    summary = summarize(model, chunks, grounder, title=hints.title, agenda=list(hints.agenda),
-                        input_budget=options.summary_budget, tick=tick)
+    read = read_parts(model, chunks, grounder, hints, budget=options.read_budget, tick=tick)
+    notes = list(read.notes)
+    summary = ""
+    tick("short summary")
+    if read.sections:
+        summary = short_summary(model, read.sections, hints.title, grounder.speakers)
+        if summary is None:
+            summary = ""
+            notes.append("summary: the model gave no usable answer")
     if progress:
         progress("done", steps, steps)
 
-    notes = items.notes + summary.notes
     withheld = [line for line in lines if is_injection(line)]
     if withheld:
         times = ", ".join(clock(line.start) for line in withheld[:5])
@@ -93,12 +100,12 @@ def make_minutes(
     for reason in grounder.dropped:
         log.info("ungrounded: %s", reason)
     return Minutes(
-        summary=summary.summary,
-        long_summary=long_summary_markdown(summary.sections),
-        decisions=items.decisions,
-        action_items=items.actions,
-        wishes=items.wishes,
+        summary=summary,
+        long_summary=long_summary_markdown(read.sections),
+        decisions=read.decisions,
+        action_items=read.actions,
+        wishes=read.wishes,
         links=links,
-        next_topics=items.next_topics,
+        next_topics=read.next_topics,
         notes=notes,
     )

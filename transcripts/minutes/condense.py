@@ -1,9 +1,11 @@
-"""Pick the lines of a part that carry the most content, to fit a summary prompt into a token budget.
+"""Choose the lines of a part the model reads, within a token budget.
 
-A 10,000-word meeting cannot be read whole by a 1.5B model on two cores in two minutes, so each part's summary is
-written from its most informative lines (rare content words, decisions, commitments), kept in their original order.
-Filler ("yeah", "sounds good") goes first; the budget is split over the parts in proportion to their length, so the
-summary covers the whole meeting, not its beginning.
+A 10,000-word meeting cannot be read whole by a 1.5B model on two cores in two minutes, so when a part is longer
+than its share of the budget, the model reads a selection, kept in meeting order:
+1. lines that may hold an item (commitments, wishes, decisions, topics for next time: `cues`), with a line of context;
+2. then the most informative of the remaining lines (rare content words per word spoken) for the summary.
+Filler ("yeah", "sounds good") goes last. The budget is shared over the parts in proportion to their length, so the
+minutes cover the whole meeting, not its beginning. Lines addressed to the note-taker are never shown.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from transcripts.minutes.cues import ACTION, DECISION, WISH, is_injection
+from transcripts.minutes.cues import ACTION, DECISION_OR_TOPIC, WISH, is_injection
 from transcripts.minutes.lines import Line
 from transcripts.minutes.words import content_words
+
+ITEM_CUES = (ACTION, WISH, DECISION_OR_TOPIC)
 
 
 def document_frequencies(lines: list[Line]) -> tuple[Counter, int]:
@@ -24,40 +28,47 @@ def document_frequencies(lines: list[Line]) -> tuple[Counter, int]:
     return df, len(lines)
 
 
-def line_scores(lines: list[Line], df: Counter, n_docs: int) -> list[float]:
-    scores = []
-    for line in lines:
-        distinct = set(content_words(line.text))
-        if len(distinct) < 3 or is_injection(line):
-            scores.append(0.0)
-            continue
-        weight = sum(math.log((1 + n_docs) / (1 + df[w])) + 1.0 for w in distinct)
-        score = weight / math.sqrt(len(line.text.split()))
-        if DECISION.search(line.text):
-            score *= 1.5
-        if ACTION.search(line.text) or WISH.search(line.text):
-            score *= 1.2
-        scores.append(score)
-    return scores
+def informativeness(line: Line, df: Counter, n_docs: int) -> float:
+    distinct = set(content_words(line.text))
+    if len(distinct) < 3:
+        return 0.0
+    weight = sum(math.log((1 + n_docs) / (1 + df[w])) + 1.0 for w in distinct)
+    return weight / math.sqrt(len(line.text.split()))
 
 
-def condense(
+def priorities(lines: list[Line], df: Counter, n_docs: int) -> list[float]:
+    """Higher first: item lines (3+), their neighbours (2+), other lines by informativeness (0-1)."""
+    info = [informativeness(line, df, n_docs) for line in lines]
+    top = max(info) or 1.0
+    out = [i / top for i in info]
+    for i, line in enumerate(lines):
+        if any(p.search(line.text) for p in ITEM_CUES):
+            out[i] = max(out[i], 3.0 + info[i] / top)
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(lines):
+                    out[j] = max(out[j], 2.0 + info[j] / top)
+    return [0.0 if is_injection(line) else p for line, p in zip(lines, out)]
+
+
+def select_lines(
     lines: list[Line], budget: int, count_tokens: Callable[[str], int], df: Counter | None = None, n_docs: int = 0
 ) -> list[Line]:
-    """The most informative lines within `budget` tokens, in meeting order (all of them when they fit)."""
-    costs = [count_tokens(line.quote) + 1 for line in lines]
-    if sum(costs) <= budget:
-        return [line for line in lines if not is_injection(line)]
+    """The lines to show within `budget` tokens, in meeting order (all but withheld ones when they fit)."""
+    shown = [line for line in lines if not is_injection(line)]
+    costs = {line.number: count_tokens(line.render()) + 1 for line in shown}
+    if sum(costs.values()) <= budget:
+        return shown
     if df is None:
         df, n_docs = document_frequencies(lines)
-    scores = line_scores(lines, df, n_docs)
+    ranked = sorted(zip(priorities(lines, df, n_docs), range(len(lines))), key=lambda p: (-p[0], p[1]))
     chosen: set[int] = set()
     used = 0
-    for i in sorted(range(len(lines)), key=lambda i: (-scores[i], i)):
-        if scores[i] <= 0:
+    for priority, i in ranked:
+        if priority <= 0:
             break
-        if used + costs[i] > budget:
+        cost = costs[lines[i].number]
+        if used + cost > budget:
             continue
         chosen.add(i)
-        used += costs[i]
+        used += cost
     return [lines[i] for i in sorted(chosen)]

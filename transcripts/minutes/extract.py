@@ -1,7 +1,10 @@
-"""The item passes: per part of the meeting, ask the model one narrow question, then ground every answer in code.
+"""Read the meeting part by part: for each part, show the model its lines once and ask the narrow questions.
 
-Passes run question by question over all parts (all action questions, then all wish questions, ...) so llama.cpp
-reuses the identical system prompt from its cache instead of reading it again for every part.
+Per part, the model reads a selection of lines within the part's token budget (`condense`), then answers, each in
+its own request sharing that prefix: the action items, the wishes, the decisions and topics for next time, and the
+part's topics for the long summary. A question is skipped for a part in which no line even looks like an answer to
+it (no commitment phrase, no wish phrase...): code pre-selects, the model decides, code grounds (`grounding`).
+Results of all parts are then merged and de-duplicated.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from dataclasses import dataclass, field
 from transcripts.llm import LocalLLM
 from transcripts.minutes import cues, prompts
 from transcripts.minutes.chunking import Chunk
+from transcripts.minutes.condense import document_frequencies, select_lines
 from transcripts.minutes.grounding import Grounder
-from transcripts.minutes.lines import clock
-from transcripts.minutes.words import similarity
+from transcripts.minutes.lines import Line, clock
+from transcripts.minutes.summary import Section, drop_repeats
+from transcripts.minutes.words import similarity, support
 from transcripts.types import ActionItem, Hints, Wish
 
 log = logging.getLogger(__name__)
@@ -24,64 +29,131 @@ MAX_ACTIONS = 30
 MAX_WISHES = 15
 MAX_DECISIONS = 15
 MAX_NEXT_TOPICS = 8
-DUPLICATE = 0.6  # similarity above which two items of the same owner are the same item
+DUPLICATE = 0.6  # similarity from which two items of the same kind (and owner) are one item
+
+Tick = Callable[[str], None]
+QUESTIONS_PER_PART = 4
 
 
 @dataclass(slots=True)
-class PassResult:
+class ReadResult:
     actions: list[ActionItem] = field(default_factory=list)
     wishes: list[Wish] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
     next_topics: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # parts the model gave no usable answer for
 
 
-Tick = Callable[[str], None]
+def _label(chunk: Chunk, count: int) -> str:
+    return "the meeting" if count == 1 else f"part {chunk.number} ({clock(chunk.start)}-{clock(chunk.end)})"
 
 
-def _part_label(chunk: Chunk, chunks: list[Chunk]) -> str:
-    if len(chunks) == 1:
-        return "the meeting"
-    return f"part {chunk.number} ({clock(chunk.start)}-{clock(chunk.end)})"
+def _render(lines: list[Line]) -> str:
+    out: list[str] = []
+    previous = None
+    for line in lines:
+        if previous is not None and line.number != previous + 1:
+            out.append("...")
+        out.append(line.render())
+        previous = line.number
+    return "\n".join(out)
 
 
-def _ask_per_part(
+def read_parts(
     llm: LocalLLM,
     chunks: list[Chunk],
-    pattern,
-    system: str,
-    answer_model,
-    max_tokens: int,
-    purpose: str,
+    grounder: Grounder,
     hints: Hints,
-    speakers: list[str],
-    notes: list[str],
-    tick: Tick,
-):
-    """Yield (chunk, answer) for each part that has candidate lines; record parts that got no usable answer."""
+    *,
+    budget: int,
+    tick: Tick = lambda _: None,
+) -> ReadResult:
+    """Ask every part its questions; `budget`: transcript tokens shown to the model over all parts together."""
+    result = ReadResult()
+    all_lines = [line for chunk in chunks for line in chunk.lines]
+    df, n_docs = document_frequencies(all_lines)
+    total = sum(chunk.tokens for chunk in chunks) or 1
+    actions: list[ActionItem] = []
+    wishes: list[Wish] = []
+    decisions: list[tuple[str, float]] = []
+    topics: list[tuple[str, float]] = []
+
     for chunk in chunks:
-        selected = cues.select(chunk.lines, pattern)
-        tick(purpose)
-        if not selected:
+        share = max(300, budget * chunk.tokens // total)
+        shown = select_lines(chunk.lines, share, llm.count_tokens, df, n_docs)
+        label = _label(chunk, len(chunks))
+        if not shown:
+            for _ in range(QUESTIONS_PER_PART):
+                tick("reading")
             continue
-        partial = len(selected) < len(chunk.lines)
-        message = prompts.transcript_message(cues.render(selected), speakers, hints.title, hints.agenda, partial)
-        answer = llm.ask(system=system, user=message, answer_model=answer_model, max_tokens=max_tokens,
-                         purpose=f"{purpose} {chunk.number}/{len(chunks)}")
-        if answer is None:
-            notes.append(f"{purpose}: the model gave no usable answer for {_part_label(chunk, chunks)}")
+        prefix = prompts.transcript_message(_render(shown), grounder.speakers, hints.title, list(hints.agenda),
+                                            partial=len(shown) < len(chunk.lines))
+
+        def ask(question: str, answer_model, max_tokens: int, purpose: str):
+            tick(purpose)
+            answer = llm.ask(system=prompts.SYSTEM, user=prefix + question, answer_model=answer_model,
+                             max_tokens=max_tokens, purpose=f"{purpose} {chunk.number}/{len(chunks)}")
+            if answer is None:
+                result.notes.append(f"{purpose}: the model gave no usable answer for {label}")
+            return answer
+
+        def has(pattern) -> bool:
+            return any(pattern.search(line.text) for line in shown)
+
+        if has(cues.ACTION) and (answer := ask(prompts.ACTIONS, prompts.ActionAnswer, 360, "action items")):
+            actions += [a for c in answer.items if (a := grounder.action(c.owner, c.task, c.line))]
+        elif not has(cues.ACTION):
+            tick("action items")
+        if has(cues.WISH) and (answer := ask(prompts.WISHES, prompts.WishAnswer, 300, "wishes")):
+            wishes += [w for c in answer.wishes if (w := grounder.wish(c.title, c.details, c.line))]
+        elif not has(cues.WISH):
+            tick("wishes")
+        if has(cues.DECISION_OR_TOPIC) and (answer := ask(prompts.DECISIONS, prompts.DecisionAnswer, 240,
+                                                          "decisions")):
+            decisions += [d for text in answer.decisions if (d := grounder.decision(text))]
+            topics += [t for text in answer.next_topics if (t := grounder.next_topic(text))]
+        elif not has(cues.DECISION_OR_TOPIC):
+            tick("decisions")
+        if answer := ask(prompts.SECTIONS, prompts.SectionAnswer, 240, "long summary"):
+            result.sections += _sections(answer, chunk, grounder)
+
+    result.actions = _cap(_dedupe_actions(actions), MAX_ACTIONS, "action items")
+    result.wishes = _cap(_dedupe_wishes(wishes), MAX_WISHES, "wishes")
+    # A task of one person that the model also called a decision is an action item, not a decision.
+    decided = [(text, at) for text, at in decisions
+               if not any(similarity(text, a.task) >= 0.5 or (a.at == at and support(a.task, text) >= 0.5)
+                          for a in result.actions)]
+    result.decisions = _cap(_dedupe_texts(decided), MAX_DECISIONS, "decisions")
+    result.next_topics = _cap(_dedupe_texts(topics), MAX_NEXT_TOPICS, "next topics")
+    result.sections.sort(key=lambda s: s.start)
+    for i, section in enumerate(result.sections[:-1]):
+        section.end = max(section.start, min(section.end, result.sections[i + 1].start))
+    return result
+
+
+def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -> list[Section]:
+    out: list[Section] = []
+    for topic in answer.topics:
+        summary = drop_repeats(topic.summary)
+        if any(similarity(topic.title, s.title) >= 0.8 for s in out):
             continue
-        yield chunk, answer
+        # A section starts where its words are found within this part (the part's start otherwise).
+        found = grounder.find_support(f"{topic.title} {summary}", within=(chunk.lines[0].number, chunk.lines[-1].number))
+        start = grounder.lines[found].start if found is not None else chunk.start
+        out.append(Section(topic.title.strip().rstrip("."), summary, start, chunk.end))
+    out.sort(key=lambda s: s.start)
+    if out:
+        out[0].start = min(out[0].start, chunk.start)
+    return out
 
 
 def _dedupe_actions(items: list[ActionItem]) -> list[ActionItem]:
     kept: list[ActionItem] = []
     for item in sorted(items, key=lambda a: a.at):
-        twin = next(
-            (k for k in kept if k.owner == item.owner and (k.at == item.at and similarity(k.task, item.task) > 0.3
-                                                           or similarity(k.task, item.task) >= DUPLICATE)),
-            None,
-        )
+        twin = next((k for k in kept if k.owner == item.owner and (
+            similarity(k.task, item.task) >= DUPLICATE or (k.at == item.at and similarity(k.task, item.task) > 0.3))),
+            None)
         if twin is None:
             kept.append(item)
         elif twin.due is None and item.due is not None:
@@ -92,9 +164,7 @@ def _dedupe_actions(items: list[ActionItem]) -> list[ActionItem]:
 def _dedupe_wishes(items: list[Wish]) -> list[Wish]:
     kept: list[Wish] = []
     for item in sorted(items, key=lambda w: w.at):
-        text = f"{item.title} {item.details}"
-        if not any(similarity(item.title, k.title) >= DUPLICATE or (k.at == item.at and
-                   similarity(text, f"{k.title} {k.details}") > 0.3) for k in kept):
+        if not any(similarity(item.title, k.title) >= DUPLICATE or k.at == item.at for k in kept):
             kept.append(item)
     return kept
 
@@ -105,42 +175,6 @@ def _dedupe_texts(items: list[tuple[str, float]]) -> list[str]:
         if not any(similarity(text, k) >= DUPLICATE for k in kept):
             kept.append(text)
     return kept
-
-
-def extract_items(
-    llm: LocalLLM, chunks: list[Chunk], grounder: Grounder, hints: Hints, tick: Tick = lambda _: None
-) -> PassResult:
-    result = PassResult()
-    speakers = grounder.speakers
-
-    actions: list[ActionItem] = []
-    for _chunk, answer in _ask_per_part(llm, chunks, cues.ACTION, prompts.ACTIONS, prompts.ActionAnswer, 400,
-                                        "action items", hints, speakers, result.notes, tick):
-        for cand in answer.items:
-            item = grounder.action(cand.owner, cand.task, cand.line)
-            if item is not None:
-                actions.append(item)
-
-    wishes: list[Wish] = []
-    for _chunk, answer in _ask_per_part(llm, chunks, cues.WISH, prompts.WISHES, prompts.WishAnswer, 320,
-                                        "wishes", hints, speakers, result.notes, tick):
-        for cand in answer.wishes:
-            wish = grounder.wish(cand.title, cand.details, cand.line)
-            if wish is not None:
-                wishes.append(wish)
-
-    decisions: list[tuple[str, float]] = []
-    topics: list[tuple[str, float]] = []
-    for _chunk, answer in _ask_per_part(llm, chunks, cues.DECISION_OR_TOPIC, prompts.DECISIONS, prompts.DecisionAnswer, 260,
-                                        "decisions", hints, speakers, result.notes, tick):
-        decisions += [d for d in (grounder.statement("decision", text) for text in answer.decisions) if d]
-        topics += [t for t in (grounder.statement("next topic", text) for text in answer.next_topics) if t]
-
-    result.actions = _cap(_dedupe_actions(actions), MAX_ACTIONS, "action items")
-    result.wishes = _cap(_dedupe_wishes(wishes), MAX_WISHES, "wishes")
-    result.decisions = _cap(_dedupe_texts(decisions), MAX_DECISIONS, "decisions")
-    result.next_topics = _cap(_dedupe_texts(topics), MAX_NEXT_TOPICS, "next topics")
-    return result
 
 
 def _cap(items: list, limit: int, kind: str) -> list:

@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from transcripts.minutes.cues import is_injection
+from transcripts.minutes.cues import DECISION, NEXT_TOPIC, is_injection
 from transcripts.minutes.dates import find_due_dates, pick_due
 from transcripts.minutes.lines import Line
 from transcripts.minutes.words import STOPWORDS, content_words, name_matches, support, words
@@ -67,12 +67,14 @@ class Grounder:
         lo, hi = max(0, i - NEIGHBOURS), min(len(self.lines), i + NEIGHBOURS + 1)
         return " ".join(self.lines[j].text for j in range(lo, hi))
 
-    def find_support(self, claim: str, cited: int | None = None, owner: str | None = None) -> int | None:
-        """Index of the line that best supports `claim`, or None when no line does."""
+    def find_support(
+        self, claim: str, cited: int | None = None, owner: str | None = None, within: tuple[int, int] | None = None
+    ) -> int | None:
+        """Index of the line that best supports `claim` (among line numbers `within`, inclusive), or None."""
         best, best_key = None, None
         cited_index = self._by_number.get(cited) if cited is not None else None
         for i, line in enumerate(self.lines):
-            if is_injection(line):
+            if is_injection(line) or (within and not within[0] <= line.number <= within[1]):
                 continue
             own = support(claim, line.text)
             if own < MIN_LINE_SUPPORT:
@@ -200,8 +202,7 @@ class Grounder:
         return Wish(title=capitalize(title), details=capitalize(details), at=round(self.lines[i].start, 2),
                     excerpt=self.lines[i].quote)
 
-    def statement(self, kind: str, text: str) -> tuple[str, float] | None:
-        """A decision or a topic: kept (with its time) only when the transcript says it."""
+    def _statement(self, kind: str, text: str) -> tuple[str, int] | None:
         text = clean_text(text)
         if not content_words(text):
             return None
@@ -209,7 +210,31 @@ class Grounder:
         if i is None:
             self._drop(kind, text, "not found in the transcript")
             return None
-        return capitalize(text), self.lines[i].start
+        return capitalize(text), i
+
+    def decision(self, text: str) -> tuple[str, float] | None:
+        """A decision, kept (with its time) only when said on a line that sounds like one ("we decided", "agreed",
+        "let's go with") or right before such a line: a plain report ("the kernel is merged") is not a decision."""
+        found = self._statement("decision", text)
+        if found is None:
+            return None
+        text, i = found
+        if not any(DECISION.search(line.text) for line in self.lines[i : i + 2]):
+            self._drop("decision", text, "its line does not state a decision")
+            return None
+        return text, self.lines[i].start
+
+    def next_topic(self, text: str) -> tuple[str, float] | None:
+        """A topic for a later meeting, kept only when its line (or the next) proposes it for later ("at the next
+        meeting", "put it on the agenda"): a wish or a past topic is not a topic for next time."""
+        found = self._statement("next topic", text)
+        if found is None:
+            return None
+        text, i = found
+        if not any(NEXT_TOPIC.search(line.text) for line in self.lines[i : i + 2]):
+            self._drop("next topic", text, "its line does not propose it for a later meeting")
+            return None
+        return text, self.lines[i].start
 
 
 def best_clause(text: str, claim: str) -> str:
@@ -233,7 +258,7 @@ def _is_short_answer(text: str) -> bool:
 
 
 def clean_text(text: str) -> str:
-    text = re.sub(r"\s+", " ", text or "").strip().strip("\"'“”")
+    text = re.sub(r"\s+", " ", text or "").strip().strip("\"'“”").rstrip(".").strip()
     return re.sub(r"^(?:to|i will|i'll|will)\s+", "", text, flags=re.IGNORECASE).strip()
 
 

@@ -1,0 +1,182 @@
+"""`wgbot process PATH --date YYYY-MM-DD`: a recording (or a transcript.json) in, transcript and minutes out.
+
+Writes into --out: transcript.json/.md/.vtt/.srt, minutes.json, minutes.md (short, for the forum) and
+minutes-long.md (the archive version), and prints a short report. Exit codes: 0 done, 1 bad input or a model that
+cannot be loaded (one line on stderr), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tracker.cli.common import console, err_console, fail, settings
+
+log = logging.getLogger(__name__)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{what} {path}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{what} {path}: cannot be read ({getattr(exc, 'strerror', None) or exc})")
+
+
+def _date(option: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)", code=2)
+
+
+def _agenda(path: Path | None) -> list[str]:
+    """One agenda item per non-empty line; Markdown bullets and numbers are stripped."""
+    if path is None:
+        return []
+    items = []
+    for line in _read_text(path, "agenda file").splitlines():
+        item = line.strip().lstrip("-*+•").strip()
+        item = item.split(".", 1)[1].strip() if item[:1].isdigit() and "." in item[:4] else item
+        if item and not item.startswith("#"):
+            items.append(item)
+    return items
+
+
+def _load_transcript_json(path: Path):
+    from transcripts.types import Transcript
+
+    try:
+        return Transcript.from_dict(json.loads(_read_text(path, "transcript")))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        fail(f"{path}: not a transcript.json ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+
+
+def process(
+    path: Annotated[Path, typer.Argument(help="a recording folder (tracks + manifest.json), one audio file, "
+                                              "or a transcript.json to summarize again")],
+    date: Annotated[str, typer.Option("--date", help="the meeting's date, YYYY-MM-DD (due dates count from it)")],
+    title: Annotated[str | None, typer.Option("--title", help="the meeting's title")] = None,
+    agenda: Annotated[Path | None, typer.Option("--agenda", help="text file, one agenda item per line")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="output folder (default: ./minutes-DATE)")] = None,
+    chat: Annotated[Path | None, typer.Option("--chat", help="the call's text chat, for its links")] = None,
+    next_meeting: Annotated[str | None, typer.Option("--next-meeting", help="YYYY-MM-DD, for 'by the next "
+                                                                            "meeting' (default: a week later)")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="faster-whisper or openai-whisper "
+                                                                "(default: WGBOT_WHISPER_ENGINE)")] = None,
+    whisper_model: Annotated[str | None, typer.Option("--whisper-model", help="tiny.en, base, ... or a folder "
+                                                                              "(default: WGBOT_WHISPER_MODEL)")] = None,
+    llm_model: Annotated[str | None, typer.Option("--llm-model", help="a bundled name, a .gguf path or an https "
+                                                                      "URL (default: WGBOT_LLM_MODEL)")] = None,
+) -> None:
+    """Transcribe a meeting and write its minutes (summary, decisions, action items, wishes, links)."""
+    started = time.perf_counter()
+    meeting_date = _date("--date", date)
+    following = _date("--next-meeting", next_meeting) if next_meeting else None
+    if following is not None and following <= meeting_date:
+        fail(f"--next-meeting {following} is not after --date {meeting_date}", code=2)
+    if not path.exists():
+        fail(f"{path}: no such file or folder")
+    loaded = settings()
+    models = loaded.models
+    if models.model_dir:
+        os.environ.setdefault("WGBOT_MODEL_DIR", str(models.model_dir))
+    engine = engine or models.whisper_engine
+    if engine not in ("faster-whisper", "openai-whisper"):
+        fail(f"--engine {engine!r}: use faster-whisper or openai-whisper", code=2)
+    whisper_model = whisper_model or models.whisper_model
+    llm_model = llm_model or models.llm_model
+    items = _agenda(agenda)
+    chat_text = _read_text(chat, "chat file") if chat else None
+    out = out or Path(f"minutes-{meeting_date.isoformat()}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot create the folder ({exc.strerror})")
+
+    from transcripts.errors import TranscriptionError
+    from transcripts.export import write_all
+    from transcripts.llm import LLMError, load_llm
+    from transcripts.minutes import make_minutes
+    from transcripts.model_files import ModelFileError
+    from transcripts.render import to_json, to_markdown_long, to_markdown_short
+    from transcripts.types import Hints
+
+    hints = Hints(title=title, agenda=items, glossary=list(loaded.group.glossary))
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                        console=err_console, transient=False)
+    try:
+        with progress:
+            if path.is_file() and path.suffix.lower() == ".json":
+                transcript = _load_transcript_json(path)
+            else:
+                transcript = _transcribe(path, hints, engine, whisper_model, models, progress)
+            files = write_all(transcript, out, title=title)
+
+            task = progress.add_task("minutes: loading the model", total=None)
+            llm = load_llm(llm_model, threads=models.threads)
+
+            def on_minutes(what: str, done: int, total: int) -> None:
+                progress.update(task, description=f"minutes: {what}", completed=done, total=total)
+
+            minutes = make_minutes(transcript, meeting_date=meeting_date, hints=hints, llm=llm, chat_text=chat_text,
+                                   next_meeting=following, progress=on_minutes)
+    except (TranscriptionError, ModelFileError, LLMError) as exc:
+        fail(str(exc))
+    (out / "minutes.json").write_text(to_json(minutes), encoding="utf-8")
+    (out / "minutes.md").write_text(to_markdown_short(minutes, title=title, date=meeting_date), encoding="utf-8")
+    (out / "minutes-long.md").write_text(to_markdown_long(minutes, title=title, date=meeting_date), encoding="utf-8")
+    _report(minutes, transcript, out, time.perf_counter() - started, llm.name, len(files))
+
+
+def _transcribe(path: Path, hints, engine: str, whisper_model: str, models, progress: Progress):
+    from transcripts.transcribe import transcribe_recording
+
+    task = progress.add_task("transcribing", total=None)
+    tracks: dict[str, tuple[float, float]] = {}
+
+    def on_track(event) -> None:
+        tracks[event.track] = (event.done, event.total or event.done)
+        done = sum(d for d, _ in tracks.values())
+        total = sum(t for _, t in tracks.values()) or None
+        progress.update(task, description=f"transcribing {event.speaker}", completed=done, total=total)
+
+    transcript = transcribe_recording(path, hints=hints, engine=engine, model=whisper_model, language=models.language,
+                                      compute_type=models.whisper_compute_type, threads=models.threads,
+                                      progress=on_track)
+    progress.update(task, description="transcribed")
+    return transcript
+
+
+def _report(minutes, transcript, out: Path, seconds: float, model: str, transcript_files: int) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("speakers", ", ".join(transcript.speakers) or "-")
+    table.add_row("segments", str(len(transcript.segments)))
+    table.add_row("decisions", str(len(minutes.decisions)))
+    table.add_row("action items", str(len(minutes.action_items)))
+    table.add_row("wishes", str(len(minutes.wishes)))
+    table.add_row("links", str(len(minutes.links)))
+    table.add_row("model", model)
+    table.add_row("time", f"{seconds:.0f} s")
+    console.print(table)
+    for item in minutes.action_items:
+        due = f" (due {item.due})" if item.due else ""
+        console.print(f"  [ ] {item.owner}: {item.task}{due}", highlight=False)
+    for note in minutes.notes + list(transcript.warnings):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"minutes written to {out}/ (minutes.md, minutes-long.md, minutes.json and "
+                  f"{transcript_files} transcript files)", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("process")(process)

@@ -1,0 +1,139 @@
+"""Transcribing while the meeting is still going: feed each speaker's new audio, get the new segments.
+
+The voice recorder hands over each closed utterance (16 kHz mono float32 and where it starts on the meeting
+timeline); speech is found in it, packed into windows and transcribed exactly as the batch path does, so the
+result has the batch path's quality. A window is transcribed when the next utterance no longer fits in it, so
+segments arrive about one window (up to 30 s of that speaker's speech) after they were spoken; `max_delay`
+transcribes earlier at the cost of less packed windows, and `finish()` transcribes what is left.
+
+    transcriber = IncrementalTranscriber(model="base", hints=hints)
+    for track, speaker, samples, start in utterances:
+        for segment in transcriber.feed(track, speaker, samples, start):
+            ...
+    transcript = transcriber.finish()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .engines import Engine, load_engine
+from .transcribe import TrackTranscriber, decode_options, merge_segments
+from .types import Hints, Segment, Transcript
+from .vad import VadConfig, detect_speech
+from .vocabulary import build_prompt
+from .windows import MAX_WINDOW_SECONDS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _TrackState:
+    worker: TrackTranscriber
+    segments: list[Segment]
+    end: float = 0.0  # timeline end of the audio fed so far
+
+
+class IncrementalTranscriber:
+    """Per-track incremental transcription. Thread-safe: feed() may be called from several threads."""
+
+    def __init__(
+        self,
+        engine: str | Engine = "faster-whisper",
+        model: str = "base",
+        *,
+        compute_type: str = "int8",
+        language: str | None = "en",
+        threads: int | None = None,
+        hints: Hints | None = None,
+        beam_size: int = 5,
+        vad: VadConfig | None = None,
+        max_window: float = MAX_WINDOW_SECONDS,
+        max_delay: float | None = None,
+        started_at: dt.datetime | None = None,
+    ):
+        self.engine = engine if isinstance(engine, Engine) else load_engine(engine, model, compute_type, threads)
+        self.hints = hints or Hints()
+        self.language = language
+        self.beam_size = beam_size
+        self.vad = vad
+        self.max_window = max_window
+        self.max_delay = max_delay
+        self.started_at = started_at
+        self._tracks: dict[str, _TrackState] = {}
+        self._speakers: list[str] = list(self.hints.speakers)
+        self._warnings: list[str] = []
+        self._lock = threading.Lock()
+        self._finished = False
+
+    def _state(self, track: str, speaker: str) -> _TrackState:
+        state = self._tracks.get(track)
+        if state is None:
+            if speaker not in self._speakers:
+                self._speakers.append(speaker)
+            # the prompt names everybody known when the track starts (the batch path knows all from the manifest)
+            options = decode_options(
+                language=self.language, prompt=build_prompt(self.hints, self._speakers), beam_size=self.beam_size
+            )
+            worker = TrackTranscriber(
+                self.engine, speaker=speaker, track=track, options=options, max_window=self.max_window
+            )
+            state = self._tracks[track] = _TrackState(worker, [])
+        return state
+
+    def feed(self, track: str, speaker: str, samples: np.ndarray, start: float) -> list[Segment]:
+        """Add `samples` (16 kHz mono float32) of `track`, beginning `start` seconds into the meeting.
+
+        Returns the segments that became final with this audio (possibly none, possibly from earlier audio).
+        """
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        with self._lock:
+            if self._finished:
+                raise RuntimeError("IncrementalTranscriber.feed() after finish()")
+            state = self._state(track, speaker)
+            if state.worker.speaker != speaker:
+                log.warning("%s: speaker changed from %r to %r; keeping the first", track,
+                            state.worker.speaker, speaker)
+            state.end = max(state.end, start + samples.size / SAMPLE_RATE)
+            new: list[Segment] = []
+            if samples.size:
+                for region in detect_speech(samples, self.vad):
+                    new.extend(state.worker.add(region.shifted(start)))
+            pending = state.worker.pending_since
+            if self.max_delay is not None and pending is not None and state.end - pending >= self.max_delay:
+                new.extend(state.worker.flush())
+            state.segments.extend(new)
+            return sorted(new, key=lambda s: s.start)
+
+    def flush(self, track: str | None = None) -> list[Segment]:
+        """Transcribe what is waiting for `track` (or every track) now, without waiting for more audio."""
+        with self._lock:
+            new: list[Segment] = []
+            for name, state in self._tracks.items():
+                if track is None or name == track:
+                    done = state.worker.flush()
+                    state.segments.extend(done)
+                    new.extend(done)
+            return sorted(new, key=lambda s: s.start)
+
+    def finish(self) -> Transcript:
+        """Transcribe the rest and return the whole transcript (all tracks merged in time order)."""
+        self.flush()
+        with self._lock:
+            self._finished = True
+            warnings = list(self._warnings)
+            for name, state in self._tracks.items():
+                if state.worker.regions == 0:
+                    warnings.append(f"{name}: no speech found")
+            return Transcript(
+                segments=merge_segments([s.segments for s in self._tracks.values()]),
+                started_at=self.started_at,
+                duration=max((s.end for s in self._tracks.values()), default=0.0),
+                warnings=warnings,
+            )
