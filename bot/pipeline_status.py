@@ -260,17 +260,16 @@ def status_lines(p: Progress, review_url: str | None = None) -> list[str]:
             lines.append(f"{DONE} {_plural(done, 'issue')} filed")
         else:
             lines.append(f"{CURRENT} Filing issues: {done} of {len(p.issues)}…")
-        if failed:
-            lines.append(f"{PROBLEM} {_plural(len(failed), 'issue')} could not be filed: "
-                         f"{cut(failed[0].error or 'unknown error', 200)}")
-    elif p.has_minutes and p.archive is not None:
-        lines.append(f"{DONE} No issues to file")
+            if failed:
+                lines.append(f"{PROBLEM} {_plural(len(failed), 'issue')} could not be filed: "
+                             f"{cut(failed[0].error or 'unknown error', 200)}")
+            return lines  # the archive, forum post and minutes message wait for every issue
     for line in (_row_line(p.archive, "Archive", "Archiving the minutes and transcript", "Archive failed"),
                  _row_line(p.forum, "Forum post", "Posting to the forum", "Forum post failed"),
                  _row_line(p.minutes_message, "Minutes posted", "Posting the minutes here", "Minutes message failed")):
         if line:
             lines.append(line)
-            if line.startswith(CURRENT):
+            if not line.startswith(DONE):
                 break  # the later rows wait for this one
     return lines
 

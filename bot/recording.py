@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from tracker import members, recordings, schedule
+from tracker.live import LiveOptions, LiveTranscription
 from tracker.models import Meeting
 from tracker.recordings import RecordingError
 
@@ -47,6 +48,7 @@ class RecordingControl:
         self._active: dict[int, Any] = {}  # meeting id -> recorder
         self._finished: dict[int, Meeting] = {}  # meeting id -> the meeting as its recording left it
         self._opted_out: set[int] = set()  # Discord ids; loaded at each start, updated by /record optout|optin
+        self._live: dict[int, LiveTranscription] = {}  # meeting id -> its live transcriber (worker process)
         self._lock = asyncio.Lock()
 
     @property
@@ -100,6 +102,8 @@ class RecordingControl:
         async def stopped(result: Any) -> None:  # also when it stops by itself: empty channel, maximum length
             await self._finish(meeting.id, result, getattr(result, "stop_reason", None) or "the recording ended")
 
+        live = await self._start_live(meeting, folder)
+
         recorder = self.factory()(
             self.bot,
             meeting_id=recording_label(meeting),
@@ -112,12 +116,15 @@ class RecordingControl:
             retention_days=limits.retention_days,
             contact=limits.contact,
             on_stopped=stopped,
+            on_utterance=live.submit if live else None,
         )
         self._active[meeting.id] = recorder
         try:
             await recorder.start()
         except Exception as exc:
             self._active.pop(meeting.id, None)
+            if live := self._live.pop(meeting.id, None):
+                live.abort()
             log.exception("could not start recording meeting %s", meeting.id)
             await self.bot.db_call(recordings.finish, meeting.id, has_audio(folder), f"could not record: {exc}")
             raise RecordingError(f"could not join {voice.mention} to record ({exc})") from exc
@@ -162,6 +169,10 @@ class RecordingControl:
         if meeting_id in self._finished:
             return self._finished[meeting_id]
         self._active.pop(meeting_id, None)
+        if live := self._live.pop(meeting_id, None):
+            # Only the tail is left to transcribe; if the live transcript is incomplete the pipeline redoes it.
+            complete = await asyncio.to_thread(live.finish)
+            log.info("meeting %s: live transcript %s", meeting_id, "complete" if complete else "incomplete")
         tracks = getattr(result, "tracks", None)
         folder = getattr(result, "folder", None)
         usable = bool(tracks) if tracks is not None else has_audio(folder)
@@ -171,7 +182,40 @@ class RecordingControl:
         self._finished[meeting_id] = meeting
         await self.bot.events.set_status(meeting, discord.EventStatus.completed)
         await self.bot.recording_finished(meeting, result)
+        await self.purge_expired_audio()
         return meeting
+
+    async def _start_live(self, meeting: Meeting, folder: Path) -> LiveTranscription | None:
+        """The live transcriber of this recording, in its own process; None if it cannot start (then the
+        recording is transcribed after the call, as without it)."""
+        if not self.bot.settings.recording.live_transcription:
+            return None
+        try:
+            agenda = await self.bot.db_call(recordings.agenda_topics, meeting.id)
+            options = LiveOptions.from_settings(self.bot.settings, title=meeting.title, agenda=agenda)
+            live = LiveTranscription(folder, options)
+            await asyncio.to_thread(live.start)
+        except Exception:
+            log.exception("live transcription could not start; the recording will be transcribed after the call")
+            return None
+        self._live[meeting.id] = live
+        return live
+
+    async def purge_expired_audio(self) -> None:
+        """Raw audio goes `retention_days` after the minutes were published (the manifest stays)."""
+        from bot.voice.retention import purge_expired_audio
+
+        published = await self.bot.db_call(recordings.published_times)
+        try:
+            purged = await asyncio.to_thread(
+                purge_expired_audio, self.bot.recordings_dir,
+                retention_days=self.bot.settings.recording.retention_days, published_at=published.get,
+            )
+        except Exception:
+            log.exception("could not delete expired recordings")
+            return
+        for item in purged:
+            log.info("deleted the audio of %s (%d files, retention over)", item.meeting, len(item.files))
 
     async def _finish_stale(self, meeting: Meeting) -> Meeting:
         usable = has_audio(meeting.recording_dir)
@@ -185,6 +229,7 @@ class RecordingControl:
         """Once the guild is there after a start: a meeting still marked `recording` lost its recorder in a crash.
         During the meeting the recording resumes in the same folder; after it, what was saved is processed."""
         async with self._lock:
+            await self.purge_expired_audio()
             stale = await self.bot.group_call(recordings.active)
             if stale is None or stale.id in self._active:
                 return

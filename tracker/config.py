@@ -246,6 +246,7 @@ class RecordingSettings(Section):
     max_length_seconds: int = Field(4 * 3600, ge=60)
     retention_days: int = Field(30, ge=0)  # raw audio deleted this long after the minutes are published
     contact: str = "the organizers"  # named in the recording notice
+    live_transcription: bool = True  # transcribe during the call (a worker process), so minutes come soon after
 
 
 class CalendarSettings(Section):

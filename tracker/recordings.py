@@ -115,3 +115,16 @@ def status(session: Session, group: WorkingGroup) -> Status:
     ).first()
     upcoming = [o for o in schedule.next_occurrences(session, group, count=2) if o.start > schedule.now()]
     return Status(upcoming[0] if upcoming else None, active(session, group), last)
+
+
+def agenda_topics(session: Session, meeting_id: int) -> list[str]:
+    """The meeting's agenda topics: hints for the live transcriber."""
+    from tracker.models import AgendaItem
+
+    return list(session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.id)))
+
+
+def published_times(session: Session) -> dict[str, dt.datetime]:
+    """Recording folder name → when that meeting's minutes were published (retention counts from then)."""
+    meetings = session.exec(select(Meeting).where(Meeting.state == MeetingState.published)).all()
+    return {folder_name(m): m.updated_at for m in meetings}

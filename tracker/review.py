@@ -256,8 +256,8 @@ def _release(session: Session, meeting: Meeting, state: ReviewState, settings: S
 
 
 def approve(session: Session, meeting_id: int, settings: Settings | None = None, now: dt.datetime | None = None) -> Review:
-    """"File all": the items still open are filed as they are now (with their edits), then the archive, forum post
-    and Discord message follow."""
+    """The organizers' "File all": the items still open are filed as they are now (with their edits), then the
+    archive, forum post and Discord message follow."""
     meeting = _held(session, meeting_id)
     _release(session, meeting, ReviewState.approved, settings, now or utcnow())
     session.flush()

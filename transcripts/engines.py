@@ -30,6 +30,7 @@ DEFAULT_COMPUTE_TYPE = "int8"
 _COMPUTE_ALIASES = {"fp32": "float32", "fp16": "float16", "f32": "float32", "default": "default"}
 OPENAI_COMPUTE_TYPES = ("float32", "int8")
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+RANDOM_SEED = 0
 
 
 @dataclass(slots=True)
@@ -166,6 +167,7 @@ class FasterWhisperEngine(Engine):
         # building blocks. Its `transcribe` would, after a window whose words end before the audio does, seek to
         # the last word and decode the rest again: on a packed window that rest is trailing silence, where the
         # fallback runs through every temperature and Whisper invents text. A packed window is one decode.
+        import ctranslate2
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
@@ -211,6 +213,7 @@ class FasterWhisperEngine(Engine):
         previous = tokenizer.encode(" " + options.prompt.strip()) if options.prompt else []
         prompt = m.get_prompt(tokenizer, previous, without_timestamps=False)
         encoder_output = m.encode(pad_or_trim(features[:, :content_frames]))
+        ctranslate2.set_random_seed(RANDOM_SEED)  # fallback decodes sample: same audio, same transcript
         result, avg_logprob, temperature, compression_ratio = m.generate_with_fallback(
             encoder_output, prompt, tokenizer, fw_options
         )
@@ -312,6 +315,7 @@ class OpenAIWhisperEngine(Engine):
         prompt = tokenizer.encode(" " + options.prompt.strip()) if options.prompt else None
 
         with torch.inference_mode():
+            torch.manual_seed(RANDOM_SEED)  # fallback decodes sample: same audio, same transcript
             result = None
             for t in options.temperatures:
                 sampling = {"best_of": 5} if t > 0 else {"beam_size": options.beam_size if options.beam_size > 1 else None}

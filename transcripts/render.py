@@ -17,7 +17,8 @@ DEFAULT_LINK_BASE = "transcript.md"
 
 
 def time_link(at: float, base: str = DEFAULT_LINK_BASE) -> str:
-    return f"[{clock(at)}]({base}#t={int(at)})"
+    second = int(at)  # the same second in the label and the address
+    return f"[{clock(second)}]({base}#t={second})"
 
 
 _escape = escape_markdown

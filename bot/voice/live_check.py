@@ -102,3 +102,40 @@ async def check_voice(bot: Any, channel: Any, seconds: float = 10, *, voice_clie
     if totals["unknown_ssrc"]:
         lines.append(f"OK voice: {totals['unknown_ssrc']} packets of unknown SSRCs ignored (video, or not announced)")
     return lines
+
+
+def run_voice_check(settings: Any, seconds: float = 10) -> list[str]:
+    """`wgbot doctor --voice`: log in, join the configured voice channel, listen, report. Needs live Discord."""
+    import discord
+
+    if not settings.discord.token or not settings.discord.voice_channel_id:
+        return ["FAIL voice: WGBOT_DISCORD_TOKEN and WGBOT_DISCORD_VOICE_CHANNEL_ID are needed for the voice check"]
+
+    async def main() -> list[str]:
+        intents = discord.Intents.default()  # guilds and voice states
+        client = discord.Client(intents=intents)
+        lines: list[str] = []
+
+        @client.event
+        async def on_ready() -> None:
+            try:
+                channel = client.get_channel(settings.discord.voice_channel_id)
+                if channel is None:
+                    lines.append(f"FAIL voice: channel {settings.discord.voice_channel_id} not found")
+                else:
+                    lines.extend(await check_voice(client, channel, seconds))
+            finally:
+                await client.close()
+
+        try:
+            await asyncio.wait_for(client.start(settings.discord.token.get_secret_value()), seconds + 90)
+        except discord.LoginFailure:
+            lines.append("FAIL voice: the token was rejected")
+        except (TimeoutError, OSError) as exc:
+            lines.append(f"FAIL voice: could not reach Discord ({type(exc).__name__})")
+        finally:
+            if not client.is_closed():
+                await client.close()
+        return lines
+
+    return asyncio.run(main())

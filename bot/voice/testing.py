@@ -223,3 +223,112 @@ def network(
                 )
     delivered.sort(key=lambda p: p.arrival)
     return delivered, lost
+
+
+# ---- a whole simulated call into a recording folder -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CallLine:
+    start: float  # seconds from the call's start
+    user_id: int
+    speaker: str
+    pcm48k: "object"  # mono float32 at 48 kHz (numpy array)
+
+
+def encode_opus(pcm48k) -> list[bytes]:
+    """20 ms Opus frames (48 kHz stereo, as a Discord client sends) of a mono 48 kHz float32 signal, via libopus."""
+    import discord.opus
+    import numpy as np
+
+    if not discord.opus.is_loaded() and not discord.opus._load_default():
+        raise RuntimeError("libopus is not installed")
+    frame = 960
+    pcm = np.concatenate([pcm48k, np.zeros((-len(pcm48k)) % frame, np.float32)])
+    stereo = np.repeat((np.clip(pcm, -1, 1) * 32767).astype(np.int16)[:, None], 2, axis=1).tobytes()
+    encoder = discord.opus.Encoder()
+    step = frame * 4
+    return [encoder.encode(stereo[i : i + step], frame) for i in range(0, len(stereo), step)]
+
+
+def play_call(
+    lines: Sequence[CallLine],
+    folder,
+    *,
+    meeting: str = "simulated-call",
+    on_utterance=None,
+    seed: int = 3,
+    loss: float = 0.005,
+    realtime: float | None = None,
+    tail: float = 2.0,
+):
+    """Send `lines` as Discord clients would (Opus → DAVE in one MLS group → RTP → transport encryption), through a
+    simulated network, into the real receive path and writer. Returns the `RecordingWriter` (closed).
+
+    `realtime`: None feeds as fast as possible on a simulated clock; 1.0 plays at the real pace, 10.0 ten times faster
+    (the writer's clock runs at that rate), for benchmarks of the live path.
+    """
+    import time
+    from types import SimpleNamespace
+
+    from bot.voice.manifest import RecordingFolder
+    from bot.voice.opus_frames import SILENCE_FRAME
+    from bot.voice.receiver import VoiceReceiver
+    from bot.voice.writer import RecordingWriter
+
+    mode = "aead_xchacha20_poly1305_rtpsize"
+    channel, bot_id = 1_234_567_890_123, 999
+    key = bytes(range(32))
+    users = {line.user_id: line.speaker for line in lines}
+    gateway = ExternalSender()
+    sessions = {user: davey.DaveSession(1, user, channel) for user in [*users, bot_id]}
+    form_group(gateway, channel, list(sessions.values()))
+    speakers = {user: SimulatedSpeaker(user, 1000 + i, TransportEncryptor(mode, key), sessions[user])
+                for i, user in enumerate(users)}
+
+    timeline = []
+    for line in lines:
+        frames = encode_opus(line.pcm48k) + [SILENCE_FRAME] * 5
+        timeline += [(line.start + i * 0.02, line.user_id, f) for i, f in enumerate(frames)]
+    timeline.sort(key=lambda item: item[0])
+    streams: dict[int, list[TimedPacket]] = {user: [] for user in users}
+    next_send: dict[int, float | None] = {user: None for user in users}
+    for send_time, user, frame in timeline:
+        speaker = speakers[user]
+        if next_send[user] is not None and send_time > next_send[user] + 0.001:
+            speaker.skip(round((send_time - next_send[user]) * 48_000))
+        streams[user].append(TimedPacket(send_time, 0.0, user, speaker.packet(frame), frame))
+        next_send[user] = send_time + 0.02
+    delivered, _lost = network(streams.values(), seed=seed, loss=loss, jitter=0.008)
+
+    recording = RecordingFolder.open(folder, meeting)
+    now = [0.0]
+    if realtime:
+        origin = time.monotonic()
+        clock = lambda: (time.monotonic() - origin) * realtime  # noqa: E731
+    else:
+        clock = lambda: now[0]  # noqa: E731
+    writer = RecordingWriter(recording, speaker_name=users.get, clock=clock, meeting_time_at_start=0.0,
+                             on_utterance=on_utterance)
+    receiver = VoiceReceiver(writer, clock=clock, deferred=True)
+    writer.maintenance, writer.intake = receiver.maintain, receiver.process
+    receiver.bind(SimpleNamespace(mode=mode, secret_key=list(key), dave_session=sessions[bot_id],
+                                  dave_protocol_version=1))
+    for user, speaker in speakers.items():
+        receiver.handle_ws_message({"op": 5, "d": {"user_id": str(user), "ssrc": speaker.ssrc, "speaking": 1}})
+    end = (delivered[-1].arrival if delivered else 0.0) + tail
+    for packet in delivered:
+        if realtime:
+            delay = packet.arrival - clock()
+            if delay > 0:
+                time.sleep(delay / realtime)
+        now[0] = packet.arrival
+        receiver.feed(packet.packet, packet.arrival)
+        writer.pump(clock())
+    while clock() < end:
+        if realtime:
+            time.sleep(0.05 / realtime)
+        now[0] += 0.05
+        writer.pump(clock())
+    writer.close()
+    return writer

@@ -50,6 +50,8 @@ def bot_settings(data_dir: Path, api_base: str | None = None, **sections: dict) 
         discord={**discord_section, **sections.pop("discord", {})},
         calendar={"host": "127.0.0.1", "port": 0, **sections.pop("calendar", {})},
         storage={"data_dir": str(data_dir)},
+        # The stand-in recorder produces no utterances: no live transcriber process (tests/pipeline covers it).
+        recording={"live_transcription": False, **sections.pop("recording", {})},
         **sections,
     )
 

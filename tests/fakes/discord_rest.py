@@ -134,6 +134,13 @@ class FakeDiscord:
             "flags": 0,
         }
         self.posted = asyncio.Event()  # set whenever a channel message is created
+        # What `wgbot doctor` reads: the guild with its roles, the bot's membership, the two channels.
+        self.bot_roles: list[int] = []
+        self.role_permissions: dict[int, int] = {
+            GUILD_ID: EVERYONE_PERMISSIONS | discord.Permissions(embed_links=True, change_nickname=True).value,
+            ORGANIZER_ROLE_ID: MANAGE_EVENTS,
+        }
+        self.channel_overwrites: dict[int, list[dict]] = {TEXT_CHANNEL_ID: [], VOICE_CHANNEL_ID: []}
         self._routes = [
             ("GET", r"users/@me", self._me),
             ("GET", r"oauth2/applications/@me", self._application),
@@ -149,6 +156,9 @@ class FakeDiscord:
             ("PATCH", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._edit_event),
             ("DELETE", r"guilds/(?P<guild>\d+)/scheduled-events/(?P<event>\d+)", self._delete_event),
             ("POST", r"guilds/(?P<guild>\d+)/scheduled-events", self._create_event),
+            ("GET", r"guilds/(?P<guild>\d+)", self._guild),
+            ("GET", r"guilds/(?P<guild>\d+)/members/(?P<user>\d+)", self._member),
+            ("GET", r"channels/(?P<channel>\d+)", self._channel),
         ]
 
     # ---- server --------------------------------------------------------------------------------------------
@@ -249,6 +259,27 @@ class FakeDiscord:
 
     async def _me(self, request, body):
         return _json(self.bot_user)
+
+    async def _guild(self, request, body, guild):
+        if int(guild) != GUILD_ID:
+            return _json({"message": "Unknown Guild", "code": 10004}, status=404)
+        roles = [{"id": str(rid), "name": "@everyone" if rid == GUILD_ID else f"role-{rid}", "permissions": str(p),
+                  "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False}
+                 for rid, p in self.role_permissions.items()]
+        return _json({"id": str(GUILD_ID), "name": "Decentralized AI WG", "owner_id": "1", "roles": roles})
+
+    async def _member(self, request, body, guild, user):
+        if int(guild) != GUILD_ID or int(user) != BOT_USER_ID:
+            return _json({"message": "Unknown Member", "code": 10007}, status=404)
+        return _json({"user": self.bot_user, "roles": [str(r) for r in self.bot_roles], "nick": None})
+
+    async def _channel(self, request, body, channel):
+        kinds = {TEXT_CHANNEL_ID: (0, "meetings"), VOICE_CHANNEL_ID: (2, "weekly-call")}
+        if int(channel) not in kinds:
+            return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+        kind, name = kinds[int(channel)]
+        return _json({"id": channel, "type": kind, "guild_id": str(GUILD_ID), "name": name,
+                      "permission_overwrites": self.channel_overwrites[int(channel)]})
 
     async def _application(self, request, body):
         return _json(

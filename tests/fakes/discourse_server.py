@@ -174,6 +174,7 @@ class FakeDiscourse(FakeServer):
             "posts_count": len(topic["post_ids"]), "highest_post_number": len(topic["post_ids"]),
             "post_stream": {"posts": posts, "stream": list(topic["post_ids"])},
             "details": {"created_by": {"username": topic["owner"]}},
+            "closed": topic.get("closed", False), "archived": topic.get("archived", False),
         })
 
     def _topic_posts(self, request: Request, topic_id: str) -> Response:

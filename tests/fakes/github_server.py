@@ -54,6 +54,7 @@ class FakeGithub(FakeServer):
         self.ids = itertools.count(1000)
         self.bot_login = "wgbot[bot]"
         self.rate_remaining = 5000
+        self.can_push = True  # the token's write access (what `wgbot doctor` checks)
 
     # ---- addresses -----------------------------------------------------------------------------------------------
 
@@ -179,7 +180,7 @@ class FakeGithub(FakeServer):
             "contents_url": self._api(repo, "/contents/{+path}"), "default_branch": repo.default_branch,
             "has_issues": True, "open_issues_count": sum(i["state"] == "open" for i in repo.issues),
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z", "pushed_at": "2024-01-01T00:00:00Z",
-            "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
+            "permissions": {"admin": False, "maintain": False, "push": self.can_push, "triage": True, "pull": True},
         }
 
     def _label(self, repo: RepoState, name: str, color: str = "ededed", description: str | None = None,

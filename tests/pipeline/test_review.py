@@ -13,9 +13,18 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from tests.bot.conftest import bot_factory, clock, eventually, fake_discord  # noqa: F401  (fixtures)
-from tests.fakes.discord_rest import ALICE, BOB, ORGANIZER_ROLE_ID, TEXT_CHANNEL_ID, modal_of, press, submit_modal
+from tests.fakes.discord_rest import (
+    ALICE,
+    BOB,
+    MEMBER_ROLE_ID,
+    ORGANIZER_ROLE_ID,
+    Person,
+    modal_of,
+    press,
+    submit_modal,
+)
 from tests.fakes.github_server import FakeGithub
-from tests.publishing.conftest import MINUTES, REPO, TRANSCRIPT, FakeClock, add_meeting, make_publisher, make_settings
+from tests.publishing.conftest import MEETING_START, MINUTES, REPO, TRANSCRIPT, FakeClock, add_meeting, make_publisher, make_settings
 from tracker import pipeline, review
 from tracker.minutes_store import Targets, save_transcript
 from tracker.models import (
@@ -23,6 +32,7 @@ from tracker.models import (
     ItemStatus,
     Meeting,
     MeetingState,
+    Member,
     Publication,
     PublicationKind,
     ReviewDefault,
@@ -30,11 +40,11 @@ from tracker.models import (
     WishlistEntry,
     WorkingGroup,
 )
-from tracker.publishing import texts
 from tracker.review import ReviewError
 from transcripts.types import Minutes
 
 HELD_AT = dt.datetime(2024, 3, 7, 19, 0, tzinfo=dt.UTC)
+CAROL_ORGANIZER = Person(700_000_000_000_000_003, "Carol", roles=(MEMBER_ROLE_ID, ORGANIZER_ROLE_ID))
 
 
 @pytest.fixture
@@ -51,15 +61,22 @@ def review_settings(github, timeout_hours: float = 24.0, default: str = "file", 
     return settings
 
 
-def held_meeting(db, settings, minutes: Minutes = MINUTES, *, review_mode: bool = True, at=HELD_AT) -> int:
-    """A transcribed meeting summarized the way the pipeline's summarize step stores it."""
-    meeting_id = add_meeting(db)
+def held_meeting(db, settings, minutes: Minutes = MINUTES, *, review_mode: bool = True, at=HELD_AT,
+                 start: dt.datetime = MEETING_START) -> int:
+    """A transcribed meeting summarized the way the pipeline's summarize step stores it (held at `at`, or now)."""
+    meeting_id = add_meeting(db, start)
     with db.session() as session:
+        if session.exec(select(Member).where(Member.github_login == "alice")).first() is None:  # the bot's own group
+            session.add(Member(display_name="Alice", github_login="alice"))
         session.exec(select(WorkingGroup)).one().review_mode = review_mode
         meeting = session.get(Meeting, meeting_id)
         save_transcript(session, meeting, TRANSCRIPT)
-        with time_machine.travel(at, tick=False):
-            pipeline.store_summary(session, meeting, minutes, Targets.resolve(None, settings), settings)
+        targets = Targets.resolve(session.get(WorkingGroup, meeting.group_id), settings)
+        if at is None:
+            pipeline.store_summary(session, meeting, minutes, targets, settings)
+        else:
+            with time_machine.travel(at, tick=False):
+                pipeline.store_summary(session, meeting, minutes, targets, settings)
         meeting.state = MeetingState.summarized
     return meeting_id
 
@@ -75,6 +92,12 @@ def items(db) -> dict[str, ActionItem | WishlistEntry]:
         found: dict = {a.owner_name: a for a in session.exec(select(ActionItem)).all()}
         found |= {w.title: w for w in session.exec(select(WishlistEntry)).all()}
         return found
+
+
+def section(markdown: str, heading: str) -> str:
+    """The text under `## heading` in an archived README, up to the next heading."""
+    _, found, rest = markdown.partition(f"## {heading}\n")
+    return rest.split("\n## ")[0] if found else ""
 
 
 def state_of(db, meeting_id: int) -> Meeting:
@@ -94,7 +117,9 @@ def test_held_minutes_are_stored_without_any_outbox_row(db, github):
     assert len([i for i in items(db).values() if isinstance(i, ActionItem)]) == 3
     assert publications(db) == []  # no issue, archive, forum or Discord row
 
-    assert pipeline.publish_step(db, settings, meeting_id) == MeetingState.summarized  # waits for the review
+    with time_machine.travel(HELD_AT + dt.timedelta(hours=5), tick=False):  # before the deadline: it waits
+        assert pipeline.publish_step(db, settings, meeting_id) == MeetingState.summarized
+    assert state_of(db, meeting_id).review_state == ReviewState.pending
     assert github.repo.issues == [] and github.writes() == []
 
 
@@ -105,7 +130,7 @@ def test_without_review_mode_or_without_items_nothing_is_held(db, github):
     assert {r.kind for r in publications(db)} == {PublicationKind.action_issue, PublicationKind.wish_issue,
                                                   PublicationKind.archive}
     nothing = held_meeting(db, settings, Minutes(summary="Only a chat.", long_summary="Only a chat."),
-                           at=HELD_AT + dt.timedelta(days=7))
+                           at=HELD_AT + dt.timedelta(days=7), start=MEETING_START + dt.timedelta(days=7))
     assert state_of(db, nothing).review_state is None
 
 
@@ -138,8 +163,9 @@ def test_edited_items_are_filed_as_edited_and_dropped_ones_never(db, github):
     everything = "\n".join(i["title"] + "\n" + i["body"] for i in github.repo.issues)
     assert "migration guide" not in everything and "PDF" not in everything
     readme = github.file_text("meetings/2024.03.07/README.md")
-    assert "Benchmark the new parser" in readme and "2024-03-28" in readme
-    assert "migration guide" not in readme and "PDF" not in readme  # not part of the published minutes
+    assert "- **alice**: Benchmark the new parser, due 2024-03-28 ([#" in section(readme, "Action items")
+    assert "migration guide" not in section(readme, "Action items")  # not part of the published minutes
+    assert "PDF" not in section(readme, "Wish list") and "Dark mode" in section(readme, "Wish list")
     assert items(db)["Carol"].status == ItemStatus.dropped and items(db)["Carol"].github_issue_number is None
 
     with db.session() as session, pytest.raises(ReviewError, match="review of this meeting is over"):
@@ -188,7 +214,7 @@ def test_when_nobody_reviews_in_time_the_default_applies(db, github, default):
         assert titles == set()  # nothing filed for the items...
         assert all(i.status == ItemStatus.dropped for i in items(db).values())
         readme = github.file_text("meetings/2024.03.07/README.md")  # ...and the minutes still archived
-        assert MINUTES.summary in readme and "Finish the RFC draft" not in readme
+        assert MINUTES.long_summary in readme and section(readme, "Action items").strip() == "(none)"
 
 
 def test_wgbot_publish_applies_the_deadline(db, github, tmp_path, monkeypatch):
@@ -220,12 +246,16 @@ def _options(message: dict, custom_id: str) -> dict[str, str]:
     return {o["label"]: o["value"] for o in _components(message)[custom_id]["options"]}
 
 
-async def _held_in_bot(bot_factory, db, github, **review_options):  # noqa: F811
-    bot = await bot_factory(db, github={"token": github.token, "repo": REPO, "api_url": github.api_url},
-                            group={"review_mode": True, **review_options},
-                            publish={"write_interval_seconds": 0.0})
+def _sections(fake_discord, github, **review_options) -> dict:
+    return {"github": {"token": github.token, "repo": REPO, "api_url": github.api_url},
+            "group": {"review_mode": True, **review_options}, "publish": {"write_interval_seconds": 0.0},
+            "discord": {"api_base": fake_discord.base}}
+
+
+async def _held_in_bot(bot_factory, fake_discord, db, github, **review_options):  # noqa: F811
+    bot = await bot_factory(db, **_sections(fake_discord, github, **review_options))
     bot.pipeline_status.poll_seconds = 0.05
-    meeting_id = await asyncio.to_thread(held_meeting, db, bot.settings, at=dt.datetime.now(dt.UTC))
+    meeting_id = await asyncio.to_thread(held_meeting, db, bot.settings, at=None)
     bot.pipeline_status.track(meeting_id)  # as after a recording: the status watcher posts the review message
     await eventually(lambda: state_of(db, meeting_id).review_message_id is not None, what="the review message")
     return bot, meeting_id
@@ -238,7 +268,7 @@ async def _drain(db, settings) -> None:
 async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     clock, bot_factory, fake_discord, sqlite_db, github  # noqa: F811
 ):
-    bot, meeting_id = await _held_in_bot(bot_factory, sqlite_db, github)
+    bot, meeting_id = await _held_in_bot(bot_factory, fake_discord, sqlite_db, github)
     message_id = state_of(sqlite_db, meeting_id).review_message_id
     message = fake_discord.find_message(message_id)
     assert message["content"].startswith(f"<@&{ORGANIZER_ROLE_ID}>: the items of **Parsers WG call**")
@@ -274,33 +304,34 @@ async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     assert publications(sqlite_db) == []  # nothing before the approval
 
     # File all: the rows for what was kept; the message closes; the pipeline goes on.
+    before_filing = fake_discord.find_message(message_id) | {}
     filed = await press(fake_discord, bot, message_id, "wgbot:review:file", user=ALICE)
     assert filed.bodies[0]["type"] == 7
     message = fake_discord.find_message(message_id)
     assert message["components"] == [] and "✔ Approved by Alice" in message["embeds"][0]["description"]
-    assert (meeting_id, "summarized") in [s for s in bot.runner.started]  # handed back to the pipeline
+    assert (meeting_id, "summarized") in bot.runner.started  # handed back to the pipeline
     await _drain(sqlite_db, bot.settings)
     titles = {i["title"] for i in github.repo.issues}
     assert titles == {"Finish the RFC draft", "Benchmark the new parser", "Dark mode for the dashboard",
                       "Export the minutes as PDF"}
     bench = next(i for i in github.repo.issues if i["title"] == "Benchmark the new parser")
     assert "Owner: Alice (@alice)" in bench["body"] and "Due: 2024-03-28" in bench["body"]
-    assert texts.marker(f"m{meeting_id}-action-{items(sqlite_db)['Alice'].id}") not in bench["body"]
+    assert state_of(sqlite_db, meeting_id).state == MeetingState.published
+    minutes_post = fake_discord.channel_posts()[-1]["content"]  # the outbox's minutes message
+    assert "- Alice: Benchmark the new parser (due 2024-03-28)" in minutes_post and "migration guide" not in minutes_post
 
-    again = await press(fake_discord, bot, message_id, "wgbot:review:file", user=ALICE)  # a stale second press
-    assert again.bodies == []  # the message has no components any more: Discord would not even send it
-
-
-CAROL_ORGANIZER = ALICE.__class__(700_000_000_000_000_003, "Carol", roles=ALICE.roles)
+    # A second organizer pressed "File all" on the message as it was a moment earlier.
+    late = await press(fake_discord, bot, before_filing, "wgbot:review:file", user=CAROL_ORGANIZER)
+    assert late.ephemeral and "The review of this meeting is over: its items were approved." in late.text
+    assert len(github.repo.issues) == 4
 
 
 async def test_the_buttons_work_after_a_restart(clock, bot_factory, fake_discord, sqlite_db, github):  # noqa: F811
-    bot, meeting_id = await _held_in_bot(bot_factory, sqlite_db, github)
+    bot, meeting_id = await _held_in_bot(bot_factory, fake_discord, sqlite_db, github)
     message_id = state_of(sqlite_db, meeting_id).review_message_id
     await bot.close()
 
-    again = await bot_factory(sqlite_db, github={"token": github.token, "repo": REPO, "api_url": github.api_url},
-                              group={"review_mode": True})
+    again = await bot_factory(sqlite_db, **_sections(fake_discord, github))
     message = fake_discord.find_message(message_id)
     wish = _options(message, "wgbot:review:drop")["Drop 5. Wish: Export the minutes as PDF"]
     await press(fake_discord, again, message_id, "wgbot:review:drop", user=ALICE, values=[wish])
@@ -315,7 +346,7 @@ async def test_the_buttons_work_after_a_restart(clock, bot_factory, fake_discord
 async def test_the_bot_applies_the_default_when_the_deadline_passes(
     clock, bot_factory, fake_discord, sqlite_db, github, default  # noqa: F811
 ):
-    bot, meeting_id = await _held_in_bot(bot_factory, sqlite_db, github, review_timeout_hours=1,
+    bot, meeting_id = await _held_in_bot(bot_factory, fake_discord, sqlite_db, github, review_timeout_hours=1,
                                          review_default=default)
     message_id = state_of(sqlite_db, meeting_id).review_message_id
     cog = bot.get_cog("Review")
@@ -337,6 +368,5 @@ async def test_the_bot_applies_the_default_when_the_deadline_passes(
     else:
         assert "nothing was filed" in text
         assert titles == set()
-        assert github.file_text("meetings/2024.03.07/README.md") is None or True
+        assert MINUTES.long_summary in github.file_text("meetings/2024.03.07/README.md")
     assert state_of(sqlite_db, meeting_id).state == MeetingState.published
-    assert TEXT_CHANNEL_ID in fake_discord.messages

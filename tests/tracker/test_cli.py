@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
+from tracker.db import head_revision
+
 WGBOT = [str(Path(sys.executable).with_name("wgbot"))]
 
 
@@ -47,7 +49,7 @@ def test_db_upgrade_then_status(tmp_path):
     env = {"WGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'wg.db'}"}
     assert run("db", "status", env=env).returncode == 1
     up = run("db", "upgrade", env=env)
-    assert up.returncode == 0 and "0001" in up.stdout
+    assert up.returncode == 0 and f"revision {head_revision()} (head)" in up.stdout
     status = run("db", "status", env=env)
     assert status.returncode == 0 and "up to date" in status.stdout
 

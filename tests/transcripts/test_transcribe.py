@@ -61,27 +61,57 @@ def test_progress_is_reported_per_track(synthesized_meeting, tiny_transcript):
         assert abs(own[-1].done - synthesized_meeting.duration) < 0.1 and own[-1].total >= own[-1].done - 0.01
 
 
-def test_silent_and_noise_tracks_give_no_text(tmp_path, synthesized_meeting, tiny_engine):
-    """Whisper invents text on silence and noise; the transcript must not contain any of it."""
+def babble(seconds: float, seed: int, rate: int = 16_000) -> np.ndarray:
+    """A buzzing, voice-like drone: speech detectors half believe it is speech, and Whisper writes text on it."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 100 + rng.uniform(0, 60) + 20 * np.sin(2 * np.pi * rng.uniform(1, 5) * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    x = sum(np.sin(k * phase) / k * (1 + 0.5 * np.sin(2 * np.pi * rng.uniform(0.5, 6) * t + k)) for k in range(1, 20))
+    x = x * (0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(2, 6) * t))
+    return (0.05 * x + rng.normal(0, 0.005, t.size)).astype(np.float32)
+
+
+def drone_track(seconds: float, rate: int = 16_000) -> np.ndarray:
+    """A 20-second drone burst the speech detector lets through and Whisper (tiny.en) writes words on."""
+    drone = np.zeros(int(seconds * rate), np.float32)
+    piece = babble(20, seed=9)
+    drone[5 * rate : 5 * rate + piece.size] = piece
+    return drone
+
+
+def test_without_the_guards_whisper_writes_text_on_the_drone(tmp_path, tiny_engine, monkeypatch):
+    """The noise test below can fail: on this drone Whisper does write words, which only the guards remove."""
+    import transcripts.utterances
+
+    write_audio(tmp_path / "dave.ogg", drone_track(40))
+    monkeypatch.setattr(transcripts.utterances, "rejection_reason", lambda *args, **kwargs: None)
+    transcript = transcribe_recording(tmp_path, hints=demo_hints(), engine=tiny_engine)
+    assert transcript.segments  # ("Thank you very much.")
+
+
+def test_silent_and_noise_tracks_give_no_text(tmp_path, small_meeting, tiny_engine):
+    """Whisper invents text on noise ("Thank you.", the prompt's words); the transcript must not contain any."""
     folder = tmp_path / "meeting"
-    shutil.copytree(synthesized_meeting.folder, folder)
-    rate, seconds = 16_000, synthesized_meeting.duration
+    shutil.copytree(small_meeting.folder, folder)
+    rate, seconds = 16_000, 40.0
     rng = np.random.default_rng(7)
     t = np.arange(int(rate * seconds)) / rate
     noise = rng.normal(0, 0.02, t.size) + 0.05 * np.sin(2 * np.pi * 100 * t)  # fan hum and hiss
-    clicks = np.zeros(t.size)
-    clicks[:: rate // 2] = 0.8  # a keyboard
-    write_audio(folder / "dave.ogg", (noise + clicks).astype(np.float32))
+    noise[:: rate // 2] += 0.8  # a keyboard
+    write_audio(folder / "fan.ogg", noise.astype(np.float32))
+    write_audio(folder / "dave.ogg", drone_track(seconds))
     write_audio(folder / "erin.ogg", np.zeros(t.size, np.float32))
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["tracks"] += [{"file": "dave.ogg", "speaker": "Dave"}, {"file": "erin.ogg", "speaker": "Erin"}]
+    manifest["tracks"] += [{"file": f"{name}.ogg", "speaker": name.title()} for name in ("fan", "dave", "erin")]
     (folder / "manifest.json").write_text(json.dumps(manifest))
+
     transcript = transcribe_recording(folder, hints=demo_hints(), engine=tiny_engine)
-    print(transcript.warnings)
-    assert "Dave" not in transcript.speakers and "Erin" not in transcript.speakers
+    assert transcript.speakers == ["Alice", "Bob"]
+    assert "fan.ogg: no speech found" in transcript.warnings
     assert "erin.ogg: no speech found" in transcript.warnings
-    assert any(w.startswith("dave.ogg: ") for w in transcript.warnings)
-    _check_against_truth(transcript, synthesized_meeting.lines)
+    assert "dave.ogg: speech found but no words recognized" in transcript.warnings
+    _check_against_truth(transcript, small_meeting.lines)
 
 
 def test_all_silent_recording_is_an_empty_transcript_with_warnings(tmp_path, tiny_engine):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
 from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.cues import is_injection
-from transcripts.minutes.extract import QUESTIONS_PER_PART, read_parts
+from transcripts.minutes.extract import ANSWER_TOKENS, QUESTIONS_PER_PART, read_parts
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import clock, transcript_lines
 from transcripts.minutes.links import find_links
@@ -43,6 +43,8 @@ class MinutesOptions:
     read_budget: int = 3000
     n_ctx: int = DEFAULT_N_CTX
     days_to_next_meeting: int = 7
+    # Longest answer, in tokens, per question (the schemas' caps fit within these).
+    answer_tokens: dict[str, int] = field(default_factory=lambda: dict(ANSWER_TOKENS))
 
 
 def make_minutes(
@@ -81,12 +83,14 @@ def make_minutes(
             progress(what, done, steps)
         done += 1
 
-    read = read_parts(model, chunks, grounder, hints, budget=options.read_budget, tick=tick)
+    read = read_parts(model, chunks, grounder, hints, budget=options.read_budget, tick=tick,
+                      answer_tokens=options.answer_tokens)
     notes = list(read.notes)
     summary = ""
     tick("short summary")
     if read.sections:
-        summary = short_summary(model, read.sections, hints.title, grounder.speakers)
+        summary = short_summary(model, read.sections, hints.title, grounder.speakers,
+                                max_tokens=options.answer_tokens.get("short summary", ANSWER_TOKENS["short summary"]))
         if summary is None:
             summary = ""
             notes.append("summary: the model gave no usable answer")
@@ -97,8 +101,6 @@ def make_minutes(
     if withheld:
         times = ", ".join(clock(line.start) for line in withheld[:5])
         notes.append(f"{len(withheld)} line(s) addressed to the note-taker were not acted on (at {times}).")
-    for reason in grounder.dropped:
-        log.info("ungrounded: %s", reason)
     return Minutes(
         summary=summary,
         long_summary=long_summary_markdown(read.sections),

@@ -10,11 +10,13 @@ minutes cover the whole meeting, not its beginning. Lines addressed to the note-
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable
 
-from transcripts.minutes.cues import ACTION, DECISION_OR_TOPIC, WISH, is_injection
+from transcripts.minutes.cues import ACTION, DECISION_OR_TOPIC, STRONG, WISH, is_injection
+from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.lines import Line
 from transcripts.minutes.words import content_words
 
@@ -37,13 +39,15 @@ def informativeness(line: Line, df: Counter, n_docs: int) -> float:
 
 
 def priorities(lines: list[Line], df: Counter, n_docs: int) -> list[float]:
-    """Higher first: item lines (3+), their neighbours (2+), other lines by informativeness (0-1)."""
+    """Higher first: clear item lines (4+: "I will", "can you", a due date, "would be nice", "we decided"), other
+    possible item lines (3+), their neighbours (2+), then every other line by informativeness (0-1)."""
     info = [informativeness(line, df, n_docs) for line in lines]
     top = max(info) or 1.0
     out = [i / top for i in info]
     for i, line in enumerate(lines):
-        if any(p.search(line.text) for p in ITEM_CUES):
-            out[i] = max(out[i], 3.0 + info[i] / top)
+        strong = bool(STRONG.search(line.text)) or bool(find_due_dates(line.text, dt.date.min))
+        if strong or any(p.search(line.text) for p in ITEM_CUES):
+            out[i] = max(out[i], (4.0 if strong else 3.0) + info[i] / top)
             for j in (i - 1, i + 1):
                 if 0 <= j < len(lines):
                     out[j] = max(out[j], 2.0 + info[j] / top)

@@ -61,6 +61,16 @@ INJECTION = re.compile(
     re.IGNORECASE,
 )
 
+# The clearest signs of an item: a first-person commitment, a request, a wish or decision said outright. When a long
+# meeting is read as a selection (`condense`), these lines are shown first.
+STRONG = re.compile(
+    r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to)|let me|(?:can|could|would) you|please|"
+    r"would be (?:nice|great|good|cool|useful)|it'?d be (?:nice|great)|i wish|i'?d (?:like|love)|wish ?list|"
+    r"we (?:decided|agreed)|(?:it'?s|that'?s) (?:decided|agreed|settled)|let'?s go with|next (?:meeting|call)|"
+    r"on the agenda)\b",
+    re.IGNORECASE,
+)
+
 WITHHELD = "(withheld: this line addressed the note-taker)"
 
 

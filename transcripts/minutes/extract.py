@@ -33,6 +33,7 @@ DUPLICATE = 0.6  # similarity from which two items of the same kind (and owner) 
 
 Tick = Callable[[str], None]
 QUESTIONS_PER_PART = 4
+ANSWER_TOKENS = {"action items": 360, "wishes": 300, "decisions": 240, "long summary": 240, "short summary": 200}
 
 
 @dataclass(slots=True)
@@ -68,9 +69,11 @@ def read_parts(
     *,
     budget: int,
     tick: Tick = lambda _: None,
+    answer_tokens: dict[str, int] | None = None,
 ) -> ReadResult:
     """Ask every part its questions; `budget`: transcript tokens shown to the model over all parts together."""
     result = ReadResult()
+    limits = answer_tokens or ANSWER_TOKENS
     all_lines = [line for chunk in chunks for line in chunk.lines]
     df, n_docs = document_frequencies(all_lines)
     total = sum(chunk.tokens for chunk in chunks) or 1
@@ -90,8 +93,9 @@ def read_parts(
         prefix = prompts.transcript_message(_render(shown), grounder.speakers, hints.title, list(hints.agenda),
                                             partial=len(shown) < len(chunk.lines))
 
-        def ask(question: str, answer_model, max_tokens: int, purpose: str):
+        def ask(question: str, answer_model, purpose: str):
             tick(purpose)
+            max_tokens = limits.get(purpose, ANSWER_TOKENS[purpose])
             answer = llm.ask(system=prompts.SYSTEM, user=prefix + question, answer_model=answer_model,
                              max_tokens=max_tokens, purpose=f"{purpose} {chunk.number}/{len(chunks)}")
             if answer is None:
@@ -101,21 +105,20 @@ def read_parts(
         def has(pattern) -> bool:
             return any(pattern.search(line.text) for line in shown)
 
-        if has(cues.ACTION) and (answer := ask(prompts.ACTIONS, prompts.ActionAnswer, 360, "action items")):
+        if has(cues.ACTION) and (answer := ask(prompts.ACTIONS, prompts.ActionAnswer, "action items")):
             actions += [a for c in answer.items if (a := grounder.action(c.owner, c.task, c.line))]
         elif not has(cues.ACTION):
             tick("action items")
-        if has(cues.WISH) and (answer := ask(prompts.WISHES, prompts.WishAnswer, 300, "wishes")):
+        if has(cues.WISH) and (answer := ask(prompts.WISHES, prompts.WishAnswer, "wishes")):
             wishes += [w for c in answer.wishes if (w := grounder.wish(c.title, c.details, c.line))]
         elif not has(cues.WISH):
             tick("wishes")
-        if has(cues.DECISION_OR_TOPIC) and (answer := ask(prompts.DECISIONS, prompts.DecisionAnswer, 240,
-                                                          "decisions")):
+        if has(cues.DECISION_OR_TOPIC) and (answer := ask(prompts.DECISIONS, prompts.DecisionAnswer, "decisions")):
             decisions += [d for text in answer.decisions if (d := grounder.decision(text))]
             topics += [t for text in answer.next_topics if (t := grounder.next_topic(text))]
         elif not has(cues.DECISION_OR_TOPIC):
             tick("decisions")
-        if answer := ask(prompts.SECTIONS, prompts.SectionAnswer, 240, "long summary"):
+        if answer := ask(prompts.SECTIONS, prompts.SectionAnswer, "long summary"):
             result.sections += _sections(answer, chunk, grounder)
 
     result.actions = _cap(_dedupe_actions(actions), MAX_ACTIONS, "action items")

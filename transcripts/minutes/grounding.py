@@ -199,6 +199,7 @@ class Grounder:
         if i is None:
             self._drop("wish", title, "not found in the transcript")
             return None
+        title = re.sub(r"^(?:a|an|the)\s+", "", title, flags=re.IGNORECASE)
         return Wish(title=capitalize(title), details=capitalize(details), at=round(self.lines[i].start, 2),
                     excerpt=self.lines[i].quote)
 

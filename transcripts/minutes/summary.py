@@ -42,12 +42,14 @@ def trim_to(text: str, limit: int) -> str:
     return cut[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def short_summary(llm: LocalLLM, sections: list[Section], title: str | None, speakers: list[str]) -> str | None:
+def short_summary(
+    llm: LocalLLM, sections: list[Section], title: str | None, speakers: list[str], max_tokens: int = 200
+) -> str | None:
     """Two to four sentences over the whole meeting, written from the section summaries; None if the model fails."""
     notes = "\n".join(f"- ({clock(s.start)}) {s.title}: {s.summary}" for s in sections)
     head = f"Meeting: {title}\n" if title else ""
     user = f"{head}Speakers: {', '.join(speakers)}\n\nNotes on the meeting, in order:\n<<<\n{notes}\n>>>\n\n{prompts.SUMMARY}"
-    answer = llm.ask(system=prompts.SYSTEM, user=user, answer_model=prompts.SummaryAnswer, max_tokens=200,
+    answer = llm.ask(system=prompts.SYSTEM, user=user, answer_model=prompts.SummaryAnswer, max_tokens=max_tokens,
                      purpose="short summary")
     if answer is None:
         return None

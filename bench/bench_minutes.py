@@ -1,0 +1,128 @@
+"""Benchmark: minutes from transcripts of 1,000 / 5,000 / 10,000 words, Q8_0 against the shipped Q4_K_M.
+
+    .venv/bin/python bench/bench_minutes.py                       # both models, all sizes (about 10 minutes)
+    .venv/bin/python bench/bench_minutes.py --sizes 10000 --models qwen2.5-coder-1.5b-q8_0
+
+Each model runs in its own child process (so its peak RSS is its own), over the synthetic meetings of
+`transcripts.sample.long_meeting` (planted action items and wishes, so the table also shows how many were found).
+Reported per size: wall time of `make_minutes` (model already loaded; its load time is shown apart), prompt tokens
+read and the prompt throughput, tokens generated and the generation throughput, the process's peak RSS, and the
+ratio of wall time against the baseline model (the shipped Q4_K_M) measured in the same run. Targets (issue 4):
+10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BASELINE = "qwen2.5-coder-1.5b-q4_k_m"
+MODELS = ("qwen2.5-coder-1.5b-q8_0", BASELINE)
+SIZES = (1000, 5000, 10000)
+TARGET_SECONDS = 120.0
+TARGET_RSS_MB = 2.5 * 1024
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker(model_name: str, sizes: list[int]) -> None:
+    """Runs in the child: load the model once, make minutes for each size, print one JSON line per size."""
+    from transcripts.llm import load_llm
+    from transcripts.minutes import make_minutes
+    from transcripts.minutes.words import support
+    from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
+    from transcripts.types import Hints
+
+    started = time.perf_counter()
+    llm = load_llm(model_name)
+    load_seconds = time.perf_counter() - started
+    for words in sizes:
+        meeting = long_meeting(words)
+        first = len(llm.stats)
+        started = time.perf_counter()
+        minutes = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Benchmark meeting"),
+                               llm=llm)
+        wall = time.perf_counter() - started
+        totals = llm.totals(first)
+        found_actions = sum(
+            any(a.owner == p.owner and a.due == p.due and support(p.task, a.task) >= 0.5 for a in minutes.action_items)
+            for p in meeting.actions
+        )
+        found_wishes = sum(any(support(p.title, w.title + " " + w.details) >= 0.5 for w in minutes.wishes)
+                           for p in meeting.wishes)
+        print(json.dumps({
+            "model": model_name, "words": meeting.words, "wall": wall, "load": load_seconds, "calls": totals.calls,
+            "prompt_tokens": totals.prompt_tokens, "evaluated": totals.evaluated_tokens,
+            "prompt_tps": totals.prompt_tokens_per_second, "generated": totals.completion_tokens,
+            "gen_tps": totals.generation_tokens_per_second, "rss_mb": peak_rss_mb(),
+            "actions": f"{found_actions}/{len(meeting.actions)}", "wishes": f"{found_wishes}/{len(meeting.wishes)}",
+            "sections": minutes.long_summary.count("### "), "notes": len(minutes.notes),
+        }), flush=True)
+
+
+def run_child(model: str, sizes: list[int]) -> list[dict]:
+    cmd = [sys.executable, __file__, "--worker", model, "--sizes", ",".join(map(str, sizes))]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or len(rows) != len(sizes):
+        tail = proc.stderr.strip().splitlines()[-5:]
+        raise SystemExit(f"benchmark child for {model} failed (exit {proc.returncode}): " + " | ".join(tail))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.worker:
+        worker(args.worker, sizes)
+        return
+    models = args.models.split(",")
+    print(f"minutes benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} at start", flush=True)
+    results: dict[str, list[dict]] = {}
+    for model in models:
+        print(f"running {model} ...", flush=True)
+        results[model] = run_child(model, sizes)
+    baseline = {row["words"]: row["wall"] for row in results.get(BASELINE, [])}
+    header = (f"{'model':<28} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'prompt tok':>10} {'prompt t/s':>10} "
+              f"{'gen tok':>7} {'gen t/s':>7} {'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} "
+              f"{'sections':>8}")
+    print(header)
+    print("-" * len(header))
+    for model, rows in results.items():
+        for row in rows:
+            ratio = row["wall"] / baseline[row["words"]] if row["words"] in baseline else float("nan")
+            print(f"{model:<28} {row['words']:>6} {row['wall']:>7.1f} {ratio:>8.2f}x {row['prompt_tokens']:>10} "
+                  f"{row['prompt_tps']:>10.1f} {row['generated']:>7} {row['gen_tps']:>7.1f} {row['rss_mb']:>11.0f} "
+                  f"{row['calls']:>5} {row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}")
+        print(f"{model:<28} model load {rows[0]['load']:.1f} s")
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+    for model, rows in results.items():
+        big = max(rows, key=lambda r: r["words"])
+        if big["words"] >= 9000:
+            verdict = "meets" if big["wall"] <= TARGET_SECONDS and big["rss_mb"] <= TARGET_RSS_MB else "MISSES"
+            print(f"target (10,000 words <= {TARGET_SECONDS:.0f} s, RSS <= {TARGET_RSS_MB:.0f} MB): {model} {verdict} "
+                  f"({big['wall']:.0f} s, {big['rss_mb']:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

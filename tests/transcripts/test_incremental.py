@@ -1,0 +1,57 @@
+"""Transcribing during the call: the recorder feeds closed utterances; the result equals the batch result."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from transcripts.audio import SAMPLE_RATE, read_audio
+from transcripts.incremental import IncrementalTranscriber
+from transcripts.synthesize import demo_hints
+from transcripts.wer import word_error_rate
+
+
+def _utterances(meeting):
+    """What the recorder hands over: each line's audio with a little silence around it, in time order."""
+    tracks = {speaker: read_audio(path) for speaker, path in meeting.tracks.items()}
+    for line in sorted(meeting.lines, key=lambda l: l.start):
+        audio = tracks[line.speaker]
+        a = max(0, int((line.start - 0.3) * SAMPLE_RATE))
+        b = min(audio.size, int((line.end + 0.3) * SAMPLE_RATE))
+        yield meeting.tracks[line.speaker].name, line.speaker, audio[a:b], a / SAMPLE_RATE
+
+
+def test_fed_utterances_give_the_batch_transcript(synthesized_meeting, tiny_engine, tiny_transcript):
+    batch, _ = tiny_transcript
+    transcriber = IncrementalTranscriber(tiny_engine, hints=demo_hints(), started_at=synthesized_meeting.started_at)
+    early = []
+    for track, speaker, samples, start in _utterances(synthesized_meeting):
+        early += transcriber.feed(track, speaker, samples, start)
+    live = transcriber.finish()
+    assert early == live.segments[: len(early)] or set(map(id, early)) <= set(map(id, live.segments))
+    assert [s.speaker for s in live.segments] == [s.speaker for s in batch.segments]
+    for a, b in zip(live.segments, batch.segments):
+        assert abs(a.start - b.start) < 0.25 and abs(a.end - b.end) < 0.25
+    live_wer = word_error_rate(synthesized_meeting.text(), " ".join(s.text for s in live.segments))
+    batch_wer = word_error_rate(synthesized_meeting.text(), " ".join(s.text for s in batch.segments))
+    assert live_wer <= batch_wer + 0.02, (live_wer, batch_wer)
+    assert live.started_at == synthesized_meeting.started_at and not live.warnings
+
+
+def test_max_delay_hands_segments_over_during_the_call(synthesized_meeting, tiny_engine):
+    transcriber = IncrementalTranscriber(tiny_engine, hints=demo_hints(), max_delay=10.0)
+    delivered = []  # (meeting time of the feed, segment)
+    for track, speaker, samples, start in _utterances(synthesized_meeting):
+        now = start + samples.size / SAMPLE_RATE
+        delivered += [(now, seg) for seg in transcriber.feed(track, speaker, samples, start)]
+    transcript = transcriber.finish()
+    assert len(delivered) >= len(transcript.segments) // 2  # most arrive before the end
+    assert all(now - seg.end < 10.0 + 6.0 for now, seg in delivered)  # within max_delay (+ one utterance)
+    assert word_error_rate(synthesized_meeting.text(), " ".join(s.text for s in transcript.segments)) <= 0.15
+
+
+def test_silence_fed_gives_nothing_and_a_warning(tiny_engine):
+    transcriber = IncrementalTranscriber(tiny_engine)
+    assert transcriber.feed("bob.ogg", "Bob", np.zeros(SAMPLE_RATE * 5, np.float32), 3.0) == []
+    transcript = transcriber.finish()
+    assert transcript.segments == [] and transcript.warnings == ["bob.ogg: no speech found"]
+    assert transcript.duration == 8.0
