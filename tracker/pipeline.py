@@ -182,7 +182,7 @@ def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Pr
     A meeting held for review waits, untouched, until an organizer approves or its deadline passes."""
     from tracker import review
     from tracker.publishing.lock import PublisherBusy
-    from tracker.publishing.outbox import Publisher
+    from tracker.publishing.outbox import Publisher, owned
 
     with db.session() as session:
         review.expire_due(session, utcnow(), settings)
@@ -199,7 +199,8 @@ def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Pr
         log.info("meeting %s: another publisher is draining; it will publish this meeting", meeting_id)
     with db.session() as session:
         meeting = session.get(Meeting, meeting_id)
-        nothing_to_publish = not session.exec(select(Publication.id).where(Publication.meeting_id == meeting_id)).first()
+        rows = session.exec(select(Publication).where(Publication.meeting_id == meeting_id)).all()
+        nothing_to_publish = not any(owned(row) for row in rows)  # the agenda/reminder records are not ours
         if meeting.state == MeetingState.summarized and nothing_to_publish:
             _set_state(session, meeting, MeetingState.published)  # no destination configured
         return meeting.state

@@ -68,7 +68,7 @@ def to_markdown(transcript: Transcript, title: str | None = None) -> str:
     if not transcript.segments:
         lines += ["_(no speech was transcribed)_", ""]
     for speaker, start, texts in _turns(transcript.segments):
-        lines += [f"**{_escape_md(speaker)}** [{_short_clock(start)}]: " + " ".join(texts), ""]
+        lines += [f"**{_escape_md(speaker)}** [{_short_clock(start)}]: " + _escape_md(" ".join(texts)), ""]
     if transcript.warnings:
         lines += ["---", "", "Notes:", ""] + [f"- {_escape_md(w)}" for w in transcript.warnings] + [""]
     return "\n".join(lines).rstrip() + "\n"

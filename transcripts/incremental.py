@@ -3,8 +3,9 @@
 The voice recorder hands over each closed utterance (16 kHz mono float32 and where it starts on the meeting
 timeline); speech is found in it, packed into windows and transcribed exactly as the batch path does, so the
 result has the batch path's quality. A window is transcribed when the next utterance no longer fits in it, so
-segments arrive about one window (up to 30 s of that speaker's speech) after they were spoken; `max_delay`
-transcribes earlier at the cost of less packed windows, and `finish()` transcribes what is left.
+segments arrive about one window (up to 30 s of that speaker's speech) after they were spoken. With `max_delay`
+(seconds of meeting time, any speaker's audio moves the clock) a waiting window is transcribed once it is that
+old, at the cost of less packed windows; `flush()` transcribes what waits now, and `finish()` what is left.
 
     transcriber = IncrementalTranscriber(model="base", hints=hints)
     for track, speaker, samples, start in utterances:
@@ -71,6 +72,7 @@ class IncrementalTranscriber:
         self._warnings: list[str] = []
         self._lock = threading.Lock()
         self._finished = False
+        self._now = 0.0  # latest meeting time any audio was fed for
 
     def _state(self, track: str, speaker: str) -> _TrackState:
         state = self._tracks.get(track)
@@ -101,14 +103,21 @@ class IncrementalTranscriber:
                 log.warning("%s: speaker changed from %r to %r; keeping the first", track,
                             state.worker.speaker, speaker)
             state.end = max(state.end, start + samples.size / SAMPLE_RATE)
+            self._now = max(self._now, state.end)
             new: list[Segment] = []
             if samples.size:
                 for region in detect_speech(samples, self.vad):
                     new.extend(state.worker.add(region.shifted(start)))
-            pending = state.worker.pending_since
-            if self.max_delay is not None and pending is not None and state.end - pending >= self.max_delay:
-                new.extend(state.worker.flush())
             state.segments.extend(new)
+            if self.max_delay is not None:
+                # the meeting clock moves with any speaker's audio: a quiet speaker's last words are not held back
+                # until they speak again
+                for other in self._tracks.values():
+                    pending = other.worker.pending_since
+                    if pending is not None and self._now - pending >= self.max_delay:
+                        done = other.worker.flush()
+                        other.segments.extend(done)
+                        new.extend(done)
             return sorted(new, key=lambda s: s.start)
 
     def flush(self, track: str | None = None) -> list[Segment]:

@@ -174,8 +174,12 @@ class SpeechDetector:
             self._probs.append(prob)
             self._step(prob)
             self._window_index += 1
-        if self._triggered and (self._received - self._current_start) > self._min_speech:
-            self._close(self._current_start, self._received)
+        if self._triggered:
+            # speech that was already fading (below the silence threshold) ends where it faded, not at the end of
+            # the audio: a recorder's utterance often stops a few hundred milliseconds after the voice does
+            end = self._temp_end or self._received
+            if end - self._current_start > self._min_speech:
+                self._close(self._current_start, end)
         self._triggered = False
         self._finished = True
         regions = self._emit(final=True)

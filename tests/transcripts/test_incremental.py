@@ -27,7 +27,7 @@ def test_fed_utterances_give_the_batch_transcript(synthesized_meeting, tiny_engi
     for track, speaker, samples, start in _utterances(synthesized_meeting):
         early += transcriber.feed(track, speaker, samples, start)
     live = transcriber.finish()
-    assert early == live.segments[: len(early)] or set(map(id, early)) <= set(map(id, live.segments))
+    assert all(any(e is s for s in live.segments) for e in early)  # what feed() gave is in the transcript
     assert [s.speaker for s in live.segments] == [s.speaker for s in batch.segments]
     for a, b in zip(live.segments, batch.segments):
         assert abs(a.start - b.start) < 0.25 and abs(a.end - b.end) < 0.25
@@ -45,7 +45,7 @@ def test_max_delay_hands_segments_over_during_the_call(synthesized_meeting, tiny
         delivered += [(now, seg) for seg in transcriber.feed(track, speaker, samples, start)]
     transcript = transcriber.finish()
     assert len(delivered) >= len(transcript.segments) // 2  # most arrive before the end
-    assert all(now - seg.end < 10.0 + 6.0 for now, seg in delivered)  # within max_delay (+ one utterance)
+    assert all(now - seg.start < 10.0 + 8.0 for now, seg in delivered)  # max_delay, plus one utterance
     assert word_error_rate(synthesized_meeting.text(), " ".join(s.text for s in transcript.segments)) <= 0.15
 
 
