@@ -49,9 +49,10 @@ DECISION_OR_TOPIC = re.compile(f"(?:{DECISION.pattern})|(?:{NEXT_TOPIC.pattern})
 # Speech addressed to the note-taker instead of the people in the call. Such lines are withheld from every prompt
 # and nothing may be grounded on them: the transcript is data, never instructions.
 INJECTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above|previous|everything)\b|"
+    r"\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:instructions?|prompts?|rules)\b|"
+    r"\b(?:ignore|disregard|forget)\s+(?:all|everything)\s+(?:of\s+)?(?:the\s+)?(?:above|previous|prior|earlier)\b|"
     r"\b(?:system|developer) (?:prompt|message|instructions?)\b|"
-    r"\b(?:you are|you're|act as|pretend to be) (?:now )?(?:an? |the )?(?:ai|assistant|language model|chat ?gpt|bot|"
+    r"\b(?:you are|you're|act as|pretend to be) (?:now )?(?:an? |the )?(?:\w+ )?(?:ai|assistant|language model|chat ?gpt|bot|"
     r"summari[sz]er|note[- ]?taker)\b|"
     r"\b(?:dear|hey|attention|note to the|to the) (?:ai|assistant|bot|model|summari[sz]er|note[- ]?taker|llm)\b|"
     r"\b(?:ai|assistant|bot|model|summari[sz]er|note[- ]?taker|llm),? (?:please )?(?:add|file|create|open|record|"

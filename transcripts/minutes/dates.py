@@ -10,8 +10,9 @@ text is searched for a date expression and resolved here, from the meeting date,
 - "this week" / "end of the week" is the Friday of the meeting's week; "next week" the Friday of the next week, but
   "by next week" its Monday; "end of the month" the month's last day;
 - "the next meeting" / "next call" / "by next time" is the next meeting date (default: one week after this one);
-- "in three days", "in two weeks", "a week from now": simple offsets; "December 5th", "the 5th of December",
-  "the 15th", "2026-12-05": the next such date on or after the meeting date.
+- "in three days", "in two weeks", "a week from now": simple offsets; "December 5th", "the 5th of December":
+  that day's occurrence nearest the meeting, if not in the past; "the 15th": the next 15th; "2026-12-05" as it is.
+- a date before the meeting is history ("merged on November 2nd"), never a due date.
 """
 
 from __future__ import annotations
@@ -110,15 +111,18 @@ def _month_number(text: str) -> int:
 
 
 def _next_month_day(meeting: dt.date, month: int, day: int) -> dt.date | None:
-    """The next `month`/`day` on or after the meeting (this year, else next year); None if no such date."""
-    for year in (meeting.year, meeting.year + 1):
+    """The occurrence of `month`/`day` closest to the meeting; None when that is in the past (history, not a due
+    date: "merged on November 2nd" said on November 26) or no such date exists."""
+    candidates = []
+    for year in (meeting.year - 1, meeting.year, meeting.year + 1):
         try:
-            candidate = dt.date(year, month, day)
+            candidates.append(dt.date(year, month, day))
         except ValueError:
             continue
-        if candidate >= meeting:
-            return candidate
-    return None
+    if not candidates:
+        return None
+    closest = min(candidates, key=lambda d: abs((d - meeting).days))
+    return closest if closest >= meeting else None
 
 
 def _next_day_of_month(meeting: dt.date, day: int) -> dt.date | None:
@@ -220,7 +224,13 @@ _RULES: list[_Rule] = [
         False,
     ),
     (
-        _rx(r"(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+month|next\s+month"),
+        _rx(r"(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+month"),
+        lambda m, d, n: _month_end(*_add_months(d, 1)),
+        False,
+    ),
+    (
+        # "next month" is any day of it (its last day); "by next month" is when it starts
+        _rx(r"next\s+month"),
         lambda m, d, n: _month_end(*_add_months(d, 1))
         if (m["prep"] or "").lower() not in ("by", "before")
         else dt.date(*_add_months(d, 1), 1),

@@ -1,0 +1,140 @@
+"""End of call → minutes posted: the live path (transcribed during the call) next to the batch path (everything
+transcribed after the call), on one synthesized meeting, in the same run.
+
+    .venv/bin/python bench/bench_pipeline.py [--minutes 60] [--speed 10] [--whisper base] [--llm qwen2.5-coder-1.5b-q8_0]
+
+The meeting: a scripted multi-speaker call (transcripts/sample/long_meeting.py, about 140 words a minute) spoken by
+espeak-ng, played through the real voice receive path (Opus, DAVE, RTP, transport encryption → per-speaker Ogg
+files) at `--speed` times real time. Live: each closed utterance goes to the live transcriber process while the call
+plays. Batch: the same recording folder processed only after the call. Both then write the minutes with the local
+model and post them to a local server that speaks Discord's API. Target (issue 8): live ≤ 180 s for 60 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from bot.voice.testing import CallLine, play_call  # noqa: E402
+from tests.fakes.discord_messages import FakeDiscordMessages  # noqa: E402
+from tracker import pipeline  # noqa: E402
+from tracker.config import load_settings  # noqa: E402
+from tracker.db import Database  # noqa: E402
+from tracker.live import LIVE_TRANSCRIPT, LiveOptions, LiveTranscription  # noqa: E402
+from tracker.models import Meeting, MeetingState, WorkingGroup  # noqa: E402
+from transcripts.sample.long_meeting import long_meeting  # noqa: E402
+from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line  # noqa: E402
+
+CHANNEL = 555
+
+
+def call_lines(minutes: float) -> list[CallLine]:
+    meeting = long_meeting(int(minutes * 140))
+    voices: dict[str, str] = {}
+    lines, cursor = [], 1.0
+    for segment in meeting.transcript.segments:
+        voice = voices.setdefault(segment.speaker, VOICES[len(voices) % len(VOICES)])
+        speech = render_line(segment.text, voice)
+        n = int(len(speech) / ESPEAK_RATE * 48_000)
+        pcm = np.interp(np.arange(n) / 48_000, np.arange(len(speech)) / ESPEAK_RATE, speech).astype(np.float32)
+        lines.append(CallLine(cursor, 100 + list(voices).index(segment.speaker), segment.speaker, pcm))
+        cursor += n / 48_000 + 0.6
+        if cursor > minutes * 60:
+            break
+    return lines
+
+
+def process(db: Database, settings, folder: Path) -> float:
+    """Run the pipeline from `recorded` to published; seconds it took."""
+    with db.session() as session:
+        group = WorkingGroup(name="Bench WG", series_start=dt.date(2026, 11, 1), text_channel_id=CHANNEL)
+        session.add(group)
+        session.flush()
+        start = dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC)
+        meeting = Meeting(group_id=group.id, scheduled_start=start, state=MeetingState.recorded,
+                          recording_dir=str(folder))
+        session.add(meeting)
+        session.flush()
+        meeting_id = meeting.id
+    started = time.monotonic()
+    state = pipeline.run(db, settings, meeting_id)
+    if state != MeetingState.published:
+        raise SystemExit(f"the pipeline ended in {state}")
+    return time.monotonic() - started
+
+
+def cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--speed", type=float, default=10, help="playback speed (times real time)")
+    parser.add_argument("--whisper", default="base")
+    parser.add_argument("--llm", default="qwen2.5-coder-1.5b-q8_0")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="wgbot-bench-"))
+    print(f"synthesizing a {args.minutes:.0f}-minute meeting …", flush=True)
+    lines = call_lines(args.minutes)
+    call_seconds = lines[-1].start + len(lines[-1].pcm48k) / 48_000
+    with FakeDiscordMessages() as discord:
+        settings = load_settings(
+            storage={"database_url": f"sqlite:///{work / 'wgbot.db'}"},
+            models={"whisper_model": args.whisper, "llm_model": args.llm},
+            discord={"token": discord.token, "api_base": discord.api_base, "text_channel_id": CHANNEL, "guild_id": 1},
+        )
+        db = Database(settings.storage.url)
+        db.upgrade()
+
+        live_folder = work / "live"
+        live_folder.mkdir()
+        live = LiveTranscription(live_folder, LiveOptions.from_settings(settings, speakers=sorted({l.speaker for l in lines})))
+        live.start()
+        print(f"playing {call_seconds / 60:.1f} minutes of call at {args.speed:g}x into the live path …", flush=True)
+        play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
+        call_end, cpu_at_end = time.monotonic(), cpu()
+        if not live.finish():
+            raise SystemExit("the live transcript is incomplete")
+        tail = time.monotonic() - call_end
+        live_processing = process(db, settings, live_folder)
+        live_latency, live_cpu = time.monotonic() - call_end, cpu() - cpu_at_end
+
+        batch_folder = work / "batch"
+        shutil.copytree(live_folder, batch_folder, ignore=shutil.ignore_patterns("transcript.live.*"))
+        assert not (batch_folder / LIVE_TRANSCRIPT).exists()
+        print("processing the same recording after the call (batch) …", flush=True)
+        cpu_before = cpu()
+        batch_latency = process(db, settings, batch_folder)
+        batch_cpu = cpu() - cpu_before
+        posted = len(discord.channel(CHANNEL))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    print()
+    print(f"meeting: {call_seconds / 60:.1f} min, {len(lines)} utterances, {len({l.speaker for l in lines})} speakers; "
+          f"whisper {args.whisper} int8, summary {args.llm}; {posted} minutes messages posted")
+    print(f"{'path':<34} {'call end → posted':>18} {'CPU after call':>15} {'vs batch':>9}")
+    print(f"{'batch (transcribe after the call)':<34} {batch_latency:>16.1f} s {batch_cpu:>13.1f} s {1.0:>8.2f}x")
+    print(f"{'live (transcribed during the call)':<34} {live_latency:>16.1f} s {live_cpu:>13.1f} s "
+          f"{batch_latency / live_latency:>8.2f}x")
+    print(f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s")
+    print(f"peak RSS: this process {peak:.0f} MiB, largest worker process {peak_children:.0f} MiB")
+    print(f"target: live ≤ 180 s → {'met' if live_latency <= 180 else 'NOT met'}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
