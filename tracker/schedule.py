@@ -134,6 +134,17 @@ def _series_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
     )
 
 
+def _adhoc_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
+    """Meetings outside the weekly series (started with /meeting start at another time), not cancelled."""
+    return list(session.exec(
+        select(Meeting).where(
+            Meeting.group_id == group.id,
+            Meeting.occurrence_start.is_(None),  # type: ignore[union-attr]
+            Meeting.state != MeetingState.cancelled,
+        )
+    ))
+
+
 def _occurrence(meeting: Meeting | None, group: WorkingGroup, slot: dt.datetime | None) -> Occurrence:
     if meeting is None:
         assert slot is not None
@@ -174,14 +185,7 @@ def next_occurrences(
         if len(found) >= count and slot > max(o.start for o in found):
             break
         day += dt.timedelta(days=7)
-    adhoc = session.exec(
-        select(Meeting).where(
-            Meeting.group_id == group.id,
-            Meeting.occurrence_start.is_(None),  # type: ignore[union-attr]
-            Meeting.state != MeetingState.cancelled,
-        )
-    )
-    for meeting in adhoc:
+    for meeting in _adhoc_meetings(session, group):
         occ = _occurrence(meeting, group, None)
         if occ.end > after:
             found.append(occ)
@@ -324,14 +328,7 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None) -
     for override in overrides:
         cal.add_component(override)
 
-    adhoc = session.exec(
-        select(Meeting).where(
-            Meeting.group_id == group.id,
-            Meeting.occurrence_start.is_(None),  # type: ignore[union-attr]
-            Meeting.state != MeetingState.cancelled,
-        )
-    )
-    for meeting in adhoc:
+    for meeting in _adhoc_meetings(session, group):
         event = Event()
         event.add("uid", f"wgbot-meeting-{meeting.id}@wgbot")
         event.add("dtstamp", stamp)

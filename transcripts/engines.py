@@ -264,6 +264,9 @@ class OpenAIWhisperEngine(Engine):
                 f"(use {' or '.join(OPENAI_COMPUTE_TYPES)})"
             )
         started = time.perf_counter()
+        # torch's OpenMP threads spin while waiting; on a machine whose cores are busy with other work that costs
+        # several times the compute. Takes effect only if torch is not imported yet.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import torch
             import whisper
@@ -384,15 +387,13 @@ def _quantize_int8(model):
     """int8 dynamic quantization of every Linear layer (weights int8, activations quantized on the fly)."""
     import torch
     import whisper.model as wm
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-    # openai-whisper subclasses nn.Linear; dynamic quantization swaps modules by exact type, so map its class too
-    return torch.ao.quantization.quantize_dynamic(
-        model,
-        qconfig_spec={wm.Linear, torch.nn.Linear},
-        dtype=torch.qint8,
-        mapping={wm.Linear: DynamicLinear, torch.nn.Linear: DynamicLinear},
-    )
+    # openai-whisper's Linear subclass only casts weights to the input dtype (for fp16); torch quantizes exact
+    # nn.Linear modules only, so in fp32 they are plain Linear layers
+    for module in model.modules():
+        if type(module) is wm.Linear:
+            module.__class__ = torch.nn.Linear
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 _cache: dict[tuple[str, str, str, int], Engine] = {}

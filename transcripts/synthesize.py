@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 ESPEAK_RATE = 22_050  # espeak-ng's output sample rate
 # English voices (voice+variant) that Whisper tiny.en and base understand well and that sound distinct.
-VOICES = ("en-gb-x-rp", "en-us+klatt2", "en-us+m1", "en-gb-x-rp+f4", "en-gb", "en-us")
+VOICES = ("en-us+klatt2", "en-us+m2", "en-gb-x-rp+klatt2", "en-us+klatt4", "en-us", "en-gb+f3")
 DEFAULT_SPEED = 145  # words per minute; espeak's default 175 is hurried
 _SILENCE_LEVEL = 0.01  # |amplitude| below this at the edges of a rendered line counts as espeak's padding
 
@@ -184,6 +184,7 @@ def synthesize_meeting(
     title: str | None = None,
     speed: int = DEFAULT_SPEED,
     noise: float = 0.0,
+    noise_floor: str = "always",
     seed: int = 0,
     offsets: bool = False,
     manifest: bool = True,
@@ -194,7 +195,10 @@ def synthesize_meeting(
     - `pause`: seconds between a line's end and the next line's start, or a (min, max) range drawn with `seed`.
       A line with `at` starts at that time instead (lines may then overlap: people talking at once).
     - `lead_in` / `tail`: silence before the first and after the last line.
-    - `noise`: RMS of white noise added to every track (a microphone's floor; 0.003 is quiet), reproducible by `seed`.
+    - `noise`: RMS of white noise added to every track (a microphone's floor; 0.003 is quiet), reproducible by `seed`;
+      `noise_floor="always"` adds it everywhere (a microphone always open), "spurts" only within half a second
+      around the speaker's own lines, digital silence elsewhere (a Discord client sends audio only while its
+      voice activity detection is open; the recorder fills the rest with silence frames).
     - `offsets`: when true, each track file starts at its speaker's first line (minus a second) and manifest.json
       gives that offset, as a recorder that opens a file when someone first speaks would; otherwise all start at 0.
     """
@@ -248,7 +252,13 @@ def synthesize_meeting(
         own = [(first, clip) for first, _, clip, line in placed if line.speaker == speaker]
         offset = max(0.0, own[0][0] / ESPEAK_RATE - 1.0) if offsets else 0.0
         offset_samples = round(offset * ESPEAK_RATE)
-        _write_timeline(file, fmt, own, offset_samples, total, noise, seed + len(tracks) + 1)
+        spurts = None
+        if noise_floor == "spurts":
+            half = ESPEAK_RATE // 2
+            spurts = [(max(0, first - half), first + clip.size + half) for first, clip in own]
+        elif noise_floor != "always":
+            raise ValueError(f"noise_floor must be 'always' or 'spurts', not {noise_floor!r}")
+        _write_timeline(file, fmt, own, offset_samples, total, noise, seed + len(tracks) + 1, spurts)
         tracks[speaker] = file
         entries.append(ManifestTrack(file=file.name, speaker=speaker, offset=offset_samples / ESPEAK_RATE))
         for item in spoken:
@@ -272,7 +282,8 @@ def synthesize_meeting(
 
 
 def _blocks(
-    clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int
+    clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int,
+    spurts: Sequence[tuple[int, int]] | None = None,
 ) -> Iterator[np.ndarray]:
     """The timeline [start, stop) in blocks of 10 s: the clips summed in, noise added. Never the whole at once."""
     rng = np.random.default_rng(seed)
@@ -288,15 +299,23 @@ def _blocks(
             if a < b:
                 buf[a - lo : b - lo] += clip[a - first : b - first]
         if noise > 0:
-            buf += rng.normal(0.0, noise, buf.size).astype(np.float32)
+            hiss = rng.normal(0.0, noise, buf.size).astype(np.float32)
+            if spurts is None:
+                buf += hiss
+            else:
+                for a, b in spurts:
+                    a, b = max(a, lo), min(b, hi)
+                    if a < b:
+                        buf[a - lo : b - lo] += hiss[a - lo : b - lo]
         yield buf
 
 
 def _write_timeline(
-    file: Path, fmt: str, clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int
+    file: Path, fmt: str, clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int,
+    spurts: Sequence[tuple[int, int]] | None = None,
 ) -> None:
     with AudioWriter(file, sample_rate=ESPEAK_RATE, fmt=fmt) as writer:
-        for buf in _blocks(clips, start, stop, noise, seed):
+        for buf in _blocks(clips, start, stop, noise, seed, spurts):
             writer.write(buf)
 
 
@@ -327,6 +346,69 @@ def mix_down(
 def _overlaps(lines: Sequence[SpokenLine]) -> bool:
     ordered = sorted(lines, key=lambda line: line.start)
     return any(b.start < a.end for a, b in zip(ordered, ordered[1:]))
+
+
+# Material for long meetings (benchmarks, soak tests): sentences espeak-ng says clearly, with the demo's names and
+# jargon, combined at random but reproducibly.
+_THINGS = ("SIMD kernel", "HNSW index", "distance function", "query planner", "memory allocator", "build script",
+           "benchmark suite", "Python bindings", "release notes", "test coverage", "cache layer", "error messages")
+_TOPICS = ("release plan", "performance work", "documentation", "roadmap for next quarter", "open issues",
+           "new contributors", "continuous integration")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+_STATES = ("much faster now", "stable again", "almost done", "still too slow", "ready for review", "a bit fragile")
+_TEMPLATES = (
+    "{name}, can you look at the {thing} before {day}?",
+    "I think the {thing} is {state}, but the {thing2} still needs work.",
+    "We measured the {thing} again and it is {n} percent faster than last week.",
+    "Let us move on to the {topic}.",
+    "I will open an issue on GitHub for the {thing} today.",
+    "The tests for the {thing} fail on older processors.",
+    "Could we have a short call about the {topic} on {day}?",
+    "Yes, that sounds good to me.",
+    "I agree with {name}, we should keep the {thing} simple.",
+    "The release candidate is ready, please try it on your machines.",
+    "{name} wrote the documentation for the {thing} last week.",
+    "Does anyone have questions about the {topic}?",
+    "I reviewed the pull request for the {thing}, it looks good.",
+    "The {thing} uses too much memory when the index is large.",
+    "Thank you {name}, that helps a lot.",
+    "My plan for this week is to finish the {thing} and then help with the {thing2}.",
+)
+
+
+def meeting_script(
+    seconds: float,
+    speakers: Sequence[str] = ("Alice", "Jeshli", "Bob", "Carol"),
+    *,
+    seed: int = 0,
+    pause: float = 1.0,
+    break_every: int = 20,
+    break_seconds: float = 8.0,
+    speed: int = DEFAULT_SPEED,
+) -> list[ScriptLine]:
+    """A reproducible scripted meeting of about `seconds` (lines rendered, cached, to measure them), with a
+    quiet stretch of `break_seconds` every `break_every` lines (people reading, thinking: meetings have those)."""
+    rng = random.Random(seed)
+    voices = assign_voices([ScriptLine(name, "") for name in speakers])
+    lines: list[ScriptLine] = []
+    clock, previous = 1.0, None
+    while clock < seconds:
+        speaker = rng.choice([s for s in speakers if s != previous] or list(speakers))
+        others = [s for s in speakers if s != speaker] or list(speakers)
+        things = rng.sample(_THINGS, 2)
+        text = rng.choice(_TEMPLATES).format(
+            name=rng.choice(others), thing=things[0], thing2=things[1], topic=rng.choice(_TOPICS),
+            day=rng.choice(_DAYS), state=rng.choice(_STATES), n=rng.choice((10, 20, 30, 40, 50)),
+        )
+        at = None
+        if lines and len(lines) % break_every == 0:
+            at = clock + break_seconds
+            clock = at
+        clip = render_line(text, voices[speaker], speed=speed)
+        lines.append(ScriptLine(speaker, text, at=at))
+        clock += clip.size / ESPEAK_RATE + pause
+        previous = speaker
+    return lines
 
 
 def demo_hints():

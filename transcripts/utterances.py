@@ -141,39 +141,49 @@ def window_segments(
             end = max(start, window.to_timeline(w.end, index))
             placed.append((index, k, Word(start, end, w.text, w.probability)))
 
-    segments: list[Segment] = []
-    piece: list[Word] = []
-    piece_key: tuple[int, int] | None = None
-
-    def close() -> None:
-        if piece:
-            segments.append(_segment(piece, window, piece_key[0], speaker, track))
-            piece.clear()
-
+    pieces: list[tuple[int, list[Word]]] = []  # (region index, words) in order
     for index, k, word in placed:
-        if piece_key is not None:
-            new_region = index != piece_key[0]
+        if pieces:
+            last_index, words = pieces[-1]
             sentence_break = (
-                k != piece_key[1]
-                and piece[-1].text.rstrip().endswith(_SENTENCE_END)
-                and piece[-1].end - piece[0].start >= SPLIT_AFTER_SECONDS
+                k != last_k
+                and words[-1].text.rstrip().endswith(_SENTENCE_END)
+                and words[-1].end - words[0].start >= SPLIT_AFTER_SECONDS
             )
-            if new_region or sentence_break:
-                close()
-        piece.append(word)
-        piece_key = (index, k)
-    close()
-    return [s for s in segments if s.text], rejected
+            if index == last_index and not sentence_break:
+                words.append(word)
+                last_k = k
+                continue
+        pieces.append((index, [word]))
+        last_k = k
+
+    segments: list[Segment] = []
+    for i, (index, words) in enumerate(pieces):
+        first = i == 0 or pieces[i - 1][0] != index
+        last = i == len(pieces) - 1 or pieces[i + 1][0] != index
+        segment = _segment(words, window.regions[index], speaker, track, first, last)
+        if segment.text:
+            segments.append(segment)
+    return segments, rejected
 
 
-def _segment(words: list[Word], window: Window, index: int, speaker: str, track: str) -> Segment:
-    region = window.regions[index]
-    # Word times from cross-attention are good to a tenth of a second, but a first word often starts inside the
-    # padding before the speech, and a last word may run into the padding after it: the detector knows better.
-    lo, hi = region.speech_start, max(region.speech_start, region.speech_end)
+# A region begins and ends with speech (that is how the detector cut it), so its first segment starts where the
+# speech starts and its last ends where it ends, unless the words say otherwise by more than this (Whisper left
+# something out). Cross-attention word times are often late on a short first word ("Yes,") by a few tenths.
+_SNAP = 1.0
+
+
+def _segment(words: list[Word], region, speaker: str, track: str, first: bool, last: bool) -> Segment:
+    # Word times from cross-attention are good to a few tenths of a second; the detector's speech bounds are good
+    # to about as much (a soft onset is heard late). Words stay inside the region's audio, and a first word that
+    # starts after the detected onset (or a last one that ends before the detected end) is moved to it.
     for w in words:
-        w.start = min(max(w.start, lo), hi)
-        w.end = min(max(w.end, w.start), hi)
+        w.start = min(max(w.start, region.start), region.end)
+        w.end = min(max(w.end, w.start), region.end)
+    if first and 0.0 < words[0].start - region.speech_start < _SNAP:
+        words[0].start = region.speech_start
+    if last and 0.0 < region.speech_end - words[-1].end < _SNAP:
+        words[-1].end = region.speech_end
     start = min(w.start for w in words)
     end = max(w.end for w in words)
     if end - start < 0.05:

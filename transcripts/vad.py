@@ -34,6 +34,8 @@ class VadConfig:
     # Longer speech is split at its last pause of at least 100 ms, so every region (with padding) fits one
     # 30-second Whisper window.
     max_speech_s: float = 28.0
+    # Windows whose every sample is below this (-60 dBFS) are silence without asking the model. 0 disables.
+    silence_level: float = 0.001
 
 
 @dataclass(slots=True)
@@ -150,7 +152,7 @@ class SpeechDetector:
         if n_windows:
             offset = decided - self._buffer_start
             windows = self._buffer[offset : offset + n_windows * _WINDOW].reshape(n_windows, _WINDOW)
-            probs = self._model(windows)
+            probs = self._probabilities(windows)
             self._probs.extend(probs.tolist())
             for prob in probs:
                 self._step(float(prob))
@@ -170,7 +172,7 @@ class SpeechDetector:
             offset = decided - self._buffer_start
             window = np.zeros((1, _WINDOW), dtype=np.float32)
             window[0, :tail] = self._buffer[offset : offset + tail]
-            prob = float(self._model(window)[0])
+            prob = float(self._probabilities(window)[0])
             self._probs.append(prob)
             self._step(prob)
             self._window_index += 1
@@ -185,6 +187,28 @@ class SpeechDetector:
         regions = self._emit(final=True)
         self._buffer = np.zeros(0, dtype=np.float32)
         return regions
+
+    def _probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """Silero's speech probability per window; digital silence (a recorder's silence frames) is 0 unasked.
+
+        A meeting track is mostly silence, and the recorder fills pauses with silence frames that decode to
+        (near) zeros: skipping the model there makes detection cost follow the speech, not the meeting length.
+        After such a stretch the model starts afresh, as at the start of a file.
+        """
+        gate = self.config.silence_level
+        if gate <= 0:
+            return self._model(windows)
+        quiet = np.abs(windows).max(axis=1) < gate
+        if not quiet.any():
+            return self._model(windows)
+        probs = np.zeros(windows.shape[0], dtype=np.float32)
+        edges = np.flatnonzero(np.diff(quiet.astype(np.int8))) + 1
+        for lo, hi in zip(np.r_[0, edges], np.r_[edges, quiet.size]):
+            if quiet[lo]:
+                self._model.reset()
+            else:
+                probs[lo:hi] = self._model(windows[lo:hi])
+        return probs
 
     # -- the state machine of faster_whisper.vad.get_speech_timestamps, one window at a time -------------------
 

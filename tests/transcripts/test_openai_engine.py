@@ -54,7 +54,7 @@ def test_openai_whisper_engine_transcribes_like_faster_whisper(tmp_path, openai_
 
     lines = [
         ScriptLine("Alice", "The release is planned for Thursday afternoon."),
-        ScriptLine("Bob", "Then I will finish the documentation on Wednesday."),
+        ScriptLine("Bob", "I can finish the documentation on Wednesday."),
     ]
     meeting = synthesize_meeting(lines, tmp_path, noise=0.003)
     transcript = transcribe_recording(tmp_path, engine=openai_tiny)

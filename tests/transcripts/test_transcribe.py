@@ -126,8 +126,8 @@ def test_all_silent_recording_is_an_empty_transcript_with_warnings(tmp_path, tin
 def small_meeting(tmp_path_factory):
     lines = [
         ScriptLine("Alice", "The release is planned for Thursday afternoon."),
-        ScriptLine("Bob", "Then I will finish the documentation on Wednesday."),
-        ScriptLine("Alice", "Good, and Carol reviews the benchmark results."),
+        ScriptLine("Bob", "I can finish the documentation on Wednesday."),
+        ScriptLine("Alice", "Thank you, and Carol will check the benchmark results."),
     ]
     return synthesize_meeting(lines, tmp_path_factory.mktemp("small"), noise=0.003)
 

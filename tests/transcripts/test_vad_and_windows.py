@@ -54,7 +54,7 @@ def test_regions_are_the_spoken_lines_and_nothing_else(synthesized_meeting):
         truth = [line for line in synthesized_meeting.lines if line.speaker == speaker]
         assert len(regions) == len(truth), speaker
         for region, line in zip(regions, truth):
-            assert abs(region.speech_start - line.start) < 0.15
+            assert abs(region.speech_start - line.start) < 0.25  # a soft onset is heard a little late
             assert abs(region.speech_end - line.end) < 0.3
             assert region.probability > 0.6
 

@@ -37,10 +37,10 @@ Progress = Callable[[str, int, int], None]  # (what is being done, steps done, s
 class MinutesOptions:
     # Transcript tokens per part (topic section). A part is read with one prompt, so with its questions and answer
     # it must fit `n_ctx`.
-    part_tokens: int = 2400
+    part_tokens: int = 3000
     # Transcript tokens the model reads over all parts together. This, not the meeting's length, bounds the cost:
     # a long meeting is read as a selection of its lines (see `condense`).
-    read_budget: int = 3000
+    read_budget: int = 2400
     n_ctx: int = DEFAULT_N_CTX
     days_to_next_meeting: int = 7
     # Longest answer, in tokens, per question (the schemas' caps fit within these).

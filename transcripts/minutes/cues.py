@@ -62,6 +62,15 @@ INJECTION = re.compile(
     re.IGNORECASE,
 )
 
+# Someone takes a task on: "I will", "I'll", "let me", "Bob, can you", "Sam will". An action item must rest on
+# such a line (see `grounding`); a wish ("it would be great to have") or a decision ("we agreed") is not one.
+COMMITMENT = re.compile(
+    r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to|'m gonna| am gonna| plan to| promise| volunteer| "
+    r"take)|let me|(?:can|could|would|will) you|please|will do|on it|(?:he|she|they) (?:will|is going to|can)\b(?! be)|"
+    r"(?-i:[A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b(?! be))",
+    re.IGNORECASE,
+)
+
 # The clearest signs of an item: a first-person commitment, a request, a wish or decision said outright. When a long
 # meeting is read as a selection (`condense`), these lines are shown first.
 STRONG = re.compile(

@@ -9,6 +9,7 @@ Results of all parts are then merged and de-duplicated.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from transcripts.llm import LocalLLM
 from transcripts.minutes import cues, prompts
 from transcripts.minutes.chunking import Chunk
 from transcripts.minutes.condense import document_frequencies, select_lines
+from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import Line, clock
 from transcripts.minutes.summary import Section, drop_repeats
@@ -33,7 +35,11 @@ DUPLICATE = 0.6  # similarity from which two items of the same kind (and owner) 
 
 Tick = Callable[[str], None]
 QUESTIONS_PER_PART = 4
-ANSWER_TOKENS = {"action items": 360, "wishes": 300, "decisions": 240, "long summary": 240, "short summary": 200}
+ANSWER_TOKENS = {"action items": 360, "line check": 60, "wishes": 300, "decisions": 240, "long summary": 240,
+                 "short summary": 200}
+# Lines that look like a commitment but that the action-item answer did not cover get one small question each
+# (the model's list misses one now and then); at most this many per part, those with a due date first.
+CHECKS_PER_PART = 3
 
 
 @dataclass(slots=True)
@@ -102,24 +108,38 @@ def read_parts(
                 result.notes.append(f"{purpose}: the model gave no usable answer for {label}")
             return answer
 
-        def has(pattern) -> bool:
-            return any(pattern.search(line.text) for line in shown)
+        def candidates(test) -> list[int]:
+            return [line.number for line in shown if test(line.text)]
 
-        if has(cues.ACTION) and (answer := ask(prompts.ACTIONS, prompts.ActionAnswer, "action items")):
-            actions += [a for c in answer.items if (a := grounder.action(c.owner, c.task, c.line))]
-        elif not has(cues.ACTION):
+        # A question is asked only about a part where some line looks like an answer to it; the lines are named.
+        commitments = candidates(lambda t: cues.COMMITMENT.search(t) or find_due_dates(t, dt.date.min))
+        if not commitments:
             tick("action items")
-        if has(cues.WISH) and (answer := ask(prompts.WISHES, prompts.WishAnswer, "wishes")):
-            wishes += [w for c in answer.wishes if (w := grounder.wish(c.title, c.details, c.line))]
-        elif not has(cues.WISH):
+        elif answer := ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items"):
+            found = [a for c in answer.items if (a := grounder.action(c.owner, c.task, c.line))]
+            actions += found
+            for number in _unanswered(commitments, found, shown):
+                line = next(line for line in shown if line.number == number)
+                check = llm.ask(system=prompts.SYSTEM, user=prefix + prompts.CHECK_LINE.replace("{line}", line.render()),
+                                answer_model=prompts.LineCheck, max_tokens=limits.get("line check", 60),
+                                purpose=f"line check {number}")
+                if check and check.task.strip() and (item := grounder.action(check.owner, check.task, number)):
+                    actions.append(item)
+        wished = candidates(cues.WISH.search)
+        if not wished:
             tick("wishes")
-        if has(cues.DECISION_OR_TOPIC) and (answer := ask(prompts.DECISIONS, prompts.DecisionAnswer, "decisions")):
+        elif answer := ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes"):
+            wishes += [w for c in answer.wishes if (w := grounder.wish(c.title, c.details, c.line))]
+        settled = candidates(cues.DECISION_OR_TOPIC.search)
+        if not settled:
+            tick("decisions")
+        elif answer := ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions"):
             decisions += [d for text in answer.decisions if (d := grounder.decision(text))]
             topics += [t for text in answer.next_topics if (t := grounder.next_topic(text))]
-        elif not has(cues.DECISION_OR_TOPIC):
-            tick("decisions")
-        if answer := ask(prompts.SECTIONS, prompts.SectionAnswer, "long summary"):
-            result.sections += _sections(answer, chunk, grounder)
+        # Fewer topics per part when there are many parts: the long summary stays readable and cheap to write.
+        wanted = prompts.MAX_TOPICS_PER_PART if len(chunks) == 1 else 2 if len(chunks) <= 3 else 1
+        if answer := ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary"):
+            result.sections += _sections(answer, chunk, grounder)[:wanted]
 
     result.actions = _cap(_dedupe_actions(actions), MAX_ACTIONS, "action items")
     result.wishes = _cap(_dedupe_wishes(wishes), MAX_WISHES, "wishes")
@@ -133,6 +153,18 @@ def read_parts(
     for i, section in enumerate(result.sections[:-1]):
         section.end = max(section.start, min(section.end, result.sections[i + 1].start))
     return result
+
+
+def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line]) -> list[int]:
+    """Candidate lines no found item rests on (nor its neighbours), those with a due date first, capped."""
+    starts = {line.start: line.number for line in shown}
+    covered = {starts.get(item.at) for item in found}
+    covered |= {n + 1 for n in covered if n} | {n - 1 for n in covered if n}
+    texts = {line.number: line.text for line in shown}
+    left = [n for n in candidates if n not in covered and cues.STRONG.search(texts[n]) or
+            n not in covered and find_due_dates(texts[n], dt.date.min)]
+    left.sort(key=lambda n: (not find_due_dates(texts[n], dt.date.min), n))
+    return sorted(left[:CHECKS_PER_PART])
 
 
 def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -> list[Section]:

@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from transcripts.minutes.cues import DECISION, NEXT_TOPIC, is_injection
+from transcripts.minutes.cues import COMMITMENT, DECISION, NEXT_TOPIC, is_injection
 from transcripts.minutes.dates import find_due_dates, pick_due
 from transcripts.minutes.lines import Line
 from transcripts.minutes.words import STOPWORDS, content_words, name_matches, support, words
@@ -41,6 +41,7 @@ _ACCEPT = re.compile(
     r"alright|all right|definitely|happy to)\b",
     re.IGNORECASE,
 )
+_THIRD_PERSON = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b")
 _SELF = {"i", "me", "myself", "speaker", "the speaker", "self"}
 _GROUP = {"we", "us", "everyone", "everybody", "all", "team", "the team", "group", "the group", "someone", "somebody",
           "anyone", "nobody", "they", "you", "unknown", "none", "n/a", ""}
@@ -148,9 +149,25 @@ class Grounder:
         if first_person and not request and owner != line.speaker:
             if owner is None or not _mentions(clause, owner):
                 return line.speaker  # "I will ..." is the speaker's own commitment
+        if not first_person and (owner is None or owner == line.speaker):
+            # "Sam will contact the office" said by Priya: Sam's task, even if the model named Priya.
+            for match in _THIRD_PERSON.finditer(clause):
+                named = self.known_name(match.group(1))
+                if named and named != line.speaker:
+                    return named
         return owner
 
     # ---- items ----------------------------------------------------------------------------------------------
+
+    def _commitment_near(self, i: int, task: str) -> int | None:
+        """The line where someone takes the task on: line i, else a neighbour that also carries the task's words."""
+        if COMMITMENT.search(self.lines[i].text):
+            return i
+        for j in (i + 1, i - 1):
+            if (0 <= j < len(self.lines) and not is_injection(self.lines[j]) and COMMITMENT.search(self.lines[j].text)
+                    and support(task, self.lines[j].text) >= MIN_LINE_SUPPORT):
+                return j
+        return None
 
     def _due(self, i: int, owner: str) -> tuple[dt.date | None, list[int]]:
         """The due date said on the supporting line, or in the owner's short answer right after it."""
@@ -158,7 +175,8 @@ class Grounder:
         due = pick_due([self.lines[i].text], self.meeting_date, self.next_meeting)
         if due is None and i + 1 < len(self.lines):
             reply = self.lines[i + 1]
-            if reply.speaker == owner and reply.speaker != self.lines[i].speaker and _is_short_answer(reply.text):
+            if (reply.speaker == owner and reply.speaker != self.lines[i].speaker
+                    and _is_plain_answer(reply.text, self.lines[i].text)):
                 due = pick_due([reply.text], self.meeting_date, self.next_meeting)
                 if due is not None:
                     used.append(i + 1)
@@ -172,6 +190,10 @@ class Grounder:
         i = self.find_support(task, cited, owner)
         if i is None:
             self._drop("action", task, "not found in the transcript")
+            return None
+        i = self._commitment_near(i, task)
+        if i is None:
+            self._drop("action", task, "nobody takes it on there (no 'I will', 'can you', 'Sam will' ...)")
             return None
         resolved = self.resolve_owner(owner, i, task)
         if resolved is None:
@@ -251,11 +273,17 @@ def _mentions(text: str, name: str) -> bool:
     return bool(first) and any(name_matches(first, w) for w in words(text) if len(w) >= 3)
 
 
-def _is_short_answer(text: str) -> bool:
-    without_dates = text
-    for due in find_due_dates(text, dt.date(2000, 1, 3)):
+def _is_plain_answer(reply: str, request: str) -> bool:
+    """Whether `reply` only accepts `request` ("Sure, by Friday"), rather than adding a task of its own ("Yes, and
+    I will also open an issue today"): then its date belongs to the request."""
+    if not _ACCEPT.search(reply):
+        return False
+    without_dates = reply
+    for due in find_due_dates(reply, dt.date.min):
         without_dates = without_dates.replace(due.phrase, " ")
-    return bool(_ACCEPT.search(text)) and len(content_words(without_dates)) <= 3
+    asked = set(content_words(request))
+    extra = [w for w in content_words(without_dates) if w not in asked]
+    return len(extra) <= 1
 
 
 def clean_text(text: str) -> str:

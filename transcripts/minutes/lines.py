@@ -37,6 +37,8 @@ def _clean(text: str) -> str:
 
 
 def transcript_lines(transcript: Transcript) -> list[Line]:
+    from transcripts.minutes.cues import INJECTION  # (cues imports this module)
+
     lines: list[Line] = []
     speaker, start, end, parts = None, 0.0, 0.0, []
 
@@ -49,7 +51,9 @@ def transcript_lines(transcript: Transcript) -> list[Line]:
         if not text:
             continue
         joined_words = sum(len(p.split()) for p in parts) + len(text.split())
-        if seg.speaker == speaker and seg.start - end <= MAX_JOIN_GAP and joined_words <= MAX_LINE_WORDS:
+        # Speech addressed to the note-taker stays a line of its own, so withholding it hides nothing else.
+        alone = bool(INJECTION.search(text)) or any(INJECTION.search(p) for p in parts)
+        if seg.speaker == speaker and seg.start - end <= MAX_JOIN_GAP and joined_words <= MAX_LINE_WORDS and not alone:
             parts.append(text)
             end = max(end, seg.end)
             continue

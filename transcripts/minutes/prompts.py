@@ -35,6 +35,11 @@ class ActionAnswer(BaseModel):
     items: list[ActionCandidate] = Field(max_length=MAX_ACTIONS_PER_PART)
 
 
+class LineCheck(BaseModel):
+    owner: str = Field(max_length=40)
+    task: str = Field(max_length=100)
+
+
 class WishCandidate(BaseModel):
     title: str = Field(min_length=1, max_length=60)
     details: str = Field(max_length=160)
@@ -63,34 +68,52 @@ class SummaryAnswer(BaseModel):
     summary: str = Field(min_length=1, max_length=700)
 
 
-ACTIONS = f"""Task: list the action items in this transcript. An action item is a task that a person agreed to do \
-after the meeting: either they said "I will ..." / "I'll ..." / "I can ...", or someone asked them "Name, can you \
-...?" and they said yes.
-Answer in this form: {{"items": [{{"owner": "<who will do it>", "task": "<what, at most 12 words>", "line": <line \
-number>}}]}}
-Include every such task, each once, at most {MAX_ACTIONS_PER_PART}. If there is none, answer {{"items": []}}."""
+# "{lines}" is replaced by the numbers of the lines code found worth checking (`lines_to_check`), "{topics}" by the
+# number of topics wanted; the rest is literal (JSON braces included).
+ACTIONS = """Task: list the action items: tasks a person will do after the meeting. They said "I will ..." / "I'll \
+..." / "I can ...", or were asked "Name, can you ...?" and said yes, or someone said "Name will ...".{lines}
+Answer: {"items": [{"owner": "<who will do it>", "task": "<what, at most 12 words>", "line": <line number>}]}
+Each task once. No wishes, no decisions. If there is none: {"items": []}"""
 
-WISHES = f"""Task: list the wishes in this transcript: features or improvements someone would like to have some day \
-("it would be nice to have ...", "I wish ...", "I would like ..."), that nobody has agreed to do yet.
-Answer in this form: {{"wishes": [{{"title": "<the wish, at most 8 words>", "details": "<one short sentence>", \
-"line": <line number>}}]}}
-Include every wish, each once, at most {MAX_WISHES_PER_PART}. If there is none, answer {{"wishes": []}}."""
+CHECK_LINE = """Task: does this line give someone a task to do after the meeting ("I will ...", "Name, can you ...", \
+"Name will ...")?
+{line}
+Answer: {"owner": "<who will do it>", "task": "<what, at most 12 words>"}, or {"owner": "", "task": ""} if not."""
 
-DECISIONS = f"""Task: list the decisions in this transcript (choices the group made together, such as "we decided \
-to ..." or "let's go with ..."; not tasks of one person, not reports) and the topics people proposed to discuss at \
-the next meeting.
-Answer in this form: {{"decisions": ["<the decision, one short sentence in your words>"], "next_topics": ["<topic, \
-a few words>"]}}
-At most {MAX_DECISIONS_PER_PART} decisions and {MAX_NEXT_TOPICS_PER_PART} topics. Use empty lists when there is none."""
+WISHES = """Task: list the wishes: features or improvements someone would like to have some day ("it would be nice \
+to have ...", "I wish ...", "I would like ..."), not tasks someone agreed to do.{lines}
+Answer: {"wishes": [{"title": "<the wish, at most 8 words>", "details": "<one short sentence>", "line": <line \
+number>}]}
+Each wish once. If there is none: {"wishes": []}"""
 
-SECTIONS = f"""Task: summarize this transcript for the minutes: its main topics in the order they came up, with \
-what was said and concluded.
-Answer in this form: {{"topics": [{{"title": "<topic, at most 6 words>", "summary": "<one or two sentences>"}}]}}
-At most {MAX_TOPICS_PER_PART} topics. Do not repeat yourself."""
+DECISIONS = """Task: list the decisions (what the group agreed on or settled: "we agreed to ...", "we decided ...", \
+"let's go with ..."; not a task of one person) and the topics proposed for the next meeting.{lines}
+Answer: {"decisions": ["<the decision, one short sentence>"], "next_topics": ["<topic, a few words>"]}
+Use empty lists when there is none."""
+
+SECTIONS = """Task: summarize this transcript for the minutes: {topics}, with what was said and concluded.
+Answer: {"topics": [{"title": "<topic, at most 6 words>", "summary": "<one or two sentences>"}]}
+Do not repeat yourself."""
 
 SUMMARY = """Task: write the short summary of this meeting for a forum post: two to four plain sentences that cover \
 the whole meeting, every part, with its main topics and outcomes. No lists, no repetition.
-Answer in this form: {"summary": "<the summary>"}"""
+Answer: {"summary": "<the summary>"}"""
+
+
+def question(template: str, check: list[int] | None = None, topics: int = MAX_TOPICS_PER_PART) -> str:
+    wanted = "its main topic" if topics == 1 else f"its main topics in the order they came up (at most {topics})"
+    return template.replace("{lines}", lines_to_check(check or [])).replace("{topics}", wanted)
+
+
+MAX_LINES_TO_CHECK = 24
+
+
+def lines_to_check(numbers: list[int]) -> str:
+    """The hint that ends a question's first paragraph: the line numbers code found worth checking."""
+    if not numbers:
+        return ""
+    shown = numbers[:MAX_LINES_TO_CHECK]
+    return "\nLines to check: " + ", ".join(f"[{n}]" for n in shown) + ("." if len(shown) == len(numbers) else ", ...")
 
 
 def transcript_message(excerpt: str, speakers: list[str], title: str | None = None, agenda: list[str] | None = None,

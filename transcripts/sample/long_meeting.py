@@ -102,10 +102,10 @@ def long_meeting(words: int, *, seed: int = 7, items_every: int = 600, topic_wor
 
     def say(speaker: str, text: str) -> float:
         nonlocal t, count
-        start = t
+        start = round(t, 2)
         length = len(text.split())
         duration = length / 2.6  # about 155 words a minute
-        segments.append(Segment(speaker, round(start, 2), round(start + duration, 2), text))
+        segments.append(Segment(speaker, start, round(start + duration, 2), text))
         t += duration + rng.uniform(0.3, 1.5)
         count += length
         return start
@@ -144,7 +144,7 @@ def long_meeting(words: int, *, seed: int = 7, items_every: int = 600, topic_wor
                 first = rng.choice(_STATEMENTS).format(a=a, b=b, c=c)
                 second = rng.choice(_STATEMENTS).format(a=b, b=c, c=a)
                 say(speaker, first + " " + second if rng.random() < 0.5 else first)
-        meeting.topics.append((name, topic_start, t))
+        meeting.topics.append((name, topic_start, round(t, 2)))
     say(SPEAKERS[0], "That is all for today, thank you everyone.")
     meeting.transcript.duration = t
     meeting.words = count

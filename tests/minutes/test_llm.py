@@ -1,0 +1,73 @@
+"""The model runtime with a real (tiny) GGUF model: loading once, schema-constrained answers, retries, errors."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field
+
+from transcripts.llm import LLMError, available_threads, load_llm, schema_for
+from transcripts.model_files import ModelFileError
+
+TINY = "smollm2-135m-q8_0"  # follows a schema, poor content: plumbing only
+
+
+class Colors(BaseModel):
+    colors: list[str] = Field(max_length=3)
+    title: str = Field(max_length=20)  # a field called "title" must survive the schema clean-up
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_llm(TINY)
+
+
+def test_the_model_is_loaded_once_per_process_with_the_machines_threads(tiny):
+    assert load_llm(TINY) is tiny
+    assert tiny.threads == available_threads() >= 1
+
+
+def test_the_schema_keeps_field_names_and_caps():
+    schema = schema_for(Colors)
+    assert set(schema["properties"]) == {"colors", "title"}
+    assert schema["properties"]["colors"]["maxItems"] == 3
+    assert schema["properties"]["title"]["maxLength"] == 20
+
+
+def test_answers_are_constrained_and_validated(tiny):
+    answer = tiny.ask(system="You answer in JSON.", user='Name three colors, as {"colors": [...], "title": "..."}.',
+                      answer_model=Colors, max_tokens=80, purpose="colors")
+    assert isinstance(answer, Colors)
+    assert 0 < len(answer.colors) <= 3 and len(answer.title) <= 20
+    assert tiny.stats[-1].purpose == "colors" and tiny.stats[-1].ok and tiny.stats[-1].completion_tokens > 0
+
+
+def test_the_shared_prompt_prefix_is_read_once(tiny):
+    prefix = "Here is a long list of fruit: " + ", ".join(f"fruit number {i}" for i in range(60)) + ".\n"
+    for question in ("Which fruit comes first?", "Which fruit comes last?"):
+        tiny.ask(system="You answer in JSON.", user=prefix + question + ' Answer {"colors": [], "title": "..."}',
+                 answer_model=Colors, max_tokens=40, purpose="prefix")
+    first, second = tiny.stats[-2], tiny.stats[-1]
+    assert first.prompt_tokens > 300
+    assert second.evaluated_tokens < first.prompt_tokens / 4  # llama.cpp reused the cached prefix
+
+
+def test_a_malformed_answer_is_retried_once_then_given_up(tiny, caplog):
+    before = len(tiny.stats)
+    # Three tokens cannot hold the object: both attempts end in broken JSON.
+    answer = tiny.ask(system="You answer in JSON.", user="Name three colors.", answer_model=Colors, max_tokens=3,
+                      purpose="truncated")
+    assert answer is None
+    attempts = tiny.stats[before:]
+    assert [(s.ok, s.retried) for s in attempts] == [(False, False), (False, True)]
+    assert "unusable model answer" in caplog.text
+
+
+def test_bad_model_files_fail_with_one_line(tmp_path):
+    with pytest.raises(ModelFileError) as missing:
+        load_llm(str(tmp_path / "nothing.gguf"))
+    assert "nothing.gguf" in str(missing.value) and "\n" not in str(missing.value)
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a gguf file" * 100)
+    with pytest.raises(LLMError) as broken:
+        load_llm(str(junk))
+    assert "junk.gguf" in str(broken.value) and "\n" not in str(broken.value)
