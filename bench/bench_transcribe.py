@@ -36,7 +36,6 @@ def child(folder: Path, engine: str, model: str, compute_type: str, threads: int
     """One configuration, in this (fresh) process: load, warm up, transcribe the meeting, measure."""
     from transcripts.audio import read_audio
     from transcripts.engines import DecodeOptions, load_engine
-    from transcripts.synthesize import SynthesizedMeeting  # noqa: F401  (documents where the truth comes from)
     from transcripts.transcribe import transcribe_recording
     from transcripts.types import Hints
     from transcripts.wer import word_error_rate

@@ -242,3 +242,62 @@ def run(
         with db.session() as session:
             if session.get(Meeting, meeting_id).state == state:
                 return state  # the step could not finish now (e.g. publishing waits for a retry)
+
+
+def load_minutes(session: Session, meeting_id: int):
+    """The stored minutes of a meeting as `transcripts.types.Minutes` (items as they are now: edits included)."""
+    from tracker.models import ActionItem, ItemStatus, Link, WishlistEntry
+    from transcripts.types import ActionItem as Action
+    from transcripts.types import Minutes, Wish
+
+    record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting_id)).first()
+    if record is None:
+        return None
+    actions = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting_id,
+                                                    ActionItem.status != ItemStatus.dropped).order_by(ActionItem.id))
+    wishes = session.exec(select(WishlistEntry).where(WishlistEntry.meeting_id == meeting_id,
+                                                      WishlistEntry.status != ItemStatus.dropped).order_by(WishlistEntry.id))
+    links = session.exec(select(Link.url).where(Link.meeting_id == meeting_id).order_by(Link.id))
+    return Minutes(
+        summary=record.summary, long_summary=record.long_summary, decisions=list(record.decisions),
+        action_items=[Action(owner=a.owner_name, task=a.task, due=a.due, at=a.at or 0.0, excerpt=a.excerpt or "")
+                      for a in actions],
+        wishes=[Wish(title=w.title, details=w.details, at=w.at or 0.0, excerpt=w.excerpt or "") for w in wishes],
+        links=list(links), next_topics=list(record.next_topics), notes=list(record.notes),
+    )
+
+
+def meeting_for_recording(db: Database, settings: Settings, folder: Path, day: dt.date, title: str | None,
+                          agenda: list[str]) -> int:
+    """The meeting a recording handed to `wgbot process --publish` belongs to: the one already made for this folder
+    (a re-run resumes it), else the series occurrence on `day`, else a new ad-hoc meeting on that day."""
+    from tracker import schedule
+
+    folder = folder.resolve()
+    with db.session() as session:
+        group = schedule.ensure_group(session, settings)
+        meeting = session.exec(select(Meeting).where(Meeting.recording_dir == str(folder))).first()
+        if meeting is None:
+            try:
+                occurrence = schedule.occurrence_on(session, group, day)
+                meeting = schedule.meeting_for(session, group, occurrence)
+                if meeting.recording_dir and Path(meeting.recording_dir) != folder:
+                    meeting = None  # that occurrence already has its own recording: this one is another meeting
+            except schedule.ScheduleError:
+                meeting = None
+        if meeting is None:
+            start = dt.datetime.combine(day, group.start_time, tzinfo=dt.UTC)
+            meeting = Meeting(group_id=group.id, scheduled_start=start, duration_minutes=group.duration_minutes,
+                              title=group.title)
+            session.add(meeting)
+            session.flush()
+        if title:
+            meeting.title = title
+        known = set(session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting.id)).all())
+        for topic in agenda:
+            if topic not in known:
+                session.add(AgendaItem(meeting_id=meeting.id, topic=topic))
+        session.add(meeting)
+        meeting_id = meeting.id
+    mark_recorded(db, meeting_id, folder)
+    return meeting_id

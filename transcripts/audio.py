@@ -105,7 +105,7 @@ def stream_audio(
     """
     path = Path(path)
     container, stream = _open(path)
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    resampler = _ToMono16k()
     chunk_samples = max(1, int(chunk_seconds * SAMPLE_RATE))
     pending: list[np.ndarray] = []
     pending_len = 0
@@ -139,13 +139,13 @@ def stream_audio(
                         raise AudioError(f"{_name(path)}: cannot be decoded ({_reason(exc)})") from None
                     continue
                 for frame in frames:
-                    for out in resampler.resample(frame):
-                        yield from take(_mono(out))
+                    for out in resampler.push(frame):
+                        yield from take(out)
         except (av.error.FFmpegError, ValueError) as exc:
             error = _reason(exc)  # the container itself broke off
         try:
-            for out in resampler.resample(None):
-                yield from take(_mono(out))
+            for out in resampler.flush():
+                yield from take(out)
         except (av.error.FFmpegError, ValueError):
             pass
     finally:
@@ -167,6 +167,83 @@ def stream_audio(
             warnings.append(note)
     if pending_len:
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+_PLANAR = {"fltp": (np.float32, 1.0), "s16p": (np.int16, 1 / 32768), "s32p": (np.int32, 1 / 2**31),
+           "dblp": (np.float64, 1.0)}
+_PACKED = {"flt": (np.float32, 1.0), "s16": (np.int16, 1 / 32768), "s32": (np.int32, 1 / 2**31),
+           "dbl": (np.float64, 1.0)}
+
+
+def _frame_to_mono(frame: av.AudioFrame) -> np.ndarray | None:
+    """The frame's samples averaged over channels, as float32 at the frame's rate (None: unusual format)."""
+    n, channels, fmt = frame.samples, len(frame.layout.channels), frame.format.name
+    if fmt in _PLANAR:
+        dtype, scale = _PLANAR[fmt]
+        planes = [np.frombuffer(frame.planes[i], dtype=dtype, count=n) for i in range(channels)]
+        mono = planes[0].astype(np.float32) if channels == 1 else np.mean(planes, axis=0, dtype=np.float32)
+    elif fmt in _PACKED:
+        dtype, scale = _PACKED[fmt]
+        data = np.frombuffer(frame.planes[0], dtype=dtype, count=n * channels).reshape(n, channels)
+        mono = data[:, 0].astype(np.float32) if channels == 1 else data.mean(axis=1, dtype=np.float32)
+    else:
+        return None
+    return mono * np.float32(scale) if scale != 1.0 else mono
+
+
+class _ToMono16k:
+    """Decoded frames of any format, layout and rate to 16 kHz mono float32.
+
+    Channels are averaged in numpy and the rate is converted by libswresample in blocks of about a second:
+    calling it per 20-ms Opus frame cost more than decoding the frame.
+    """
+
+    def __init__(self) -> None:
+        self._rate: int | None = None
+        self._swr: av.AudioResampler | None = None
+        self._block: list[np.ndarray] = []
+        self._block_len = 0
+        self._generic: av.AudioResampler | None = None
+
+    def push(self, frame: av.AudioFrame) -> list[np.ndarray]:
+        mono = _frame_to_mono(frame)
+        if mono is None:  # an unusual sample format: let libswresample do all of it, frame by frame
+            out = self._drain(final=True)
+            self._generic = self._generic or av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            return out + [_mono(f) for f in self._generic.resample(frame)]
+        out: list[np.ndarray] = []
+        rate = int(frame.sample_rate)
+        if rate != self._rate:
+            out += self._drain(final=True)
+            self._rate = rate
+            self._swr = None if rate == SAMPLE_RATE else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._block.append(mono)
+        self._block_len += mono.size
+        if self._block_len >= rate:
+            out += self._drain()
+        return out
+
+    def flush(self) -> list[np.ndarray]:
+        out = self._drain(final=True)
+        if self._generic is not None:
+            out += [_mono(f) for f in self._generic.resample(None)]
+        return out
+
+    def _drain(self, final: bool = False) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        if self._block:
+            block = np.concatenate(self._block) if len(self._block) > 1 else self._block[0]
+            self._block, self._block_len = [], 0
+            if self._swr is None:
+                out.append(np.ascontiguousarray(block, dtype=np.float32))
+            else:
+                frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format="flt", layout="mono")
+                frame.sample_rate = self._rate
+                out += [_mono(f) for f in self._swr.resample(frame)]
+        if final and self._swr is not None:
+            out += [_mono(f) for f in self._swr.resample(None)]
+            self._swr = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        return out
 
 
 def _mono(frame: av.AudioFrame) -> np.ndarray:

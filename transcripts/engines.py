@@ -229,11 +229,12 @@ class FasterWhisperEngine(Engine):
             )
         out = []
         for d in dicts:
-            words = [EngineWord(w["start"], w["end"], w["word"], w["probability"]) for w in d.get("words", [])]
+            words = [EngineWord(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                     for w in d.get("words", [])]
             out.append(
                 EngineSegment(
-                    start=d["start"],
-                    end=d["end"],
+                    start=float(d["start"]),
+                    end=float(d["end"]),
                     text=tokenizer.decode(d["tokens"]),
                     words=words,
                     avg_logprob=avg_logprob,

@@ -96,7 +96,9 @@ class TrackTranscriber:
                 log.info("%s: language %s (p=%.2f)", self.track, language, probability)
                 self.options = options = replace(options, language=language)
             part: Window | None = window
-            while part is not None:
+            for _ in range(_MAX_PASSES):
+                if part is None:
+                    break
                 results = self.engine.transcribe(part.audio, options)
                 segments, rejected = window_segments(
                     part, results, speaker=self.speaker, track=self.track, options=options, prompt=options.prompt
@@ -122,7 +124,8 @@ def _rest(window: Window, results) -> Window | None:
         return None
     parts = []
     region, offset = window.regions[last_index], window.offsets[last_index]
-    if offset + (region.speech_end - region.start) - last_end >= _UNHEARD:
+    # (a window starting with its own tail must have moved on by a bit, or it would be decoded again forever)
+    if offset + (region.speech_end - region.start) - last_end >= _UNHEARD and last_end >= _MIN_PROGRESS:
         parts.append(region_tail(region, last_end - offset))
     parts.extend(
         r for r, o in zip(window.regions[last_index + 1 :], window.offsets[last_index + 1 :]) if o >= last_end - 0.2
@@ -137,6 +140,8 @@ def _rest(window: Window, results) -> Window | None:
 
 
 _UNHEARD = 1.0
+_MIN_PROGRESS = 0.5
+_MAX_PASSES = 8  # decodes of one window at most (a safety net: each pass already makes progress)
 
 
 @dataclass(slots=True)

@@ -83,8 +83,8 @@ def rejection_reason(
     speech_seconds = sum(r.speech_end - r.speech_start for r in regions)
     if len(words) >= 3 and len(words) > MAX_WORDS_PER_SECOND * max(speech_seconds, 0.1):
         return f"{len(words)} words in {speech_seconds:.1f} s of speech"
-    if len(words) >= 4 and len(set(words)) * 3 <= len(words):
-        return "one word repeated"
+    if len(words) >= 4 and len(set(words)) * 3 <= len(words) and (doubtful or len(words) >= 8):
+        return "one word repeated"  # Whisper's loop ("sorry, sorry, sorry, ..."); people stop sooner
     return None
 
 

@@ -106,6 +106,8 @@ def test_wishes_keep_grounded_titles_and_lose_made_up_details(grounder):
     assert wish.at == line_start(grounder, 10)
     embellished = grounder.wish("Nightly benchmark dashboard", "with GPU graphs, Slack alerts and a mobile app")
     assert embellished is not None and embellished.details == ""
+    # Words of a line where nobody wishes for anything do not make a wish.
+    assert grounder.wish("A faster distance kernel for the index", "") is None
 
 
 def test_decisions_and_topics_need_lines_that_say_so(grounder):

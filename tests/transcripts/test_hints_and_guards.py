@@ -67,7 +67,9 @@ def test_guards_drop_invented_text_but_keep_speech():
         assert "hallucination" in rejection_reason(_segment(phrase, word_prob=0.5), sure, options), phrase
     assert "prompt" in rejection_reason(_segment("Search working group.", no_speech=0.35), sure, options, prompt)
     assert "repetitive" in rejection_reason(_segment("go " * 30, compression=3.1), sure, options)
-    assert "repeated" in rejection_reason(_segment("sorry sorry sorry sorry"), sure, options)
+    assert rejection_reason(_segment("no no no no"), sure, options) is None  # said, and heard clearly
+    assert "repeated" in rejection_reason(_segment("sorry sorry sorry sorry", word_prob=0.55), sure, options)
+    assert "repeated" in rejection_reason(_segment("sorry " * 8), sure, options)
     assert "words in" in rejection_reason(_segment("one two three four five six seven eight nine ten eleven "
                                                    "twelve thirteen"), _window(0.9, seconds=2.0), options)
     assert rejection_reason(_segment("[Music]"), sure, options) == "no words"

@@ -74,7 +74,7 @@ def babble(seconds: float, seed: int, rate: int = 16_000) -> np.ndarray:
 
 def drone_track(seconds: float, rate: int = 16_000) -> np.ndarray:
     """A 20-second drone burst the speech detector lets through and Whisper (tiny.en) writes words on."""
-    drone = np.zeros(int(seconds * rate), np.float32)
+    drone = np.random.default_rng(0).normal(0, 0.003, int(seconds * rate)).astype(np.float32)  # an open microphone
     piece = babble(20, seed=9)
     drone[5 * rate : 5 * rate + piece.size] = piece
     return drone

@@ -78,6 +78,9 @@ def process(
                                                                               "(default: WGBOT_WHISPER_MODEL)")] = None,
     llm_model: Annotated[str | None, typer.Option("--llm-model", help="a bundled name, a .gguf path or an https "
                                                                       "URL (default: WGBOT_LLM_MODEL)")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="also store the meeting in the tracker and publish it "
+                                                            "(GitHub issues, archive, forum, Discord), resuming a "
+                                                            "re-run where the last one stopped")] = False,
 ) -> None:
     """Transcribe a meeting and write its minutes (summary, decisions, action items, wishes, links)."""
     started = time.perf_counter()
@@ -104,23 +107,38 @@ def process(
     except OSError as exc:
         fail(f"--out {out}: cannot create the folder ({exc.strerror})")
 
+    if publish:
+        _process_and_publish(loaded, path, meeting_date, title, items, out, engine, whisper_model, llm_model)
+        return
+
     from transcripts.errors import TranscriptionError
     from transcripts.export import write_all
     from transcripts.llm import LLMError, load_llm
     from transcripts.minutes import make_minutes
-    from transcripts.model_files import ModelFileError
+    from transcripts.model_files import ModelFileError, llm_model_path
     from transcripts.render import to_json, to_markdown_long, to_markdown_short
     from transcripts.types import Hints
 
     hints = Hints(title=title, agenda=items, glossary=list(loaded.group.glossary))
+    # Everything that can be checked cheaply is checked before the long work starts.
+    recording = None
+    transcript = None
+    try:
+        if path.is_file() and path.suffix.lower() == ".json":
+            transcript = _load_transcript_json(path)
+        else:
+            from transcripts.recording import read_recording
+
+            recording = read_recording(path)
+        llm_model_path(llm_model)
+    except (TranscriptionError, ModelFileError) as exc:
+        fail(str(exc))
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                        console=err_console, transient=False)
+                        console=err_console, transient=True)
     try:
         with progress:
-            if path.is_file() and path.suffix.lower() == ".json":
-                transcript = _load_transcript_json(path)
-            else:
-                transcript = _transcribe(path, hints, engine, whisper_model, models, progress)
+            if transcript is None:
+                transcript = _transcribe(recording, hints, engine, whisper_model, models, progress)
             files = write_all(transcript, out, title=title)
 
             task = progress.add_task("minutes: loading the model", total=None)
@@ -139,7 +157,43 @@ def process(
     _report(minutes, transcript, out, time.perf_counter() - started, llm.name, len(files))
 
 
-def _transcribe(path: Path, hints, engine: str, whisper_model: str, models, progress: Progress):
+def _process_and_publish(loaded, path: Path, day: dt.date, title: str | None, agenda: list[str], out: Path,
+                         engine: str, whisper_model: str, llm_model: str) -> None:
+    """`--publish`: the meeting pipeline itself (tracker/pipeline.py), as the bot runs it: every step stored as it
+    finishes, so a re-run after a crash resumes from the last finished step and publishes nothing twice."""
+    from tracker import pipeline
+    from tracker.cli.common import database
+    from tracker.models import Meeting, MeetingState
+    from transcripts.export import write_all
+    from transcripts.render import to_json, to_markdown_long, to_markdown_short
+
+    loaded.models.whisper_engine, loaded.models.whisper_model, loaded.models.llm_model = engine, whisper_model, llm_model
+    db = database(loaded)
+    started = time.perf_counter()
+    try:
+        meeting_id = pipeline.meeting_for_recording(db, loaded, path, day, title, agenda)
+        pipeline.retry(db, meeting_id)
+        with console.status("processing") as status:
+            state = pipeline.run(db, loaded, meeting_id, progress=lambda what: status.update(what))
+    except pipeline.PipelineError as exc:
+        fail(f"meeting {meeting_id}: {exc} (run the same command again to resume)")
+    with db.session() as session:
+        transcript = pipeline.load_transcript(session, meeting_id)
+        minutes = pipeline.load_minutes(session, meeting_id)
+        meeting = session.get(Meeting, meeting_id)
+    files = write_all(transcript, out, title=meeting.title)
+    (out / "minutes.json").write_text(to_json(minutes), encoding="utf-8")
+    (out / "minutes.md").write_text(to_markdown_short(minutes, title=meeting.title, date=day), encoding="utf-8")
+    (out / "minutes-long.md").write_text(to_markdown_long(minutes, title=meeting.title, date=day), encoding="utf-8")
+    _report(minutes, transcript, out, time.perf_counter() - started, llm_model, len(files))
+    if state != MeetingState.published:
+        err_console.print(f"meeting {meeting_id} is {state.value}: what could not be published yet is retried by "
+                          "`wgbot publish` (see `wgbot publish --status`)")
+    else:
+        console.print(f"meeting {meeting_id} published")
+
+
+def _transcribe(recording, hints, engine: str, whisper_model: str, models, progress: Progress):
     from transcripts.transcribe import transcribe_recording
 
     task = progress.add_task("transcribing", total=None)
@@ -151,7 +205,7 @@ def _transcribe(path: Path, hints, engine: str, whisper_model: str, models, prog
         total = sum(t for _, t in tracks.values()) or None
         progress.update(task, description=f"transcribing {event.speaker}", completed=done, total=total)
 
-    transcript = transcribe_recording(path, hints=hints, engine=engine, model=whisper_model, language=models.language,
+    transcript = transcribe_recording(recording, hints=hints, engine=engine, model=whisper_model, language=models.language,
                                       compute_type=models.whisper_compute_type, threads=models.threads,
                                       progress=on_track)
     progress.update(task, description="transcribed")

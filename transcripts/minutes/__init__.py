@@ -94,6 +94,8 @@ def make_minutes(
         if summary is None:
             summary = ""
             notes.append("summary: the model gave no usable answer")
+    else:
+        notes.append("summary: not written, because no part of the meeting could be summarized")
     if progress:
         progress("done", steps, steps)
 

@@ -45,6 +45,12 @@ NEXT_TOPIC = re.compile(
     r"later (?:topic|discussion)|out of time|run(?:ning)? out of time|another (?:meeting|time)|follow[- ]?up meeting)\b",
     re.IGNORECASE,
 )
+# A topic explicitly put on a later meeting (the clear part of NEXT_TOPIC).
+NEXT_MEETING = re.compile(
+    r"\b(?:(?:at|for|in|on|to) (?:the |our )?next (?:meeting|call|sync|session|week'?s? (?:meeting|call))|"
+    r"on (?:the|next week'?s|our) agenda|next time)\b",
+    re.IGNORECASE,
+)
 DECISION_OR_TOPIC = re.compile(f"(?:{DECISION.pattern})|(?:{NEXT_TOPIC.pattern})", re.IGNORECASE)
 # Speech addressed to the note-taker instead of the people in the call. Such lines are withheld from every prompt
 # and nothing may be grounded on them: the transcript is data, never instructions.

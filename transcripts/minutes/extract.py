@@ -22,7 +22,7 @@ from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import Line, clock
 from transcripts.minutes.summary import Section, drop_repeats
-from transcripts.minutes.words import similarity, support
+from transcripts.minutes.words import content_words, similarity, support
 from transcripts.types import ActionItem, Hints, Wish
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def read_parts(
             return [line.number for line in shown if test(line.text)]
 
         # A question is asked only about a part where some line looks like an answer to it; the lines are named.
-        commitments = candidates(lambda t: cues.COMMITMENT.search(t) or find_due_dates(t, dt.date.min))
+        commitments = candidates(cues.COMMITMENT.search)
         if not commitments:
             tick("action items")
         elif answer := ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items"):
@@ -135,7 +135,18 @@ def read_parts(
             tick("decisions")
         elif answer := ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions"):
             decisions += [d for text in answer.decisions if (d := grounder.decision(text))]
-            topics += [t for text in answer.next_topics if (t := grounder.next_topic(text))]
+            found = [t for text in answer.next_topics if (t := grounder.next_topic(text))]
+            topics += found
+            starts = {line.start: line.number for line in shown}
+            covered = {starts.get(at) for _, at in found}
+            proposals = [n for n in candidates(cues.NEXT_MEETING.search) if n not in covered][:CHECKS_PER_PART]
+            for number in proposals:
+                line = next(line for line in shown if line.number == number)
+                check = llm.ask(system=prompts.SYSTEM, user=prefix + prompts.CHECK_TOPIC.replace("{line}", line.render()),
+                                answer_model=prompts.TopicCheck, max_tokens=limits.get("line check", 60),
+                                purpose=f"topic check {number}")
+                if check and check.topic.strip() and (t := grounder.next_topic(check.topic)):
+                    topics.append(t)
         # Fewer topics per part when there are many parts: the long summary stays readable and cheap to write.
         wanted = prompts.MAX_TOPICS_PER_PART if len(chunks) == 1 else 2 if len(chunks) <= 3 else 1
         if answer := ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary"):
@@ -156,13 +167,19 @@ def read_parts(
 
 
 def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line]) -> list[int]:
-    """Candidate lines no found item rests on (nor its neighbours), those with a due date first, capped."""
-    starts = {line.start: line.number for line in shown}
-    covered = {starts.get(item.at) for item in found}
-    covered |= {n + 1 for n in covered if n} | {n - 1 for n in covered if n}
+    """Candidate lines that no found item speaks of (and that say more than "yes, I will"), those with a due date
+    first, capped."""
     texts = {line.number: line.text for line in shown}
-    left = [n for n in candidates if n not in covered and cues.STRONG.search(texts[n]) or
-            n not in covered and find_due_dates(texts[n], dt.date.min)]
+
+    def open_question(n: int) -> bool:
+        text = texts[n]
+        if len(content_words(text)) <= 1:  # "Sure, I can do that.": an answer, its request holds the task
+            return False
+        if any(support(item.task, text) >= 0.5 for item in found):
+            return False
+        return bool(cues.COMMITMENT.search(text))
+
+    left = [n for n in candidates if open_question(n)]
     left.sort(key=lambda n: (not find_due_dates(texts[n], dt.date.min), n))
     return sorted(left[:CHECKS_PER_PART])
 

@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from transcripts.minutes.cues import COMMITMENT, DECISION, NEXT_TOPIC, is_injection
+from transcripts.minutes.cues import COMMITMENT, DECISION, NEXT_TOPIC, WISH, is_injection
 from transcripts.minutes.dates import find_due_dates, pick_due
 from transcripts.minutes.lines import Line
 from transcripts.minutes.words import STOPWORDS, content_words, name_matches, support, words
@@ -220,6 +220,11 @@ class Grounder:
             details = details if i is not None and support(details, self._window(i)) >= MIN_WINDOW_SUPPORT else ""
         if i is None:
             self._drop("wish", title, "not found in the transcript")
+            return None
+        wished = next((j for j in (i, i - 1, i + 1) if 0 <= j < len(self.lines) and not is_injection(self.lines[j])
+                       and WISH.search(self.lines[j].text)), None)
+        if wished is None:
+            self._drop("wish", title, "nobody wishes for it there (no 'would be nice', 'I wish', 'I'd like' ...)")
             return None
         title = re.sub(r"^(?:a|an|the)\s+", "", title, flags=re.IGNORECASE)
         return Wish(title=capitalize(title), details=capitalize(details), at=round(self.lines[i].start, 2),

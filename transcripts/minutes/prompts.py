@@ -40,6 +40,10 @@ class LineCheck(BaseModel):
     task: str = Field(max_length=100)
 
 
+class TopicCheck(BaseModel):
+    topic: str = Field(max_length=80)
+
+
 class WishCandidate(BaseModel):
     title: str = Field(min_length=1, max_length=60)
     details: str = Field(max_length=160)
@@ -75,10 +79,15 @@ ACTIONS = """Task: list the action items: tasks a person will do after the meeti
 Answer: {"items": [{"owner": "<who will do it>", "task": "<what, at most 12 words>", "line": <line number>}]}
 Each task once. No wishes, no decisions. If there is none: {"items": []}"""
 
-CHECK_LINE = """Task: does this line give someone a task to do after the meeting ("I will ...", "Name, can you ...", \
-"Name will ...")?
+CHECK_LINE = """Task: look only at this one line of the transcript:
 {line}
+Does it give someone a task to do after the meeting ("I will ...", "Name, can you ...", "Name will ...")?
 Answer: {"owner": "<who will do it>", "task": "<what, at most 12 words>"}, or {"owner": "", "task": ""} if not."""
+
+CHECK_TOPIC = """Task: look only at this one line of the transcript:
+{line}
+Does it propose a topic to discuss at the next meeting?
+Answer: {"topic": "<the topic, a few words>"}, or {"topic": ""} if not."""
 
 WISHES = """Task: list the wishes: features or improvements someone would like to have some day ("it would be nice \
 to have ...", "I wish ...", "I would like ..."), not tasks someone agreed to do.{lines}
