@@ -103,7 +103,8 @@ def main() -> None:
         print(f"running {model} ...", flush=True)
         results[model] = run_child(model, sizes)
     baseline = {row["words"]: row["wall"] for row in results.get(BASELINE, [])}
-    header = (f"{'model':<28} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'prompt tok':>10} {'prompt t/s':>10} "
+    header = (f"{'model':<28} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'prompt tok':>10} {'computed':>8} "
+              f"{'prompt t/s':>10} "
               f"{'gen tok':>7} {'gen t/s':>7} {'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} "
               f"{'sections':>8}")
     print(header)
@@ -112,6 +113,7 @@ def main() -> None:
         for row in rows:
             ratio = row["wall"] / baseline[row["words"]] if row["words"] in baseline else float("nan")
             print(f"{model:<28} {row['words']:>6} {row['wall']:>7.1f} {ratio:>8.2f}x {row['prompt_tokens']:>10} "
+                  f"{row['evaluated']:>8} "
                   f"{row['prompt_tps']:>10.1f} {row['generated']:>7} {row['gen_tps']:>7.1f} {row['rss_mb']:>11.0f} "
                   f"{row['calls']:>5} {row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}")
         print(f"{model:<28} model load {rows[0]['load']:.1f} s")

@@ -53,11 +53,11 @@ def test_every_file_is_written(processed):
     assert all({"speaker", "start", "end", "text"} <= set(s) for s in transcript["segments"])
 
 
-@pytest.mark.parametrize(("owner", "words", "due"), sample.EXPECTED_ACTIONS, ids=[a[0] for a in sample.EXPECTED_ACTIONS])
+@pytest.mark.parametrize(("owner", "words", "due"), sample.EXPECTED_ACTIONS,
+                         ids=[a[0] for a in sample.EXPECTED_ACTIONS])
 def test_each_scripted_action_item_is_in_the_minutes(processed, owner, words, due):
     minutes = json.loads((processed / "minutes.json").read_text())
-    matching = [a for a in minutes["action_items"] if words in a["task"].lower()
-                or words.split()[0] in a["task"].lower()]  # ASR may mangle the second word ("poll requests")
+    matching = [a for a in minutes["action_items"] if words in a["task"].lower()]
     assert matching, [a["task"] for a in minutes["action_items"]]
     item = matching[0]
     assert (item["owner"], item["due"]) == (owner, due.isoformat())
@@ -70,7 +70,7 @@ def test_wishes_decision_topic_link_and_nothing_from_the_injection(processed):
     for words in sample.EXPECTED_WISHES:
         assert words.lower() in wishes
     assert len(minutes["action_items"]) == len(sample.EXPECTED_ACTIONS)
-    assert any("december" in d.lower() for d in minutes["decisions"]), minutes["decisions"]
+    assert any(sample.EXPECTED_DECISION in d.lower() for d in minutes["decisions"]), minutes["decisions"]
     assert any(sample.EXPECTED_NEXT_TOPIC in t.lower() for t in minutes["next_topics"]), minutes["next_topics"]
     assert sample.EXPECTED_LINK in minutes["links"]
     everything = json.dumps(minutes).lower()

@@ -91,11 +91,11 @@ def worker_env(postgres_url, fast_models):
 
 def test_two_workers_take_distinct_meetings_and_none_twice(postgres_db, postgres_url, short_recording, tmp_path,
                                                             worker_env):
-    ids = _meetings(postgres_db, short_recording, tmp_path, 4)
+    ids = _meetings(postgres_db, short_recording, tmp_path, 3)
     asyncio.run(_defer(postgres_url, ids))
     workers = [_worker(worker_env), _worker(worker_env)]
     try:
-        _wait_for(lambda: set(_states(postgres_db, ids).values()) == {MeetingState.published}, 300, "4 meetings published")
+        _wait_for(lambda: set(_states(postgres_db, ids).values()) == {MeetingState.published}, 300, "3 meetings published")
     finally:
         for w in workers:
             os.killpg(w.pid, signal.SIGTERM)

@@ -66,10 +66,13 @@ def process(
     path: Annotated[Path, typer.Argument(help="a recording folder (tracks + manifest.json), one audio file, "
                                               "or a transcript.json to summarize again")],
     date: Annotated[str, typer.Option("--date", help="the meeting's date, YYYY-MM-DD (due dates count from it)")],
-    title: Annotated[str | None, typer.Option("--title", help="the meeting's title")] = None,
-    agenda: Annotated[Path | None, typer.Option("--agenda", help="text file, one agenda item per line")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="the meeting's title (default: from "
+                                                              "manifest.json)")] = None,
+    agenda: Annotated[Path | None, typer.Option("--agenda", help="text file, one agenda item per line (default: "
+                                                                 "agenda.md in the recording folder)")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="output folder (default: ./minutes-DATE)")] = None,
-    chat: Annotated[Path | None, typer.Option("--chat", help="the call's text chat, for its links")] = None,
+    chat: Annotated[Path | None, typer.Option("--chat", help="the call's text chat, for its links (default: "
+                                                             "chat.txt in the recording folder)")] = None,
     next_meeting: Annotated[str | None, typer.Option("--next-meeting", help="YYYY-MM-DD, for 'by the next "
                                                                             "meeting' (default: a week later)")] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="faster-whisper or openai-whisper "
@@ -99,6 +102,10 @@ def process(
         fail(f"--engine {engine!r}: use faster-whisper or openai-whisper", code=2)
     whisper_model = whisper_model or models.whisper_model
     llm_model = llm_model or models.llm_model
+    # A recording folder may carry its agenda and text chat (agenda.md, chat.txt), as the bundled sample does.
+    if path.is_dir():
+        agenda = agenda or (path / "agenda.md" if (path / "agenda.md").is_file() else None)
+        chat = chat or (path / "chat.txt" if (path / "chat.txt").is_file() else None)
     items = _agenda(agenda)
     chat_text = _read_text(chat, "chat file") if chat else None
     out = out or Path(f"minutes-{meeting_date.isoformat()}")
@@ -119,7 +126,6 @@ def process(
     from transcripts.render import to_json, to_markdown_long, to_markdown_short
     from transcripts.types import Hints
 
-    hints = Hints(title=title, agenda=items, glossary=list(loaded.group.glossary))
     # Everything that can be checked cheaply is checked before the long work starts.
     recording = None
     transcript = None
@@ -130,9 +136,11 @@ def process(
             from transcripts.recording import read_recording
 
             recording = read_recording(path)
+            title = title or recording.meeting
         llm_model_path(llm_model)
     except (TranscriptionError, ModelFileError) as exc:
         fail(str(exc))
+    hints = Hints(title=title, agenda=items, glossary=list(loaded.group.glossary))
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                         console=err_console, transient=True)
     try:
@@ -205,9 +213,9 @@ def _transcribe(recording, hints, engine: str, whisper_model: str, models, progr
         total = sum(t for _, t in tracks.values()) or None
         progress.update(task, description=f"transcribing {event.speaker}", completed=done, total=total)
 
-    transcript = transcribe_recording(recording, hints=hints, engine=engine, model=whisper_model, language=models.language,
-                                      compute_type=models.whisper_compute_type, threads=models.threads,
-                                      progress=on_track)
+    transcript = transcribe_recording(recording, hints=hints, engine=engine, model=whisper_model,
+                                      language=models.language, compute_type=models.whisper_compute_type,
+                                      threads=models.threads, progress=on_track)
     progress.update(task, description="transcribed")
     return transcript
 

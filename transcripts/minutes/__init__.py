@@ -37,7 +37,7 @@ Progress = Callable[[str, int, int], None]  # (what is being done, steps done, s
 class MinutesOptions:
     # Transcript tokens per part (topic section). A part is read with one prompt, so with its questions and answer
     # it must fit `n_ctx`.
-    part_tokens: int = 3000
+    part_tokens: int = 3500
     # Transcript tokens the model reads over all parts together. This, not the meeting's length, bounds the cost:
     # a long meeting is read as a selection of its lines (see `condense`).
     read_budget: int = 2400

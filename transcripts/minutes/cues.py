@@ -25,9 +25,11 @@ ACTION = re.compile(
     re.IGNORECASE,
 )
 WISH = re.compile(
-    r"\b(?:wish(?:es|ed)?|wish ?list|would be (?:nice|great|good|cool|useful|helpful)|it'?d be (?:nice|great|cool|good)|"
+    r"\b(?:wish(?:es|ed)?|wish ?list|would be (?:nice|great|good|cool|useful|helpful)|"
+    r"it'?d be (?:nice|great|cool|good)|"
     r"i'?d (?:like|love)|i would (?:like|love)|we'?d (?:like|love)|would like|would love|nice to have|"
-    r"feature request|some ?day|in the future|eventually|(?:we|you) (?:could|might) (?:also )?(?:add|have|build|get|try)|"
+    r"feature request|some ?day|in the future|eventually|"
+    r"(?:we|you) (?:could|might) (?:also )?(?:add|have|build|get|try)|"
     r"maybe we (?:could|can|should)|how about|what if we|idea|dream|someone should|if only|should support|"
     r"should have)\b",
     re.IGNORECASE,
@@ -42,7 +44,8 @@ DECISION = re.compile(
 NEXT_TOPIC = re.compile(
     r"\b(?:next (?:meeting|time|week'?s? (?:meeting|call)|call|sync|session)|agenda|revisit|come back to|"
     r"(?:talk|discuss) (?:about )?(?:\w+ ){0,6}(?:later|next)|park (?:it|that|this)|table (?:it|that|this)|"
-    r"later (?:topic|discussion)|out of time|run(?:ning)? out of time|another (?:meeting|time)|follow[- ]?up meeting)\b",
+    r"later (?:topic|discussion)|out of time|run(?:ning)? out of time|another (?:meeting|time)|"
+    r"follow[- ]?up meeting)\b",
     re.IGNORECASE,
 )
 # A topic explicitly put on a later meeting (the clear part of NEXT_TOPIC).
@@ -58,7 +61,8 @@ INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:instructions?|prompts?|rules)\b|"
     r"\b(?:ignore|disregard|forget)\s+(?:all|everything)\s+(?:of\s+)?(?:the\s+)?(?:above|previous|prior|earlier)\b|"
     r"\b(?:system|developer) (?:prompt|message|instructions?)\b|"
-    r"\b(?:you are|you're|act as|pretend to be) (?:now )?(?:an? |the )?(?:\w+ )?(?:ai|assistant|language model|chat ?gpt|bot|"
+    r"\b(?:you are|you're|act as|pretend to be) (?:now )?(?:an? |the )?(?:\w+ )?"
+    r"(?:ai|assistant|language model|chat ?gpt|bot|"
     r"summari[sz]er|note[- ]?taker)\b|"
     r"\b(?:dear|hey|attention|note to the|to the) (?:ai|assistant|bot|model|summari[sz]er|note[- ]?taker|llm)\b|"
     r"\b(?:ai|assistant|bot|model|summari[sz]er|note[- ]?taker|llm),? (?:please )?(?:add|file|create|open|record|"
@@ -73,7 +77,9 @@ INJECTION = re.compile(
 COMMITMENT = re.compile(
     r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to|'m gonna| am gonna| plan to| promise| volunteer| "
     r"take)|let me|(?:can|could|would|will) you|please|will do|on it|(?:he|she|they) (?:will|is going to|can)\b(?! be)|"
-    r"(?-i:[A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b(?! be))",
+    r"(?-i:[A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b(?! be))"
+    # ... but not the call's own mechanics: "can you hear me?", "could you say that again?"
+    r"(?!\s+(?:\w+\s+)?(?:hear|see|say that|repeat|share (?:your|the) screen|unmute|mute)\b)",
     re.IGNORECASE,
 )
 

@@ -47,7 +47,10 @@ _NUM = r"\d{1,3}|" + "|".join(sorted((re.escape(k) for k in _NUMBER_WORDS), key=
 _ORD_WORDS = "|".join(sorted((re.escape(k) for k in _ORDINAL_WORDS), key=len, reverse=True))
 _DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORD_WORDS})"
 # The preposition decides "by X" (X) against "before X" (the day before X); it is optional.
-_PREP = r"(?:(?P<prep>by|before|until|till|til|on|for|due|no later than|not later than|prior to|ahead of|in time for)\s+)?"
+_PREP = (
+    r"(?:(?P<prep>by|before|until|till|til|on|for|due|no later than|not later than|prior to|ahead of|in time for)"
+    r"\s+)?"
+)
 _THE = r"(?:the\s+|our\s+|this\s+coming\s+|the\s+coming\s+|coming\s+|this\s+)?"
 
 

@@ -39,7 +39,7 @@ ANSWER_TOKENS = {"action items": 360, "line check": 60, "wishes": 300, "decision
                  "short summary": 200}
 # Lines that look like a commitment but that the action-item answer did not cover get one small question each
 # (the model's list misses one now and then); at most this many per part, those with a due date first.
-CHECKS_PER_PART = 3
+CHECKS_PER_PART = 2
 
 
 @dataclass(slots=True)
@@ -50,6 +50,8 @@ class ReadResult:
     next_topics: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # parts the model gave no usable answer for
+    timed_decisions: list[tuple[str, float]] = field(default_factory=list)  # before de-duplication
+    timed_topics: list[tuple[str, float]] = field(default_factory=list)
 
 
 def _label(chunk: Chunk, count: int) -> str:
@@ -79,91 +81,113 @@ def read_parts(
 ) -> ReadResult:
     """Ask every part its questions; `budget`: transcript tokens shown to the model over all parts together."""
     result = ReadResult()
-    limits = answer_tokens or ANSWER_TOKENS
     all_lines = [line for chunk in chunks for line in chunk.lines]
     df, n_docs = document_frequencies(all_lines)
     total = sum(chunk.tokens for chunk in chunks) or 1
-    actions: list[ActionItem] = []
-    wishes: list[Wish] = []
-    decisions: list[tuple[str, float]] = []
-    topics: list[tuple[str, float]] = []
-
     for chunk in chunks:
-        share = max(300, budget * chunk.tokens // total)
-        shown = select_lines(chunk.lines, share, llm.count_tokens, df, n_docs)
-        label = _label(chunk, len(chunks))
+        shown = select_lines(chunk.lines, max(300, budget * chunk.tokens // total), llm.count_tokens, df, n_docs)
         if not shown:
             for _ in range(QUESTIONS_PER_PART):
                 tick("reading")
             continue
-        prefix = prompts.transcript_message(_render(shown), grounder.speakers, hints.title, list(hints.agenda),
-                                            partial=len(shown) < len(chunk.lines))
+        part = _Part(llm, chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS)
+        part.action_items()
+        part.wishes()
+        part.decisions()
+        part.sections()
 
-        def ask(question: str, answer_model, purpose: str):
-            tick(purpose)
-            max_tokens = limits.get(purpose, ANSWER_TOKENS[purpose])
-            answer = llm.ask(system=prompts.SYSTEM, user=prefix + question, answer_model=answer_model,
-                             max_tokens=max_tokens, purpose=f"{purpose} {chunk.number}/{len(chunks)}")
-            if answer is None:
-                result.notes.append(f"{purpose}: the model gave no usable answer for {label}")
-            return answer
-
-        def candidates(test) -> list[int]:
-            return [line.number for line in shown if test(line.text)]
-
-        # A question is asked only about a part where some line looks like an answer to it; the lines are named.
-        commitments = candidates(cues.COMMITMENT.search)
-        if not commitments:
-            tick("action items")
-        elif answer := ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items"):
-            found = [a for c in answer.items if (a := grounder.action(c.owner, c.task, c.line))]
-            actions += found
-            for number in _unanswered(commitments, found, shown):
-                line = next(line for line in shown if line.number == number)
-                check = llm.ask(system=prompts.SYSTEM, user=prefix + prompts.CHECK_LINE.replace("{line}", line.render()),
-                                answer_model=prompts.LineCheck, max_tokens=limits.get("line check", 60),
-                                purpose=f"line check {number}")
-                if check and check.task.strip() and (item := grounder.action(check.owner, check.task, number)):
-                    actions.append(item)
-        wished = candidates(cues.WISH.search)
-        if not wished:
-            tick("wishes")
-        elif answer := ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes"):
-            wishes += [w for c in answer.wishes if (w := grounder.wish(c.title, c.details, c.line))]
-        settled = candidates(cues.DECISION_OR_TOPIC.search)
-        if not settled:
-            tick("decisions")
-        elif answer := ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions"):
-            decisions += [d for text in answer.decisions if (d := grounder.decision(text))]
-            found = [t for text in answer.next_topics if (t := grounder.next_topic(text))]
-            topics += found
-            starts = {line.start: line.number for line in shown}
-            covered = {starts.get(at) for _, at in found}
-            proposals = [n for n in candidates(cues.NEXT_MEETING.search) if n not in covered][:CHECKS_PER_PART]
-            for number in proposals:
-                line = next(line for line in shown if line.number == number)
-                check = llm.ask(system=prompts.SYSTEM, user=prefix + prompts.CHECK_TOPIC.replace("{line}", line.render()),
-                                answer_model=prompts.TopicCheck, max_tokens=limits.get("line check", 60),
-                                purpose=f"topic check {number}")
-                if check and check.topic.strip() and (t := grounder.next_topic(check.topic)):
-                    topics.append(t)
-        # Fewer topics per part when there are many parts: the long summary stays readable and cheap to write.
-        wanted = prompts.MAX_TOPICS_PER_PART if len(chunks) == 1 else 2 if len(chunks) <= 3 else 1
-        if answer := ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary"):
-            result.sections += _sections(answer, chunk, grounder)[:wanted]
-
-    result.actions = _cap(_dedupe_actions(actions), MAX_ACTIONS, "action items")
-    result.wishes = _cap(_dedupe_wishes(wishes), MAX_WISHES, "wishes")
+    result.actions = _cap(_dedupe_actions(result.actions), MAX_ACTIONS, "action items")
+    result.wishes = _cap(_dedupe_wishes(result.wishes), MAX_WISHES, "wishes")
     # A task of one person that the model also called a decision is an action item, not a decision.
-    decided = [(text, at) for text, at in decisions
+    decided = [(text, at) for text, at in result.timed_decisions
                if not any(similarity(text, a.task) >= 0.5 or (a.at == at and support(a.task, text) >= 0.5)
                           for a in result.actions)]
     result.decisions = _cap(_dedupe_texts(decided), MAX_DECISIONS, "decisions")
-    result.next_topics = _cap(_dedupe_texts(topics), MAX_NEXT_TOPICS, "next topics")
+    result.next_topics = _cap(_dedupe_texts(result.timed_topics), MAX_NEXT_TOPICS, "next topics")
     result.sections.sort(key=lambda s: s.start)
     for i, section in enumerate(result.sections[:-1]):
         section.end = max(section.start, min(section.end, result.sections[i + 1].start))
     return result
+
+
+class _Part:
+    """The questions about one part. All share one prompt prefix (the part's lines), so only the first reads them."""
+
+    def __init__(self, llm: LocalLLM, chunk: Chunk, parts: int, shown: list[Line], grounder: Grounder, hints: Hints,
+                 result: ReadResult, tick: Tick, limits: dict[str, int]) -> None:
+        self.llm, self.chunk, self.parts, self.shown, self.grounder = llm, chunk, parts, shown, grounder
+        self.result, self.tick, self.limits = result, tick, limits
+        self.label = _label(chunk, parts)
+        self.prefix = prompts.transcript_message(_render(shown), grounder.speakers, hints.title, list(hints.agenda),
+                                                 partial=len(shown) < len(chunk.lines))
+
+    def _ask(self, question: str, answer_model, purpose: str, required: bool = True):
+        if required:
+            self.tick(purpose)
+        answer = self.llm.ask(system=prompts.SYSTEM, user=self.prefix + question, answer_model=answer_model,
+                              max_tokens=self.limits.get(purpose, ANSWER_TOKENS[purpose]),
+                              purpose=f"{purpose} {self.chunk.number}/{self.parts}")
+        if answer is None and required:  # a failed extra check only loses what it might have added
+            self.result.notes.append(f"{purpose}: the model gave no usable answer for {self.label}")
+        return answer
+
+    def _candidates(self, pattern) -> list[int]:
+        return [line.number for line in self.shown if pattern.search(line.text)]
+
+    def _line(self, number: int) -> Line:
+        return next(line for line in self.shown if line.number == number)
+
+    def action_items(self) -> None:
+        # Asked only where someone seems to take something on; those lines are named in the question.
+        commitments = self._candidates(cues.COMMITMENT)
+        if not commitments:
+            self.tick("action items")
+            return
+        answer = self._ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items")
+        if answer is None:
+            return
+        found = [a for c in answer.items if (a := self.grounder.action(c.owner, c.task, c.line))]
+        for number in _unanswered(commitments, found, self.shown):
+            check = self._ask(prompts.CHECK_LINE.replace("{line}", self._line(number).render()), prompts.LineCheck,
+                              "line check", required=False)
+            if check and check.task.strip() and (item := self.grounder.action(check.owner, check.task, number)):
+                found.append(item)
+        self.result.actions += found
+
+    def wishes(self) -> None:
+        wished = self._candidates(cues.WISH)
+        if not wished:
+            self.tick("wishes")
+            return
+        if answer := self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes"):
+            self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(c.title, c.details, c.line))]
+
+    def decisions(self) -> None:
+        settled = self._candidates(cues.DECISION_OR_TOPIC)
+        if not settled:
+            self.tick("decisions")
+            return
+        answer = self._ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions")
+        if answer is None:
+            return
+        self.result.timed_decisions += [d for text in answer.decisions if (d := self.grounder.decision(text))]
+        found = [t for text in answer.next_topics if (t := self.grounder.next_topic(text))]
+        # A line that plainly puts something on the next meeting but got no topic: one small question each.
+        starts = {line.start: line.number for line in self.shown}
+        covered = {starts.get(at) for _, at in found}
+        for number in [n for n in self._candidates(cues.NEXT_MEETING) if n not in covered][:CHECKS_PER_PART]:
+            check = self._ask(prompts.CHECK_TOPIC.replace("{line}", self._line(number).render()), prompts.TopicCheck,
+                              "line check", required=False)
+            if check and check.topic.strip() and (t := self.grounder.next_topic(check.topic)):
+                found.append(t)
+        self.result.timed_topics += found
+
+    def sections(self) -> None:
+        # Fewer topics per part when there are many parts: the long summary stays readable and cheap to write.
+        wanted = prompts.MAX_TOPICS_PER_PART if self.parts == 1 else 2 if self.parts <= 3 else 1
+        answer = self._ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary")
+        if answer:
+            self.result.sections += _sections(answer, self.chunk, self.grounder)[:wanted]
 
 
 def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line]) -> list[int]:
@@ -191,7 +215,8 @@ def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -
         if any(similarity(topic.title, s.title) >= 0.8 for s in out):
             continue
         # A section starts where its words are found within this part (the part's start otherwise).
-        found = grounder.find_support(f"{topic.title} {summary}", within=(chunk.lines[0].number, chunk.lines[-1].number))
+        within = (chunk.lines[0].number, chunk.lines[-1].number)
+        found = grounder.find_support(f"{topic.title} {summary}", within=within)
         start = grounder.lines[found].start if found is not None else chunk.start
         out.append(Section(topic.title.strip().rstrip("."), summary, start, chunk.end))
     out.sort(key=lambda s: s.start)

@@ -42,6 +42,11 @@ _ACCEPT = re.compile(
     re.IGNORECASE,
 )
 _THIRD_PERSON = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b")
+# A capitalized word that is likely a name: inside a sentence ("but Sam will"), or addressed ("Carol, can you"), or
+# the subject of a promise ("Eve will"). A capitalized first word alone ("Great work") is not.
+_NAMES_SAID = re.compile(
+    r"(?<=[a-z,] )([A-Z][a-z]{2,})\b|\b([A-Z][a-z]{2,})(?=, | (?:will|is|can|has|said|could|should)\b)"
+)
 _SELF = {"i", "me", "myself", "speaker", "the speaker", "self"}
 _GROUP = {"we", "us", "everyone", "everybody", "all", "team", "the team", "group", "the group", "someone", "somebody",
           "anyone", "nobody", "they", "you", "unknown", "none", "n/a", ""}
@@ -60,7 +65,7 @@ class Grounder:
     def __post_init__(self) -> None:
         self.speakers = list(dict.fromkeys(line.speaker for line in self.lines))
         self._by_number = {line.number: i for i, line in enumerate(self.lines)}
-        self._said = {w for line in self.lines for w in re.findall(r"\b[A-Z][a-z]{2,}\b", line.text)}
+        self._said = {a or b for line in self.lines for a, b in _NAMES_SAID.findall(line.text)}
 
     # ---- support --------------------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class TopicCheck(BaseModel):
 
 class WishCandidate(BaseModel):
     title: str = Field(min_length=1, max_length=60)
-    details: str = Field(max_length=160)
+    details: str = Field(max_length=120)
     line: int
 
 

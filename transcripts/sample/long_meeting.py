@@ -25,7 +25,7 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("documentation site", ("docs", "tutorial", "search", "navigation", "examples", "reference", "theme")),
     ("release process", ("release", "changelog", "tag", "version", "packaging", "wheels", "signing")),
     ("community forum", ("forum", "moderation", "spam", "categories", "newcomers", "answers", "tags")),
-    ("performance regression", ("latency", "profiling", "regression", "allocations", "cache", "benchmark", "flamegraph")),
+    ("performance regression", ("latency", "profiling", "regression", "allocations", "cache", "flamegraph")),
     ("security audit", ("audit", "vulnerability", "dependencies", "tokens", "permissions", "disclosure", "patch")),
     ("mentoring program", ("mentors", "interns", "onboarding", "projects", "schedule", "applications", "stipend")),
     ("data retention", ("retention", "privacy", "deletion", "backups", "policy", "archive", "consent")),
