@@ -248,80 +248,60 @@ def _row_for(session: Session, kind: PublicationKind, subject_id: int) -> Public
 
 
 def _store_actions(session, meeting: Meeting, minutes: Minutes, members, targets: Targets, result: StoredMinutes) -> bool:
+    wanted = [
+        ((_norm(a.owner), _norm(a.task)),
+         {"owner_name": a.owner, "owner_id": members.get(_norm(a.owner)), "task": a.task, "due": a.due, "at": a.at,
+          "excerpt": a.excerpt or None})
+        for a in minutes.action_items
+    ]
+    return _sync_items(session, meeting, ActionItem, PublicationKind.action_issue, _action_key, wanted,
+                       lambda a: (_norm(a.owner_name), _norm(a.task)), targets, result.action_item_ids, result)
+
+
+def _store_wishes(session, meeting: Meeting, minutes: Minutes, targets: Targets, result: StoredMinutes) -> bool:
+    wanted = [(_norm(w.title), {"title": w.title, "details": w.details, "at": w.at, "excerpt": w.excerpt or None})
+              for w in minutes.wishes]
+    return _sync_items(session, meeting, WishlistEntry, PublicationKind.wish_issue, _wish_key, wanted,
+                       lambda w: _norm(w.title), targets, result.wish_ids, result)
+
+
+def _sync_items(session, meeting: Meeting, model, kind: PublicationKind, key_for, wanted: list[tuple], identity,
+                targets: Targets, ids: list[int], result: StoredMinutes) -> bool:
+    """Make the meeting's items of `model` match `wanted` ((identity, fields) pairs): update in place what is the
+    same item (re-publishing it when it changed), add what is new, and drop what is gone if it was never sent."""
     changed = False
-    existing = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id).order_by(ActionItem.id)).all()
-    by_key = {(_norm(a.owner_name), _norm(a.task)): a for a in existing}
+    existing = session.exec(select(model).where(model.meeting_id == meeting.id).order_by(model.id)).all()
+    by_identity = {identity(item): item for item in existing}
     kept: set[int] = set()
-    for new in minutes.action_items:
-        key = (_norm(new.owner), _norm(new.task))
-        item = by_key.get(key)
-        fields = {"owner_name": new.owner, "owner_id": members.get(_norm(new.owner)), "task": new.task,
-                  "due": new.due, "at": new.at, "excerpt": new.excerpt or None}
+    for key, fields in wanted:
+        item = by_identity.get(key)
         if item is None or item.id in kept:
-            item = ActionItem(meeting_id=meeting.id, **fields)
+            item = model(meeting_id=meeting.id, **fields)
             session.add(item)
             session.flush()
             changed = True
         elif any(getattr(item, k) != v for k, v in fields.items()):
             for k, v in fields.items():
                 setattr(item, k, v)
-            item.updated_at = utcnow()
+            if hasattr(item, "updated_at"):
+                item.updated_at = utcnow()
             session.add(item)
             changed = True
-            republish(session, [r for r in [_row_for(session, PublicationKind.action_issue, item.id)] if r])
+            republish(session, [r for r in [_row_for(session, kind, item.id)] if r])
         kept.add(item.id)
-        result.action_item_ids.append(item.id)
+        ids.append(item.id)
         if targets.github_repo:
-            row = enqueue(session, kind=PublicationKind.action_issue, target=targets.github_repo,
-                          key=_action_key(meeting.id, item.id), meeting_id=meeting.id, subject_id=item.id)
+            row = enqueue(session, kind=kind, target=targets.github_repo, key=key_for(meeting.id, item.id),
+                          meeting_id=meeting.id, subject_id=item.id)
             result.publication_keys.append(row.idempotency_key)
     for item in existing:
         if item.id in kept:
             continue
-        row = _row_for(session, PublicationKind.action_issue, item.id)
+        row = _row_for(session, kind, item.id)
         if _never_attempted(row):  # gone from the new minutes and never sent anywhere: drop it
             if row is not None:
                 session.delete(row)
             session.delete(item)
-            changed = True
-    return changed
-
-
-def _store_wishes(session, meeting: Meeting, minutes: Minutes, targets: Targets, result: StoredMinutes) -> bool:
-    changed = False
-    existing = session.exec(
-        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(WishlistEntry.id)
-    ).all()
-    by_key = {_norm(w.title): w for w in existing}
-    kept: set[int] = set()
-    for new in minutes.wishes:
-        wish = by_key.get(_norm(new.title))
-        fields = {"title": new.title, "details": new.details, "at": new.at, "excerpt": new.excerpt or None}
-        if wish is None or wish.id in kept:
-            wish = WishlistEntry(meeting_id=meeting.id, **fields)
-            session.add(wish)
-            session.flush()
-            changed = True
-        elif any(getattr(wish, k) != v for k, v in fields.items()):
-            for k, v in fields.items():
-                setattr(wish, k, v)
-            session.add(wish)
-            changed = True
-            republish(session, [r for r in [_row_for(session, PublicationKind.wish_issue, wish.id)] if r])
-        kept.add(wish.id)
-        result.wish_ids.append(wish.id)
-        if targets.github_repo:
-            row = enqueue(session, kind=PublicationKind.wish_issue, target=targets.github_repo,
-                          key=_wish_key(meeting.id, wish.id), meeting_id=meeting.id, subject_id=wish.id)
-            result.publication_keys.append(row.idempotency_key)
-    for wish in existing:
-        if wish.id in kept:
-            continue
-        row = _row_for(session, PublicationKind.wish_issue, wish.id)
-        if _never_attempted(row):
-            if row is not None:
-                session.delete(row)
-            session.delete(wish)
             changed = True
     return changed
 
