@@ -149,7 +149,7 @@ def main() -> int:
         print(f"  {config}: {result['wall_s']:.1f} s (load avg {loadavg()})", flush=True)
 
     baseline = next((r for r in results if (r["engine"], r["model"], r["compute_type"]) == BASELINE), None)
-    header = (f"{'engine':<15} {'model':<8} {'compute':<8} {'load s':>7} {'wall s':>8} {'RTF':>7} "
+    header = (f"{'engine':<15} {'model':<8} {'compute':<8} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
               f"{'x oa-fp32':>9} {'peak RSS':>9} {'WER %':>6}")
     print()
     print(header)
@@ -157,6 +157,7 @@ def main() -> int:
     for r in results:
         ratio = f"{baseline['wall_s'] / r['wall_s']:.1f}x" if baseline else "n/a"
         print(f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
+              f"{r['cpu_s']:>7.1f} "
               f"{r['rtf']:>7.3f} {ratio:>9} {r['peak_rss_mb']:>6.0f} MB {100 * r['wer']:>6.2f}")
     print(f"\nload average after: {loadavg()}")
     fw = {r["compute_type"]: r for r in results if r["engine"] == "faster-whisper" and r["model"] == "base"}
