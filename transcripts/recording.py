@@ -32,8 +32,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .audio import AUDIO_SUFFIXES, probe
-from .errors import AudioError, RecordingError
+from .audio import AUDIO_SUFFIXES
+from .errors import RecordingError
 
 log = logging.getLogger(__name__)
 
@@ -210,15 +210,3 @@ def _from_manifest(folder: Path, manifest: Manifest) -> Recording:
         warnings=warnings,
     )
 
-
-def track_duration(track: Track) -> float:
-    """Seconds from the meeting start to the end of the track's last part, from container headers (0 if unknown)."""
-    end = 0.0
-    for part in track.parts:
-        try:
-            info = probe(part.path)
-        except AudioError:
-            continue
-        start = part.offset if part.offset is not None else end
-        end = max(end, start + (info.duration or 0.0))
-    return end

@@ -217,9 +217,8 @@ def test_when_nobody_reviews_in_time_the_default_applies(db, github, default):
         assert MINUTES.long_summary in readme and section(readme, "Action items").strip() == "(none)"
 
 
-def test_wgbot_publish_applies_the_deadline(db, github, tmp_path, monkeypatch):
-    if not db.is_sqlite:
-        pytest.skip("the command reads its database from the environment; SQLite is enough to show it")
+def test_wgbot_publish_applies_the_deadline(sqlite_db, github, tmp_path, monkeypatch):
+    db = sqlite_db  # the command reads its database from the environment; SQLite is enough to show it
     settings = review_settings(github, timeout_hours=1)
     meeting_id = held_meeting(db, settings, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
     for name, value in {"WGBOT_DATABASE_URL": db.url.replace("+pysqlite", ""), "WGBOT_GITHUB_TOKEN": github.token,
