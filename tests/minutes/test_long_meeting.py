@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from transcripts.llm import load_llm
-from transcripts.minutes import MinutesOptions, make_minutes
-from transcripts.minutes.chunking import chunk_lines
+from transcripts.minutes import MinutesOptions, make_minutes, plan_parts
 from transcripts.minutes.lines import transcript_lines
 from transcripts.minutes.words import support
 from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
@@ -20,7 +19,7 @@ from transcripts.types import Hints
 pytestmark = pytest.mark.slow
 
 N_CTX = 2048
-OPTIONS = MinutesOptions(part_tokens=1600, read_budget=2400, n_ctx=N_CTX)
+OPTIONS = MinutesOptions(part_tokens=1600, max_parts=8, read_budget=2400, n_ctx=N_CTX)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def test_the_transcript_is_far_longer_than_the_context(llm, meeting):
 
 
 def test_every_part_is_summarized_from_start_to_end(llm, meeting, minutes):
-    parts = chunk_lines(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS.part_tokens)
+    parts = plan_parts(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS)
     assert len(parts) >= 5
     sections = [block for block in minutes.long_summary.split("\n\n") if block.startswith("### ")]
     assert len(sections) >= len(parts) - 1, minutes.notes  # one topic per part (a part may fail, and says so)

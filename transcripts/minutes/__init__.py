@@ -17,16 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
-from transcripts.minutes.chunking import chunk_lines
+from transcripts.minutes.chunking import Chunk, chunk_lines
 from transcripts.minutes.cues import is_injection
 from transcripts.minutes.extract import ANSWER_TOKENS, QUESTIONS_PER_PART, read_parts
 from transcripts.minutes.grounding import Grounder
-from transcripts.minutes.lines import clock, transcript_lines
+from transcripts.minutes.lines import Line, clock, transcript_lines
 from transcripts.minutes.links import find_links
 from transcripts.minutes.summary import long_summary_markdown, short_summary
 from transcripts.types import Hints, Minutes, Transcript
 
-__all__ = ["MinutesOptions", "make_minutes"]
+__all__ = ["MinutesOptions", "make_minutes", "plan_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ class MinutesOptions:
     # Transcript tokens per part (topic section). A part is read with one prompt, so with its questions and answer
     # it must fit `n_ctx`.
     part_tokens: int = 3500
+    # At most this many parts: a longer meeting gets longer parts. Every part costs four questions (and answers),
+    # whatever its length, while what the model reads of it is bounded by `read_budget` anyway.
+    max_parts: int = 4
     # Transcript tokens the model reads over all parts together. This, not the meeting's length, bounds the cost:
     # a long meeting is read as a selection of its lines (see `condense`).
     read_budget: int = 2400
@@ -45,6 +48,15 @@ class MinutesOptions:
     days_to_next_meeting: int = 7
     # Longest answer, in tokens, per question (the schemas' caps fit within these).
     answer_tokens: dict[str, int] = field(default_factory=lambda: dict(ANSWER_TOKENS))
+
+
+def plan_parts(lines: list[Line], count_tokens: Callable[[str], int], options: MinutesOptions) -> list[Chunk]:
+    """The parts the meeting is read in: `part_tokens` each, or longer so there are at most `max_parts`."""
+    total = sum(count_tokens(line.render()) + 1 for line in lines)
+    size = max(options.part_tokens, -(-total // options.max_parts))
+    while len(chunks := chunk_lines(lines, count_tokens, size)) > options.max_parts:
+        size = int(size * 1.15) + 1  # cuts at topic changes leave parts short of full: allow a little more
+    return chunks
 
 
 def make_minutes(
@@ -70,7 +82,7 @@ def make_minutes(
         return Minutes(links=links, notes=["The transcript has no speech; there is nothing to summarize."])
     model = llm if isinstance(llm, LocalLLM) else load_llm(llm, n_ctx=options.n_ctx)
     next_meeting = next_meeting or meeting_date + dt.timedelta(days=options.days_to_next_meeting)
-    chunks = chunk_lines(lines, model.count_tokens, options.part_tokens)
+    chunks = plan_parts(lines, model.count_tokens, options)
     grounder = Grounder(lines, meeting_date, next_meeting, extra_names=list(hints.speakers))
     log.info("minutes: %d lines in %d part(s), model %s", len(lines), len(chunks), model.name)
 

@@ -22,7 +22,7 @@ from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import Line, clock
 from transcripts.minutes.summary import Section, drop_repeats
-from transcripts.minutes.words import content_words, similarity, support
+from transcripts.minutes.words import content_words, similarity
 from transcripts.types import ActionItem, Hints, Wish
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ MAX_ACTIONS = 30
 MAX_WISHES = 15
 MAX_DECISIONS = 15
 MAX_NEXT_TOPICS = 8
-DUPLICATE = 0.6  # similarity from which two items of the same kind (and owner) are one item
+DUPLICATE = 0.6  # similarity from which two decisions or topics are one
+SAME_TASK = 0.8  # ... and two tasks of one owner (or wishes) on different lines: a repeated commitment
 
 Tick = Callable[[str], None]
 QUESTIONS_PER_PART = 4
@@ -96,14 +97,15 @@ def read_parts(
         part.decisions()
         part.sections()
 
-    result.actions = _cap(_dedupe_actions(result.actions), MAX_ACTIONS, "action items")
-    result.wishes = _cap(_dedupe_wishes(result.wishes), MAX_WISHES, "wishes")
+    similar = grounder.similarity  # weighted by rarity: "write a report on X" and "... on Y" are not one task
+    result.actions = _cap(_dedupe_actions(result.actions, similar), MAX_ACTIONS, "action items")
+    result.wishes = _cap(_dedupe_wishes(result.wishes, similar), MAX_WISHES, "wishes")
     # A task of one person that the model also called a decision is an action item, not a decision.
     decided = [(text, at) for text, at in result.timed_decisions
-               if not any(similarity(text, a.task) >= 0.5 or (a.at == at and support(a.task, text) >= 0.5)
+               if not any(similar(text, a.task) >= 0.5 or (a.at == at and grounder.support(a.task, text) >= 0.5)
                           for a in result.actions)]
-    result.decisions = _cap(_dedupe_texts(decided), MAX_DECISIONS, "decisions")
-    result.next_topics = _cap(_dedupe_texts(result.timed_topics), MAX_NEXT_TOPICS, "next topics")
+    result.decisions = _cap(_dedupe_texts(decided, similar), MAX_DECISIONS, "decisions")
+    result.next_topics = _cap(_dedupe_texts(result.timed_topics, similar), MAX_NEXT_TOPICS, "next topics")
     result.sections.sort(key=lambda s: s.start)
     for i, section in enumerate(result.sections[:-1]):
         section.end = max(section.start, min(section.end, result.sections[i + 1].start))
@@ -160,7 +162,7 @@ class _Part:
             self.tick("wishes")
             return
         if answer := self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes"):
-            self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(c.title, c.details, c.line))]
+            self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(c.title, cited=c.line))]
 
     def decisions(self) -> None:
         settled = self._candidates(cues.DECISION_OR_TOPIC)
@@ -191,15 +193,14 @@ class _Part:
 
 
 def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line]) -> list[int]:
-    """Candidate lines that no found item speaks of (and that say more than "yes, I will"), those with a due date
+    """Candidate lines that no found item rests on (and that say more than "yes, I will"), those with a due date
     first, capped."""
     texts = {line.number: line.text for line in shown}
+    anchored = {line.number for line in shown if any(item.at == round(line.start, 2) for item in found)}
 
     def open_question(n: int) -> bool:
         text = texts[n]
-        if len(content_words(text)) <= 1:  # "Sure, I can do that.": an answer, its request holds the task
-            return False
-        if any(support(item.task, text) >= 0.5 for item in found):
+        if n in anchored or len(content_words(text)) <= 1:  # "Sure, I can do that.": its request holds the task
             return False
         return bool(cues.COMMITMENT.search(text))
 
@@ -225,11 +226,12 @@ def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -
     return out
 
 
-def _dedupe_actions(items: list[ActionItem]) -> list[ActionItem]:
+def _dedupe_actions(items: list[ActionItem], similar=similarity) -> list[ActionItem]:
+    """One item per task: the same owner on the same line with a similar task, or an almost identical task."""
     kept: list[ActionItem] = []
     for item in sorted(items, key=lambda a: a.at):
         twin = next((k for k in kept if k.owner == item.owner and (
-            similarity(k.task, item.task) >= DUPLICATE or (k.at == item.at and similarity(k.task, item.task) > 0.3))),
+            similar(k.task, item.task) >= SAME_TASK or (k.at == item.at and similar(k.task, item.task) > 0.3))),
             None)
         if twin is None:
             kept.append(item)
@@ -238,18 +240,18 @@ def _dedupe_actions(items: list[ActionItem]) -> list[ActionItem]:
     return kept
 
 
-def _dedupe_wishes(items: list[Wish]) -> list[Wish]:
+def _dedupe_wishes(items: list[Wish], similar=similarity) -> list[Wish]:
     kept: list[Wish] = []
     for item in sorted(items, key=lambda w: w.at):
-        if not any(similarity(item.title, k.title) >= DUPLICATE or k.at == item.at for k in kept):
+        if not any(similar(item.title, k.title) >= SAME_TASK or k.at == item.at for k in kept):
             kept.append(item)
     return kept
 
 
-def _dedupe_texts(items: list[tuple[str, float]]) -> list[str]:
+def _dedupe_texts(items: list[tuple[str, float]], similar=similarity) -> list[str]:
     kept: list[str] = []
     for text, _ in sorted(items, key=lambda t: t[1]):
-        if not any(similarity(text, k) >= DUPLICATE for k in kept):
+        if not any(similar(text, k) >= DUPLICATE for k in kept):
             kept.append(text)
     return kept
 

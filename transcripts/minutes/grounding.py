@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from transcripts.minutes.cues import COMMITMENT, DECISION, NEXT_TOPIC, WISH, is_injection
 from transcripts.minutes.dates import find_due_dates, pick_due
 from transcripts.minutes.lines import Line
-from transcripts.minutes.words import STOPWORDS, content_words, name_matches, support, words
+from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support, words
 from transcripts.types import ActionItem, Wish
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,17 @@ class Grounder:
     def __post_init__(self) -> None:
         self.speakers = list(dict.fromkeys(line.speaker for line in self.lines))
         self._by_number = {line.number: i for i, line in enumerate(self.lines)}
+        self.weights = idf_weights([line.text for line in self.lines])
         self._said = {a or b for line in self.lines for a, b in _NAMES_SAID.findall(line.text)}
 
     # ---- support --------------------------------------------------------------------------------------------
+
+    def support(self, claim: str, evidence: str) -> float:
+        """`words.support` weighted by how rare each word is in this meeting."""
+        return support(claim, evidence, self.weights)
+
+    def similarity(self, a: str, b: str) -> float:
+        return min(self.support(a, b), self.support(b, a)) if a and b else 0.0
 
     def _window(self, i: int) -> str:
         lo, hi = max(0, i - NEIGHBOURS), min(len(self.lines), i + NEIGHBOURS + 1)
@@ -82,10 +90,10 @@ class Grounder:
         for i, line in enumerate(self.lines):
             if is_injection(line) or (within and not within[0] <= line.number <= within[1]):
                 continue
-            own = support(claim, line.text)
+            own = self.support(claim, line.text)
             if own < MIN_LINE_SUPPORT:
                 continue
-            window = support(claim, self._window(i))
+            window = self.support(claim, self._window(i))
             if window < MIN_WINDOW_SUPPORT:
                 continue
             bonus = 0.0
@@ -170,7 +178,7 @@ class Grounder:
             return i
         for j in (i + 1, i - 1):
             if (0 <= j < len(self.lines) and not is_injection(self.lines[j]) and COMMITMENT.search(self.lines[j].text)
-                    and support(task, self.lines[j].text) >= MIN_LINE_SUPPORT):
+                    and self.support(task, self.lines[j].text) >= MIN_LINE_SUPPORT):
                 return j
         return None
 
@@ -214,6 +222,8 @@ class Grounder:
         )
 
     def wish(self, title: str, details: str = "", cited: int | None = None) -> Wish | None:
+        """A wish-list entry. Without `details` (or with details the transcript does not say), its details are the
+        words of the wisher: the clause of the line that carries the wish."""
         title, details = clean_text(title), clean_text(details)
         claim = f"{title} {details}"
         if not content_words(title):
@@ -222,7 +232,8 @@ class Grounder:
         i = self.find_support(claim, cited)
         if i is None:
             i = self.find_support(title, cited)  # a long made-up detail should not sink a grounded title
-            details = details if i is not None and support(details, self._window(i)) >= MIN_WINDOW_SUPPORT else ""
+            if i is None or self.support(details, self._window(i)) < MIN_WINDOW_SUPPORT:
+                details = ""
         if i is None:
             self._drop("wish", title, "not found in the transcript")
             return None
@@ -232,6 +243,8 @@ class Grounder:
             self._drop("wish", title, "nobody wishes for it there (no 'would be nice', 'I wish', 'I'd like' ...)")
             return None
         title = re.sub(r"^(?:a|an|the)\s+", "", title, flags=re.IGNORECASE)
+        if not details:
+            details = _trim_words(best_clause(self.lines[wished].text, title), 200)
         return Wish(title=capitalize(title), details=capitalize(details), at=round(self.lines[i].start, 2),
                     excerpt=self.lines[i].quote)
 
@@ -268,6 +281,10 @@ class Grounder:
             self._drop("next topic", text, "its line does not propose it for a later meeting")
             return None
         return text, self.lines[i].start
+
+
+def _trim_words(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def best_clause(text: str, claim: str) -> str:

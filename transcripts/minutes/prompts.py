@@ -45,8 +45,8 @@ class TopicCheck(BaseModel):
 
 
 class WishCandidate(BaseModel):
+    # No "details": they are the wisher's own words, taken from the line by code (cheaper and never made up).
     title: str = Field(min_length=1, max_length=60)
-    details: str = Field(max_length=120)
     line: int
 
 
@@ -61,7 +61,7 @@ class DecisionAnswer(BaseModel):
 
 class TopicSummary(BaseModel):
     title: str = Field(min_length=1, max_length=60)
-    summary: str = Field(min_length=1, max_length=240)
+    summary: str = Field(min_length=1, max_length=200)
 
 
 class SectionAnswer(BaseModel):
@@ -91,8 +91,7 @@ Answer: {"topic": "<the topic, a few words>"}, or {"topic": ""} if not."""
 
 WISHES = """Task: list the wishes: features or improvements someone would like to have some day ("it would be nice \
 to have ...", "I wish ...", "I would like ..."), not tasks someone agreed to do.{lines}
-Answer: {"wishes": [{"title": "<the wish, at most 8 words>", "details": "<one short sentence>", "line": <line \
-number>}]}
+Answer: {"wishes": [{"title": "<the wish, at most 8 words>", "line": <line number>}]}
 Each wish once. If there is none: {"wishes": []}"""
 
 DECISIONS = """Task: list the decisions (what the group agreed on or settled: "we agreed to ...", "we decided ...", \

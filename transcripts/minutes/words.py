@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -55,16 +57,31 @@ def _similar(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= 0.8  # ASR spellings: "jeshli" / "jesley", "kernel" / "kernal"
 
 
-def support(claim: str, evidence: str) -> float:
-    """Share of the claim's content words that appear (fuzzily) in the evidence: 0.0 to 1.0."""
+def support(claim: str, evidence: str, weights: Mapping[str, float] | None = None) -> float:
+    """Share of the claim's content words that appear (fuzzily) in the evidence: 0.0 to 1.0.
+
+    With `weights` (e.g. inverse document frequencies over the meeting), a word counts by its weight, so the words
+    that tell one task from another ("flights", "visa") matter more than the ones every task has ("write", "check").
+    """
     wanted = list(dict.fromkeys(content_words(claim)))
     if not wanted:
         return 0.0
     have = set(content_words(evidence))
     if not have:
         return 0.0
-    found = sum(1 for w in wanted if w in have or any(_similar(w, h) for h in have))
-    return found / len(wanted)
+    weight = (lambda w: weights.get(w, max_weight)) if weights else (lambda w: 1.0)
+    max_weight = max(weights.values(), default=1.0) if weights else 1.0
+    found = sum(weight(w) for w in wanted if w in have or any(_similar(w, h) for h in have))
+    return found / sum(weight(w) for w in wanted)
+
+
+def idf_weights(texts: list[str]) -> dict[str, float]:
+    """Inverse document frequency of each content word over `texts` (one text per line of the meeting)."""
+    df: dict[str, int] = {}
+    for text in texts:
+        for w in set(content_words(text)):
+            df[w] = df.get(w, 0) + 1
+    return {w: math.log((1 + len(texts)) / (1 + n)) + 1.0 for w, n in df.items()}
 
 
 def similarity(a: str, b: str) -> float:

@@ -43,6 +43,19 @@ DUE_PHRASES: tuple[tuple[str, dt.date], ...] = (
     ("in two weeks", dt.date(2026, 12, 10)),
 )
 
+_TASKS = (
+    "write a short report on the {a} and the {b}",
+    "send the {a} numbers to the mailing list",
+    "draft a proposal for the {a}",
+    "set up a call with the {a} people about the {b}",
+    "update the wiki page on the {a}",
+    "collect feedback on the {a} from the {b} team",
+)
+_WISHES = (
+    "{a} dashboard for the {topic}",
+    "automatic {a} check for the {topic}",
+    "tutorial video about the {a}",
+)
 _CHATTER = (
     "Yeah, that makes sense to me.",
     "Okay, sounds good.",
@@ -120,14 +133,14 @@ def long_meeting(words: int, *, seed: int = 7, items_every: int = 600, topic_wor
                 next_item += items_every
                 item_index += 1
                 if item_index % 3 == 0:  # a wish
-                    thing = rng.choice(vocab)
-                    title = f"{thing} dashboard for the {name}"
-                    at = say(speaker, f"It would be nice to have a {title} some day, but it is not urgent.")
+                    title = rng.choice(_WISHES).format(a=rng.choice(vocab), topic=name)
+                    article = "an" if title[0] in "aeiou" else "a"
+                    at = say(speaker, f"It would be nice to have {article} {title} some day, but it is not urgent.")
                     meeting.wishes.append(PlantedWish(title, at))
                     continue
                 phrase, due = DUE_PHRASES[item_index % len(DUE_PHRASES)]
                 a, b = rng.sample(vocab, 2)
-                task = f"write a short report on the {a} and the {b}"
+                task = _TASKS[item_index % len(_TASKS)].format(a=a, b=b)
                 if item_index % 2:  # a commitment
                     at = say(speaker, f"Okay, I will {task} {phrase}.")
                     meeting.actions.append(PlantedAction(speaker, task, due, at))
