@@ -1,13 +1,17 @@
 """Benchmark: minutes from transcripts of 1,000 / 5,000 / 10,000 words, Q8_0 against the shipped Q4_K_M.
 
-    .venv/bin/python bench/bench_minutes.py                       # both models, all sizes (about 10 minutes)
+    .venv/bin/python bench/bench_minutes.py                       # all models, all sizes (about 25 minutes)
     .venv/bin/python bench/bench_minutes.py --sizes 10000 --models qwen2.5-coder-1.5b-q8_0
+
+A model name ending in `:plain` decodes one token at a time (no prompt-lookup speculation): the baseline of the
+decoder (`transcripts.decoding`), on the same model file.
 
 Each model runs in its own child process (so its peak RSS is its own), over the synthetic meetings of
 `transcripts.sample.long_meeting` (planted action items and wishes, so the table also shows how many were found).
 Reported per size: wall time of `make_minutes` (model already loaded; its load time is shown apart), prompt tokens
 read and the prompt throughput, tokens generated and the generation throughput, the process's peak RSS, and the
-ratio of wall time against the baseline model (the shipped Q4_K_M) measured in the same run. Targets (issue 4):
+ratio of wall time against the baseline model (the shipped Q4_K_M) and against the same model decoded without
+speculation, both measured in the same run. Targets (issue 4):
 10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine.
 """
 
@@ -26,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BASELINE = "qwen2.5-coder-1.5b-q4_k_m"
-MODELS = ("qwen2.5-coder-1.5b-q8_0", BASELINE)
+PLAIN = ":plain"
+MODELS = ("qwen2.5-coder-1.5b-q8_0", "qwen2.5-coder-1.5b-q8_0" + PLAIN, BASELINE)
 SIZES = (1000, 5000, 10000)
 TARGET_SECONDS = 120.0
 TARGET_RSS_MB = 2.5 * 1024
@@ -49,7 +54,7 @@ def worker(model_name: str, sizes: list[int]) -> None:
     from transcripts.types import Hints
 
     started = time.perf_counter()
-    llm = load_llm(model_name)
+    llm = load_llm(model_name.removesuffix(PLAIN), draft_tokens=0) if model_name.endswith(PLAIN) else load_llm(model_name)
     load_seconds = time.perf_counter() - started
     for words in sizes:
         meeting = long_meeting(words)
@@ -70,6 +75,7 @@ def worker(model_name: str, sizes: list[int]) -> None:
             "prompt_tokens": totals.prompt_tokens, "evaluated": totals.evaluated_tokens,
             "prompt_tps": totals.prompt_tokens_per_second, "generated": totals.completion_tokens,
             "gen_tps": totals.generation_tokens_per_second, "rss_mb": peak_rss_mb(),
+            "kept": f"{totals.accepted_tokens}/{totals.drafted_tokens}",
             "actions": f"{found_actions}/{len(meeting.actions)}", "wishes": f"{found_wishes}/{len(meeting.wishes)}",
             "sections": minutes.long_summary.count("### "), "notes": len(minutes.notes),
         }), flush=True)
@@ -103,20 +109,21 @@ def main() -> None:
         print(f"running {model} ...", flush=True)
         results[model] = run_child(model, sizes)
     baseline = {row["words"]: row["wall"] for row in results.get(BASELINE, [])}
-    header = (f"{'model':<28} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'prompt tok':>10} {'computed':>8} "
-              f"{'prompt t/s':>10} "
-              f"{'gen tok':>7} {'gen t/s':>7} {'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} "
-              f"{'sections':>8}")
+    header = (f"{'model':<34} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'vs plain':>8} {'prompt tok':>10} "
+              f"{'computed':>8} {'prompt t/s':>10} {'gen tok':>7} {'gen t/s':>7} {'kept/drafted':>12} "
+              f"{'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} {'sections':>8}")
     print(header)
     print("-" * len(header))
     for model, rows in results.items():
+        plain = {row["words"]: row["wall"] for row in results.get(model.removesuffix(PLAIN) + PLAIN, [])}
         for row in rows:
             ratio = row["wall"] / baseline[row["words"]] if row["words"] in baseline else float("nan")
-            print(f"{model:<28} {row['words']:>6} {row['wall']:>7.1f} {ratio:>8.2f}x {row['prompt_tokens']:>10} "
-                  f"{row['evaluated']:>8} "
-                  f"{row['prompt_tps']:>10.1f} {row['generated']:>7} {row['gen_tps']:>7.1f} {row['rss_mb']:>11.0f} "
-                  f"{row['calls']:>5} {row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}")
-        print(f"{model:<28} model load {rows[0]['load']:.1f} s")
+            vs_plain = row["wall"] / plain[row["words"]] if row["words"] in plain else float("nan")
+            print(f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio:>8.2f}x {vs_plain:>7.2f}x "
+                  f"{row['prompt_tokens']:>10} {row['evaluated']:>8} {row['prompt_tps']:>10.1f} {row['generated']:>7} "
+                  f"{row['gen_tps']:>7.1f} {row['kept']:>12} {row['rss_mb']:>11.0f} {row['calls']:>5} "
+                  f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}")
+        print(f"{model:<34} model load {rows[0]['load']:.1f} s")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     for model, rows in results.items():
         big = max(rows, key=lambda r: r["words"])

@@ -192,7 +192,8 @@ class RecordingControl:
             return None
         try:
             agenda = await self.bot.db_call(recordings.agenda_topics, meeting.id)
-            options = LiveOptions.from_settings(self.bot.settings, title=meeting.title, agenda=agenda)
+            options = LiveOptions.from_settings(self.bot.settings, title=meeting.title, agenda=agenda,
+                                                meeting_date=meeting.scheduled_start.date())
             live = LiveTranscription(folder, options)
             await asyncio.to_thread(live.start)
         except Exception:

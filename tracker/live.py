@@ -8,10 +8,18 @@ recording folder as it comes (crash-safe: a line per segment), and at the end wr
 the pipeline's transcribe step takes instead of transcribing the recording again. If any utterance was lost (the
 queue overflowed, the worker died), no `transcript.live.json` is written and the pipeline transcribes the
 recording files: the live path is an optimization, never the only copy.
+
+With a summary model configured, the worker also reads ahead for the minutes: every couple of minutes it asks the
+model about the parts of the call that are over (`transcripts.minutes.read_ahead`) and keeps the answers in
+`minutes.cache.jsonl`, so when the call ends the pipeline writes the minutes from those answers and asks only about
+the last part. A call of any length then has its minutes about as soon as a quarter-hour one. The worker runs at a
+lower priority than the bot: the receive path always comes first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import logging
 import multiprocessing
@@ -22,12 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.pipeline import LIVE_TRANSCRIPT
+from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
 
 log = logging.getLogger(__name__)
 
 LIVE_SEGMENTS = "transcript.live.jsonl"
 MAX_QUEUED = 2000  # utterances; at ~5 s each that is hours of backlog before anything is dropped
+READ_AHEAD_EVERY = 120.0  # meeting seconds between two looks for finished parts
+# Speech that started this long before the newest audio (beyond `max_delay`) is transcribed and final: the recorder
+# hands an utterance over when it ends, and it cuts utterances at 30 s.
+SETTLE_SECONDS = 45.0
+WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True)
@@ -45,37 +58,92 @@ class LiveOptions:
     # A speaker's audio waits at most this long (meeting time) before it is transcribed: longer packs Whisper's
     # 30 s windows better, shorter shows the transcript sooner. A minute keeps both.
     max_delay: float | None = 60.0
+    # Reading ahead for the minutes: the summary model and the meeting's date (both needed; None: no reading ahead).
+    llm_model: str | None = None
+    meeting_date: dt.date | None = None
 
     @classmethod
-    def from_settings(cls, settings, *, title: str | None = None, agenda=(), speakers=()) -> LiveOptions:
+    def from_settings(cls, settings, *, title: str | None = None, agenda=(), speakers=(),
+                      meeting_date: dt.date | None = None) -> LiveOptions:
         m = settings.models
         # Leave one core to the bot and the recorder: the live transcriber must not starve the receive path.
         threads = m.threads or max(1, (os.cpu_count() or 2) - 1)
         return cls(m.whisper_engine, m.whisper_model, m.whisper_compute_type, m.language, threads, tuple(speakers),
-                   title, tuple(agenda), settings.group.name, tuple(settings.group.glossary))
+                   title, tuple(agenda), settings.group.name, tuple(settings.group.glossary),
+                   llm_model=m.llm_model, meeting_date=meeting_date)
+
+    def hints(self):
+        from transcripts.types import Hints
+
+        return Hints(title=self.title, agenda=list(self.agenda), speakers=list(self.speakers),
+                     group_name=self.group_name, glossary=list(self.glossary))
+
+
+class _ReadAhead:
+    """The minutes' questions about the parts of the call that are over, asked while it goes on (see above)."""
+
+    def __init__(self, folder: Path, options: LiveOptions) -> None:
+        from transcripts.answer_cache import AnswerCache
+
+        self.options = options
+        self.cache = AnswerCache(folder / MINUTES_CACHE)
+        self.segments: list = []
+        self.next_look = READ_AHEAD_EVERY
+        self.parts = 0
+        self._llm = None
+        self._failed = False
+
+    def add(self, segments: list, now: float) -> None:
+        """`segments`: newly final ones; `now`: the meeting time of the newest audio."""
+        self.segments.extend(segments)
+        if self._failed or now < self.next_look:
+            return
+        self.next_look = now + READ_AHEAD_EVERY
+        from transcripts.llm import load_llm
+        from transcripts.minutes import read_ahead
+        from transcripts.types import Transcript
+
+        settled = now - (self.options.max_delay or 0.0) - SETTLE_SECONDS
+        so_far = Transcript([s for s in self.segments if s.start < settled])
+        try:
+            self._llm = self._llm or load_llm(self.options.llm_model)
+            parts = read_ahead(so_far, meeting_date=self.options.meeting_date, cache=self.cache,
+                               hints=self.options.hints(), llm=self._llm)
+        except Exception:  # the minutes are then written after the call, as without reading ahead
+            log.exception("reading ahead for the minutes failed; they will be written after the call")
+            self._failed = True
+            return
+        if parts > self.parts:
+            log.info("minutes: %d part(s) of the call read ahead", parts)
+            self.parts = parts
 
 
 def _worker(folder: str, options: LiveOptions, inbox: multiprocessing.Queue, outbox: multiprocessing.Queue) -> None:
     from transcripts.incremental import IncrementalTranscriber
-    from transcripts.types import Hints
 
-    hints = Hints(title=options.title, agenda=list(options.agenda), speakers=list(options.speakers),
-                  group_name=options.group_name, glossary=list(options.glossary))
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     transcriber = IncrementalTranscriber(options.engine, options.model, compute_type=options.compute_type,
-                                         language=options.language, threads=options.threads, hints=hints,
+                                         language=options.language, threads=options.threads, hints=options.hints(),
                                          max_delay=options.max_delay)
+    ahead = _ReadAhead(Path(folder), options) if options.llm_model and options.meeting_date else None
     outbox.put(("ready", None))
     segments_file = Path(folder) / LIVE_SEGMENTS
+    now = 0.0
     with open(segments_file, "a", encoding="utf-8") as log_file:
         while True:
             item = inbox.get()
             if item is None:
                 break
             track, speaker, samples, start = item
-            for segment in transcriber.feed(track, speaker, samples, start):
+            new = transcriber.feed(track, speaker, samples, start)
+            for segment in new:
                 log_file.write(json.dumps(segment.to_dict() | {"track": segment.track}) + "\n")
                 log_file.flush()
             outbox.put(("fed", start))
+            now = max(now, start + len(samples) / 16_000)
+            if ahead:
+                ahead.add(new, now)
         transcript = transcriber.finish()
     target = Path(folder) / LIVE_TRANSCRIPT
     tmp = target.with_name(target.name + ".tmp")
@@ -90,6 +158,9 @@ class LiveTranscription:
     def __init__(self, folder: Path, options: LiveOptions) -> None:
         self.folder = Path(folder)
         (self.folder / LIVE_TRANSCRIPT).unlink(missing_ok=True)  # a restart: the old result no longer covers it
+        # A recording resumed after a crash: what was said before it is not in this worker's transcript, so it could
+        # only produce an incomplete one. The recording is transcribed from its files after the call instead.
+        self.resumed = (self.folder / LIVE_SEGMENTS).exists()
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue(MAX_QUEUED)
         self._outbox = context.Queue()
@@ -99,10 +170,17 @@ class LiveTranscription:
         self.submitted = 0
 
     def start(self) -> None:
+        if self.resumed:
+            log.info("%s: resumed recording; it will be transcribed from its files after the call", self.folder.name)
+            return
         self._process.start()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def submit(self, user_id: int, speaker: str, track_file: Path, start: float, pcm16k: np.ndarray) -> None:
-        if self.lost:
+        if self.lost or self.resumed:
             return  # incomplete already: the pipeline will transcribe the files
         try:
             self._inbox.put_nowait((Path(track_file).stem, speaker, np.asarray(pcm16k, dtype=np.float32), start))

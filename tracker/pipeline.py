@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 LIVE_TRANSCRIPT = "transcript.live.json"  # written by the live transcriber when the call ends (tracker/live.py)
+# The summary model's answers (transcripts/answer_cache.py): read ahead during the call, and kept by the summarize
+# step itself, so that a summarize step resumed after a crash does not ask again what it had asked.
+MINUTES_CACHE = "minutes.cache.jsonl"
 NO_SPEECH_SUMMARY = "No speech was recorded in this meeting."
 
 
@@ -42,11 +45,12 @@ class PipelineError(RuntimeError):
 
 
 def _hints(settings: Settings, meeting: Meeting, session: Session, speakers: list[str]):
+    from tracker.recordings import agenda_topics
     from transcripts.types import Hints
 
-    agenda = session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting.id)).all()
-    return Hints(title=meeting.title, agenda=list(agenda), speakers=speakers, group_name=settings.group.name,
-                 glossary=list(settings.group.glossary))
+    # The live transcriber got the same title and agenda (bot/recording.py): its read-ahead answers then match.
+    return Hints(title=meeting.title, agenda=agenda_topics(session, meeting.id), speakers=speakers,
+                 group_name=settings.group.name, glossary=list(settings.group.glossary))
 
 
 def _set_state(session: Session, meeting: Meeting, state: MeetingState, reason: str | None = None) -> None:
@@ -135,6 +139,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
     """transcribed → summarized: minutes and, in the same transaction, the outbox rows that publish them — or, when
     the group reviews items first, no rows and the meeting held for review (tracker/review.py)."""
     from tracker.minutes_store import Targets
+    from transcripts.answer_cache import AnswerCache
     from transcripts.minutes import make_minutes
     from transcripts.types import Minutes
 
@@ -145,10 +150,12 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         day = meeting.scheduled_start.date()
         group = session.get(WorkingGroup, meeting.group_id)
         targets = Targets.resolve(group, settings)
+        folder = Path(meeting.recording_dir) if meeting.recording_dir else None
     if transcript.segments:
         if progress:
             progress("writing the minutes")
-        minutes = make_minutes(transcript, meeting_date=day, hints=hints, llm=settings.models.llm_model)
+        cache = AnswerCache(folder / MINUTES_CACHE) if folder and folder.is_dir() else None
+        minutes = make_minutes(transcript, meeting_date=day, hints=hints, llm=settings.models.llm_model, cache=cache)
     else:
         # Nothing to file and nothing to archive: a short note in the channel says so.
         minutes = Minutes(summary=NO_SPEECH_SUMMARY, notes=["No speech was recorded."])

@@ -2,8 +2,8 @@
 
 Every answer is generated under a grammar built from a JSON schema (so it parses), then validated by pydantic (so it
 means what we asked). A malformed or empty answer is asked once more with a stricter prompt; if that fails too the
-caller gets None and decides what to say about the missing part. Sampling is greedy with a fixed seed, so the same
-transcript gives the same minutes.
+caller gets None and decides what to say about the missing part. Decoding is greedy (`transcripts.decoding`, with
+prompt-lookup speculation), so the same transcript gives the same minutes.
 
     llm = load_llm("qwen2.5-coder-1.5b-q8_0")       # an offline name, a .gguf path or an https URL
     answer = llm.ask(system=..., user=..., answer_model=MyModel, max_tokens=200, purpose="actions")
@@ -23,6 +23,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from transcripts.answer_cache import AnswerCache, answer_key
+from transcripts.decoding import DRAFT_TOKENS, DecodingError, GreedyDecoder
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 T = TypeVar("T", bound=BaseModel)
 
 DEFAULT_N_CTX = 4096
-DEFAULT_SEED = 20261126
 REPEAT_PENALTY = 1.1  # small models loop on lists and summaries without it
 
 STRICT_SUFFIX = (
@@ -60,8 +61,11 @@ class CallStats:
     prompt_seconds: float
     generation_seconds: float
     wall_seconds: float
+    drafted_tokens: int = 0  # proposed by prompt lookup (transcripts.decoding)
+    accepted_tokens: int = 0  # ... and kept
     ok: bool = True
     retried: bool = False
+    cached: bool = False  # answered from the answer cache, without the model
 
 
 @dataclass(slots=True)
@@ -73,7 +77,10 @@ class UsageTotals:
     prompt_seconds: float = 0.0
     generation_seconds: float = 0.0
     wall_seconds: float = 0.0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
     failures: int = 0
+    cached: int = 0
 
     @property
     def prompt_tokens_per_second(self) -> float:
@@ -148,10 +155,10 @@ def _extra_buffers_wanted() -> bool:
     return not _cpu_has_amx()
 
 
-def _grammar_for(schema: dict):
-    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+def _grammar_for(schema: dict) -> str:
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema)), verbose=False)
+    return json_schema_to_gbnf(json.dumps(schema))
 
 
 def schema_for(answer_model: type[BaseModel]) -> dict:
@@ -180,7 +187,7 @@ class LocalLLM:
     path: Path
     n_ctx: int
     threads: int
-    seed: int = DEFAULT_SEED
+    draft_tokens: int = DRAFT_TOKENS  # proposed per step by prompt lookup (transcripts.decoding); 0: none
     stats: list[CallStats] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -188,8 +195,12 @@ class LocalLLM:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - the dependency is required
             raise LLMError("llama-cpp-python is not installed; run scripts/setup.sh") from exc
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
         self._lock = threading.Lock()
-        self._grammars: dict[str, object] = {}
+        self._grammars: dict[str, str] = {}
+        self._cache: AnswerCache | None = None
+        self._identity = f"{self.path.name}:{self.path.stat().st_size}"  # what an answer cache key names the model by
         started = time.perf_counter()
         loading = contextlib.nullcontext() if _extra_buffers_wanted() else _model_params_without_extra_buffers()
         try:
@@ -201,11 +212,18 @@ class LocalLLM:
                     n_ubatch=512,
                     n_threads=self.threads,
                     n_threads_batch=self.threads,
-                    seed=self.seed,
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as exc:
             raise LLMError(f"could not load the language model {self.path}: {exc}") from exc
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise LLMError(f"{self.path.name} has no chat template: use an instruction-tuned (chat) GGUF model")
+        model = self._llama._model
+        eos, bos = self._llama.token_eos(), self._llama.token_bos()
+        self._chat = Jinja2ChatFormatter(template=template, eos_token=model.token_get_text(eos) if eos != -1 else "",
+                                         bos_token=model.token_get_text(bos) if bos != -1 else "")
+        self._decoder = GreedyDecoder(self._llama, draft_tokens=self.draft_tokens)
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", self.path.name, self.n_ctx, self.threads,
                  self.load_seconds)
@@ -227,8 +245,20 @@ class LocalLLM:
             totals.prompt_seconds += stat.prompt_seconds
             totals.generation_seconds += stat.generation_seconds
             totals.wall_seconds += stat.wall_seconds
+            totals.drafted_tokens += stat.drafted_tokens
+            totals.accepted_tokens += stat.accepted_tokens
             totals.failures += 0 if stat.ok else 1
+            totals.cached += stat.cached
         return totals
+
+    @contextlib.contextmanager
+    def answers_from(self, cache: AnswerCache | None):
+        """Within this block, questions answered before (in `cache`) are not asked again, and new answers are kept."""
+        previous, self._cache = self._cache, cache
+        try:
+            yield self
+        finally:
+            self._cache = previous
 
     def ask(
         self,
@@ -250,6 +280,12 @@ class LocalLLM:
         if key not in self._grammars:
             self._grammars[key] = _grammar_for(schema)
         grammar = self._grammars[key]
+        cache, cache_key = self._cache, answer_key(self._identity, system, user, key, max_tokens)
+        if cache is not None and (known := cache.get(cache_key)) is not None:
+            with contextlib.suppress(json.JSONDecodeError, ValidationError, ValueError):
+                answer = self._parse(known, answer_model)
+                self.stats.append(CallStats(purpose, 0, 0, 0, 0.0, 0.0, 0.0, cached=True))
+                return answer
         for attempt, user_text in enumerate([user, user + retry_note]):
             text, stat = self._complete(system, user_text, grammar, max_tokens, purpose)
             stat.retried = attempt > 0
@@ -263,6 +299,8 @@ class LocalLLM:
                             str(exc).splitlines()[0], text[:120])
                 continue
             self.stats.append(stat)
+            if cache is not None:
+                cache.put(cache_key, text)
             return answer
         return None
 
@@ -272,45 +310,37 @@ class LocalLLM:
             raise ValueError("empty answer")
         return answer_model.model_validate(json.loads(text, strict=False))
 
-    def _complete(self, system: str, user: str, grammar, max_tokens: int, purpose: str) -> tuple[str, CallStats]:
-        import llama_cpp
-
+    def _complete(self, system: str, user: str, grammar: str, max_tokens: int, purpose: str) -> tuple[str, CallStats]:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        chat = self._chat(messages=messages)
+        prompt = self._llama.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
         with self._lock:
-            llama_cpp.llama_perf_context_reset(self._llama._ctx.ctx)
             started = time.perf_counter()
             try:
-                result = self._llama.create_chat_completion(
-                    messages=messages,
-                    grammar=grammar,
-                    temperature=0.0,
-                    repeat_penalty=REPEAT_PENALTY,
-                    max_tokens=max_tokens,
-                    seed=self.seed,
-                )
-            except ValueError as exc:  # e.g. the prompt does not fit the context
+                done = self._decoder.complete(prompt, grammar_text=grammar, max_tokens=max_tokens,
+                                              repeat_penalty=REPEAT_PENALTY)
+            except DecodingError as exc:  # e.g. the prompt does not fit the context
                 raise LLMError(f"{purpose}: {exc}") from exc
             wall = time.perf_counter() - started
-            perf = llama_cpp.llama_perf_context(self._llama._ctx.ctx)
-        usage = result.get("usage", {})
-        choice = result["choices"][0]
         stat = CallStats(
             purpose=purpose,
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            evaluated_tokens=int(perf.n_p_eval),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            prompt_seconds=perf.t_p_eval_ms / 1000,
-            generation_seconds=perf.t_eval_ms / 1000,
+            prompt_tokens=done.prompt_tokens,
+            evaluated_tokens=done.evaluated_tokens,
+            completion_tokens=len(done.tokens),
+            prompt_seconds=done.prompt_seconds,
+            generation_seconds=done.generation_seconds,
             wall_seconds=wall,
+            drafted_tokens=done.drafted,
+            accepted_tokens=done.accepted,
         )
-        if choice.get("finish_reason") == "length":
+        if done.finish_reason == "length":
             log.info("%s: the answer reached max_tokens=%d", purpose, max_tokens)
-        log.debug("%s: %d prompt tokens (%d computed), %d generated in %.1f s", purpose, stat.prompt_tokens,
-                  stat.evaluated_tokens, stat.completion_tokens, wall)
-        return choice["message"].get("content") or "", stat
+        log.debug("%s: %d prompt tokens (%d computed), %d generated (%d of %d proposed kept) in %.1f s", purpose,
+                  stat.prompt_tokens, stat.evaluated_tokens, stat.completion_tokens, done.accepted, done.drafted, wall)
+        return self._llama.detokenize(done.tokens).decode("utf-8", errors="replace"), stat
 
 
-_loaded: dict[tuple[str, int, int], LocalLLM] = {}
+_loaded: dict[tuple[str, int, int, int], LocalLLM] = {}
 _loading_lock = threading.Lock()
 
 
@@ -320,17 +350,18 @@ def configured_model_name() -> str:
 
 
 def load_llm(
-    model: str | os.PathLike | None = None, *, threads: int | None = None, n_ctx: int = DEFAULT_N_CTX
+    model: str | os.PathLike | None = None, *, threads: int | None = None, n_ctx: int = DEFAULT_N_CTX,
+    draft_tokens: int = DRAFT_TOKENS,
 ) -> LocalLLM:
     """The model named `model` (offline name, .gguf path or URL), loaded once per process and reused.
 
-    `threads`: default, the CPUs this process may use. Raises `ModelFileError` for an unknown name or a bad file,
-    `LLMError` when llama.cpp cannot load it.
+    `threads`: default, the CPUs this process may use. `draft_tokens`: 0 turns speculation off (for comparisons).
+    Raises `ModelFileError` for an unknown name or a bad file, `LLMError` when llama.cpp cannot load it.
     """
     path = Path(llm_model_path(str(model) if model else configured_model_name())).resolve()
     threads = threads or available_threads()
-    key = (str(path), n_ctx, threads)
+    key = (str(path), n_ctx, threads, draft_tokens)
     with _loading_lock:
         if key not in _loaded:
-            _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads)
+            _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads, draft_tokens=draft_tokens)
         return _loaded[key]

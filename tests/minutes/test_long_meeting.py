@@ -10,16 +10,18 @@ from __future__ import annotations
 import pytest
 
 from transcripts.llm import load_llm
-from transcripts.minutes import MinutesOptions, make_minutes, plan_parts
+from transcripts.answer_cache import AnswerCache
+from transcripts.minutes import MinutesOptions, make_minutes, read_ahead
+from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.lines import transcript_lines
 from transcripts.minutes.words import support
 from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
-from transcripts.types import Hints
+from transcripts.types import Hints, Transcript
 
 pytestmark = pytest.mark.slow
 
 N_CTX = 2048
-OPTIONS = MinutesOptions(part_tokens=1600, max_parts=8, read_budget=2400, n_ctx=N_CTX)
+OPTIONS = MinutesOptions(part_tokens=1600, read_per_part=400, read_budget=2400, n_ctx=N_CTX)
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +34,16 @@ def meeting():
     return long_meeting(6000, items_every=450)
 
 
+GENERATED: dict[str, int] = {}  # tokens the model wrote for the minutes without reading ahead
+
+
 @pytest.fixture(scope="module")
 def minutes(llm, meeting):
-    return make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm,
-                        options=OPTIONS)
+    before = len(llm.stats)
+    result = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm,
+                          options=OPTIONS)
+    GENERATED["fresh"] = sum(s.completion_tokens for s in llm.stats[before:])
+    return result
 
 
 def test_the_transcript_is_far_longer_than_the_context(llm, meeting):
@@ -44,7 +52,7 @@ def test_the_transcript_is_far_longer_than_the_context(llm, meeting):
 
 
 def test_every_part_is_summarized_from_start_to_end(llm, meeting, minutes):
-    parts = plan_parts(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS)
+    parts = chunk_lines(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS.part_tokens)
     assert len(parts) >= 5
     sections = [block for block in minutes.long_summary.split("\n\n") if block.startswith("### ")]
     assert len(sections) >= len(parts) - 1, minutes.notes  # one topic per part (a part may fail, and says so)
@@ -76,3 +84,31 @@ def test_nothing_ungrounded_survives(meeting, minutes):
         assert support(item.task, lines[item.at].text) >= 0.25
     planted_wishes = {w.at for w in meeting.wishes}
     assert all(w.at in planted_wishes for w in minutes.wishes)
+
+
+def test_parts_read_during_the_call_are_not_read_again_at_its_end(llm, meeting, minutes, tmp_path):
+    """`read_ahead` on what was said so far answers the finished parts; the minutes at the end take those answers."""
+    segments = meeting.transcript.segments
+    cache_file = tmp_path / "minutes.cache.jsonl"
+    cache = AnswerCache(cache_file)
+    read = 0
+    for share in (0.35, 0.7):  # twice during the call: the second time the first parts are already answered
+        so_far = Transcript([s for s in segments if s.end <= share * meeting.transcript.duration])
+        before = len(llm.stats)
+        read = read_ahead(so_far, meeting_date=MEETING_DATE, cache=cache, hints=Hints(title="Long meeting"), llm=llm,
+                          options=OPTIONS)
+    assert read >= 2
+    assert any(s.cached for s in llm.stats[before:])  # the parts read the first time were not asked again
+    parts = chunk_lines(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS.part_tokens)
+    assert read < len(parts)  # the last parts were still going on
+
+    before = len(llm.stats)
+    again = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm,
+                         options=OPTIONS, cache=AnswerCache(cache_file))  # as another process would read it
+    calls = llm.stats[before:]
+    hits = [s for s in calls if s.cached]
+    assert len(hits) >= 3 * read  # actions, wishes, decisions and topics of every part read ahead (some may skip)
+    assert sum(s.completion_tokens for s in calls) < GENERATED["fresh"] * 0.6
+    # The same minutes as without reading ahead.
+    assert [(a.owner, a.due, a.at) for a in again.action_items] == [(a.owner, a.due, a.at) for a in minutes.action_items]
+    assert [w.at for w in again.wishes] == [w.at for w in minutes.wishes]

@@ -51,6 +51,35 @@ def test_parts_cover_the_whole_meeting_in_order_within_the_budget():
     assert sum(cut_at_topic) >= len(cut_at_topic) - 1
 
 
+def test_the_parts_of_a_meeting_still_going_on_are_the_parts_it_ends_with():
+    lines = transcript_lines(long_meeting(5000).transcript)
+    final = chunk_lines(lines, words, 700)
+    seen = 0
+    for end in range(50, len(lines), 37):  # the transcript as it grows during the call
+        growing = chunk_lines(lines[:end], words, 700, complete=False)
+        assert growing == final[:len(growing)]  # a part given out once never changes
+        assert sum(len(c.lines) for c in growing) < end  # the last lines are never in one yet
+        seen = max(seen, len(growing))
+    assert seen >= len(final) - 2
+    assert chunk_lines(lines[:20], words, 700, complete=False) == []  # less than a part: nothing is final
+
+
+def part_budgets_of(tokens: list[int], complete: bool = True) -> list[int]:
+    from transcripts.minutes.chunking import Chunk
+    from transcripts.minutes.extract import part_budgets
+
+    chunks = [Chunk(i + 1, [], t) for i, t in enumerate(tokens)]
+    return part_budgets(chunks, per_part=600, part_tokens=3500, meeting=2400, complete=complete)
+
+
+def test_each_part_is_read_in_proportion_and_a_short_meeting_whole():
+    assert part_budgets_of([1200]) == [2400]  # a short meeting: all of it
+    assert part_budgets_of([3500, 1000]) == [600, 1800]  # the last part gets what the meeting's minimum leaves
+    assert part_budgets_of([3500, 2800, 3400, 3000]) == [600, 480, 582, 738]
+    assert part_budgets_of([3500, 2800], complete=False) == [600, 480]  # during the call: no part is the last
+    assert part_budgets_of([3500] * 8)[:7] == [600] * 7  # a long meeting: the same share of every part
+
+
 def test_a_short_meeting_is_one_part():
     lines = transcript_lines(transcript_of([("Alice", "Hello."), ("Bob", "Hi.")]))
     assert len(chunk_lines(lines, words, 1000)) == 1

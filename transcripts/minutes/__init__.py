@@ -3,7 +3,8 @@
     minutes = make_minutes(transcript, meeting_date=dt.date(2026, 11, 26), hints=Hints(title="Weekly sync"))
 
 How: the transcript becomes numbered lines (`lines`), split into parts that fit the model's context at topic changes
-(`chunking`). For each part, code pre-selects the lines worth asking about (`cues`) and the local model answers one
+(`chunking`). During a call, `read_ahead` reads the parts that are already over, so that at its end `make_minutes`
+finds their answers in the cache and reads only the last part. For each part, code pre-selects the lines worth asking about (`cues`) and the local model answers one
 narrow question at a time in schema-constrained JSON (`extract`, `summarize`, `prompts`). Then code grounds every
 answer in the transcript (`grounding`) — owners, supporting lines, due dates resolved from the meeting date (`dates`) —
 and drops what it cannot find. Links are found by code alone (`links`).
@@ -16,17 +17,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from transcripts.answer_cache import AnswerCache
 from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
-from transcripts.minutes.chunking import Chunk, chunk_lines
+from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.cues import is_injection
-from transcripts.minutes.extract import ANSWER_TOKENS, QUESTIONS_PER_PART, read_parts
+from transcripts.minutes.extract import ANSWER_TOKENS, QUESTIONS_PER_PART, part_budgets, read_parts
 from transcripts.minutes.grounding import Grounder
-from transcripts.minutes.lines import Line, clock, transcript_lines
+from transcripts.minutes.lines import clock, transcript_lines
 from transcripts.minutes.links import find_links
 from transcripts.minutes.summary import long_summary_markdown, short_summary
 from transcripts.types import Hints, Minutes, Transcript
 
-__all__ = ["MinutesOptions", "make_minutes", "plan_parts"]
+__all__ = ["MinutesOptions", "make_minutes", "read_ahead"]
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +40,15 @@ class MinutesOptions:
     # Transcript tokens per part (topic section). A part is read with one prompt, so with its questions and answer
     # it must fit `n_ctx`.
     part_tokens: int = 3500
-    # At most this many parts: a longer meeting gets longer parts. Every part costs four questions (and answers),
-    # whatever its length, while what the model reads of it is bounded by `read_budget` anyway.
-    max_parts: int = 4
-    # Transcript tokens the model reads over all parts together. This, not the meeting's length, bounds the cost:
-    # a long meeting is read as a selection of its lines (see `condense`).
+    # Transcript tokens the model reads of a full part: a long part is read as a selection of its lines (see
+    # `condense`), so the cost grows with the number of parts, about one per quarter of an hour.
+    read_per_part: int = 600
+    # ... and at least this many over the whole meeting: a meeting this short is read whole.
     read_budget: int = 2400
     n_ctx: int = DEFAULT_N_CTX
     days_to_next_meeting: int = 7
     # Longest answer, in tokens, per question (the schemas' caps fit within these).
     answer_tokens: dict[str, int] = field(default_factory=lambda: dict(ANSWER_TOKENS))
-
-
-def plan_parts(lines: list[Line], count_tokens: Callable[[str], int], options: MinutesOptions) -> list[Chunk]:
-    """The parts the meeting is read in: `part_tokens` each, or longer so there are at most `max_parts`."""
-    total = sum(count_tokens(line.render()) + 1 for line in lines)
-    size = max(options.part_tokens, -(-total // options.max_parts))
-    while len(chunks := chunk_lines(lines, count_tokens, size)) > options.max_parts:
-        size = int(size * 1.15) + 1  # cuts at topic changes leave parts short of full: allow a little more
-    return chunks
 
 
 def make_minutes(
@@ -69,10 +61,12 @@ def make_minutes(
     next_meeting: dt.date | None = None,
     options: MinutesOptions = MinutesOptions(),
     progress: Progress | None = None,
+    cache: AnswerCache | None = None,
 ) -> Minutes:
     """The minutes of one meeting. `llm`: a loaded model, a model name/path/URL, or None for the configured default.
 
     `chat_text`: the call's text chat, for links. `next_meeting`: for "by the next meeting" (default: a week later).
+    `cache`: answers found there (from `read_ahead` during the call) are not asked again.
     Parts the model gives no usable answer for (twice) are left out and listed in `Minutes.notes`.
     """
     hints = hints or Hints()
@@ -82,7 +76,7 @@ def make_minutes(
         return Minutes(links=links, notes=["The transcript has no speech; there is nothing to summarize."])
     model = llm if isinstance(llm, LocalLLM) else load_llm(llm, n_ctx=options.n_ctx)
     next_meeting = next_meeting or meeting_date + dt.timedelta(days=options.days_to_next_meeting)
-    chunks = plan_parts(lines, model.count_tokens, options)
+    chunks = chunk_lines(lines, model.count_tokens, options.part_tokens)
     grounder = Grounder(lines, meeting_date, next_meeting, extra_names=list(hints.speakers))
     log.info("minutes: %d lines in %d part(s), model %s", len(lines), len(chunks), model.name)
 
@@ -95,19 +89,23 @@ def make_minutes(
             progress(what, done, steps)
         done += 1
 
-    read = read_parts(model, chunks, grounder, hints, budget=options.read_budget, tick=tick,
-                      answer_tokens=options.answer_tokens)
-    notes = list(read.notes)
-    summary = ""
-    tick("short summary")
-    if read.sections:
-        summary = short_summary(model, read.sections, hints.title, grounder.speakers,
-                                max_tokens=options.answer_tokens.get("short summary", ANSWER_TOKENS["short summary"]))
-        if summary is None:
-            summary = ""
-            notes.append("summary: the model gave no usable answer")
-    else:
-        notes.append("summary: not written, because no part of the meeting could be summarized")
+    budgets = part_budgets(chunks, per_part=options.read_per_part, part_tokens=options.part_tokens,
+                           meeting=options.read_budget)
+    with model.answers_from(cache):
+        read = read_parts(model, chunks, grounder, hints, budgets=budgets, tick=tick,
+                          answer_tokens=options.answer_tokens)
+        notes = list(read.notes)
+        summary = ""
+        tick("short summary")
+        if read.sections:
+            summary = short_summary(model, read.sections, hints.title, grounder.speakers,
+                                    max_tokens=options.answer_tokens.get("short summary",
+                                                                         ANSWER_TOKENS["short summary"]))
+            if summary is None:
+                summary = ""
+                notes.append("summary: the model gave no usable answer")
+        else:
+            notes.append("summary: not written, because no part of the meeting could be summarized")
     if progress:
         progress("done", steps, steps)
 
@@ -125,3 +123,31 @@ def make_minutes(
         next_topics=read.next_topics,
         notes=notes,
     )
+
+
+def read_ahead(
+    transcript: Transcript,
+    *,
+    meeting_date: dt.date,
+    cache: AnswerCache,
+    hints: Hints | None = None,
+    llm: LocalLLM | str | None = None,
+    next_meeting: dt.date | None = None,
+    options: MinutesOptions = MinutesOptions(),
+) -> int:
+    """During the call: ask the questions of the parts of `transcript` (what is final of it so far) that more speech
+    can no longer change, keeping the answers in `cache` for `make_minutes` at the end. Parts read before are
+    answered from the cache at once. Returns the number of such parts."""
+    hints = hints or Hints()
+    lines = transcript_lines(transcript)
+    model = llm if isinstance(llm, LocalLLM) else load_llm(llm, n_ctx=options.n_ctx)
+    chunks = chunk_lines(lines, model.count_tokens, options.part_tokens, complete=False)
+    if not chunks:
+        return 0
+    next_meeting = next_meeting or meeting_date + dt.timedelta(days=options.days_to_next_meeting)
+    grounder = Grounder(lines, meeting_date, next_meeting, extra_names=list(hints.speakers))
+    budgets = part_budgets(chunks, per_part=options.read_per_part, part_tokens=options.part_tokens,
+                           meeting=options.read_budget, complete=False)
+    with model.answers_from(cache):
+        read_parts(model, chunks, grounder, hints, budgets=budgets, complete=False, answer_tokens=options.answer_tokens)
+    return len(chunks)

@@ -63,13 +63,20 @@ def boundary_scores(lines: list[Line]) -> list[float]:
     return scores
 
 
-def chunk_lines(lines: list[Line], count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
-    """Consecutive parts of at most `max_tokens` tokens (a single longer line becomes its own part)."""
+def chunk_lines(
+    lines: list[Line], count_tokens: Callable[[str], int], max_tokens: int, *, complete: bool = True
+) -> list[Chunk]:
+    """Consecutive parts of at most `max_tokens` tokens (a single longer line becomes its own part).
+
+    A part depends only on its own lines and the few after it, never on the meeting's length. So with
+    `complete=False` (a transcript still growing, during the call) only the parts that more lines can no longer
+    change are returned: those that are full and have all the lines their cut was judged on.
+    """
     if not lines:
         return []
     costs = [count_tokens(line.render()) + 1 for line in lines]
     if sum(costs) <= max_tokens:
-        return [Chunk(1, list(lines), sum(costs))]
+        return [Chunk(1, list(lines), sum(costs))] if complete else []
     scores = boundary_scores(lines)
     chunks: list[Chunk] = []
     first = 0
@@ -78,6 +85,8 @@ def chunk_lines(lines: list[Line], count_tokens: Callable[[str], int], max_token
         while last < len(lines) and (total + costs[last] <= max_tokens or last == first):
             total += costs[last]
             last += 1
+        if not complete and last + WINDOW >= len(lines):
+            break  # the part is not full yet, or its cut would be judged on lines still to come
         if last < len(lines):  # the part is full: cut at the best-looking topic boundary in its last stretch
             lowest = first + max(1, int((last - first) * SEARCH_FROM))
             candidates = range(lowest, last + 1) if lowest <= last else range(last, last + 1)

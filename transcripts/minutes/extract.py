@@ -5,6 +5,10 @@ its own request sharing that prefix: the action items, the wishes, the decisions
 part's topics for the long summary. A question is skipped for a part in which no line even looks like an answer to
 it (no commitment phrase, no wish phrase...): code pre-selects, the model decides, code grounds (`grounding`).
 Results of all parts are then merged and de-duplicated.
+
+What the model is shown of a part depends on that part alone (its lines, its speakers, its budget), never on how
+long the meeting turns out to be: so the parts of a call still going on can be read while it goes on, and the
+answers are found again, unchanged, when the minutes are written at its end (`transcripts.answer_cache`).
 """
 
 from __future__ import annotations
@@ -70,28 +74,44 @@ def _render(lines: list[Line]) -> str:
     return "\n".join(out)
 
 
+MIN_PART_READ = 300  # transcript tokens shown of any part, however short
+
+
+def part_budgets(chunks: list[Chunk], *, per_part: int, part_tokens: int, meeting: int, complete: bool = True
+                 ) -> list[int]:
+    """Transcript tokens shown of each part: `per_part` for a full part (`part_tokens` long), in proportion for a
+    shorter one; the last part of a finished meeting also gets what is left of `meeting` (so a meeting that short
+    is read whole). Each budget but the last depends on its own part only."""
+    budgets = [max(MIN_PART_READ, per_part * chunk.tokens // part_tokens) for chunk in chunks]
+    if complete and budgets:
+        budgets[-1] = max(budgets[-1], meeting - sum(budgets[:-1]))
+    return budgets
+
+
 def read_parts(
     llm: LocalLLM,
     chunks: list[Chunk],
     grounder: Grounder,
     hints: Hints,
     *,
-    budget: int,
+    budgets: list[int],
+    complete: bool = True,
     tick: Tick = lambda _: None,
     answer_tokens: dict[str, int] | None = None,
 ) -> ReadResult:
-    """Ask every part its questions; `budget`: transcript tokens shown to the model over all parts together."""
+    """Ask every part its questions, showing `budgets[i]` transcript tokens of part i. `complete=False`: the
+    meeting is still going on, and these are its first parts (none of them the last)."""
     result = ReadResult()
-    all_lines = [line for chunk in chunks for line in chunk.lines]
-    df, n_docs = document_frequencies(all_lines)
-    total = sum(chunk.tokens for chunk in chunks) or 1
-    for chunk in chunks:
-        shown = select_lines(chunk.lines, max(300, budget * chunk.tokens // total), llm.count_tokens, df, n_docs)
+    single = complete and len(chunks) == 1
+    for chunk, budget in zip(chunks, budgets):
+        df, n_docs = document_frequencies(chunk.lines)
+        shown = select_lines(chunk.lines, budget, llm.count_tokens, df, n_docs)
         if not shown:
             for _ in range(QUESTIONS_PER_PART):
                 tick("reading")
             continue
-        part = _Part(llm, chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS)
+        part = _Part(llm, chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS,
+                     single=single)
         part.action_items()
         part.wishes()
         part.decisions()
@@ -116,11 +136,12 @@ class _Part:
     """The questions about one part. All share one prompt prefix (the part's lines), so only the first reads them."""
 
     def __init__(self, llm: LocalLLM, chunk: Chunk, parts: int, shown: list[Line], grounder: Grounder, hints: Hints,
-                 result: ReadResult, tick: Tick, limits: dict[str, int]) -> None:
+                 result: ReadResult, tick: Tick, limits: dict[str, int], single: bool) -> None:
         self.llm, self.chunk, self.parts, self.shown, self.grounder = llm, chunk, parts, shown, grounder
-        self.result, self.tick, self.limits = result, tick, limits
+        self.result, self.tick, self.limits, self.single = result, tick, limits, single
         self.label = _label(chunk, parts)
-        self.prefix = prompts.transcript_message(_render(shown), grounder.speakers, hints.title, list(hints.agenda),
+        speakers = list(dict.fromkeys(line.speaker for line in chunk.lines))
+        self.prefix = prompts.transcript_message(_render(shown), speakers, hints.title, list(hints.agenda),
                                                  partial=len(shown) < len(chunk.lines))
 
     def _ask(self, question: str, answer_model, purpose: str, required: bool = True):
@@ -185,8 +206,9 @@ class _Part:
         self.result.timed_topics += found
 
     def sections(self) -> None:
-        # Fewer topics per part when there are many parts: the long summary stays readable and cheap to write.
-        wanted = prompts.MAX_TOPICS_PER_PART if self.parts == 1 else 2 if self.parts <= 3 else 1
+        # A meeting read in one part gets up to three topics, each part of a longer one two (a part is about a
+        # quarter of an hour): the long summary keeps a section per few minutes of talk, whatever the length.
+        wanted = prompts.MAX_TOPICS_PER_PART if self.single else 2
         answer = self._ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary")
         if answer:
             self.result.sections += _sections(answer, self.chunk, self.grounder)[:wanted]

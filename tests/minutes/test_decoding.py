@@ -1,0 +1,98 @@
+"""Greedy grammar-constrained decoding with prompt-lookup speculation, on a real (tiny) GGUF model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import BaseModel, Field
+
+from transcripts.decoding import DecodingError, GreedyDecoder, _Continuations
+from transcripts.llm import LLMError, load_llm
+
+TINY = "smollm2-135m-q8_0"  # plumbing
+SMALL = "qwen2.5-coder-0.5b-q8_0"  # copies a list reliably: the speculation test needs an answer worth checking
+SYSTEM = "You answer in JSON."
+# A copying task: the answer repeats the prompt's words (in JSON's tokens: '"Bob' is not ' Bob', so fewer are kept).
+NAMES = ["Alice Johnson", "Bob Smith", "Carol Williams", "Dave Brown", "Erin Davis", "Frank Miller"]
+COPY = ("Here are the people of the working group: " + ", ".join(NAMES) + ".\n"
+        'List every person exactly as written, as {"people": ["<name>", ...]}.')
+
+
+class People(BaseModel):
+    people: list[str] = Field(max_length=8)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_llm(TINY)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_llm(SMALL)
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return load_llm(SMALL, draft_tokens=0)
+
+
+def _answer(llm, user=COPY, max_tokens=120):
+    return llm.ask(system=SYSTEM, user=user, answer_model=People, max_tokens=max_tokens, purpose="people")
+
+
+def test_the_lookup_proposes_what_followed_the_latest_occurrence():
+    lookup = _Continuations([1, 2, 3, 4, 5, 1, 2, 3, 9, 7])
+    for token in (1, 2, 3):
+        lookup.append(token)
+    assert lookup.propose(3) == [9, 7, 1]  # the latest "1 2 3" was followed by 9 7, then the sequence goes on
+    lookup.append(8)
+    assert lookup.propose(3) == []  # "3 8" never came before
+    assert _Continuations([5, 6]).propose(4) == []
+
+
+def test_speculation_keeps_the_greedy_answer(small, plain):
+    fast, slow = _answer(small), _answer(plain)
+    assert fast is not None and fast.people == NAMES
+    # One token at a time gives the same answer, up to where two choices are closer than the rounding of a batched
+    # matrix product (here: whether a name starts with a space).
+    assert [name.strip() for name in slow.people] == NAMES
+    spec, one_by_one = small.stats[-1], plain.stats[-1]
+    assert one_by_one.drafted_tokens == 0
+    assert 0 < spec.accepted_tokens <= spec.drafted_tokens
+
+
+def test_the_grammar_shortcut_chooses_what_a_full_grammar_pass_chooses(tiny, monkeypatch):
+    """The favourite token is checked alone first; the whole vocabulary is filtered only when it is not allowed."""
+    llm = load_llm(TINY, draft_tokens=0, n_ctx=2048)  # a model of its own: its KV cache is not shared
+    user = 'Name three colors and a title, as {"people": ["<color>", ...]}.'
+    shortcut = _answer(llm, user)
+    decoder: GreedyDecoder = llm._decoder
+    full = decoder._apply
+    calls = {"single": 0, "whole": 0}
+
+    def counting(grammar, data):
+        calls["single" if len(data) == 1 else "whole"] += 1
+        if len(data) == 1:  # pretend the favourite is never allowed: every step takes the full pass
+            data["logit"] = -np.inf
+            return
+        full(grammar, data)
+
+    monkeypatch.setattr(decoder, "_apply", counting)
+    decoder._forget(0)
+    assert _answer(llm, user) == shortcut
+    assert calls["whole"] >= llm.stats[-1].completion_tokens  # the full pass really ran for every token
+
+
+def test_max_tokens_cuts_the_answer_and_a_prompt_too_long_is_a_clear_error(tiny):
+    decoder: GreedyDecoder = tiny._decoder
+    prompt = tiny._llama.tokenize(b"Count: one two three four five six seven", add_bos=False)
+    done = decoder.complete(prompt, grammar_text=None, max_tokens=5)
+    assert done.finish_reason == "length" and len(done.tokens) == 5
+    with pytest.raises(LLMError, match="does not fit the context"):
+        tiny.ask(system=SYSTEM, user="word " * 5000, answer_model=People, max_tokens=50, purpose="too long")
+    with pytest.raises(DecodingError, match="empty prompt"):
+        decoder.complete([], grammar_text=None, max_tokens=5)
+    # The model still answers after the refusals (its cache was left consistent).
+    assert _answer(tiny) is not None
+

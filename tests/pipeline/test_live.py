@@ -1,0 +1,114 @@
+"""The live worker beyond transcription: reading ahead for the minutes during the call (its answers are the
+pipeline's at the end), and a recording resumed after a crash."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+import numpy as np
+
+from tracker.live import LIVE_SEGMENTS, SETTLE_SECONDS, LiveOptions, LiveTranscription, _ReadAhead
+from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
+from transcripts.answer_cache import AnswerCache, answer_key
+from transcripts.llm import load_llm
+from transcripts.minutes import make_minutes
+from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
+from transcripts.types import Hints
+
+TINY = "smollm2-135m-q8_0"  # plumbing: what is asked and kept, not how well it is answered
+
+
+def test_the_cache_keys_on_everything_an_answer_depends_on_and_survives_a_torn_line(tmp_path):
+    key = answer_key("model.gguf:1", "system", "user", "{}", 100)
+    assert len({key, answer_key("other.gguf:1", "system", "user", "{}", 100),
+                answer_key("model.gguf:1", "system", "user 2", "{}", 100),
+                answer_key("model.gguf:1", "system", "user", '{"a": 1}', 100),
+                answer_key("model.gguf:1", "system", "user", "{}", 101)}) == 5
+    path = tmp_path / MINUTES_CACHE
+    cache = AnswerCache(path)
+    cache.put(key, '{"items": []}')
+    cache.put(key, '{"items": []}')  # the same answer again is not written twice
+    with open(path, "a") as f:
+        f.write('{"key": "abc", "answ')  # a crash while writing
+    again = AnswerCache(path)
+    assert again.get(key) == '{"items": []}' and again.get("abc") is None and len(again) == 1
+    assert len(path.read_text().splitlines()) == 2
+
+
+@pytest.fixture(scope="module")
+def meeting():
+    return long_meeting(6000)
+
+
+def _options(**kw) -> LiveOptions:
+    return LiveOptions(speakers=("Alice", "Bob", "Carol", "Dave", "Erin"), title="Weekly sync",
+                       agenda=("database migration",), meeting_date=MEETING_DATE, **({"llm_model": TINY} | kw))
+
+
+def test_the_call_is_read_ahead_and_the_minutes_at_its_end_take_the_answers(meeting, tmp_path):
+    options = _options()
+    ahead = _ReadAhead(tmp_path, options)
+    segments = meeting.transcript.segments
+    horizons = []
+    for segment in segments:  # as the live transcriber hands them over: a window's worth after they were said
+        before = ahead.parts
+        now = segment.end + options.max_delay
+        ahead.add([segment], now)
+        if ahead.parts > before:
+            horizons.append(now - options.max_delay - SETTLE_SECONDS)
+    assert ahead.parts >= 2 and horizons
+    entries = [json.loads(line) for line in (tmp_path / MINUTES_CACHE).read_text().splitlines()]
+    assert len(entries) >= 2 * ahead.parts
+
+    llm = load_llm(TINY)
+    before = len(llm.stats)
+    make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=options.hints(), llm=llm,
+                 cache=AnswerCache(tmp_path / MINUTES_CACHE))
+    calls = llm.stats[before:]
+    assert sum(s.cached for s in calls) >= 2 * ahead.parts  # the parts read ahead were not asked again
+    assert any(not s.cached for s in calls)  # the last part and the short summary were still to do
+
+
+def test_a_different_agenda_at_the_end_only_costs_the_saving(meeting, tmp_path):
+    ahead = _ReadAhead(tmp_path, _options())
+    for segment in meeting.transcript.segments:
+        ahead.add([segment], segment.end + 60)
+    llm = load_llm(TINY)
+    before = len(llm.stats)
+    changed = Hints(title="Weekly sync", agenda=["database migration", "added during the call"])
+    minutes = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=changed, llm=llm,
+                           cache=AnswerCache(tmp_path / MINUTES_CACHE))
+    assert not any(s.cached for s in llm.stats[before:])  # every question differs, so every one is asked
+    assert minutes.long_summary
+
+
+def test_reading_ahead_stops_quietly_when_the_model_cannot_load(meeting, tmp_path, caplog):
+    ahead = _ReadAhead(tmp_path, _options(llm_model=str(tmp_path / "missing.gguf")))
+    with caplog.at_level(logging.ERROR):
+        for segment in meeting.transcript.segments:
+            ahead.add([segment], segment.end + 60)  # never raises: the transcription must go on
+    assert ahead.parts == 0 and "reading ahead for the minutes failed" in caplog.text
+    assert caplog.text.count("reading ahead for the minutes failed") == 1  # tried once, not at every look
+
+
+def test_nothing_is_read_ahead_before_a_part_is_over(meeting, tmp_path):
+    ahead = _ReadAhead(tmp_path, _options())
+    early = [s for s in meeting.transcript.segments if s.end < 8 * 60]  # the first minutes: less than one part
+    for segment in early:
+        ahead.add([segment], segment.end + 60)
+    assert ahead.parts == 0 and not (tmp_path / MINUTES_CACHE).exists()
+
+
+def test_a_recording_resumed_after_a_crash_is_not_passed_off_as_transcribed_live(tmp_path):
+    """The worker of the resumed recording never heard what was said before the crash: its transcript would be
+    incomplete, so none is written and the pipeline transcribes the recording's files."""
+    (tmp_path / LIVE_SEGMENTS).write_text('{"speaker": "Alice", "start": 1.0, "end": 2.0, "text": "Hello."}\n')
+    live = LiveTranscription(tmp_path, LiveOptions(model="tiny.en", threads=1))
+    assert live.resumed
+    live.start()
+    live.submit(1, "Alice", tmp_path / "alice.ogg", 100.0, np.zeros(16_000, dtype=np.float32))
+    assert live.finish() is False and live.submitted == 0
+    assert not (tmp_path / LIVE_TRANSCRIPT).exists()
