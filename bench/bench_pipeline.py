@@ -35,11 +35,13 @@ from tracker.db import Database  # noqa: E402
 from tracker.live import LIVE_TRANSCRIPT, LiveOptions, LiveTranscription  # noqa: E402
 from tracker.pipeline import MINUTES_CACHE  # noqa: E402
 from tracker.models import Meeting, MeetingState, WorkingGroup  # noqa: E402
+from transcripts.llm import load_llm  # noqa: E402
 from transcripts.sample.long_meeting import long_meeting  # noqa: E402
 from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line  # noqa: E402
 
 CHANNEL = 555
 MEETING_START = dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC)
+TITLE = "Bench WG call"  # the live worker is given the meeting's title, as the bot gives it (bot/recording.py)
 
 
 def call_lines(minutes: float) -> list[CallLine]:
@@ -64,7 +66,7 @@ def process(db: Database, settings, folder: Path) -> float:
         group = WorkingGroup(name="Bench WG", series_start=dt.date(2026, 11, 1), text_channel_id=CHANNEL)
         session.add(group)
         session.flush()
-        meeting = Meeting(group_id=group.id, scheduled_start=MEETING_START, state=MeetingState.recorded,
+        meeting = Meeting(group_id=group.id, title=TITLE, scheduled_start=MEETING_START, state=MeetingState.recorded,
                           recording_dir=str(folder))
         session.add(meeting)
         session.flush()
@@ -111,7 +113,7 @@ def main() -> None:
         live_folder = work / "live"
         live_folder.mkdir()
         live = LiveTranscription(live_folder, LiveOptions.from_settings(
-            settings, speakers=sorted({l.speaker for l in lines}), meeting_date=MEETING_START.date()))
+            settings, title=TITLE, speakers=sorted({l.speaker for l in lines}), meeting_date=MEETING_START.date()))
         live.start()
         print(f"playing {call_seconds / 60:.1f} minutes of call at {args.speed:g}x into the live path …", flush=True)
         play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
@@ -122,6 +124,8 @@ def main() -> None:
         tail = time.monotonic() - call_end
         live_processing = process(db, settings, live_folder)
         live_latency, live_cpu = time.monotonic() - call_end, cpu() - cpu_at_end
+        asked = load_llm(args.llm).stats  # the pipeline's model, loaded in this process
+        read_ahead, asked_after = sum(s.cached for s in asked), sum(not s.cached for s in asked)
 
         batch_folder = work / "batch"
         shutil.copytree(live_folder, batch_folder, ignore=shutil.ignore_patterns("transcript.live.*", MINUTES_CACHE))
@@ -141,7 +145,8 @@ def main() -> None:
     print(f"{'batch (transcribe after the call)':<34} {batch_latency:>16.1f} s {batch_cpu:>13.1f} s {1.0:>8.2f}x")
     print(f"{'live (transcribed during the call)':<34} {live_latency:>16.1f} s {live_cpu:>13.1f} s "
           f"{batch_latency / live_latency:>8.2f}x")
-    print(f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s")
+    print(f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s; "
+          f"{read_ahead} answers read ahead during the call, {asked_after} questions asked after it")
     print(f"peak RSS: this process {peak:.0f} MiB, largest worker process {peak_children:.0f} MiB")
     print(f"target: live ≤ 180 s → {'met' if live_latency <= 180 else 'NOT met'}")
     shutil.rmtree(work, ignore_errors=True)
