@@ -8,7 +8,7 @@ import pytest
 
 from tests.minutes.helpers import transcript_of
 from transcripts.minutes.cues import INJECTION
-from transcripts.minutes.grounding import Grounder
+from transcripts.minutes.grounding import Grounder, clean_text
 from transcripts.minutes.lines import transcript_lines
 
 MEETING = dt.date(2026, 11, 26)  # Thursday
@@ -52,6 +52,13 @@ def test_i_will_resolves_to_the_speaker(grounder):
     assert (item.owner, item.due, item.at) == ("Dave", dt.date(2026, 12, 3), line_start(grounder, 6))
     item = grounder.action("I", "open an issue on GitHub", cited=4)
     assert (item.owner, item.due) == ("Carol", MEETING)
+
+
+def test_a_task_copied_on_past_its_line_keeps_only_its_own_words(grounder):
+    # A small model copying from the transcript ran on into the next rendered line.
+    item = grounder.action("Dave", "Update the release notes by the next meeting. } [7] Alice: Can you send the", cited=6)
+    assert item.task == "Update the release notes by the next meeting"
+    assert clean_text("Review PR [12]: the parser") == "Review PR [12]: the parser"  # brackets alone are not a line
 
 
 def test_a_second_commitment_in_the_answer_does_not_lend_its_date():

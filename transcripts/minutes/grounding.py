@@ -313,8 +313,14 @@ def _is_plain_answer(reply: str, request: str) -> bool:
     return len(extra) <= 1
 
 
+# A model that copies from the transcript can run on past the end of a line into the next one ("... by Friday. }
+# [16] Bob: I'll send ..."): nothing from a line marker (as `Line.render` writes it) on belongs to the item.
+_COPIED_ON = re.compile(r"[\s.;,}\]]*\[\d+\]\s*[^:\]]{1,40}:.*$")
+
+
 def clean_text(text: str) -> str:
-    text = re.sub(r"\s+", " ", text or "").strip().strip("\"'“”").rstrip(".").strip()
+    text = _COPIED_ON.sub("", re.sub(r"\s+", " ", text or ""))
+    text = text.strip().strip("\"'“”").rstrip(".").strip()
     return re.sub(r"^(?:to|i will|i'll|will)\s+", "", text, flags=re.IGNORECASE).strip()
 
 
