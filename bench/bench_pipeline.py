@@ -146,7 +146,7 @@ def main() -> None:
     print(f"{'live (transcribed during the call)':<34} {live_latency:>16.1f} s {live_cpu:>13.1f} s "
           f"{batch_latency / live_latency:>8.2f}x")
     print(f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s; "
-          f"{read_ahead} answers read ahead during the call, {asked_after} questions asked after it")
+          f"{read_ahead} answers read ahead during the call, {asked_after} model calls after it")
     print(f"peak RSS: this process {peak:.0f} MiB, largest worker process {peak_children:.0f} MiB")
     print(f"target: live ≤ 180 s → {'met' if live_latency <= 180 else 'NOT met'}")
     shutil.rmtree(work, ignore_errors=True)
