@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Generator, Iterable
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from transcripts.answer_cache import AnswerCache, answer_key
-from transcripts.decoding import DRAFT_TOKENS, DecodingError, GreedyDecoder
+from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 T = TypeVar("T", bound=BaseModel)
 
-DEFAULT_N_CTX = 4096
+# The KV cache is shared by the answers decoded side by side (`transcripts.decoding`): room for about three parts
+# of a transcript and their questions at once (28 KB per token for Qwen2.5-1.5B).
+DEFAULT_N_CTX = 8192
+PARALLEL_SEQUENCES = 16  # llama.cpp sequences: answers under way plus finished ones kept for their prompt's start
 REPEAT_PENALTY = 1.1  # small models loop on lists and summaries without it
 
 STRICT_SUFFIX = (
@@ -146,6 +150,27 @@ def _model_params_without_extra_buffers():
         lib.llama_model_default_params = original
 
 
+@contextlib.contextmanager
+def _context_params_for_parallel_answers():
+    """Create the context with several sequences in one unified KV cache (so answers can share a prompt's start).
+    llama-cpp-python sets these only for embedding models, so its default context parameters are adjusted."""
+    import llama_cpp.llama_cpp as lib
+
+    original = lib.llama_context_default_params
+
+    def patched():
+        params = original()
+        params.n_seq_max = PARALLEL_SEQUENCES
+        params.kv_unified = True
+        return params
+
+    lib.llama_context_default_params = patched
+    try:
+        yield
+    finally:
+        lib.llama_context_default_params = original
+
+
 def _extra_buffers_wanted() -> bool:
     setting = os.environ.get("WGBOT_LLM_EXTRA_BUFFERS", "auto").lower()
     if setting in ("1", "true", "yes", "on"):
@@ -204,7 +229,7 @@ class LocalLLM:
         started = time.perf_counter()
         loading = contextlib.nullcontext() if _extra_buffers_wanted() else _model_params_without_extra_buffers()
         try:
-            with loading:
+            with loading, _context_params_for_parallel_answers():
                 self._llama = Llama(
                     model_path=str(self.path),
                     n_ctx=self.n_ctx,
@@ -212,6 +237,7 @@ class LocalLLM:
                     n_ubatch=512,
                     n_threads=self.threads,
                     n_threads_batch=self.threads,
+                    flash_attn=True,
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as exc:
@@ -223,7 +249,7 @@ class LocalLLM:
         eos, bos = self._llama.token_eos(), self._llama.token_bos()
         self._chat = Jinja2ChatFormatter(template=template, eos_token=model.token_get_text(eos) if eos != -1 else "",
                                          bos_token=model.token_get_text(bos) if bos != -1 else "")
-        self._decoder = GreedyDecoder(self._llama, draft_tokens=self.draft_tokens)
+        self._decoder = Decoder(self._llama, draft_tokens=self.draft_tokens)
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", self.path.name, self.n_ctx, self.threads,
                  self.load_seconds)
@@ -273,36 +299,98 @@ class LocalLLM:
         """The model's answer as `answer_model`, or None when it gave nothing usable twice.
 
         The second attempt appends `retry_note` to the user message (greedy decoding would otherwise repeat the
-        first answer word for word); appending keeps the cached prompt prefix valid, so the retry costs little.
+        first answer word for word); appending keeps the cached prompt start valid, so the retry costs little.
         """
-        schema = schema_for(answer_model)
-        key = json.dumps(schema, sort_keys=True)
-        if key not in self._grammars:
-            self._grammars[key] = _grammar_for(schema)
-        grammar = self._grammars[key]
-        cache, cache_key = self._cache, answer_key(self._identity, system, user, key, max_tokens)
-        if cache is not None and (known := cache.get(cache_key)) is not None:
-            with contextlib.suppress(json.JSONDecodeError, ValidationError, ValueError):
-                answer = self._parse(known, answer_model)
-                self.stats.append(CallStats(purpose, 0, 0, 0, 0.0, 0.0, 0.0, cached=True))
-                return answer
-        for attempt, user_text in enumerate([user, user + retry_note]):
-            text, stat = self._complete(system, user_text, grammar, max_tokens, purpose)
-            stat.retried = attempt > 0
-            log.debug("%s answer: %s", purpose, text)
+        answers: list[T | None] = []
+
+        def one() -> Flow:
+            answers.append((yield Question(system, user, answer_model, max_tokens, purpose, retry_note)))
+
+        self.ask_all([one()])
+        return answers[0]
+
+    def ask_all(self, flows: Iterable[Flow]) -> None:
+        """Answer the questions of several flows side by side (`transcripts.decoding.Decoder.run`).
+
+        A flow is a generator that yields a `Question` and is sent its answer (or None, as `ask` returns), then
+        may yield its next question: so a follow-up that depends on an answer is asked as soon as that answer is
+        there, while the other flows go on. Answers come in a fixed order for the same flows.
+        """
+        with self._lock:
+            requests = [r for flow in flows for r in self._next(flow, None, first=True)]
+            if not requests:
+                return
             try:
-                answer = self._parse(text, answer_model)
-            except (json.JSONDecodeError, ValidationError, ValueError) as exc:
-                stat.ok = False
-                self.stats.append(stat)
-                log.warning("%s: unusable model answer (attempt %d): %s; answer began %r", purpose, attempt + 1,
-                            str(exc).splitlines()[0], text[:120])
-                continue
-            self.stats.append(stat)
-            if cache is not None:
-                cache.put(cache_key, text)
-            return answer
-        return None
+                self._decoder.run(requests, self._answered)
+            except DecodingError as exc:  # e.g. a prompt that does not fit the context
+                raise LLMError(str(exc)) from exc
+
+    def _next(self, flow: Flow, answer: Any, first: bool = False) -> list[Request]:
+        """Send `answer` to `flow`; the request for its next question that the cache cannot answer, if any."""
+        while True:
+            try:
+                question = next(flow) if first else flow.send(answer)
+            except StopIteration:
+                return []
+            first = False
+            key = self._grammar_key(question.answer_model)
+            cache_key = answer_key(self._identity, question.system, question.user, key, question.max_tokens)
+            if self._cache is not None and (known := self._cache.get(cache_key)) is not None:
+                with contextlib.suppress(json.JSONDecodeError, ValidationError, ValueError):
+                    answer = self._parse(known, question.answer_model)
+                    self.stats.append(CallStats(question.purpose, 0, 0, 0, 0.0, 0.0, 0.0, cached=True))
+                    continue
+            return [self._request(_Asking(flow, question, cache_key, self._cache))]
+
+    def _grammar_key(self, answer_model: type[BaseModel]) -> str:
+        key = json.dumps(schema_for(answer_model), sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = _grammar_for(json.loads(key))
+        return key
+
+    def _request(self, asking: _Asking) -> Request:
+        question = asking.question
+        user = question.user + (question.retry_note if asking.attempt else "")
+        messages = [{"role": "system", "content": question.system}, {"role": "user", "content": user}]
+        chat = self._chat(messages=messages)
+        prompt = self._llama.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
+        grammar = self._grammars[self._grammar_key(question.answer_model)]
+        return Request(prompt, grammar, question.max_tokens, REPEAT_PENALTY, tag=asking)
+
+    def _answered(self, request: Request, done: Completion) -> list[Request]:
+        asking: _Asking = request.tag
+        question = asking.question
+        text = self._llama.detokenize(done.tokens).decode("utf-8", errors="replace")
+        stat = CallStats(
+            purpose=question.purpose,
+            prompt_tokens=done.prompt_tokens,
+            evaluated_tokens=done.evaluated_tokens,
+            completion_tokens=len(done.tokens),
+            prompt_seconds=done.prompt_seconds,
+            generation_seconds=done.generation_seconds,
+            wall_seconds=done.prompt_seconds + done.generation_seconds,
+            drafted_tokens=done.drafted,
+            accepted_tokens=done.accepted,
+            retried=asking.attempt > 0,
+        )
+        self.stats.append(stat)
+        if done.finish_reason == "length":
+            log.info("%s: the answer reached max_tokens=%d", question.purpose, request.max_tokens)
+        log.debug("%s: %d prompt tokens (%d computed), %d generated (%d of %d proposed kept): %s", question.purpose,
+                  stat.prompt_tokens, stat.evaluated_tokens, stat.completion_tokens, done.accepted, done.drafted,
+                  text)
+        try:
+            answer = self._parse(text, question.answer_model)
+        except (json.JSONDecodeError, ValidationError, ValueError) as exc:
+            stat.ok = False
+            log.warning("%s: unusable model answer (attempt %d): %s; answer began %r", question.purpose,
+                        asking.attempt + 1, str(exc).splitlines()[0], text[:120])
+            if asking.attempt == 0:
+                return [self._request(_Asking(asking.flow, question, asking.cache_key, asking.cache, attempt=1))]
+            return self._next(asking.flow, None)
+        if asking.cache is not None:
+            asking.cache.put(asking.cache_key, text)
+        return self._next(asking.flow, answer)
 
     @staticmethod
     def _parse(text: str, answer_model: type[T]) -> T:
@@ -310,34 +398,29 @@ class LocalLLM:
             raise ValueError("empty answer")
         return answer_model.model_validate(json.loads(text, strict=False))
 
-    def _complete(self, system: str, user: str, grammar: str, max_tokens: int, purpose: str) -> tuple[str, CallStats]:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        chat = self._chat(messages=messages)
-        prompt = self._llama.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
-        with self._lock:
-            started = time.perf_counter()
-            try:
-                done = self._decoder.complete(prompt, grammar_text=grammar, max_tokens=max_tokens,
-                                              repeat_penalty=REPEAT_PENALTY)
-            except DecodingError as exc:  # e.g. the prompt does not fit the context
-                raise LLMError(f"{purpose}: {exc}") from exc
-            wall = time.perf_counter() - started
-        stat = CallStats(
-            purpose=purpose,
-            prompt_tokens=done.prompt_tokens,
-            evaluated_tokens=done.evaluated_tokens,
-            completion_tokens=len(done.tokens),
-            prompt_seconds=done.prompt_seconds,
-            generation_seconds=done.generation_seconds,
-            wall_seconds=wall,
-            drafted_tokens=done.drafted,
-            accepted_tokens=done.accepted,
-        )
-        if done.finish_reason == "length":
-            log.info("%s: the answer reached max_tokens=%d", purpose, max_tokens)
-        log.debug("%s: %d prompt tokens (%d computed), %d generated (%d of %d proposed kept) in %.1f s", purpose,
-                  stat.prompt_tokens, stat.evaluated_tokens, stat.completion_tokens, done.accepted, done.drafted, wall)
-        return self._llama.detokenize(done.tokens).decode("utf-8", errors="replace"), stat
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One question to the model, as a flow yields it to `LocalLLM.ask_all`."""
+
+    system: str
+    user: str
+    answer_model: type[BaseModel]
+    max_tokens: int
+    purpose: str
+    retry_note: str = STRICT_SUFFIX
+
+
+Flow = Generator[Question, Any, None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Asking:
+    flow: Flow
+    question: Question
+    cache_key: str
+    cache: AnswerCache | None
+    attempt: int = 0
 
 
 _loaded: dict[tuple[str, int, int, int], LocalLLM] = {}

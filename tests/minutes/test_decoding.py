@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, Field
 
-from transcripts.decoding import DecodingError, GreedyDecoder, _Continuations
-from transcripts.llm import LLMError, load_llm
+from transcripts.decoding import DecodingError, Decoder, _Continuations
+from transcripts.llm import LLMError, Question, load_llm
 
 TINY = "smollm2-135m-q8_0"  # plumbing
 SMALL = "qwen2.5-coder-0.5b-q8_0"  # copies a list reliably: the speculation test needs an answer worth checking
@@ -67,7 +67,7 @@ def test_the_grammar_shortcut_chooses_what_a_full_grammar_pass_chooses(tiny, mon
     llm = load_llm(TINY, draft_tokens=0, n_ctx=2048)  # a model of its own: its KV cache is not shared
     user = 'Name three colors and a title, as {"people": ["<color>", ...]}.'
     shortcut = _answer(llm, user)
-    decoder: GreedyDecoder = llm._decoder
+    decoder: Decoder = llm._decoder
     full = decoder._apply
     calls = {"single": 0, "whole": 0}
 
@@ -79,20 +79,99 @@ def test_the_grammar_shortcut_chooses_what_a_full_grammar_pass_chooses(tiny, mon
         full(grammar, data)
 
     monkeypatch.setattr(decoder, "_apply", counting)
-    decoder._forget(0)
+    decoder.forget()
     assert _answer(llm, user) == shortcut
     assert calls["whole"] >= llm.stats[-1].completion_tokens  # the full pass really ran for every token
 
 
 def test_max_tokens_cuts_the_answer_and_a_prompt_too_long_is_a_clear_error(tiny):
-    decoder: GreedyDecoder = tiny._decoder
+    decoder: Decoder = tiny._decoder
     prompt = tiny._llama.tokenize(b"Count: one two three four five six seven", add_bos=False)
     done = decoder.complete(prompt, grammar_text=None, max_tokens=5)
     assert done.finish_reason == "length" and len(done.tokens) == 5
     with pytest.raises(LLMError, match="does not fit the context"):
-        tiny.ask(system=SYSTEM, user="word " * 5000, answer_model=People, max_tokens=50, purpose="too long")
+        tiny.ask(system=SYSTEM, user="word " * 10000, answer_model=People, max_tokens=50, purpose="too long")
     with pytest.raises(DecodingError, match="empty prompt"):
         decoder.complete([], grammar_text=None, max_tokens=5)
     # The model still answers after the refusals (its cache was left consistent).
     assert _answer(tiny) is not None
 
+
+
+# ---- answers side by side ------------------------------------------------------------------------------------------
+
+GROUP = "Here are the people of the working group: " + ", ".join(NAMES) + ".\n"
+QUESTIONS = ['List the first two people, as {"people": ["<name>", ...]}.',
+             'List the last two people, as {"people": ["<name>", ...]}.',
+             'List every person exactly as written, as {"people": ["<name>", ...]}.']
+
+
+def _flows(questions, answers: dict):
+    def flow(question):
+        answers[question] = yield Question(SYSTEM, GROUP + question, People, 80, "people")
+    return [flow(q) for q in questions]
+
+
+def test_answers_side_by_side_share_the_prompt_start_and_match_one_by_one(small):
+    one_by_one = {}
+    for question in QUESTIONS:
+        small._decoder.forget()  # nothing cached: each reads its whole prompt
+        one_by_one[question] = small.ask(system=SYSTEM, user=GROUP + question, answer_model=People, max_tokens=80,
+                                         purpose="people")
+    small._decoder.forget()
+    together: dict = {}
+    first = len(small.stats)
+    small.ask_all(_flows(QUESTIONS, together))
+    stats = small.stats[first:]
+    assert together[QUESTIONS[2]].people == NAMES
+    assert together == one_by_one  # a clear answer does not depend on what else is in the batch
+    # The common start (system prompt and the list of people) was computed once, for the first question.
+    common = stats[0].prompt_tokens - 20
+    assert sum(s.evaluated_tokens for s in stats) < sum(s.prompt_tokens for s in stats) - 2 * common + 10
+    assert all(s.ok and s.generation_seconds > 0 for s in stats)
+
+
+def test_a_flow_asks_its_follow_up_when_its_answer_is_there(small):
+    asked = []
+
+    def follow_up():
+        first = yield Question(SYSTEM, GROUP + QUESTIONS[0], People, 80, "first")
+        asked.append(first.people)
+        second = yield Question(SYSTEM, GROUP + f"Who comes right after {first.people[-1]}? Answer as "
+                                '{"people": ["<name>"]}.', People, 40, "second")
+        asked.append(second.people)
+
+    answers: dict = {}
+    small.ask_all([follow_up(), *_flows(QUESTIONS[2:], answers)])
+    assert asked == [NAMES[:2], [NAMES[2]]]
+    # (Whether a name starts with a space is a near-tie that the other answers in the batch can tip.)
+    assert [name.strip() for name in answers[QUESTIONS[2]].people] == NAMES
+
+
+def test_more_answers_than_the_cache_holds_wait_their_turn():
+    """A small KV cache: the questions cannot all be answered at once, so they are admitted as room frees up."""
+    llm = load_llm(TINY, n_ctx=1024)
+    questions = [f"{GROUP}Question {i}: list the people whose name has the letter {c}, as "
+                 '{"people": ["<name>", ...]}.' for i, c in enumerate("aeiouyrnlst")]
+    decoder: Decoder = llm._decoder
+    busiest = []
+    step = decoder._step
+
+    def watched(active):
+        busiest.append((len(active), decoder.used_cells))
+        return step(active)
+
+    decoder._step = watched
+    try:
+        answers: dict = {}
+        llm.ask_all(_flows(questions, answers))
+    finally:
+        del decoder._step
+    assert len(answers) == len(questions)
+    assert 1 < max(n for n, _ in busiest) < len(questions)  # side by side, but not all at once
+    assert max(cells for _, cells in busiest) <= 1024
+    # The same questions give the same answers again (the order of admission is fixed).
+    again: dict = {}
+    decoder.forget()
+    llm.ask_all(_flows(questions, again))
+    assert again == answers

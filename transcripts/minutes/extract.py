@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from transcripts.llm import LocalLLM
+from transcripts.llm import Flow, LocalLLM, Question
 from transcripts.minutes import cues, prompts
 from transcripts.minutes.chunking import Chunk
 from transcripts.minutes.condense import document_frequencies, select_lines
@@ -103,6 +103,7 @@ def read_parts(
     meeting is still going on, and these are its first parts (none of them the last)."""
     result = ReadResult()
     single = complete and len(chunks) == 1
+    flows = []
     for chunk, budget in zip(chunks, budgets):
         df, n_docs = document_frequencies(chunk.lines)
         shown = select_lines(chunk.lines, budget, llm.count_tokens, df, n_docs)
@@ -112,10 +113,8 @@ def read_parts(
             continue
         part = _Part(llm, chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS,
                      single=single)
-        part.action_items()
-        part.wishes()
-        part.decisions()
-        part.sections()
+        flows += [part.action_items(), part.wishes(), part.decisions(), part.sections()]
+    llm.ask_all(flows)  # all parts' questions side by side, the first parts first
 
     similar = grounder.similarity  # weighted by rarity: "write a report on X" and "... on Y" are not one task
     result.actions = _cap(_dedupe_actions(result.actions, similar), MAX_ACTIONS, "action items")
@@ -133,7 +132,11 @@ def read_parts(
 
 
 class _Part:
-    """The questions about one part. All share one prompt prefix (the part's lines), so only the first reads them."""
+    """The questions about one part. All share one prompt prefix (the part's lines), so only the first reads them.
+
+    Each question method is a flow for `LocalLLM.ask_all`: it yields its questions and gets their answers, so a
+    follow-up (a line the action items missed) is asked while the other questions are still being answered.
+    """
 
     def __init__(self, llm: LocalLLM, chunk: Chunk, parts: int, shown: list[Line], grounder: Grounder, hints: Hints,
                  result: ReadResult, tick: Tick, limits: dict[str, int], single: bool) -> None:
@@ -145,11 +148,11 @@ class _Part:
                                                  partial=len(shown) < len(chunk.lines))
 
     def _ask(self, question: str, answer_model, purpose: str, required: bool = True):
+        answer = yield Question(system=prompts.SYSTEM, user=self.prefix + question, answer_model=answer_model,
+                                max_tokens=self.limits.get(purpose, ANSWER_TOKENS[purpose]),
+                                purpose=f"{purpose} {self.chunk.number}/{self.parts}")
         if required:
             self.tick(purpose)
-        answer = self.llm.ask(system=prompts.SYSTEM, user=self.prefix + question, answer_model=answer_model,
-                              max_tokens=self.limits.get(purpose, ANSWER_TOKENS[purpose]),
-                              purpose=f"{purpose} {self.chunk.number}/{self.parts}")
         if answer is None and required:  # a failed extra check only loses what it might have added
             self.result.notes.append(f"{purpose}: the model gave no usable answer for {self.label}")
         return answer
@@ -160,37 +163,40 @@ class _Part:
     def _line(self, number: int) -> Line:
         return next(line for line in self.shown if line.number == number)
 
-    def action_items(self) -> None:
+    def action_items(self) -> Flow:
         # Asked only where someone seems to take something on; those lines are named in the question.
         commitments = self._candidates(cues.COMMITMENT)
         if not commitments:
             self.tick("action items")
             return
-        answer = self._ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items")
+        answer = yield from self._ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer,
+                                      "action items")
         if answer is None:
             return
         found = [a for c in answer.items if (a := self.grounder.action(c.owner, c.task, c.line))]
         for number in _unanswered(commitments, found, self.shown):
-            check = self._ask(prompts.CHECK_LINE.replace("{line}", self._line(number).render()), prompts.LineCheck,
-                              "line check", required=False)
+            check = yield from self._ask(prompts.CHECK_LINE.replace("{line}", self._line(number).render()),
+                                         prompts.LineCheck, "line check", required=False)
             if check and check.task.strip() and (item := self.grounder.action(check.owner, check.task, number)):
                 found.append(item)
         self.result.actions += found
 
-    def wishes(self) -> None:
+    def wishes(self) -> Flow:
         wished = self._candidates(cues.WISH)
         if not wished:
             self.tick("wishes")
             return
-        if answer := self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes"):
+        answer = yield from self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes")
+        if answer:
             self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(c.title, cited=c.line))]
 
-    def decisions(self) -> None:
+    def decisions(self) -> Flow:
         settled = self._candidates(cues.DECISION_OR_TOPIC)
         if not settled:
             self.tick("decisions")
             return
-        answer = self._ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions")
+        answer = yield from self._ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer,
+                                      "decisions")
         if answer is None:
             return
         self.result.timed_decisions += [d for text in answer.decisions if (d := self.grounder.decision(text))]
@@ -199,17 +205,18 @@ class _Part:
         starts = {line.start: line.number for line in self.shown}
         covered = {starts.get(at) for _, at in found}
         for number in [n for n in self._candidates(cues.NEXT_MEETING) if n not in covered][:CHECKS_PER_PART]:
-            check = self._ask(prompts.CHECK_TOPIC.replace("{line}", self._line(number).render()), prompts.TopicCheck,
-                              "line check", required=False)
+            check = yield from self._ask(prompts.CHECK_TOPIC.replace("{line}", self._line(number).render()),
+                                         prompts.TopicCheck, "line check", required=False)
             if check and check.topic.strip() and (t := self.grounder.next_topic(check.topic)):
                 found.append(t)
         self.result.timed_topics += found
 
-    def sections(self) -> None:
+    def sections(self) -> Flow:
         # A meeting read in one part gets up to three topics, each part of a longer one two (a part is about a
         # quarter of an hour): the long summary keeps a section per few minutes of talk, whatever the length.
         wanted = prompts.MAX_TOPICS_PER_PART if self.single else 2
-        answer = self._ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary")
+        answer = yield from self._ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer,
+                                      "long summary")
         if answer:
             self.result.sections += _sections(answer, self.chunk, self.grounder)[:wanted]
 
