@@ -7,7 +7,7 @@ ENV WGBOT_PYTHON=python3.11 \
     WGBOT_MODEL_DIR=/app/models \
     PIP_NO_CACHE_DIR=1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential cmake git \
+ && apt-get install -y --no-install-recommends build-essential cmake git patch \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./

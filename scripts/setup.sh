@@ -6,9 +6,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${WGBOT_PYTHON:-python3.11}
 VENV=.venv
-APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox)
-# llama.cpp as a library only: the tools, examples, tests and server take most of the build time.
-LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"
+APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox patch)
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\n\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }
@@ -32,7 +30,7 @@ command -v "$PYTHON" >/dev/null || fail "$PYTHON not found. wgbot needs Python 3
 PIP=("$VENV/bin/python" -m pip install --progress-bar off)
 
 stamp="$VENV/.wgbot-deps"
-want=$(cat pyproject.toml requirements/*.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements/*.txt scripts/setup.sh scripts/build-llama-cpp.sh scripts/*.patch | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   step "Python packages"
   # torch first and pinned: anything that later asks for `torch` finds the CPU build already satisfied.
@@ -40,10 +38,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # https://download.pytorch.org/whl/cpu); PyPI's default Linux build pulls several GB of CUDA.
   "${PIP[@]}" ${WGBOT_TORCH_INDEX:+--index-url "$WGBOT_TORCH_INDEX"} torch==2.13.0 \
     || fail "pip could not install torch==2.13.0 (the CPU build); set WGBOT_TORCH_INDEX to a CPU wheel index."
-  if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
-    echo "building llama-cpp-python (about 7 minutes on 2 cores; pip caches the wheel for next time)"
-    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "${PIP[@]}" llama-cpp-python==0.3.36 \
-      || fail "llama-cpp-python did not build. It needs gcc, g++ and cmake (apt-get install build-essential cmake)."
+  if ! "$VENV/bin/python" -c "import llama_cpp, sys; sys.exit(not llama_cpp.__version__.endswith('+wgbot.amx'))" \
+      2>/dev/null; then
+    bash scripts/build-llama-cpp.sh "$VENV" || fail "llama-cpp-python did not build. It needs gcc, g++, cmake and \
+patch (apt-get install build-essential cmake patch)."
   fi
   "${PIP[@]}" -e ".[test]" || fail "pip could not install wgbot's dependencies (see the error above)."
   # Without its triton requirement (GPU only, about 1 GB); its real dependencies come with wgbot's.

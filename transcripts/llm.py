@@ -40,7 +40,7 @@ T = TypeVar("T", bound=BaseModel)
 
 # The KV cache is shared by the answers decoded side by side (`transcripts.decoding`): room for about three parts
 # of a transcript and their questions at once (28 KB per token for Qwen2.5-1.5B).
-DEFAULT_N_CTX = 8192
+DEFAULT_N_CTX = 6144
 PARALLEL_SEQUENCES = 16  # llama.cpp sequences: answers under way plus finished ones kept for their prompt's start
 REPEAT_PENALTY = 1.1  # small models loop on lists and summaries without it
 
@@ -126,49 +126,45 @@ def _cpu_has_amx() -> bool:
     return False
 
 
-@contextlib.contextmanager
-def _model_params_without_extra_buffers():
-    """Load with llama.cpp's "extra buffer types" (weight repacking) off.
+# The local version label of the llama-cpp-python that scripts/setup.sh builds: llama.cpp with its AMX tile
+# configuration fixed (scripts/llama-cpp-amx-tile-config.patch).
+AMX_FIXED_LABEL = "+wgbot.amx"
 
-    On CPUs with AMX, a -march=native build of llama.cpp repacks weights into an AMX buffer: here (a KVM guest
-    on a Xeon with AMX) the first batched decode then crashes the process, and the repacked copy doubles the weights
-    in memory. llama-cpp-python has no option for it, so the default model parameters are adjusted while loading.
+
+@contextlib.contextmanager
+def _llama_defaults(extra_buffers: bool):
+    """llama.cpp settings that llama-cpp-python has no option for: its default model and context parameters are
+    adjusted while the model loads.
+
+    - Extra buffer types (weights repacked for the CPU's matrix units: AMX on recent Xeons). With AMX, llama.cpp
+      0c1e570 built by GCC 12 loads a tile configuration whose stores the compiler dropped, and the first batched
+      decode dies of a general protection fault; the build of scripts/setup.sh fixes that, and then AMX reads
+      prompts 2.9 times faster here (measured: 72 -> 213 tokens/s, Q8_0 1.5B). Off for any other build on such a
+      CPU. The repacked weights are a copy, so the model file is then read instead of memory-mapped: a mapping
+      would keep the unused original resident as well (1.5 GB more).
+    - Several sequences in one unified KV cache, so answers decoded side by side can share a prompt's start
+      (llama-cpp-python sets this only for embedding models).
     """
     import llama_cpp.llama_cpp as lib
 
-    original = lib.llama_model_default_params
+    model_defaults, context_defaults = lib.llama_model_default_params, lib.llama_context_default_params
 
-    def patched():
-        params = original()
-        params.use_extra_bufts = False
+    def model_params():
+        params = model_defaults()
+        params.use_extra_bufts = extra_buffers
         return params
 
-    lib.llama_model_default_params = patched
-    try:
-        yield
-    finally:
-        lib.llama_model_default_params = original
-
-
-@contextlib.contextmanager
-def _context_params_for_parallel_answers():
-    """Create the context with several sequences in one unified KV cache (so answers can share a prompt's start).
-    llama-cpp-python sets these only for embedding models, so its default context parameters are adjusted."""
-    import llama_cpp.llama_cpp as lib
-
-    original = lib.llama_context_default_params
-
-    def patched():
-        params = original()
+    def context_params():
+        params = context_defaults()
         params.n_seq_max = PARALLEL_SEQUENCES
         params.kv_unified = True
         return params
 
-    lib.llama_context_default_params = patched
+    lib.llama_model_default_params, lib.llama_context_default_params = model_params, context_params
     try:
         yield
     finally:
-        lib.llama_context_default_params = original
+        lib.llama_model_default_params, lib.llama_context_default_params = model_defaults, context_defaults
 
 
 def _extra_buffers_wanted() -> bool:
@@ -177,7 +173,9 @@ def _extra_buffers_wanted() -> bool:
         return True
     if setting in ("0", "false", "no", "off"):
         return False
-    return not _cpu_has_amx()
+    import llama_cpp
+
+    return not _cpu_has_amx() or llama_cpp.__version__.endswith(AMX_FIXED_LABEL)
 
 
 def _grammar_for(schema: dict) -> str:
@@ -227,9 +225,9 @@ class LocalLLM:
         self._cache: AnswerCache | None = None
         self._identity = f"{self.path.name}:{self.path.stat().st_size}"  # what an answer cache key names the model by
         started = time.perf_counter()
-        loading = contextlib.nullcontext() if _extra_buffers_wanted() else _model_params_without_extra_buffers()
+        extra_buffers = _extra_buffers_wanted()
         try:
-            with loading, _context_params_for_parallel_answers():
+            with _llama_defaults(extra_buffers):
                 self._llama = Llama(
                     model_path=str(self.path),
                     n_ctx=self.n_ctx,
@@ -237,7 +235,8 @@ class LocalLLM:
                     n_ubatch=512,
                     n_threads=self.threads,
                     n_threads_batch=self.threads,
-                    flash_attn=True,
+                    flash_attn=True,  # its CPU kernel skips the other sequences' cells of the shared KV cache
+                    use_mmap=not (extra_buffers and _cpu_has_amx()),
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as exc:

@@ -175,3 +175,20 @@ def test_more_answers_than_the_cache_holds_wait_their_turn():
     decoder.forget()
     llm.ask_all(_flows(questions, again))
     assert again == answers
+
+
+def test_a_flow_that_fails_leaves_the_decoder_usable(tiny):
+    class Boom(Exception):
+        pass
+
+    def failing():
+        yield Question(SYSTEM, GROUP + QUESTIONS[0], People, 40, "first")
+        raise Boom
+
+    with pytest.raises(Boom):
+        tiny.ask_all([failing(), *_flows(QUESTIONS[1:], {})])
+    decoder: Decoder = tiny._decoder
+    assert all(seq.request is None and seq.grammar is None for seq in decoder._seqs)
+    # Every cell counted is held by some sequence, and the cache still answers.
+    assert decoder.used_cells == len({cell for seq in decoder._seqs for cell in seq.cells})
+    assert _answer(tiny) is not None

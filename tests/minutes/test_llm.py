@@ -71,3 +71,34 @@ def test_bad_model_files_fail_with_one_line(tmp_path):
     with pytest.raises(LLMError) as broken:
         load_llm(str(junk))
     assert "junk.gguf" in str(broken.value) and "\n" not in str(broken.value)
+
+
+@pytest.mark.parametrize(("setting", "amx", "version", "wanted"), [
+    ("auto", False, "0.3.36", True),  # other CPUs: llama.cpp's repacking as it comes
+    ("auto", True, "0.3.36", False),  # AMX with a stock build: its tile configuration crashes the process
+    ("auto", True, "0.3.36+wgbot.amx", True),  # ... fixed by scripts/build-llama-cpp.sh
+    ("0", True, "0.3.36+wgbot.amx", False),
+    ("on", True, "0.3.36", True),
+])
+def test_extra_buffer_types_are_used_where_they_work(monkeypatch, setting, amx, version, wanted):
+    import llama_cpp
+
+    from transcripts import llm
+
+    monkeypatch.setenv("WGBOT_LLM_EXTRA_BUFFERS", setting)
+    monkeypatch.setattr(llm, "_cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(llama_cpp, "__version__", version)
+    assert llm._extra_buffers_wanted() is wanted
+
+
+def test_this_machines_build_takes_the_cpus_matrix_units_when_it_has_them(monkeypatch):
+    """The set-up script's build is the one with the AMX fix: on an AMX CPU the model runs on AMX (and the suite's
+    real inference proves it does not crash)."""
+    import llama_cpp
+
+    from transcripts import llm
+
+    monkeypatch.delenv("WGBOT_LLM_EXTRA_BUFFERS", raising=False)
+    assert llama_cpp.__version__.endswith(llm.AMX_FIXED_LABEL)
+    if llm._cpu_has_amx():
+        assert llm._extra_buffers_wanted()
