@@ -8,7 +8,7 @@ import pytest
 
 from tests.minutes.helpers import transcript_of
 from transcripts.minutes.cues import INJECTION
-from transcripts.minutes.grounding import Grounder, clean_text
+from transcripts.minutes.grounding import Grounder, clean_text, wish_title
 from transcripts.minutes.lines import transcript_lines
 
 MEETING = dt.date(2026, 11, 26)  # Thursday
@@ -124,3 +124,21 @@ def test_decisions_and_topics_need_lines_that_say_so(grounder):
     assert grounder.decision("The distance kernel is merged") is None  # a report, not a decision
     assert grounder.next_topic("Documentation structure")[0] == "Documentation structure"
     assert grounder.next_topic("Nightly benchmark dashboard") is None  # a wish, not proposed for next time
+
+
+@pytest.mark.parametrize(("said", "cut", "title"), [
+    ("It would be nice to have an automatic branding check for the", True, "automatic branding check"),
+    ("It would be great if we had a dark mode some day", False, "dark mode"),
+    ("I'd love to see offline installers", False, "offline installers"),
+    ("Maybe we could add a search box", False, "search box"),
+    ("a tutorial video about the tags", False, "tutorial video about the tags"),
+    ("policy dashboard for the data retent", True, "policy dashboard for the data"),
+    ("It would be nice", False, "It would be nice"),  # nothing left: the words as they were
+])
+def test_a_wish_title_says_the_wish_not_how_it_was_said(said, cut, title):
+    assert wish_title(said, cut) == title
+
+
+def test_a_wish_title_loses_the_wishing_verbs_too():
+    assert wish_title("I wish we could write down how the cache works") == "write down how the cache works"
+    assert wish_title("I would like to document the tags") == "document the tags"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ MAX_DECISIONS = 15
 MAX_NEXT_TOPICS = 8
 DUPLICATE = 0.6  # similarity from which two decisions or topics are one
 SAME_TASK = 0.8  # ... and two tasks of one owner (or wishes) on different lines: a repeated commitment
+_PLACEHOLDER = re.compile(r"<[^<>]*>")  # a "<...>" of the answer form in a question
 
 Tick = Callable[[str], None]
 QUESTIONS_PER_PART = 4
@@ -188,7 +190,8 @@ class _Part:
             return
         answer = yield from self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes")
         if answer:
-            self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(c.title, cited=c.line))]
+            self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(
+                c.title, cited=c.line, cut=len(c.title) >= prompts.WISH_TITLE_CHARS))]
 
     def decisions(self) -> Flow:
         settled = self._candidates(cues.DECISION_OR_TOPIC)
@@ -242,13 +245,16 @@ def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -
     out: list[Section] = []
     for topic in answer.topics:
         summary = drop_repeats(topic.summary)
-        if any(similarity(topic.title, s.title) >= 0.8 for s in out):
+        title = topic.title
+        if _PLACEHOLDER.search(title):  # the question's "<topic, at most 6 words>", copied: name it by its summary
+            title = " ".join(re.split(r"(?<=[.!?])\s", summary)[0].split()[:6]).rstrip(".,;:")
+        if not title.strip() or any(similarity(title, s.title) >= 0.8 for s in out):
             continue
         # A section starts where its words are found within this part (the part's start otherwise).
         within = (chunk.lines[0].number, chunk.lines[-1].number)
-        found = grounder.find_support(f"{topic.title} {summary}", within=within)
+        found = grounder.find_support(f"{title} {summary}", within=within)
         start = grounder.lines[found].start if found is not None else chunk.start
-        out.append(Section(topic.title.strip().rstrip("."), summary, start, chunk.end))
+        out.append(Section(title.strip().rstrip("."), summary, start, chunk.end))
     out.sort(key=lambda s: s.start)
     if out:
         out[0].start = min(out[0].start, chunk.start)

@@ -221,10 +221,11 @@ class Grounder:
             excerpt=" / ".join(self.lines[j].quote for j in used),
         )
 
-    def wish(self, title: str, details: str = "", cited: int | None = None) -> Wish | None:
+    def wish(self, title: str, details: str = "", cited: int | None = None, cut: bool = False) -> Wish | None:
         """A wish-list entry. Without `details` (or with details the transcript does not say), its details are the
-        words of the wisher: the clause of the line that carries the wish."""
-        title, details = clean_text(title), clean_text(details)
+        words of the wisher: the clause of the line that carries the wish. `cut`: the title was stopped at its
+        length limit (its last word may be cut)."""
+        title, details = wish_title(clean_text(title), cut), clean_text(details)
         claim = f"{title} {details}"
         if not content_words(title):
             self._drop("wish", title, "no title words")
@@ -322,6 +323,28 @@ def clean_text(text: str) -> str:
     text = _COPIED_ON.sub("", re.sub(r"\s+", " ", text or ""))
     text = text.strip().strip("\"'“”").rstrip(".").strip()
     return re.sub(r"^(?:to|i will|i'll|will)\s+", "", text, flags=re.IGNORECASE).strip()
+
+
+# How a wish is said, not what it is: "It would be nice to have an automatic branding check for the ..."
+_WISH_LEAD = re.compile(
+    r"^(?:(?:it(?:'d| would) be|(?:it'?s|that'?s|that would be)) (?:really )?(?:nice|great|good|cool|useful|helpful) "
+    r"(?:to (?:have|get|see|add)|if we (?:had|could (?:have|add|get))?)|"
+    r"i wish (?:we|i) (?:had|could(?: (?:have|add|get))?)?|"
+    r"(?:i|we)(?:'d| would) (?:like|love) (?:to(?: (?:have|see|add|get))?)?|"
+    r"maybe we (?:should|could|can)(?: (?:have|add|get))?)\s*",
+    re.IGNORECASE,
+)
+_DANGLING = re.compile(r"(?:[\s,]+(?:for|the|a|an|of|to|and|or|on|in|with|about|some ?day|one day|eventually))+$",
+                       re.IGNORECASE)
+
+
+def wish_title(title: str, cut: bool = False) -> str:
+    """The wish itself: without "it would be nice to have", a word cut at the length limit, or a dangling "for the"."""
+    short = _WISH_LEAD.sub("", title)
+    if cut and " " in short:
+        short = short.rsplit(" ", 1)[0]
+    short = re.sub(r"^(?:a|an|the)\s+", "", _DANGLING.sub("", short).strip(" ,;:"), flags=re.IGNORECASE)
+    return short if content_words(short) else title
 
 
 def capitalize(text: str) -> str:
