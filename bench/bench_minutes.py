@@ -1,17 +1,19 @@
 """Benchmark: minutes from transcripts of 1,000 / 5,000 / 10,000 words, Q8_0 against the shipped Q4_K_M.
 
-    .venv/bin/python bench/bench_minutes.py                       # all models, all sizes (about 25 minutes)
+    .venv/bin/python bench/bench_minutes.py                       # all models, all sizes (about 15 minutes)
     .venv/bin/python bench/bench_minutes.py --sizes 10000 --models qwen2.5-coder-1.5b-q8_0
 
-A model name ending in `:plain` decodes one token at a time (no prompt-lookup speculation): the baseline of the
-decoder (`transcripts.decoding`), on the same model file.
+Variants of a model, on the same model file: `:plain` decodes one answer at a time and one token at a time (no
+answers side by side, no prompt-lookup speculation: the baseline of the decoder, `transcripts.decoding`);
+`:noamx` runs llama.cpp without its extra buffer types (no AMX, as a stock llama-cpp-python build must on an AMX CPU).
 
 Each model runs in its own child process (so its peak RSS is its own), over the synthetic meetings of
 `transcripts.sample.long_meeting` (planted action items and wishes, so the table also shows how many were found).
 Reported per size: wall time of `make_minutes` (model already loaded; its load time is shown apart), prompt tokens
 read and the prompt throughput, tokens generated and the generation throughput, the process's peak RSS, and the
-ratio of wall time against the baseline model (the shipped Q4_K_M) and against the same model decoded without
-speculation, both measured in the same run. Targets (issue 4):
+ratio of wall time against the baseline model (the shipped Q4_K_M) and against the same model's `:plain` and
+`:noamx` runs, all measured in the same run. Prompt and generation throughput divide each batch's time among
+the answers by the tokens each had in it (answers decoded side by side share one batch). Targets (issue 4):
 10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine.
 """
 
@@ -30,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BASELINE = "qwen2.5-coder-1.5b-q4_k_m"
-PLAIN = ":plain"
-MODELS = ("qwen2.5-coder-1.5b-q8_0", "qwen2.5-coder-1.5b-q8_0" + PLAIN, BASELINE)
+PLAIN, NO_AMX = ":plain", ":noamx"
+MODELS = ("qwen2.5-coder-1.5b-q8_0", "qwen2.5-coder-1.5b-q8_0" + PLAIN, "qwen2.5-coder-1.5b-q8_0" + NO_AMX, BASELINE)
 SIZES = (1000, 5000, 10000)
 TARGET_SECONDS = 120.0
 TARGET_RSS_MB = 2.5 * 1024
@@ -54,7 +56,8 @@ def worker(model_name: str, sizes: list[int]) -> None:
     from transcripts.types import Hints
 
     started = time.perf_counter()
-    llm = load_llm(model_name.removesuffix(PLAIN), draft_tokens=0) if model_name.endswith(PLAIN) else load_llm(model_name)
+    name = model_name.removesuffix(PLAIN).removesuffix(NO_AMX)
+    llm = load_llm(name, draft_tokens=0, parallel=1) if model_name.endswith(PLAIN) else load_llm(name)
     load_seconds = time.perf_counter() - started
     for words in sizes:
         meeting = long_meeting(words)
@@ -81,9 +84,15 @@ def worker(model_name: str, sizes: list[int]) -> None:
         }), flush=True)
 
 
+def ratio(walls: dict[int, float], row: dict) -> float:
+    """Wall time of `row` against the run of the same size in `walls`."""
+    return row["wall"] / walls[row["words"]] if row["words"] in walls else float("nan")
+
+
 def run_child(model: str, sizes: list[int]) -> list[dict]:
     cmd = [sys.executable, __file__, "--worker", model, "--sizes", ",".join(map(str, sizes))]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ, WGBOT_LLM_EXTRA_BUFFERS="0") if model.endswith(NO_AMX) else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or len(rows) != len(sizes):
         tail = proc.stderr.strip().splitlines()[-5:]
@@ -109,17 +118,19 @@ def main() -> None:
         print(f"running {model} ...", flush=True)
         results[model] = run_child(model, sizes)
     baseline = {row["words"]: row["wall"] for row in results.get(BASELINE, [])}
-    header = (f"{'model':<34} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'vs plain':>8} {'prompt tok':>10} "
+    header = (f"{'model':<34} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'vs plain':>8} {'vs no AMX':>9} "
+              f"{'prompt tok':>10} "
               f"{'computed':>8} {'prompt t/s':>10} {'gen tok':>7} {'gen t/s':>7} {'kept/drafted':>12} "
               f"{'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} {'sections':>8}")
     print(header)
     print("-" * len(header))
     for model, rows in results.items():
-        plain = {row["words"]: row["wall"] for row in results.get(model.removesuffix(PLAIN) + PLAIN, [])}
+        base = model.removesuffix(PLAIN).removesuffix(NO_AMX)
+        plain = {row["words"]: row["wall"] for row in results.get(base + PLAIN, [])}
+        no_amx = {row["words"]: row["wall"] for row in results.get(base + NO_AMX, [])}
         for row in rows:
-            ratio = row["wall"] / baseline[row["words"]] if row["words"] in baseline else float("nan")
-            vs_plain = row["wall"] / plain[row["words"]] if row["words"] in plain else float("nan")
-            print(f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio:>8.2f}x {vs_plain:>7.2f}x "
+            print(f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio(baseline, row):>8.2f}x "
+                  f"{ratio(plain, row):>7.2f}x {ratio(no_amx, row):>8.2f}x "
                   f"{row['prompt_tokens']:>10} {row['evaluated']:>8} {row['prompt_tps']:>10.1f} {row['generated']:>7} "
                   f"{row['gen_tps']:>7.1f} {row['kept']:>12} {row['rss_mb']:>11.0f} {row['calls']:>5} "
                   f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}")

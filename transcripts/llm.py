@@ -42,6 +42,7 @@ T = TypeVar("T", bound=BaseModel)
 # of a transcript and their questions at once (28 KB per token for Qwen2.5-1.5B).
 DEFAULT_N_CTX = 6144
 PARALLEL_SEQUENCES = 16  # llama.cpp sequences: answers under way plus finished ones kept for their prompt's start
+PARALLEL_ANSWERS = 12  # answers under way at once (the KV cache's room limits them too)
 REPEAT_PENALTY = 1.1  # small models loop on lists and summaries without it
 
 STRICT_SUFFIX = (
@@ -211,6 +212,7 @@ class LocalLLM:
     n_ctx: int
     threads: int
     draft_tokens: int = DRAFT_TOKENS  # proposed per step by prompt lookup (transcripts.decoding); 0: none
+    parallel: int = PARALLEL_ANSWERS  # answers decoded side by side at most; 1: one at a time
     stats: list[CallStats] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -248,7 +250,7 @@ class LocalLLM:
         eos, bos = self._llama.token_eos(), self._llama.token_bos()
         self._chat = Jinja2ChatFormatter(template=template, eos_token=model.token_get_text(eos) if eos != -1 else "",
                                          bos_token=model.token_get_text(bos) if bos != -1 else "")
-        self._decoder = Decoder(self._llama, draft_tokens=self.draft_tokens)
+        self._decoder = Decoder(self._llama, draft_tokens=self.draft_tokens, max_active=self.parallel)
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", self.path.name, self.n_ctx, self.threads,
                  self.load_seconds)
@@ -422,7 +424,7 @@ class _Asking:
     attempt: int = 0
 
 
-_loaded: dict[tuple[str, int, int, int], LocalLLM] = {}
+_loaded: dict[tuple[str, int, int, int, int], LocalLLM] = {}
 _loading_lock = threading.Lock()
 
 
@@ -433,17 +435,18 @@ def configured_model_name() -> str:
 
 def load_llm(
     model: str | os.PathLike | None = None, *, threads: int | None = None, n_ctx: int = DEFAULT_N_CTX,
-    draft_tokens: int = DRAFT_TOKENS,
+    draft_tokens: int = DRAFT_TOKENS, parallel: int = PARALLEL_ANSWERS,
 ) -> LocalLLM:
     """The model named `model` (offline name, .gguf path or URL), loaded once per process and reused.
 
-    `threads`: default, the CPUs this process may use. `draft_tokens`: 0 turns speculation off (for comparisons).
+    `threads`: default, the CPUs this process may use. For comparisons: `draft_tokens=0` turns speculation off,
+    `parallel=1` decodes one answer at a time.
     Raises `ModelFileError` for an unknown name or a bad file, `LLMError` when llama.cpp cannot load it.
     """
     path = Path(llm_model_path(str(model) if model else configured_model_name())).resolve()
     threads = threads or available_threads()
-    key = (str(path), n_ctx, threads, draft_tokens)
+    key = (str(path), n_ctx, threads, draft_tokens, parallel)
     with _loading_lock:
         if key not in _loaded:
-            _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads, draft_tokens=draft_tokens)
+            _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads, draft_tokens=draft_tokens, parallel=parallel)
         return _loaded[key]
