@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Generator, Iterable
 import logging
 import os
 import threading
 import time
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -252,8 +252,8 @@ class LocalLLM:
                                          bos_token=model.token_get_text(bos) if bos != -1 else "")
         self._decoder = Decoder(self._llama, draft_tokens=self.draft_tokens, max_active=self.parallel)
         self.load_seconds = time.perf_counter() - started
-        log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", self.path.name, self.n_ctx, self.threads,
-                 self.load_seconds)
+        log.info("loaded %s (n_ctx=%d, %d threads, extra buffer types %s) in %.1f s", self.path.name, self.n_ctx,
+                 self.threads, "on" if extra_buffers else "off", self.load_seconds)
 
     @property
     def name(self) -> str:

@@ -162,3 +162,18 @@ def test_json_has_the_documented_shape():
                                        "at": 26.4}
     assert data["action_items"][1]["due"] is None
     assert data["wishes"][0] == {"title": "Nightly benchmark dashboard", "details": "To notice regressions", "at": 47.8}
+
+
+def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_summary():
+    from transcripts.minutes import prompts
+    from transcripts.minutes.chunking import Chunk
+    from transcripts.minutes.extract import _sections
+    from transcripts.minutes.grounding import Grounder
+
+    lines = transcript_lines(transcript_of([("Alice", "The forum needs moderation against the spam we keep getting."),
+                                            ("Bob", "Yes, the spam is bad.")]))
+    answer = prompts.SectionAnswer(topics=[prompts.TopicSummary(
+        title="<topic, at most 6 words>", summary="Forum spam needs moderation. Alice and Bob agreed.")])
+    grounder = Grounder(lines, dt.date(2026, 11, 26), dt.date(2026, 12, 3))
+    (section,) = _sections(answer, Chunk(1, lines, 40), grounder)
+    assert section.title == "Forum spam needs moderation"

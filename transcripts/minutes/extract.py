@@ -113,7 +113,7 @@ def read_parts(
             for _ in range(QUESTIONS_PER_PART):
                 tick("reading")
             continue
-        part = _Part(llm, chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS,
+        part = _Part(chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS,
                      single=single)
         flows += [part.action_items(), part.wishes(), part.decisions(), part.sections()]
     llm.ask_all(flows)  # all parts' questions side by side, the first parts first
@@ -140,9 +140,9 @@ class _Part:
     follow-up (a line the action items missed) is asked while the other questions are still being answered.
     """
 
-    def __init__(self, llm: LocalLLM, chunk: Chunk, parts: int, shown: list[Line], grounder: Grounder, hints: Hints,
+    def __init__(self, chunk: Chunk, parts: int, shown: list[Line], grounder: Grounder, hints: Hints,
                  result: ReadResult, tick: Tick, limits: dict[str, int], single: bool) -> None:
-        self.llm, self.chunk, self.parts, self.shown, self.grounder = llm, chunk, parts, shown, grounder
+        self.chunk, self.parts, self.shown, self.grounder = chunk, parts, shown, grounder
         self.result, self.tick, self.limits, self.single = result, tick, limits, single
         self.label = _label(chunk, parts)
         speakers = list(dict.fromkeys(line.speaker for line in chunk.lines))
