@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from tracker import members, recordings, schedule
-from tracker.live import LiveOptions, LiveTranscription
+from tracker.live import LIVE_SEGMENTS, LiveOptions, LiveTranscription
 from tracker.models import Meeting
+from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
 from tracker.recordings import RecordingError
 
 if TYPE_CHECKING:
@@ -203,7 +204,8 @@ class RecordingControl:
         return live
 
     async def purge_expired_audio(self) -> None:
-        """Raw audio goes `retention_days` after the minutes were published (the manifest stays)."""
+        """Raw audio goes `retention_days` after the minutes were published (the manifest stays), and with it the
+        live transcript and the minutes' answer cache in its folder."""
         from bot.voice.retention import purge_expired_audio
 
         published = await self.bot.db_call(recordings.published_times)
@@ -211,6 +213,7 @@ class RecordingControl:
             purged = await asyncio.to_thread(
                 purge_expired_audio, self.bot.recordings_dir,
                 retention_days=self.bot.settings.recording.retention_days, published_at=published.get,
+                speech_files=(LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE),
             )
         except Exception:
             log.exception("could not delete expired recordings")

@@ -1,9 +1,10 @@
 """Deleting raw meeting audio once it has served its purpose.
 
 A recording's audio is deleted `retention_days` after that meeting's minutes were published, never before they
-are published (an unpublished meeting may still need its audio re-transcribed). Only the audio goes: the
-manifest stays, and `audio_deleted.json` beside it records when and which files, so the folder still explains
-itself and the deletion is not repeated.
+are published (an unpublished meeting may still need its audio re-transcribed). With it go the files derived from
+it in the folder that hold what was said (the caller names them: the live transcript, the minutes' answer cache);
+the transcript kept in the database is the tracker's. The manifest stays, and `audio_deleted.json` beside it
+records when and which files, so the folder still explains itself and the deletion is not repeated.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def purge_expired_audio(
     published_at: Callable[[str], dt.datetime | None],
     now: dt.datetime | None = None,
     dry_run: bool = False,
+    speech_files: tuple[str, ...] = (),
 ) -> list[PurgedRecording]:
-    """Delete the audio of every recording folder under `recordings_dir` whose retention has run out.
+    """Delete the audio of every recording folder under `recordings_dir` whose retention has run out, and the
+    files named in `speech_files` there (what was said, derived from the audio).
 
     `published_at(meeting_id)` gives when that meeting's minutes were published, or None if they were not.
     With `dry_run`, report what would be deleted without deleting it.
@@ -55,7 +58,7 @@ def purge_expired_audio(
         return purged
     for manifest in sorted(recordings_dir.glob(f"*/{MANIFEST_NAME}")):
         folder = manifest.parent
-        audio = sorted(folder.glob("*.ogg"))
+        audio = sorted(folder.glob("*.ogg")) + [f for name in speech_files if (f := folder / name).is_file()]
         if not audio:
             continue
         try:

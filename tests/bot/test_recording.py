@@ -101,3 +101,40 @@ async def test_after_a_crash_past_the_meeting_what_was_saved_is_processed(
     assert meeting(sqlite_db).state == MeetingState.recorded
     assert meeting(sqlite_db).state_reason == "the bot stopped during the recording"
     assert pipeline == [(1, "recorded")]
+
+
+async def test_expired_recordings_lose_their_audio_and_what_was_said(bot, clock, fake_discord, sqlite_db):
+    """Retention as the bot runs it: the audio and the files that hold what was said (live transcript, the
+    minutes' answer cache) go once the minutes have been published for `retention_days`."""
+    from pathlib import Path
+
+    from bot.voice.manifest import RecordingFolder
+    from tracker.live import LIVE_SEGMENTS
+    from tracker.pipeline import MINUTES_CACHE
+    from tracker.recordings import folder_name
+
+    await settle(bot)
+    clock.move_to(NEXT_MEETING)
+    await invoke(fake_discord, bot, "meeting start", user=ALICE)
+    [recorder] = FakeRecorder.instances
+    await recorder.stop("everyone left the channel")
+    await wait_for_pipeline(bot)
+    held = meeting(sqlite_db)
+    folder = Path(held.recording_dir)
+    RecordingFolder.open(folder, folder_name(held))  # (the fake recorder writes no manifest)
+    for name in (LIVE_SEGMENTS, MINUTES_CACHE):
+        (folder / name).write_text('{"text": "I will send the numbers"}\n')
+    with sqlite_db.session() as session:
+        published = session.get(Meeting, held.id)
+        published.state = MeetingState.published
+        published.updated_at = NEXT_MEETING
+        session.add(published)
+        session.commit()
+
+    await bot.recording.purge_expired_audio()  # not yet: published today
+    assert (folder / MINUTES_CACHE).exists() and list(folder.glob("*.ogg"))
+    clock.move_to(NEXT_MEETING + dt.timedelta(days=bot.settings.recording.retention_days + 1))
+    await bot.recording.purge_expired_audio()
+    assert not list(folder.glob("*.ogg"))
+    assert not (folder / MINUTES_CACHE).exists() and not (folder / LIVE_SEGMENTS).exists()
+    assert (folder / "manifest.json").exists()

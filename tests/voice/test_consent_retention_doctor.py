@@ -77,6 +77,36 @@ def test_audio_is_deleted_only_after_publication_plus_retention(tmp_path):
         purge_expired_audio(tmp_path, retention_days=-1, published_at=published.get)
 
 
+def test_what_was_said_goes_with_the_audio(tmp_path):
+    """The live transcript and the minutes' answer cache hold what was said: they go when the audio goes, also
+    from a folder whose audio was deleted before they were named."""
+    from tracker.live import LIVE_SEGMENTS
+    from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
+
+    now = dt.datetime(2026, 12, 31, 12, tzinfo=UTC)
+    speech = (LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE)
+    folder = _folder_with_audio(tmp_path, "m-old", now - dt.timedelta(days=60))
+    for name in speech:
+        (folder / name).write_text('{"text": "I will send the numbers"}\n')
+    kept = _folder_with_audio(tmp_path, "m-recent", now - dt.timedelta(days=5))
+    (kept / MINUTES_CACHE).write_text("{}\n")
+    published = {"m-old": now - dt.timedelta(days=31), "m-recent": now - dt.timedelta(days=2)}
+
+    purged = purge_expired_audio(tmp_path, retention_days=30, published_at=published.get, now=now,
+                                 speech_files=speech)
+    assert [(p.meeting, sorted(p.files)) for p in purged] == [("m-old", sorted(["alice-1.ogg", *speech]))]
+    assert not any((folder / name).exists() for name in speech) and (folder / "notes.txt").exists()
+    assert (kept / MINUTES_CACHE).exists() and (kept / "alice-1.ogg").exists()
+
+    # A folder purged before: its audio is gone, a cache left over goes on the next pass.
+    (folder / MINUTES_CACHE).write_text("{}\n")
+    again = purge_expired_audio(tmp_path, retention_days=30, published_at=published.get, now=now,
+                                speech_files=speech)
+    assert [(p.meeting, p.files) for p in again] == [("m-old", [MINUTES_CACHE])]
+    marker = json.loads((folder / DELETED_MARKER).read_text())
+    assert set(marker["files"]) == {"alice-1.ogg", *speech}
+
+
 def test_unreadable_manifest_keeps_its_audio(tmp_path):
     folder = tmp_path / "broken"
     folder.mkdir()
