@@ -228,7 +228,8 @@ class Decoder:
         """Raise DecodingError for a request that can never run; shorten an answer the context cannot hold."""
         if not request.prompt:
             raise DecodingError("empty prompt")
-        room = self._n_ctx - CACHE_SLACK - len(request.prompt) - self.draft_tokens - 1  # what the answer may take of the context
+        # What the answer may take of the context.
+        room = self._n_ctx - CACHE_SLACK - len(request.prompt) - self.draft_tokens - 1
         if room < 1:
             raise DecodingError(f"the prompt ({len(request.prompt)} tokens) does not fit the context "
                                 f"({self._n_ctx} tokens)")
@@ -396,7 +397,8 @@ class Decoder:
                 batch.pos[n] = position + i
                 batch.n_seq_id[n] = 1
                 batch.seq_id[n][0] = seq.id
-                batch.logits[n] = is_generating or i == len(tokens) - 1 and len(tokens) == len(seq.todo)
+                # Logits for every generating row (drafts are checked), and for a prompt's last token once it is in.
+                batch.logits[n] = is_generating or (i == len(tokens) - 1 and len(tokens) == len(seq.todo))
                 n += 1
         batch.n_tokens = n
         return rows

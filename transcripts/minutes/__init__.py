@@ -4,8 +4,9 @@
 
 How: the transcript becomes numbered lines (`lines`), split into parts that fit the model's context at topic changes
 (`chunking`). During a call, `read_ahead` reads the parts that are already over, so that at its end `make_minutes`
-finds their answers in the cache and reads only the last part. For each part, code pre-selects the lines worth asking about (`cues`) and the local model answers one
-narrow question at a time in schema-constrained JSON (`extract`, `summarize`, `prompts`). Then code grounds every
+finds their answers in the cache and reads only the last part. For each part, code pre-selects the lines worth
+asking about (`cues`) and the local model answers narrow questions in schema-constrained JSON, the questions of all
+parts decoded side by side (`extract`, `summary`, `prompts`, `transcripts.decoding`). Then code grounds every
 answer in the transcript (`grounding`) — owners, supporting lines, due dates resolved from the meeting date (`dates`) —
 and drops what it cannot find. Links are found by code alone (`links`).
 """
