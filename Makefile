@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test` (each runs the set-up first; it is skipped when done).
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -9,6 +9,9 @@ demo: setup
 
 test: setup
 	@.venv/bin/python -m pytest
+
+lint: setup
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 bench: setup
 	@.venv/bin/python -m bench

@@ -63,25 +63,41 @@ def worker(model_name: str, sizes: list[int]) -> None:
         meeting = long_meeting(words)
         first = len(llm.stats)
         started = time.perf_counter()
-        minutes = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Benchmark meeting"),
-                               llm=llm)
+        minutes = make_minutes(
+            meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Benchmark meeting"), llm=llm
+        )
         wall = time.perf_counter() - started
         totals = llm.totals(first)
         found_actions = sum(
             any(a.owner == p.owner and a.due == p.due and support(p.task, a.task) >= 0.5 for a in minutes.action_items)
             for p in meeting.actions
         )
-        found_wishes = sum(any(support(p.title, w.title + " " + w.details) >= 0.5 for w in minutes.wishes)
-                           for p in meeting.wishes)
-        print(json.dumps({
-            "model": model_name, "words": meeting.words, "wall": wall, "load": load_seconds, "calls": totals.calls,
-            "prompt_tokens": totals.prompt_tokens, "evaluated": totals.evaluated_tokens,
-            "prompt_tps": totals.prompt_tokens_per_second, "generated": totals.completion_tokens,
-            "gen_tps": totals.generation_tokens_per_second, "rss_mb": peak_rss_mb(),
-            "kept": f"{totals.accepted_tokens}/{totals.drafted_tokens}",
-            "actions": f"{found_actions}/{len(meeting.actions)}", "wishes": f"{found_wishes}/{len(meeting.wishes)}",
-            "sections": minutes.long_summary.count("### "), "notes": len(minutes.notes),
-        }), flush=True)
+        found_wishes = sum(
+            any(support(p.title, w.title + " " + w.details) >= 0.5 for w in minutes.wishes) for p in meeting.wishes
+        )
+        print(
+            json.dumps(
+                {
+                    "model": model_name,
+                    "words": meeting.words,
+                    "wall": wall,
+                    "load": load_seconds,
+                    "calls": totals.calls,
+                    "prompt_tokens": totals.prompt_tokens,
+                    "evaluated": totals.evaluated_tokens,
+                    "prompt_tps": totals.prompt_tokens_per_second,
+                    "generated": totals.completion_tokens,
+                    "gen_tps": totals.generation_tokens_per_second,
+                    "rss_mb": peak_rss_mb(),
+                    "kept": f"{totals.accepted_tokens}/{totals.drafted_tokens}",
+                    "actions": f"{found_actions}/{len(meeting.actions)}",
+                    "wishes": f"{found_wishes}/{len(meeting.wishes)}",
+                    "sections": minutes.long_summary.count("### "),
+                    "notes": len(minutes.notes),
+                }
+            ),
+            flush=True,
+        )
 
 
 def ratio(walls: dict[int, float], row: dict) -> float:
@@ -111,17 +127,22 @@ def main() -> None:
         worker(args.worker, sizes)
         return
     models = args.models.split(",")
-    print(f"minutes benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} at start", flush=True)
+    print(
+        f"minutes benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at start",
+        flush=True,
+    )
     results: dict[str, list[dict]] = {}
     for model in models:
         print(f"running {model} ...", flush=True)
         results[model] = run_child(model, sizes)
     baseline = {row["words"]: row["wall"] for row in results.get(BASELINE, [])}
-    header = (f"{'model':<34} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'vs plain':>8} {'vs no AMX':>9} "
-              f"{'prompt tok':>10} "
-              f"{'computed':>8} {'prompt t/s':>10} {'gen tok':>7} {'gen t/s':>7} {'kept/drafted':>12} "
-              f"{'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} {'sections':>8}")
+    header = (
+        f"{'model':<34} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'vs plain':>8} {'vs no AMX':>9} "
+        f"{'prompt tok':>10} "
+        f"{'computed':>8} {'prompt t/s':>10} {'gen tok':>7} {'gen t/s':>7} {'kept/drafted':>12} "
+        f"{'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} {'sections':>8}"
+    )
     print(header)
     print("-" * len(header))
     for model, rows in results.items():
@@ -129,19 +150,23 @@ def main() -> None:
         plain = {row["words"]: row["wall"] for row in results.get(base + PLAIN, [])}
         no_amx = {row["words"]: row["wall"] for row in results.get(base + NO_AMX, [])}
         for row in rows:
-            print(f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio(baseline, row):>8.2f}x "
-                  f"{ratio(plain, row):>7.2f}x {ratio(no_amx, row):>8.2f}x "
-                  f"{row['prompt_tokens']:>10} {row['evaluated']:>8} {row['prompt_tps']:>10.1f} {row['generated']:>7} "
-                  f"{row['gen_tps']:>7.1f} {row['kept']:>12} {row['rss_mb']:>11.0f} {row['calls']:>5} "
-                  f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}")
+            print(
+                f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio(baseline, row):>8.2f}x "
+                f"{ratio(plain, row):>7.2f}x {ratio(no_amx, row):>8.2f}x "
+                f"{row['prompt_tokens']:>10} {row['evaluated']:>8} {row['prompt_tps']:>10.1f} {row['generated']:>7} "
+                f"{row['gen_tps']:>7.1f} {row['kept']:>12} {row['rss_mb']:>11.0f} {row['calls']:>5} "
+                f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}"
+            )
         print(f"{model:<34} model load {rows[0]['load']:.1f} s")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     for model, rows in results.items():
         big = max(rows, key=lambda r: r["words"])
         if big["words"] >= 9000:
             verdict = "meets" if big["wall"] <= TARGET_SECONDS and big["rss_mb"] <= TARGET_RSS_MB else "MISSES"
-            print(f"target (10,000 words <= {TARGET_SECONDS:.0f} s, RSS <= {TARGET_RSS_MB:.0f} MB): {model} {verdict} "
-                  f"({big['wall']:.0f} s, {big['rss_mb']:.0f} MB)")
+            print(
+                f"target (10,000 words <= {TARGET_SECONDS:.0f} s, RSS <= {TARGET_RSS_MB:.0f} MB): {model} {verdict} "
+                f"({big['wall']:.0f} s, {big['rss_mb']:.0f} MB)"
+            )
 
 
 if __name__ == "__main__":

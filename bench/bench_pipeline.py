@@ -25,19 +25,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bot.voice.testing import CallLine, play_call  # noqa: E402
-from tests.fakes.discord_messages import FakeDiscordMessages  # noqa: E402
-from tracker import pipeline  # noqa: E402
-from tracker.config import load_settings  # noqa: E402
-from tracker.db import Database  # noqa: E402
-from tracker.live import LIVE_TRANSCRIPT, LiveOptions, LiveTranscription  # noqa: E402
-from tracker.pipeline import MINUTES_CACHE  # noqa: E402
-from tracker.models import Meeting, MeetingState, WorkingGroup  # noqa: E402
-from transcripts.llm import load_llm  # noqa: E402
-from transcripts.sample.long_meeting import long_meeting  # noqa: E402
-from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line  # noqa: E402
+from bot.voice.testing import CallLine, play_call
+from tests.fakes.discord_messages import FakeDiscordMessages
+from tracker import pipeline
+from tracker.config import load_settings
+from tracker.db import Database
+from tracker.live import LIVE_TRANSCRIPT, LiveOptions, LiveTranscription
+from tracker.models import Meeting, MeetingState, WorkingGroup
+from tracker.pipeline import MINUTES_CACHE
+from transcripts.llm import load_llm
+from transcripts.sample.long_meeting import long_meeting
+from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line
 
 CHANNEL = 555
 MEETING_START = dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC)
@@ -66,8 +66,13 @@ def process(db: Database, settings, folder: Path) -> float:
         group = WorkingGroup(name="Bench WG", series_start=dt.date(2026, 11, 1), text_channel_id=CHANNEL)
         session.add(group)
         session.flush()
-        meeting = Meeting(group_id=group.id, title=TITLE, scheduled_start=MEETING_START, state=MeetingState.recorded,
-                          recording_dir=str(folder))
+        meeting = Meeting(
+            group_id=group.id,
+            title=TITLE,
+            scheduled_start=MEETING_START,
+            state=MeetingState.recorded,
+            recording_dir=str(folder),
+        )
         session.add(meeting)
         session.flush()
         meeting_id = meeting.id
@@ -112,8 +117,12 @@ def main() -> None:
 
         live_folder = work / "live"
         live_folder.mkdir()
-        live = LiveTranscription(live_folder, LiveOptions.from_settings(
-            settings, title=TITLE, speakers=sorted({l.speaker for l in lines}), meeting_date=MEETING_START.date()))
+        live = LiveTranscription(
+            live_folder,
+            LiveOptions.from_settings(
+                settings, title=TITLE, speakers=sorted({l.speaker for l in lines}), meeting_date=MEETING_START.date()
+            ),
+        )
         live.start()
         print(f"playing {call_seconds / 60:.1f} minutes of call at {args.speed:g}x into the live path …", flush=True)
         play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
@@ -139,14 +148,20 @@ def main() -> None:
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     print()
-    print(f"meeting: {call_seconds / 60:.1f} min, {len(lines)} utterances, {len({l.speaker for l in lines})} speakers; "
-          f"whisper {args.whisper} int8, summary {args.llm}; {posted} minutes messages posted")
+    print(
+        f"meeting: {call_seconds / 60:.1f} min, {len(lines)} utterances, {len({l.speaker for l in lines})} speakers; "
+        f"whisper {args.whisper} int8, summary {args.llm}; {posted} minutes messages posted"
+    )
     print(f"{'path':<34} {'call end → posted':>18} {'CPU after call':>15} {'vs batch':>9}")
     print(f"{'batch (transcribe after the call)':<34} {batch_latency:>16.1f} s {batch_cpu:>13.1f} s {1.0:>8.2f}x")
-    print(f"{'live (transcribed during the call)':<34} {live_latency:>16.1f} s {live_cpu:>13.1f} s "
-          f"{batch_latency / live_latency:>8.2f}x")
-    print(f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s; "
-          f"{read_ahead} answers read ahead during the call, {asked_after} model calls after it")
+    print(
+        f"{'live (transcribed during the call)':<34} {live_latency:>16.1f} s {live_cpu:>13.1f} s "
+        f"{batch_latency / live_latency:>8.2f}x"
+    )
+    print(
+        f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s; "
+        f"{read_ahead} answers read ahead during the call, {asked_after} model calls after it"
+    )
     print(f"peak RSS: this process {peak:.0f} MiB, largest worker process {peak_children:.0f} MiB")
     print(f"target: live ≤ 180 s → {'met' if live_latency <= 180 else 'NOT met'}")
     shutil.rmtree(work, ignore_errors=True)

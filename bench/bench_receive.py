@@ -27,15 +27,15 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import davey  # noqa: E402
-import nacl.bindings  # noqa: E402
+import davey
+import nacl.bindings
 
-from bot.voice.manifest import RecordingFolder  # noqa: E402
-from bot.voice.receiver import VoiceReceiver  # noqa: E402
-from bot.voice.rtp import parse_rtp_header  # noqa: E402
-from bot.voice.testing import ExternalSender, SimulatedSpeaker, form_group  # noqa: E402
-from bot.voice.transport_crypto import TransportEncryptor  # noqa: E402
-from bot.voice.writer import RecordingWriter  # noqa: E402
+from bot.voice.manifest import RecordingFolder
+from bot.voice.receiver import VoiceReceiver
+from bot.voice.rtp import parse_rtp_header
+from bot.voice.testing import ExternalSender, SimulatedSpeaker, form_group
+from bot.voice.transport_crypto import TransportEncryptor
+from bot.voice.writer import RecordingWriter
 
 MODE = "aead_xchacha20_poly1305_rtpsize"
 KEY = bytes(range(32))
@@ -191,8 +191,10 @@ def main() -> None:
     packets, bot = build_call(args.speakers, args.seconds)
     busy = real_time(packets, bot, args.speakers, args.seconds, record=True)
     path = busy - idle
-    print(f"\nReal time: {args.speakers} speakers talking at once for {args.seconds:g} s "
-          f"({args.speakers * 50} packets/s), writer thread running")
+    print(
+        f"\nReal time: {args.speakers} speakers talking at once for {args.seconds:g} s "
+        f"({args.speakers * 50} packets/s), writer thread running"
+    )
     print(f"{'run':34} {'CPU % of one core':>18} {'per speaker':>12}")
     print(f"{'feeder alone (baseline)':34} {idle * 100:17.2f}% {'':>12}")
     print(f"{'feeder + receive path + writer':34} {busy * 100:17.2f}% {'':>12}")

@@ -80,8 +80,9 @@ def build_meeting(folder: Path, minutes: float, speakers: int, seed: int, noise_
     lines = meeting_script(minutes * 60, names, seed=seed)
     # microphone noise around each talk spurt, digital silence between (what the recorder writes for a Discord
     # client, which sends audio only while its voice activity detection is open)
-    meeting = synthesize_meeting(lines, folder, noise=0.003, noise_floor=noise_floor,
-                                 title="Search working group weekly meeting")
+    meeting = synthesize_meeting(
+        lines, folder, noise=0.003, noise_floor=noise_floor, title="Search working group weekly meeting"
+    )
     seconds = time.perf_counter() - started
     hints = Hints(title=meeting.title, speakers=names, glossary=GLOSSARY)
     truth = {
@@ -109,10 +110,17 @@ def main() -> int:
     parser.add_argument("--speakers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--configs", default=DEFAULT_CONFIGS,
-                        help="comma-separated engine:model:compute_type, engine fw (faster-whisper) or oa (openai-whisper)")
-    parser.add_argument("--noise-floor", choices=("spurts", "always"), default="spurts",
-                        help="microphone noise only around talk spurts (Discord; default) or all the time")
+    parser.add_argument(
+        "--configs",
+        default=DEFAULT_CONFIGS,
+        help="comma-separated engine:model:compute_type, engine fw (faster-whisper) or oa (openai-whisper)",
+    )
+    parser.add_argument(
+        "--noise-floor",
+        choices=("spurts", "always"),
+        default="spurts",
+        help="microphone noise only around talk spurts (Discord; default) or all the time",
+    )
     parser.add_argument("--folder", type=Path, help="keep the synthesized meeting here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,10 +137,12 @@ def main() -> int:
         folder = Path(tmp.name)
     folder.mkdir(parents=True, exist_ok=True)
     truth = build_meeting(folder, args.minutes, args.speakers, args.seed, args.noise_floor)
-    print(f"meeting: {truth['duration'] / 60:.1f} min, {args.speakers} speakers, {truth['lines']} lines, "
-          f"{truth['speech_s'] / 60:.1f} min of speech ({truth['speech_s'] / truth['duration']:.0%} of the timeline, "
-          f"spread over {args.speakers} tracks of {truth['duration'] / 60:.1f} min each); "
-          f"noise floor: {args.noise_floor}; synthesized in {truth['synthesis_s']:.1f} s")
+    print(
+        f"meeting: {truth['duration'] / 60:.1f} min, {args.speakers} speakers, {truth['lines']} lines, "
+        f"{truth['speech_s'] / 60:.1f} min of speech ({truth['speech_s'] / truth['duration']:.0%} of the timeline, "
+        f"spread over {args.speakers} tracks of {truth['duration'] / 60:.1f} min each); "
+        f"noise floor: {args.noise_floor}; synthesized in {truth['synthesis_s']:.1f} s"
+    )
     print(f"threads: {args.threads}; load average before: {loadavg()}", flush=True)
 
     results = []
@@ -149,26 +159,33 @@ def main() -> int:
         print(f"  {config}: {result['wall_s']:.1f} s (load avg {loadavg()})", flush=True)
 
     baseline = next((r for r in results if (r["engine"], r["model"], r["compute_type"]) == BASELINE), None)
-    header = (f"{'engine':<15} {'model':<8} {'compute':<8} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
-              f"{'x oa-fp32':>9} {'peak RSS':>9} {'WER %':>6}")
+    header = (
+        f"{'engine':<15} {'model':<8} {'compute':<8} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
+        f"{'x oa-fp32':>9} {'peak RSS':>9} {'WER %':>6}"
+    )
     print()
     print(header)
     print("-" * len(header))
     for r in results:
         ratio = f"{baseline['wall_s'] / r['wall_s']:.1f}x" if baseline else "n/a"
-        print(f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
-              f"{r['cpu_s']:>7.1f} "
-              f"{r['rtf']:>7.3f} {ratio:>9} {r['peak_rss_mb']:>6.0f} MB {100 * r['wer']:>6.2f}")
+        print(
+            f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
+            f"{r['cpu_s']:>7.1f} "
+            f"{r['rtf']:>7.3f} {ratio:>9} {r['peak_rss_mb']:>6.0f} MB {100 * r['wer']:>6.2f}"
+        )
     print(f"\nload average after: {loadavg()}")
     fw = {r["compute_type"]: r for r in results if r["engine"] == "faster-whisper" and r["model"] == "base"}
     if "int8" in fw:
-        checks = [f"base int8 RTF {fw['int8']['rtf']:.3f} (target <= 0.08)",
-                  f"peak RSS {fw['int8']['peak_rss_mb']:.0f} MB (target <= 1024)"]
+        checks = [
+            f"base int8 RTF {fw['int8']['rtf']:.3f} (target <= 0.08)",
+            f"peak RSS {fw['int8']['peak_rss_mb']:.0f} MB (target <= 1024)",
+        ]
         if baseline:
             checks.append(f"{baseline['wall_s'] / fw['int8']['wall_s']:.1f}x openai-whisper fp32 (target >= 5x)")
         if "float32" in fw:
-            checks.append(f"WER int8 - fp32 = {100 * (fw['int8']['wer'] - fw['float32']['wer']):+.2f} points "
-                          f"(target <= +0.3)")
+            checks.append(
+                f"WER int8 - fp32 = {100 * (fw['int8']['wer'] - fw['float32']['wer']):+.2f} points (target <= +0.3)"
+            )
         print("; ".join(checks))
     if tmp is not None:
         tmp.cleanup()

@@ -226,8 +226,9 @@ class WgBot(commands.Bot):
         try:
             await self.runner.start(meeting_id)
         except Exception:  # e.g. the task queue is unreachable: the meeting keeps its state for a later run
-            log.exception("could not start the pipeline for meeting %s (`wgbot process` or a restart resumes it)",
-                          meeting_id)
+            log.exception(
+                "could not start the pipeline for meeting %s (`wgbot process` or a restart resumes it)", meeting_id
+            )
 
     async def continue_pipeline(self, meeting_id: int) -> None:
         """After a review ended: publish what it released (the publisher here, else the pipeline's runner)."""

@@ -62,8 +62,12 @@ log = logging.getLogger(__name__)
 
 DONE, CURRENT, PAUSED, PROBLEM = "●", "◌", "⏸", "⚠"
 ACTIVE_STATES = (MeetingState.recorded, MeetingState.transcribed, MeetingState.summarized)
-BLUE, ORANGE, GREEN, RED = (discord.Colour.blurple(), discord.Colour.orange(), discord.Colour.green(),
-                            discord.Colour.red())
+BLUE, ORANGE, GREEN, RED = (
+    discord.Colour.blurple(),
+    discord.Colour.orange(),
+    discord.Colour.green(),
+    discord.Colour.red(),
+)
 
 
 # ---- what the database says ----------------------------------------------------------------------------------
@@ -137,20 +141,30 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
         raise LookupError(f"meeting {meeting_id} does not exist")
     started, ended = _aware(meeting.started_at), _aware(meeting.ended_at)
     count, speakers, last_end = session.exec(
-        select(func.count(col(TranscriptSegment.id)), func.count(distinct(TranscriptSegment.speaker)),
-               func.max(TranscriptSegment.end)).where(TranscriptSegment.meeting_id == meeting_id)
+        select(
+            func.count(col(TranscriptSegment.id)),
+            func.count(distinct(TranscriptSegment.speaker)),
+            func.max(TranscriptSegment.end),
+        ).where(TranscriptSegment.meeting_id == meeting_id)
     ).one()
     record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting_id)).first()
     actions = session.exec(
-        select(ActionItem).where(ActionItem.meeting_id == meeting_id, ActionItem.status != ItemStatus.dropped)
+        select(ActionItem)
+        .where(ActionItem.meeting_id == meeting_id, ActionItem.status != ItemStatus.dropped)
         .order_by(ActionItem.id)
     ).all()
     wishes = session.exec(
-        select(func.count(col(WishlistEntry.id))).where(WishlistEntry.meeting_id == meeting_id,
-                                                        WishlistEntry.status != ItemStatus.dropped)
+        select(func.count(col(WishlistEntry.id))).where(
+            WishlistEntry.meeting_id == meeting_id, WishlistEntry.status != ItemStatus.dropped
+        )
     ).one()
-    rows = [r for r in session.exec(select(Publication).where(Publication.meeting_id == meeting_id)
-                                    .order_by(Publication.id)).all() if owned(r)]
+    rows = [
+        r
+        for r in session.exec(
+            select(Publication).where(Publication.meeting_id == meeting_id).order_by(Publication.id)
+        ).all()
+        if owned(r)
+    ]
 
     def row(r: Publication) -> Row:
         return Row(r.state, r.external_url, r.last_error)
@@ -160,16 +174,26 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
 
     recorded = (ended - started).total_seconds() if started and ended else (float(last_end) if last_end else None)
     return Progress(
-        meeting_id=meeting.id, title=meeting.title, day=_aware(meeting.scheduled_start).date(), state=meeting.state,
-        reason=meeting.state_reason, recorded_seconds=recorded,
-        speakers=_tracks(meeting.recording_dir) or int(speakers or 0), segments=int(count or 0),
-        has_minutes=record is not None, summary=record.summary if record else None,
-        actions=[ActionLine(a.owner_name, a.task, a.due, a.github_issue_url) for a in actions], wishes=int(wishes or 0),
+        meeting_id=meeting.id,
+        title=meeting.title,
+        day=_aware(meeting.scheduled_start).date(),
+        state=meeting.state,
+        reason=meeting.state_reason,
+        recorded_seconds=recorded,
+        speakers=_tracks(meeting.recording_dir) or int(speakers or 0),
+        segments=int(count or 0),
+        has_minutes=record is not None,
+        summary=record.summary if record else None,
+        actions=[ActionLine(a.owner_name, a.task, a.due, a.github_issue_url) for a in actions],
+        wishes=int(wishes or 0),
         issues=[row(r) for r in rows if r.kind in (PublicationKind.action_issue, PublicationKind.wish_issue)],
-        archive=first(PublicationKind.archive), forum=first(PublicationKind.forum_post),
+        archive=first(PublicationKind.archive),
+        forum=first(PublicationKind.forum_post),
         minutes_message=first(PublicationKind.discord_message),
-        review_state=meeting.review_state, review_deadline=_aware(meeting.review_deadline),
-        review_default=meeting.review_default, review_message_id=meeting.review_message_id,
+        review_state=meeting.review_state,
+        review_deadline=_aware(meeting.review_deadline),
+        review_default=meeting.review_default,
+        review_message_id=meeting.review_message_id,
         status_message_id=meeting.status_message_id,
     )
 
@@ -184,7 +208,8 @@ def meetings_to_follow(session: Session, group_id: int) -> list[tuple[int, Meeti
     """Meetings of the group whose pipeline has not finished: (id, state, has a status message)."""
     rows = session.exec(
         select(Meeting.id, Meeting.state, Meeting.status_message_id)
-        .where(Meeting.group_id == group_id, col(Meeting.state).in_(ACTIVE_STATES)).order_by(Meeting.id)
+        .where(Meeting.group_id == group_id, col(Meeting.state).in_(ACTIVE_STATES))
+        .order_by(Meeting.id)
     ).all()
     return [(meeting_id, state, message_id is not None) for meeting_id, state, message_id in rows]
 
@@ -222,7 +247,11 @@ def _review_lines(p: Progress, review_url: str | None) -> list[str]:
         return []
     if p.review_state == ReviewState.pending:
         then = "the items are dropped" if p.review_default == ReviewDefault.drop else "the items are filed as they are"
-        until = f" until {format_dt(p.review_deadline, 'f')} ({format_dt(p.review_deadline, 'R')})" if p.review_deadline else ""
+        until = (
+            f" until {format_dt(p.review_deadline, 'f')} ({format_dt(p.review_deadline, 'R')})"
+            if p.review_deadline
+            else ""
+        )
         where = f" in {review_url}" if review_url else ""
         return [f"{PAUSED} Waiting for an organizer to review the items{where}{until}; then {then}"]
     if p.review_state == ReviewState.approved:
@@ -249,7 +278,9 @@ def status_lines(p: Progress, review_url: str | None = None) -> list[str]:
     if p.state == MeetingState.transcribed:
         return lines + [f"{CURRENT} Writing the minutes…"]
     if p.has_minutes:
-        lines.append(f"{DONE} Minutes written: {_plural(len(p.actions), 'action item')}, {_plural(p.wishes, 'wish', 'wishes')}")
+        lines.append(
+            f"{DONE} Minutes written: {_plural(len(p.actions), 'action item')}, {_plural(p.wishes, 'wish', 'wishes')}"
+        )
     lines += _review_lines(p, review_url)
     if p.review_state == ReviewState.pending or p.state not in (MeetingState.summarized, MeetingState.published):
         return lines
@@ -261,12 +292,16 @@ def status_lines(p: Progress, review_url: str | None = None) -> list[str]:
         else:
             lines.append(f"{CURRENT} Filing issues: {done} of {len(p.issues)}…")
             if failed:
-                lines.append(f"{PROBLEM} {_plural(len(failed), 'issue')} could not be filed: "
-                             f"{cut(failed[0].error or 'unknown error', 200)}")
+                lines.append(
+                    f"{PROBLEM} {_plural(len(failed), 'issue')} could not be filed: "
+                    f"{cut(failed[0].error or 'unknown error', 200)}"
+                )
             return lines  # the archive, forum post and minutes message wait for every issue
-    for line in (_row_line(p.archive, "Archive", "Archiving the minutes and transcript", "Archive failed"),
-                 _row_line(p.forum, "Forum post", "Posting to the forum", "Forum post failed"),
-                 _row_line(p.minutes_message, "Minutes posted", "Posting the minutes here", "Minutes message failed")):
+    for line in (
+        _row_line(p.archive, "Archive", "Archiving the minutes and transcript", "Archive failed"),
+        _row_line(p.forum, "Forum post", "Posting to the forum", "Forum post failed"),
+        _row_line(p.minutes_message, "Minutes posted", "Posting the minutes here", "Minutes message failed"),
+    ):
         if line:
             lines.append(line)
             if not line.startswith(DONE):
@@ -287,19 +322,24 @@ def render(p: Progress, review_url: str | None = None) -> discord.Embed:
     elif p.state == MeetingState.cancelled:
         lines.append("✘ Cancelled" + (f": {p.reason}" if p.reason else ""))
         colour = RED
-    elif p.review_state == ReviewState.pending:
+    elif p.review_state == ReviewState.pending or any(line.startswith(PROBLEM) for line in lines):
         colour = ORANGE
-    elif any(line.startswith(PROBLEM) for line in lines):
-        colour = ORANGE
-    embed = discord.Embed(title=cut(f"{p.title}: {p.day.isoformat()}", 256), colour=colour,
-                          description=lines_within(lines, DESCRIPTION_LIMIT))
+    embed = discord.Embed(
+        title=cut(f"{p.title}: {p.day.isoformat()}", 256),
+        colour=colour,
+        description=lines_within(lines, DESCRIPTION_LIMIT),
+    )
     if p.state == MeetingState.published and p.minutes_message is None and p.has_minutes:
         # No minutes message in this channel: this card carries the minutes' short form itself.
         if p.summary:
             embed.add_field(name="Summary", value=cut(p.summary, FIELD_LIMIT), inline=False)
         if p.actions:
-            items = [f"• **{a.owner}**: {cut(a.task, 150)}" + (f" (due {a.due.isoformat()})" if a.due else "")
-                     + (f" {_link('issue', a.issue_url)}" if a.issue_url else "") for a in p.actions]
+            items = [
+                f"• **{a.owner}**: {cut(a.task, 150)}"
+                + (f" (due {a.due.isoformat()})" if a.due else "")
+                + (f" {_link('issue', a.issue_url)}" if a.issue_url else "")
+                for a in p.actions
+            ]
             embed.add_field(name="Action items", value=lines_within(items, FIELD_LIMIT), inline=False)
     embed.set_footer(text=f"meeting {p.meeting_id}")
     return embed
@@ -319,8 +359,14 @@ def status_nonce(meeting_id: int) -> str:
 class PipelineStatus:
     """One watcher task per meeting whose pipeline is running; each keeps the meeting's status message current."""
 
-    def __init__(self, bot: WgBot, *, poll_seconds: float = 3.0, max_poll_seconds: float = 60.0,
-                 failed_grace_seconds: float = 1800.0) -> None:
+    def __init__(
+        self,
+        bot: WgBot,
+        *,
+        poll_seconds: float = 3.0,
+        max_poll_seconds: float = 60.0,
+        failed_grace_seconds: float = 1800.0,
+    ) -> None:
         self.bot = bot
         self.poll_seconds = poll_seconds
         self.max_poll_seconds = max_poll_seconds  # the interval grows to this while nothing changes
@@ -334,7 +380,9 @@ class PipelineStatus:
         task = self._watchers.get(meeting_id)
         if task is not None and not task.done():
             return
-        self._watchers[meeting_id] = asyncio.create_task(self._watch(meeting_id), name=f"wgbot: status of meeting {meeting_id}")
+        self._watchers[meeting_id] = asyncio.create_task(
+            self._watch(meeting_id), name=f"wgbot: status of meeting {meeting_id}"
+        )
 
     def watching(self, meeting_id: int) -> bool:
         task = self._watchers.get(meeting_id)
@@ -397,8 +445,9 @@ class PipelineStatus:
                 return
             except discord.NotFound:
                 log.warning("the status message of meeting %s was deleted; posting a new one", progress.meeting_id)
-        message = await channel.send(embed=embed, nonce=status_nonce(progress.meeting_id),
-                                     allowed_mentions=discord.AllowedMentions.none())
+        message = await channel.send(
+            embed=embed, nonce=status_nonce(progress.meeting_id), allowed_mentions=discord.AllowedMentions.none()
+        )
         await self.bot.db_call(set_status_message, progress.meeting_id, message.id)
         progress.status_message_id = message.id
         log.info("status message of meeting %s: %s", progress.meeting_id, message.id)

@@ -193,8 +193,9 @@ class RecordingControl:
             return None
         try:
             agenda = await self.bot.db_call(recordings.agenda_topics, meeting.id)
-            options = LiveOptions.from_settings(self.bot.settings, title=meeting.title, agenda=agenda,
-                                                meeting_date=meeting.scheduled_start.date())
+            options = LiveOptions.from_settings(
+                self.bot.settings, title=meeting.title, agenda=agenda, meeting_date=meeting.scheduled_start.date()
+            )
             live = LiveTranscription(folder, options)
             await asyncio.to_thread(live.start)
         except Exception:
@@ -211,8 +212,10 @@ class RecordingControl:
         published = await self.bot.db_call(recordings.published_times)
         try:
             purged = await asyncio.to_thread(
-                purge_expired_audio, self.bot.recordings_dir,
-                retention_days=self.bot.settings.recording.retention_days, published_at=published.get,
+                purge_expired_audio,
+                self.bot.recordings_dir,
+                retention_days=self.bot.settings.recording.retention_days,
+                published_at=published.get,
                 speech_files=(LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE),
             )
         except Exception:

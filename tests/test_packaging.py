@@ -33,14 +33,16 @@ def test_the_image_is_built_by_the_setup_script_and_runs_as_non_root():
     user = [line for line in runtime if line.startswith("USER ")]
     assert user and user[-1] != "USER root"
     assert runtime[-1] == 'CMD ["wgbot", "run"]'
-    assert any("COPY --from=build /app /app" == line for line in runtime)
+    assert any(line == "COPY --from=build /app /app" for line in runtime)
 
 
 def test_runtime_system_packages_are_the_setup_scripts_minus_test_tools():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
     setup_packages = set(re.search(r"APT_PACKAGES=\(([^)]*)\)", setup).group(1).split())
     runtime_install = [line for line in _dockerfile_stages()[1] if "apt-get install" in line][0]
-    runtime_packages = {w for w in runtime_install.split("apt-get install", 1)[1].split("&&")[0].split() if not w.startswith("-")}
+    runtime_packages = {
+        w for w in runtime_install.split("apt-get install", 1)[1].split("&&")[0].split() if not w.startswith("-")
+    }
     # libgomp1 is llama.cpp's OpenMP runtime: gcc brings it on a developer machine.
     assert runtime_packages - {"libgomp1"} <= setup_packages
 
@@ -66,7 +68,7 @@ def test_pyproject_pins_what_matters():
     assert "<4" in deps["apscheduler"]
     assert "openai-whisper" not in deps  # installed --no-deps by scripts/setup.sh: its metadata pulls triton
     assert "openai-whisper" in (ROOT / "scripts" / "setup.sh").read_text()
-    assert project["scripts"]["wgbot"] == "tracker.cli:app"
+    assert project["scripts"]["wgbot"] == "bot.cli:app"
 
 
 def test_ci_runs_the_readme_test_command():

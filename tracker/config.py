@@ -83,7 +83,9 @@ class Section(BaseSettings):
     secret_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
         return (init_settings, env_settings, _SecretFiles(settings_cls), _TomlSection(settings_cls))
 
     @classmethod
@@ -97,7 +99,9 @@ class Section(BaseSettings):
             if value is None or value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
                 hint = f" (needed {purpose})" if purpose else ""
                 also = f" or {self.env_name(name)}_FILE" if name in self.secret_fields else ""
-                raise ConfigError(f"{self.env_name(name)} is not set{hint}: set it{also}, or `{name}` under [{self.toml_section}] in wgbot.toml")
+                raise ConfigError(
+                    f"{self.env_name(name)} is not set{hint}: set it{also}, or `{name}` under [{self.toml_section}] in wgbot.toml"
+                )
 
 
 class DiscordSettings(Section):

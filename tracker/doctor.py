@@ -29,8 +29,12 @@ READ_MESSAGE_HISTORY = 1 << 16
 CONNECT = 1 << 20
 CHANGE_NICKNAME = 1 << 26
 MANAGE_EVENTS = 1 << 33
-NEEDED_TEXT = {"View Channel": VIEW_CHANNEL, "Send Messages": SEND_MESSAGES, "Embed Links": EMBED_LINKS,
-               "Read Message History": READ_MESSAGE_HISTORY}
+NEEDED_TEXT = {
+    "View Channel": VIEW_CHANNEL,
+    "Send Messages": SEND_MESSAGES,
+    "Embed Links": EMBED_LINKS,
+    "Read Message History": READ_MESSAGE_HISTORY,
+}
 NEEDED_VOICE = {"View Channel": VIEW_CHANNEL, "Connect": CONNECT}
 NEEDED_GUILD = {"Manage Events": MANAGE_EVENTS, "Change Nickname": CHANGE_NICKNAME}
 
@@ -199,6 +203,7 @@ def discord_checks(settings: Settings) -> Iterator[Check]:
             ("text channel", d.text_channel_id, NEEDED_TEXT),
             ("voice channel", d.voice_channel_id, NEEDED_VOICE),
         ):
+
             def channel(channel_id=channel_id, needed=needed, label=label) -> str:
                 if not channel_id:
                     raise _Skip(f"WGBOT_DISCORD_{label.upper().replace(' ', '_')}_ID is not set")
@@ -237,7 +242,9 @@ def check_github(settings: Settings) -> str:
     permissions = repo.get("permissions") or {}
     # Creating labels and issues and committing the archive needs write (push) access; triage alone cannot commit.
     if not (permissions.get("push") or permissions.get("admin") or permissions.get("maintain")):
-        raise RuntimeError(f"{g.repo}: the token can read but not write (labels, issues and the archive need write access)")
+        raise RuntimeError(
+            f"{g.repo}: the token can read but not write (labels, issues and the archive need write access)"
+        )
     if not repo.get("has_issues", True):
         raise RuntimeError(f"{g.repo}: issues are disabled on the repository")
     return f"{repo['full_name']} reachable; the token can create labels, issues and commit the archive"
@@ -256,7 +263,7 @@ def check_forum(settings: Settings) -> str:
         topic = response.json()
     if topic.get("closed") or topic.get("archived"):
         raise RuntimeError(f"topic {f.topic_id} ({topic.get('title')}) is closed: replies would be refused")
-    return f"topic {f.topic_id} \"{topic.get('title')}\" readable by {f.api_username}"
+    return f'topic {f.topic_id} "{topic.get("title")}" readable by {f.api_username}'
 
 
 def run_checks(settings: Settings, *, models: bool = True) -> Iterator[Check]:

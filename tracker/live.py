@@ -63,20 +63,37 @@ class LiveOptions:
     meeting_date: dt.date | None = None
 
     @classmethod
-    def from_settings(cls, settings, *, title: str | None = None, agenda=(), speakers=(),
-                      meeting_date: dt.date | None = None) -> LiveOptions:
+    def from_settings(
+        cls, settings, *, title: str | None = None, agenda=(), speakers=(), meeting_date: dt.date | None = None
+    ) -> LiveOptions:
         m = settings.models
         # Leave one core to the bot and the recorder: the live transcriber must not starve the receive path.
         threads = m.threads or max(1, (os.cpu_count() or 2) - 1)
-        return cls(m.whisper_engine, m.whisper_model, m.whisper_compute_type, m.language, threads, tuple(speakers),
-                   title, tuple(agenda), settings.group.name, tuple(settings.group.glossary),
-                   llm_model=m.llm_model, meeting_date=meeting_date)
+        return cls(
+            m.whisper_engine,
+            m.whisper_model,
+            m.whisper_compute_type,
+            m.language,
+            threads,
+            tuple(speakers),
+            title,
+            tuple(agenda),
+            settings.group.name,
+            tuple(settings.group.glossary),
+            llm_model=m.llm_model,
+            meeting_date=meeting_date,
+        )
 
     def hints(self):
         from transcripts.types import Hints
 
-        return Hints(title=self.title, agenda=list(self.agenda), speakers=list(self.speakers),
-                     group_name=self.group_name, glossary=list(self.glossary))
+        return Hints(
+            title=self.title,
+            agenda=list(self.agenda),
+            speakers=list(self.speakers),
+            group_name=self.group_name,
+            glossary=list(self.glossary),
+        )
 
 
 class _ReadAhead:
@@ -107,8 +124,13 @@ class _ReadAhead:
         so_far = Transcript([s for s in self.segments if s.start < settled])
         try:
             self._llm = self._llm or load_llm(self.options.llm_model)
-            parts = read_ahead(so_far, meeting_date=self.options.meeting_date, cache=self.cache,
-                               hints=self.options.hints(), llm=self._llm)
+            parts = read_ahead(
+                so_far,
+                meeting_date=self.options.meeting_date,
+                cache=self.cache,
+                hints=self.options.hints(),
+                llm=self._llm,
+            )
         except Exception:  # the minutes are then written after the call, as without reading ahead
             log.exception("reading ahead for the minutes failed; they will be written after the call")
             self._failed = True
@@ -123,9 +145,15 @@ def _worker(folder: str, options: LiveOptions, inbox: multiprocessing.Queue, out
 
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
-    transcriber = IncrementalTranscriber(options.engine, options.model, compute_type=options.compute_type,
-                                         language=options.language, threads=options.threads, hints=options.hints(),
-                                         max_delay=options.max_delay)
+    transcriber = IncrementalTranscriber(
+        options.engine,
+        options.model,
+        compute_type=options.compute_type,
+        language=options.language,
+        threads=options.threads,
+        hints=options.hints(),
+        max_delay=options.max_delay,
+    )
     ahead = _ReadAhead(Path(folder), options) if options.llm_model and options.meeting_date else None
     outbox.put(("ready", None))
     segments_file = Path(folder) / LIVE_SEGMENTS
@@ -164,8 +192,12 @@ class LiveTranscription:
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue(MAX_QUEUED)
         self._outbox = context.Queue()
-        self._process = context.Process(target=_worker, args=(str(folder), options, self._inbox, self._outbox),
-                                        name="wgbot-live-transcription", daemon=True)
+        self._process = context.Process(
+            target=_worker,
+            args=(str(folder), options, self._inbox, self._outbox),
+            name="wgbot-live-transcription",
+            daemon=True,
+        )
         self.lost = 0  # utterances that could not be queued
         self.submitted = 0
 

@@ -32,10 +32,19 @@ def configure_logging(verbose: bool = False) -> None:
     # Logs go to stderr: stdout carries data (`wgbot ics > wg.ics`).
     handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
     handler.addFilter(_RedactSecrets())
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(name)s: %(message)s",
-                        handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "urllib3", "discord.gateway", "discord.http", "faster_whisper", "apscheduler",
-                  "alembic"):
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(name)s: %(message)s", handlers=[handler], force=True
+    )
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "urllib3",
+        "discord.gateway",
+        "discord.http",
+        "faster_whisper",
+        "apscheduler",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 

@@ -101,8 +101,12 @@ def _wish_key(meeting_id: int, wish_id: int) -> str:
 
 
 def _never_attempted(row: Publication | None) -> bool:
-    return row is None or (row.state == PublicationState.pending and row.attempts == 0 and row.last_error is None
-                           and row.external_id is None)
+    return row is None or (
+        row.state == PublicationState.pending
+        and row.attempts == 0
+        and row.last_error is None
+        and row.external_id is None
+    )
 
 
 def store_minutes(
@@ -120,8 +124,9 @@ def store_minutes(
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise MeetingNotFound(f"meeting {meeting_id} does not exist")
-        result = save_minutes(session, meeting, minutes, transcript=transcript, settings=settings, targets=targets,
-                              model=model)
+        result = save_minutes(
+            session, meeting, minutes, transcript=transcript, settings=settings, targets=targets, model=model
+        )
         if meeting.state != MeetingState.summarized and (result.changed or meeting.state != MeetingState.published):
             meeting.state = MeetingState.summarized  # published again once its rows are done (the publisher sees to it)
             meeting.state_reason = None
@@ -160,8 +165,12 @@ def save_minutes(
     changed |= _store_wishes(session, meeting, minutes, targets, result)
     changed |= _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=changed)
     result.changed = changed
-    log.info("meeting %d: minutes stored (%s), %d publication row(s)", meeting.id,
-             "changed" if changed else "unchanged", len(result.publication_keys))
+    log.info(
+        "meeting %d: minutes stored (%s), %d publication row(s)",
+        meeting.id,
+        "changed" if changed else "unchanged",
+        len(result.publication_keys),
+    )
     return result
 
 
@@ -173,23 +182,37 @@ def enqueue_current_items(session: Session, meeting: Meeting, targets: Targets) 
     """
     result = StoredMinutes(meeting_id=meeting.id)
     actions = session.exec(
-        select(ActionItem).where(ActionItem.meeting_id == meeting.id, ActionItem.status == ItemStatus.open)
+        select(ActionItem)
+        .where(ActionItem.meeting_id == meeting.id, ActionItem.status == ItemStatus.open)
         .order_by(ActionItem.id)
     ).all()
     wishes = session.exec(
-        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id, WishlistEntry.status == ItemStatus.open)
+        select(WishlistEntry)
+        .where(WishlistEntry.meeting_id == meeting.id, WishlistEntry.status == ItemStatus.open)
         .order_by(WishlistEntry.id)
     ).all()
     result.action_item_ids = [a.id for a in actions]
     result.wish_ids = [w.id for w in wishes]
     if targets.github_repo:
         for item in actions:
-            row = enqueue(session, kind=PublicationKind.action_issue, target=targets.github_repo,
-                          key=_action_key(meeting.id, item.id), meeting_id=meeting.id, subject_id=item.id)
+            row = enqueue(
+                session,
+                kind=PublicationKind.action_issue,
+                target=targets.github_repo,
+                key=_action_key(meeting.id, item.id),
+                meeting_id=meeting.id,
+                subject_id=item.id,
+            )
             result.publication_keys.append(row.idempotency_key)
         for wish in wishes:
-            row = enqueue(session, kind=PublicationKind.wish_issue, target=targets.github_repo,
-                          key=_wish_key(meeting.id, wish.id), meeting_id=meeting.id, subject_id=wish.id)
+            row = enqueue(
+                session,
+                kind=PublicationKind.wish_issue,
+                target=targets.github_repo,
+                key=_wish_key(meeting.id, wish.id),
+                meeting_id=meeting.id,
+                subject_id=wish.id,
+            )
             result.publication_keys.append(row.idempotency_key)
     _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=False)
     log.info("meeting %d: %d publication row(s) for its current items", meeting.id, len(result.publication_keys))
@@ -198,7 +221,8 @@ def enqueue_current_items(session: Session, meeting: Meeting, targets: Targets) 
 
 def _store_segments(session: Session, meeting_id: int, transcript: Transcript, members: dict[str, int]) -> bool:
     existing = session.exec(
-        select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)
+        select(TranscriptSegment)
+        .where(TranscriptSegment.meeting_id == meeting_id)
         .order_by(TranscriptSegment.start, TranscriptSegment.id)
     ).all()
     new = sorted(transcript.segments, key=lambda s: s.start)
@@ -207,18 +231,28 @@ def _store_segments(session: Session, meeting_id: int, transcript: Transcript, m
         return False
     session.exec(delete(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id))
     for seg in new:
-        session.add(TranscriptSegment(
-            meeting_id=meeting_id, speaker=seg.speaker, member_id=members.get(_norm(seg.speaker)), track=seg.track or "",
-            start=round(float(seg.start), 3), end=round(float(seg.end), 3), text=seg.text,
-        ))
+        session.add(
+            TranscriptSegment(
+                meeting_id=meeting_id,
+                speaker=seg.speaker,
+                member_id=members.get(_norm(seg.speaker)),
+                track=seg.track or "",
+                start=round(float(seg.start), 3),
+                end=round(float(seg.end), 3),
+                text=seg.text,
+            )
+        )
     return True
 
 
 def _store_record(session: Session, meeting_id: int, minutes: Minutes, model: str | None) -> bool:
     record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting_id)).first()
     values = {
-        "summary": minutes.summary, "long_summary": minutes.long_summary, "decisions": list(minutes.decisions),
-        "next_topics": list(minutes.next_topics), "notes": list(minutes.notes),
+        "summary": minutes.summary,
+        "long_summary": minutes.long_summary,
+        "decisions": list(minutes.decisions),
+        "next_topics": list(minutes.next_topics),
+        "notes": list(minutes.notes),
     }
     if record is None:
         session.add(MinutesRecord(meeting_id=meeting_id, model=model, **values))
@@ -244,29 +278,73 @@ def _store_links(session: Session, meeting_id: int, links: list[str]) -> bool:
 
 
 def _row_for(session: Session, kind: PublicationKind, subject_id: int) -> Publication | None:
-    return session.exec(select(Publication).where(Publication.kind == kind, Publication.subject_id == subject_id)).first()
+    return session.exec(
+        select(Publication).where(Publication.kind == kind, Publication.subject_id == subject_id)
+    ).first()
 
 
-def _store_actions(session, meeting: Meeting, minutes: Minutes, members, targets: Targets, result: StoredMinutes) -> bool:
+def _store_actions(
+    session, meeting: Meeting, minutes: Minutes, members, targets: Targets, result: StoredMinutes
+) -> bool:
     wanted = [
-        ((_norm(a.owner), _norm(a.task)),
-         {"owner_name": a.owner, "owner_id": members.get(_norm(a.owner)), "task": a.task, "due": a.due, "at": a.at,
-          "excerpt": a.excerpt or None})
+        (
+            (_norm(a.owner), _norm(a.task)),
+            {
+                "owner_name": a.owner,
+                "owner_id": members.get(_norm(a.owner)),
+                "task": a.task,
+                "due": a.due,
+                "at": a.at,
+                "excerpt": a.excerpt or None,
+            },
+        )
         for a in minutes.action_items
     ]
-    return _sync_items(session, meeting, ActionItem, PublicationKind.action_issue, _action_key, wanted,
-                       lambda a: (_norm(a.owner_name), _norm(a.task)), targets, result.action_item_ids, result)
+    return _sync_items(
+        session,
+        meeting,
+        ActionItem,
+        PublicationKind.action_issue,
+        _action_key,
+        wanted,
+        lambda a: (_norm(a.owner_name), _norm(a.task)),
+        targets,
+        result.action_item_ids,
+        result,
+    )
 
 
 def _store_wishes(session, meeting: Meeting, minutes: Minutes, targets: Targets, result: StoredMinutes) -> bool:
-    wanted = [(_norm(w.title), {"title": w.title, "details": w.details, "at": w.at, "excerpt": w.excerpt or None})
-              for w in minutes.wishes]
-    return _sync_items(session, meeting, WishlistEntry, PublicationKind.wish_issue, _wish_key, wanted,
-                       lambda w: _norm(w.title), targets, result.wish_ids, result)
+    wanted = [
+        (_norm(w.title), {"title": w.title, "details": w.details, "at": w.at, "excerpt": w.excerpt or None})
+        for w in minutes.wishes
+    ]
+    return _sync_items(
+        session,
+        meeting,
+        WishlistEntry,
+        PublicationKind.wish_issue,
+        _wish_key,
+        wanted,
+        lambda w: _norm(w.title),
+        targets,
+        result.wish_ids,
+        result,
+    )
 
 
-def _sync_items(session, meeting: Meeting, model, kind: PublicationKind, key_for, wanted: list[tuple], identity,
-                targets: Targets, ids: list[int], result: StoredMinutes) -> bool:
+def _sync_items(
+    session,
+    meeting: Meeting,
+    model,
+    kind: PublicationKind,
+    key_for,
+    wanted: list[tuple],
+    identity,
+    targets: Targets,
+    ids: list[int],
+    result: StoredMinutes,
+) -> bool:
     """Make the meeting's items of `model` match `wanted` ((identity, fields) pairs): update in place what is the
     same item (re-publishing it when it changed), add what is new, and drop what is gone if it was never sent."""
     changed = False
@@ -291,8 +369,14 @@ def _sync_items(session, meeting: Meeting, model, kind: PublicationKind, key_for
         kept.add(item.id)
         ids.append(item.id)
         if targets.github_repo:
-            row = enqueue(session, kind=kind, target=targets.github_repo, key=key_for(meeting.id, item.id),
-                          meeting_id=meeting.id, subject_id=item.id)
+            row = enqueue(
+                session,
+                kind=kind,
+                target=targets.github_repo,
+                key=key_for(meeting.id, item.id),
+                meeting_id=meeting.id,
+                subject_id=item.id,
+            )
             result.publication_keys.append(row.idempotency_key)
     for item in existing:
         if item.id in kept:
@@ -306,7 +390,9 @@ def _sync_items(session, meeting: Meeting, model, kind: PublicationKind, key_for
     return changed
 
 
-def _enqueue_meeting_rows(session, meeting_id: int, targets: Targets, result: StoredMinutes, republish_done: bool) -> bool:
+def _enqueue_meeting_rows(
+    session, meeting_id: int, targets: Targets, result: StoredMinutes, republish_done: bool
+) -> bool:
     """The archive, forum post and Discord message; when the minutes changed, the done ones are edited in place."""
     wanted = []
     if targets.github_repo:
@@ -314,8 +400,13 @@ def _enqueue_meeting_rows(session, meeting_id: int, targets: Targets, result: St
     if targets.forum_topic_id:
         wanted.append((PublicationKind.forum_post, f"forum:topic/{targets.forum_topic_id}", f"m{meeting_id}-forum"))
     if targets.discord_channel_id:
-        wanted.append((PublicationKind.discord_message, f"discord:channel/{targets.discord_channel_id}",
-                       f"m{meeting_id}-discord-minutes"))
+        wanted.append(
+            (
+                PublicationKind.discord_message,
+                f"discord:channel/{targets.discord_channel_id}",
+                f"m{meeting_id}-discord-minutes",
+            )
+        )
     created = False
     for kind, target, key in wanted:
         before = session.exec(select(Publication).where(Publication.idempotency_key == key)).first()

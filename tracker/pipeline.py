@@ -49,8 +49,13 @@ def _hints(settings: Settings, meeting: Meeting, session: Session, speakers: lis
     from transcripts.types import Hints
 
     # The live transcriber got the same title and agenda (bot/recording.py): its read-ahead answers then match.
-    return Hints(title=meeting.title, agenda=agenda_topics(session, meeting.id), speakers=speakers,
-                 group_name=settings.group.name, glossary=list(settings.group.glossary))
+    return Hints(
+        title=meeting.title,
+        agenda=agenda_topics(session, meeting.id),
+        speakers=speakers,
+        group_name=settings.group.name,
+        glossary=list(settings.group.glossary),
+    )
 
 
 def _set_state(session: Session, meeting: Meeting, state: MeetingState, reason: str | None = None) -> None:
@@ -112,8 +117,13 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
         if progress:
             progress(f"transcribing {len(recording.tracks)} track(s)")
         transcript = transcribe_recording(
-            folder, hints=hints, engine=m.whisper_engine, model=m.whisper_model, language=m.language,
-            compute_type=m.whisper_compute_type, threads=m.threads,
+            folder,
+            hints=hints,
+            engine=m.whisper_engine,
+            model=m.whisper_model,
+            language=m.language,
+            compute_type=m.whisper_compute_type,
+            threads=m.threads,
         )
     with db.session() as session:
         meeting = session.get(Meeting, meeting_id)
@@ -128,11 +138,14 @@ def load_transcript(session: Session, meeting_id: int):
     from transcripts.types import Segment, Transcript
 
     rows = session.exec(
-        select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)
+        select(TranscriptSegment)
+        .where(TranscriptSegment.meeting_id == meeting_id)
         .order_by(TranscriptSegment.start, TranscriptSegment.id)
     ).all()
-    return Transcript(segments=[Segment(r.speaker, r.start, r.end, r.text, r.track) for r in rows],
-                      duration=max((r.end for r in rows), default=0.0))
+    return Transcript(
+        segments=[Segment(r.speaker, r.start, r.end, r.text, r.track) for r in rows],
+        duration=max((r.end for r in rows), default=0.0),
+    )
 
 
 def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> int:
@@ -175,10 +188,12 @@ def store_summary(session: Session, meeting: Meeting, minutes, targets, settings
     from tracker import review
     from tracker.minutes_store import Targets, save_minutes
 
-    held = review.needs_review(session.get(WorkingGroup, meeting.group_id), len(minutes.action_items),
-                               len(minutes.wishes))
-    stored = save_minutes(session, meeting, minutes, targets=Targets() if held else targets,
-                          model=settings.models.llm_model)
+    held = review.needs_review(
+        session.get(WorkingGroup, meeting.group_id), len(minutes.action_items), len(minutes.wishes)
+    )
+    stored = save_minutes(
+        session, meeting, minutes, targets=Targets() if held else targets, model=settings.models.llm_model
+    )
     if held:
         review.hold(session, meeting, settings)
     return stored
@@ -260,22 +275,34 @@ def load_minutes(session: Session, meeting_id: int):
     record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting_id)).first()
     if record is None:
         return None
-    actions = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting_id,
-                                                    ActionItem.status != ItemStatus.dropped).order_by(ActionItem.id))
-    wishes = session.exec(select(WishlistEntry).where(WishlistEntry.meeting_id == meeting_id,
-                                                      WishlistEntry.status != ItemStatus.dropped).order_by(WishlistEntry.id))
+    actions = session.exec(
+        select(ActionItem)
+        .where(ActionItem.meeting_id == meeting_id, ActionItem.status != ItemStatus.dropped)
+        .order_by(ActionItem.id)
+    )
+    wishes = session.exec(
+        select(WishlistEntry)
+        .where(WishlistEntry.meeting_id == meeting_id, WishlistEntry.status != ItemStatus.dropped)
+        .order_by(WishlistEntry.id)
+    )
     links = session.exec(select(Link.url).where(Link.meeting_id == meeting_id).order_by(Link.id))
     return Minutes(
-        summary=record.summary, long_summary=record.long_summary, decisions=list(record.decisions),
-        action_items=[Action(owner=a.owner_name, task=a.task, due=a.due, at=a.at or 0.0, excerpt=a.excerpt or "")
-                      for a in actions],
+        summary=record.summary,
+        long_summary=record.long_summary,
+        decisions=list(record.decisions),
+        action_items=[
+            Action(owner=a.owner_name, task=a.task, due=a.due, at=a.at or 0.0, excerpt=a.excerpt or "") for a in actions
+        ],
         wishes=[Wish(title=w.title, details=w.details, at=w.at or 0.0, excerpt=w.excerpt or "") for w in wishes],
-        links=list(links), next_topics=list(record.next_topics), notes=list(record.notes),
+        links=list(links),
+        next_topics=list(record.next_topics),
+        notes=list(record.notes),
     )
 
 
-def meeting_for_recording(db: Database, settings: Settings, folder: Path, day: dt.date, title: str | None,
-                          agenda: list[str]) -> int:
+def meeting_for_recording(
+    db: Database, settings: Settings, folder: Path, day: dt.date, title: str | None, agenda: list[str]
+) -> int:
     """The meeting a recording handed to `wgbot process --publish` belongs to: the one already made for this folder
     (a re-run resumes it), else the series occurrence on `day`, else a new ad-hoc meeting on that day."""
     from tracker import schedule
@@ -294,8 +321,9 @@ def meeting_for_recording(db: Database, settings: Settings, folder: Path, day: d
                 meeting = None
         if meeting is None:
             start = dt.datetime.combine(day, group.start_time, tzinfo=dt.UTC)
-            meeting = Meeting(group_id=group.id, scheduled_start=start, duration_minutes=group.duration_minutes,
-                              title=group.title)
+            meeting = Meeting(
+                group_id=group.id, scheduled_start=start, duration_minutes=group.duration_minutes, title=group.title
+            )
             session.add(meeting)
             session.flush()
         if title:

@@ -121,7 +121,9 @@ def agenda_topics(session: Session, meeting_id: int) -> list[str]:
     """The meeting's agenda topics: hints for the live transcriber."""
     from tracker.models import AgendaItem
 
-    return list(session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.id)))
+    return list(
+        session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.id))
+    )
 
 
 def published_times(session: Session) -> dict[str, dt.datetime]:

@@ -107,8 +107,12 @@ def hold(session: Session, meeting: Meeting, settings: Settings, now: dt.datetim
     meeting.review_default = ReviewDefault(settings.group.review_default)
     meeting.updated_at = now
     session.add(meeting)
-    log.info("meeting %s: held for review until %s (then: %s)", meeting.id, meeting.review_deadline.isoformat(),
-             meeting.review_default.value)
+    log.info(
+        "meeting %s: held for review until %s (then: %s)",
+        meeting.id,
+        meeting.review_deadline.isoformat(),
+        meeting.review_default.value,
+    )
 
 
 # ---- reading -----------------------------------------------------------------------------------------------------
@@ -127,11 +131,16 @@ def _review(session: Session, meeting: Meeting) -> Review:
         select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(WishlistEntry.id)
     ).all()
     return Review(
-        meeting_id=meeting.id, title=meeting.title, day=_aware(meeting.scheduled_start).date(),
-        state=meeting.review_state, deadline=_aware(meeting.review_deadline) if meeting.review_deadline else None,
-        default=meeting.review_default, message_id=meeting.review_message_id,
-        actions=[ReviewItem("action", a.id, a.task, a.owner_name, a.due, a.status == ItemStatus.dropped)
-                 for a in actions],
+        meeting_id=meeting.id,
+        title=meeting.title,
+        day=_aware(meeting.scheduled_start).date(),
+        state=meeting.review_state,
+        deadline=_aware(meeting.review_deadline) if meeting.review_deadline else None,
+        default=meeting.review_default,
+        message_id=meeting.review_message_id,
+        actions=[
+            ReviewItem("action", a.id, a.task, a.owner_name, a.due, a.status == ItemStatus.dropped) for a in actions
+        ],
         wishes=[ReviewItem("wish", w.id, w.title, dropped=w.status == ItemStatus.dropped) for w in wishes],
     )
 
@@ -232,7 +241,9 @@ def set_dropped(session: Session, meeting_id: int, refs: list[str], dropped: boo
 # ---- releasing ---------------------------------------------------------------------------------------------------
 
 
-def _release(session: Session, meeting: Meeting, state: ReviewState, settings: Settings | None, now: dt.datetime) -> None:
+def _release(
+    session: Session, meeting: Meeting, state: ReviewState, settings: Settings | None, now: dt.datetime
+) -> None:
     """Create the outbox rows for the items as they are now, and end the review."""
     if state == ReviewState.expired and meeting.review_default == ReviewDefault.drop:
         for model in (ActionItem, WishlistEntry):
@@ -251,11 +262,14 @@ def _release(session: Session, meeting: Meeting, state: ReviewState, settings: S
     if meeting.state == MeetingState.summarized and not waiting:
         meeting.state = MeetingState.published  # no destination is configured: nothing waits for the publisher
     session.add(meeting)
-    log.info("meeting %s: review %s; %d publication row(s) queued", meeting.id, state.value,
-             len(stored.publication_keys))
+    log.info(
+        "meeting %s: review %s; %d publication row(s) queued", meeting.id, state.value, len(stored.publication_keys)
+    )
 
 
-def approve(session: Session, meeting_id: int, settings: Settings | None = None, now: dt.datetime | None = None) -> Review:
+def approve(
+    session: Session, meeting_id: int, settings: Settings | None = None, now: dt.datetime | None = None
+) -> Review:
     """The organizers' "File all": the items still open are filed as they are now (with their edits), then the
     archive, forum post and Discord message follow."""
     meeting = _held(session, meeting_id)
@@ -268,28 +282,37 @@ def expire_due(session: Session, now: dt.datetime | None = None, settings: Setti
     """Release every held meeting whose deadline has passed, applying its default; the ids of those meetings."""
     now = now or utcnow()
     due = session.exec(
-        select(Meeting).where(Meeting.review_state == ReviewState.pending, col(Meeting.review_deadline) <= now)
+        select(Meeting)
+        .where(Meeting.review_state == ReviewState.pending, col(Meeting.review_deadline) <= now)
         .order_by(Meeting.id)
     ).all()
     for meeting in due:
-        log.info("meeting %s: nobody reviewed it by %s; applying the default (%s)", meeting.id,
-                 meeting.review_deadline, meeting.review_default.value if meeting.review_default else "file")
+        log.info(
+            "meeting %s: nobody reviewed it by %s; applying the default (%s)",
+            meeting.id,
+            meeting.review_deadline,
+            meeting.review_default.value if meeting.review_default else "file",
+        )
         _release(session, meeting, ReviewState.expired, settings, now)
     return [m.id for m in due]
 
 
 def unannounced(session: Session) -> list[int]:
     """Held meetings whose review message has not been posted yet."""
-    return list(session.exec(
-        select(Meeting.id).where(Meeting.review_state == ReviewState.pending, col(Meeting.review_message_id).is_(None))
-        .order_by(Meeting.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Meeting.id)
+            .where(Meeting.review_state == ReviewState.pending, col(Meeting.review_message_id).is_(None))
+            .order_by(Meeting.id)
+        ).all()
+    )
 
 
 def next_deadline(session: Session) -> dt.datetime | None:
     """When the earliest held meeting's review ends (the bot sleeps until then)."""
     deadline = session.exec(
-        select(Meeting.review_deadline).where(Meeting.review_state == ReviewState.pending)
+        select(Meeting.review_deadline)
+        .where(Meeting.review_state == ReviewState.pending)
         .order_by(col(Meeting.review_deadline))
     ).first()
     return _aware(deadline) if deadline else None

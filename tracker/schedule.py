@@ -136,19 +136,23 @@ def _series_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
 
 def _adhoc_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
     """Meetings outside the weekly series (started with /meeting start at another time), not cancelled."""
-    return list(session.exec(
-        select(Meeting).where(
-            Meeting.group_id == group.id,
-            Meeting.occurrence_start.is_(None),  # type: ignore[union-attr]
-            Meeting.state != MeetingState.cancelled,
+    return list(
+        session.exec(
+            select(Meeting).where(
+                Meeting.group_id == group.id,
+                Meeting.occurrence_start.is_(None),  # type: ignore[union-attr]
+                Meeting.state != MeetingState.cancelled,
+            )
         )
-    ))
+    )
 
 
 def _occurrence(meeting: Meeting | None, group: WorkingGroup, slot: dt.datetime | None) -> Occurrence:
     if meeting is None:
         assert slot is not None
-        return Occurrence(slot, slot, slot + dt.timedelta(minutes=group.duration_minutes), group.title, None, "scheduled")
+        return Occurrence(
+            slot, slot, slot + dt.timedelta(minutes=group.duration_minutes), group.title, None, "scheduled"
+        )
     start = aware(meeting.scheduled_start)
     if meeting.state == MeetingState.cancelled:
         status = "skipped"
@@ -231,7 +235,9 @@ def occurrence_on(session: Session, group: WorkingGroup, day: dt.date) -> Occurr
         if occ.occurrence_start and (occ.occurrence_start.date() == day or occ.start.date() == day):
             return occ
     weekday = WEEKDAY_CODES[group.weekday]
-    raise ScheduleError(f"there is no meeting on {day.isoformat()} (meetings are on {weekday} at {group.start_time:%H:%M} UTC)")
+    raise ScheduleError(
+        f"there is no meeting on {day.isoformat()} (meetings are on {weekday} at {group.start_time:%H:%M} UTC)"
+    )
 
 
 def skip(session: Session, group: WorkingGroup, day: dt.date) -> Meeting:

@@ -127,10 +127,15 @@ async def run_worker(
                 await asyncio.sleep(max(1.0, heartbeat_seconds))
 
         watcher = asyncio.create_task(watch_stalled())
-        worker = asyncio.create_task(app.run_worker_async(
-            queues=[QUEUE], concurrency=concurrency, update_heartbeat_interval=heartbeat_seconds,
-            stalled_worker_timeout=stalled_after_seconds, install_signal_handlers=stop is None,
-        ))
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                update_heartbeat_interval=heartbeat_seconds,
+                stalled_worker_timeout=stalled_after_seconds,
+                install_signal_handlers=stop is None,
+            )
+        )
         try:
             if stop is None:
                 await worker

@@ -153,8 +153,9 @@ def stream_audio(
 
     total = emitted + pending_len
     if total == 0:
-        raise AudioError(f"{_name(path)}: cannot be decoded ({error})" if error else
-                         f"{_name(path)}: contains no audio samples")
+        raise AudioError(
+            f"{_name(path)}: cannot be decoded ({error})" if error else f"{_name(path)}: contains no audio samples"
+        )
     if error is not None:
         note = f"{_name(path)}: damaged or truncated after {total / SAMPLE_RATE:.1f} s ({error}); kept the audio before"
         log.warning(note)
@@ -169,10 +170,18 @@ def stream_audio(
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
-_PLANAR = {"fltp": (np.float32, 1.0), "s16p": (np.int16, 1 / 32768), "s32p": (np.int32, 1 / 2**31),
-           "dblp": (np.float64, 1.0)}
-_PACKED = {"flt": (np.float32, 1.0), "s16": (np.int16, 1 / 32768), "s32": (np.int32, 1 / 2**31),
-           "dbl": (np.float64, 1.0)}
+_PLANAR = {
+    "fltp": (np.float32, 1.0),
+    "s16p": (np.int16, 1 / 32768),
+    "s32p": (np.int32, 1 / 2**31),
+    "dblp": (np.float64, 1.0),
+}
+_PACKED = {
+    "flt": (np.float32, 1.0),
+    "s16": (np.int16, 1 / 32768),
+    "s32": (np.int32, 1 / 2**31),
+    "dbl": (np.float64, 1.0),
+}
 
 
 def _frame_to_mono(frame: av.AudioFrame) -> np.ndarray | None:
@@ -216,7 +225,9 @@ class _ToMono16k:
         if rate != self._rate:
             out += self._drain(final=True)
             self._rate = rate
-            self._swr = None if rate == SAMPLE_RATE else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            self._swr = (
+                None if rate == SAMPLE_RATE else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            )
         self._block.append(mono)
         self._block_len += mono.size
         if self._block_len >= rate:
@@ -274,8 +285,8 @@ WRITE_FORMATS = tuple(_WRITE_FORMATS)
 class AudioWriter:
     """Encode mono float32 audio to a file in pieces (so a long track is never built in memory).
 
-        with AudioWriter(path, sample_rate=16000) as w:
-            w.write(samples)
+    with AudioWriter(path, sample_rate=16000) as w:
+        w.write(samples)
     """
 
     def __init__(self, path: str | Path, *, sample_rate: int = SAMPLE_RATE, fmt: str | None = None):
@@ -328,7 +339,9 @@ class AudioWriter:
         self.close()
 
 
-def write_audio(path: str | Path, samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE, fmt: str | None = None) -> Path:
+def write_audio(
+    path: str | Path, samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE, fmt: str | None = None
+) -> Path:
     """Write mono float32 `samples` to `path` (format from `fmt` or the suffix: ogg/opus, wav, flac, mp3, m4a)."""
     with AudioWriter(path, sample_rate=sample_rate, fmt=fmt) as writer:
         writer.write(samples)

@@ -76,12 +76,12 @@ class _Continuations:
         end = len(self.seq) - 1  # the n-grams ending just before `token` are continued by it
         for n in range(NGRAM_MIN, NGRAM_MAX + 1):
             if end >= n:
-                self._next[tuple(self.seq[end - n:end])] = end
+                self._next[tuple(self.seq[end - n : end])] = end
 
     def propose(self, limit: int) -> list[int]:
         for n in range(NGRAM_MAX, NGRAM_MIN - 1, -1):
             if len(self.seq) >= n and (at := self._next.get(tuple(self.seq[-n:]))) is not None:
-                return self.seq[at:at + limit]
+                return self.seq[at : at + limit]
         return []
 
 
@@ -194,7 +194,8 @@ class Decoder:
 
     def _apply(self, grammar, data: np.ndarray) -> None:
         array = self._lib.llama_token_data_array(
-            data=data.ctypes.data_as(self._lib.llama_token_data_p), size=len(data), selected=-1, sorted=False)
+            data=data.ctypes.data_as(self._lib.llama_token_data_p), size=len(data), selected=-1, sorted=False
+        )
         self._lib.llama_sampler_apply(grammar, ctypes.byref(array))
 
     def _pick(self, row: int, seq: _Sequence) -> int:
@@ -231,12 +232,14 @@ class Decoder:
         # What the answer may take of the context.
         room = self._n_ctx - CACHE_SLACK - len(request.prompt) - self.draft_tokens - 1
         if room < 1:
-            raise DecodingError(f"the prompt ({len(request.prompt)} tokens) does not fit the context "
-                                f"({self._n_ctx} tokens)")
+            raise DecodingError(
+                f"the prompt ({len(request.prompt)} tokens) does not fit the context ({self._n_ctx} tokens)"
+            )
         request.max_tokens = max(1, min(request.max_tokens, room))
 
-    def complete(self, prompt: list[int], *, grammar_text: str | None, max_tokens: int,
-                 repeat_penalty: float = 1.0) -> Completion:
+    def complete(
+        self, prompt: list[int], *, grammar_text: str | None, max_tokens: int, repeat_penalty: float = 1.0
+    ) -> Completion:
         """Greedy completion of `prompt` (token ids) under a GBNF grammar, at most `max_tokens` tokens."""
         done: list[Completion] = []
         self.run([Request(prompt, grammar_text, max_tokens, repeat_penalty)], lambda _, c: done.append(c) or [])
@@ -279,8 +282,10 @@ class Decoder:
                     if n > shared:
                         shared, source = n, seq
             # A prompt being read now will soon hold a longer common start: wait for it rather than read it twice.
-            if any(seq.todo and _common(seq.tokens + seq.todo, prompt, len(prompt) - 1) > shared + MIN_SHARED
-                   for seq in active):
+            if any(
+                seq.todo and _common(seq.tokens + seq.todo, prompt, len(prompt) - 1) > shared + MIN_SHARED
+                for seq in active
+            ):
                 return
             if shared < MIN_SHARED:
                 shared, source = 0, None
@@ -295,8 +300,9 @@ class Decoder:
             self._start(target, request, shared)
             active.append(target)
 
-    def _place(self, request: Request, source: _Sequence | None, shared: int, active: list[_Sequence]
-               ) -> _Sequence | None:
+    def _place(
+        self, request: Request, source: _Sequence | None, shared: int, active: list[_Sequence]
+    ) -> _Sequence | None:
         """An idle sequence for `request`, with room in the cache for what it still has to compute and write;
         caches of idle sequences are dropped to make room, least recently used first. None: the answers under way
         must finish first."""
@@ -374,7 +380,7 @@ class Decoder:
                 if self._verify(seq, draft, row):
                     finished.append(seq)
             else:
-                del seq.todo[:len(tokens)]
+                del seq.todo[: len(tokens)]
                 if not seq.todo and self._take(seq, self._pick(row + len(tokens) - 1, seq)):
                     finished.append(seq)
         # The step's time is shared among the answers by the tokens each had in it.

@@ -152,10 +152,12 @@ class FasterWhisperEngine(Engine):
             self._model = WhisperModel(source, device="cpu", compute_type=compute_type, cpu_threads=threads)
         except ModelFileError as exc:
             raise EngineError(f"faster-whisper model {model!r}: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - CTranslate2 and the hub raise many kinds; one clear line
+        except Exception as exc:
             hint = "" if os.path.isdir(str(model)) else " (not available offline; the hub needs internet)"
-            raise EngineError(f"faster-whisper could not load model {model!r} with {compute_type}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}{hint}") from None
+            raise EngineError(
+                f"faster-whisper could not load model {model!r} with {compute_type}: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}{hint}"
+            ) from None
         self.load_seconds = time.perf_counter() - started
 
     @property
@@ -219,7 +221,9 @@ class FasterWhisperEngine(Engine):
         )
         if result.no_speech_prob > options.no_speech_threshold and avg_logprob < options.log_prob_threshold:
             return []  # the window is silence (Whisper's own test)
-        pieces = split_at_timestamps(result.sequences_ids[0], tokenizer.timestamp_begin, tokenizer.eot, content_duration)
+        pieces = split_at_timestamps(
+            result.sequences_ids[0], tokenizer.timestamp_begin, tokenizer.eot, content_duration
+        )
         if not pieces:
             return []
         dicts = [{"seek": 0, "start": a, "end": b, "tokens": toks} for a, b, toks in pieces]
@@ -229,8 +233,10 @@ class FasterWhisperEngine(Engine):
             )
         out = []
         for d in dicts:
-            words = [EngineWord(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
-                     for w in d.get("words", [])]
+            words = [
+                EngineWord(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                for w in d.get("words", [])
+            ]
             out.append(
                 EngineSegment(
                     start=float(d["start"]),
@@ -322,7 +328,9 @@ class OpenAIWhisperEngine(Engine):
             torch.manual_seed(RANDOM_SEED)  # fallback decodes sample: same audio, same transcript
             result = None
             for t in options.temperatures:
-                sampling = {"best_of": 5} if t > 0 else {"beam_size": options.beam_size if options.beam_size > 1 else None}
+                sampling = (
+                    {"best_of": 5} if t > 0 else {"beam_size": options.beam_size if options.beam_size > 1 else None}
+                )
                 decode_options = DecodingOptions(
                     task="transcribe", language=language, temperature=t, prompt=prompt, fp16=False, **sampling
                 )
@@ -331,7 +339,10 @@ class OpenAIWhisperEngine(Engine):
                     result.compression_ratio > options.compression_ratio_threshold
                     or result.avg_logprob < options.log_prob_threshold
                 )
-                if result.no_speech_prob > options.no_speech_threshold and result.avg_logprob < options.log_prob_threshold:
+                if (
+                    result.no_speech_prob > options.no_speech_threshold
+                    and result.avg_logprob < options.log_prob_threshold
+                ):
                     needs_fallback = False  # silence
                 if not needs_fallback:
                     break
@@ -354,8 +365,10 @@ class OpenAIWhisperEngine(Engine):
                 )
         out = []
         for d in dicts:
-            words = [EngineWord(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
-                     for w in d.get("words", [])]
+            words = [
+                EngineWord(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                for w in d.get("words", [])
+            ]
             text_tokens = [tok for tok in d["tokens"] if tok < tokenizer.eot]
             out.append(
                 EngineSegment(

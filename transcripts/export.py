@@ -123,8 +123,9 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def write_all(transcript: Transcript, out_dir: str | Path, *, title: str | None = None,
-              with_words: bool = False) -> dict[str, Path]:
+def write_all(
+    transcript: Transcript, out_dir: str | Path, *, title: str | None = None, with_words: bool = False
+) -> dict[str, Path]:
     """Write transcript.json, transcript.md, transcript.vtt and transcript.srt into `out_dir` (each atomically)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

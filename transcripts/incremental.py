@@ -100,8 +100,9 @@ class IncrementalTranscriber:
                 raise RuntimeError("IncrementalTranscriber.feed() after finish()")
             state = self._state(track, speaker)
             if state.worker.speaker != speaker:
-                log.warning("%s: speaker changed from %r to %r; keeping the first", track,
-                            state.worker.speaker, speaker)
+                log.warning(
+                    "%s: speaker changed from %r to %r; keeping the first", track, state.worker.speaker, speaker
+                )
             state.end = max(state.end, start + samples.size / SAMPLE_RATE)
             self._now = max(self._now, state.end)
             new: list[Segment] = []

@@ -248,12 +248,21 @@ class LocalLLM:
             raise LLMError(f"{self.path.name} has no chat template: use an instruction-tuned (chat) GGUF model")
         model = self._llama._model
         eos, bos = self._llama.token_eos(), self._llama.token_bos()
-        self._chat = Jinja2ChatFormatter(template=template, eos_token=model.token_get_text(eos) if eos != -1 else "",
-                                         bos_token=model.token_get_text(bos) if bos != -1 else "")
+        self._chat = Jinja2ChatFormatter(
+            template=template,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+        )
         self._decoder = Decoder(self._llama, draft_tokens=self.draft_tokens, max_active=self.parallel)
         self.load_seconds = time.perf_counter() - started
-        log.info("loaded %s (n_ctx=%d, %d threads, extra buffer types %s) in %.1f s", self.path.name, self.n_ctx,
-                 self.threads, "on" if extra_buffers else "off", self.load_seconds)
+        log.info(
+            "loaded %s (n_ctx=%d, %d threads, extra buffer types %s) in %.1f s",
+            self.path.name,
+            self.n_ctx,
+            self.threads,
+            "on" if extra_buffers else "off",
+            self.load_seconds,
+        )
 
     @property
     def name(self) -> str:
@@ -377,15 +386,27 @@ class LocalLLM:
         self.stats.append(stat)
         if done.finish_reason == "length":
             log.info("%s: the answer reached max_tokens=%d", question.purpose, request.max_tokens)
-        log.debug("%s: %d prompt tokens (%d computed), %d generated (%d of %d proposed kept): %s", question.purpose,
-                  stat.prompt_tokens, stat.evaluated_tokens, stat.completion_tokens, done.accepted, done.drafted,
-                  text)
+        log.debug(
+            "%s: %d prompt tokens (%d computed), %d generated (%d of %d proposed kept): %s",
+            question.purpose,
+            stat.prompt_tokens,
+            stat.evaluated_tokens,
+            stat.completion_tokens,
+            done.accepted,
+            done.drafted,
+            text,
+        )
         try:
             answer = self._parse(text, question.answer_model)
         except (json.JSONDecodeError, ValidationError, ValueError) as exc:
             stat.ok = False
-            log.warning("%s: unusable model answer (attempt %d): %s; answer began %r", question.purpose,
-                        asking.attempt + 1, str(exc).splitlines()[0], text[:120])
+            log.warning(
+                "%s: unusable model answer (attempt %d): %s; answer began %r",
+                question.purpose,
+                asking.attempt + 1,
+                str(exc).splitlines()[0],
+                text[:120],
+            )
             if asking.attempt == 0:
                 return [self._request(_Asking(asking.flow, question, asking.cache_key, asking.cache, attempt=1))]
             return self._next(asking.flow, None)
@@ -434,8 +455,12 @@ def configured_model_name() -> str:
 
 
 def load_llm(
-    model: str | os.PathLike | None = None, *, threads: int | None = None, n_ctx: int = DEFAULT_N_CTX,
-    draft_tokens: int = DRAFT_TOKENS, parallel: int = PARALLEL_ANSWERS,
+    model: str | os.PathLike | None = None,
+    *,
+    threads: int | None = None,
+    n_ctx: int = DEFAULT_N_CTX,
+    draft_tokens: int = DRAFT_TOKENS,
+    parallel: int = PARALLEL_ANSWERS,
 ) -> LocalLLM:
     """The model named `model` (offline name, .gguf path or URL), loaded once per process and reused.
 

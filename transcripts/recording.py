@@ -83,7 +83,7 @@ class Manifest(BaseModel):
     @classmethod
     def _utc(cls, value):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)  # the format says UTC
+            value = value.replace(tzinfo=dt.UTC)  # the format says UTC
         return value
 
 
@@ -108,7 +108,9 @@ def read_manifest(path: str | Path) -> Manifest:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RecordingError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise RecordingError(
+            f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
@@ -209,4 +211,3 @@ def _from_manifest(folder: Path, manifest: Manifest) -> Recording:
         started_at=manifest.started_at,
         warnings=warnings,
     )
-

@@ -106,7 +106,9 @@ class SynthesizedMeeting:
 def _espeak() -> tuple[str, str]:
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise SynthesisError("espeak-ng is not installed (apt-get install espeak-ng); it is needed to synthesize speech")
+        raise SynthesisError(
+            "espeak-ng is not installed (apt-get install espeak-ng); it is needed to synthesize speech"
+        )
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     return exe, version
 
@@ -206,7 +208,7 @@ def synthesize_meeting(
         raise ValueError("synthesize_meeting needs at least one line")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start_at = start_at or dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.timezone.utc)
+    start_at = start_at or dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.UTC)
     voices = assign_voices(lines)
     rng = random.Random(seed)
 
@@ -282,7 +284,11 @@ def synthesize_meeting(
 
 
 def _blocks(
-    clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int,
+    clips: Sequence[tuple[int, np.ndarray]],
+    start: int,
+    stop: int,
+    noise: float,
+    seed: int,
     spurts: Sequence[tuple[int, int]] | None = None,
 ) -> Iterator[np.ndarray]:
     """The timeline [start, stop) in blocks of 10 s: the clips summed in, noise added. Never the whole at once."""
@@ -311,7 +317,13 @@ def _blocks(
 
 
 def _write_timeline(
-    file: Path, fmt: str, clips: Sequence[tuple[int, np.ndarray]], start: int, stop: int, noise: float, seed: int,
+    file: Path,
+    fmt: str,
+    clips: Sequence[tuple[int, np.ndarray]],
+    start: int,
+    stop: int,
+    noise: float,
+    seed: int,
     spurts: Sequence[tuple[int, int]] | None = None,
 ) -> None:
     with AudioWriter(file, sample_rate=ESPEAK_RATE, fmt=fmt) as writer:
@@ -350,10 +362,29 @@ def _overlaps(lines: Sequence[SpokenLine]) -> bool:
 
 # Material for long meetings (benchmarks, soak tests): sentences espeak-ng says clearly, with the demo's names and
 # jargon, combined at random but reproducibly.
-_THINGS = ("SIMD kernel", "HNSW index", "distance function", "query planner", "memory allocator", "build script",
-           "benchmark suite", "Python bindings", "release notes", "test coverage", "cache layer", "error messages")
-_TOPICS = ("release plan", "performance work", "documentation", "roadmap for next quarter", "open issues",
-           "new contributors", "continuous integration")
+_THINGS = (
+    "SIMD kernel",
+    "HNSW index",
+    "distance function",
+    "query planner",
+    "memory allocator",
+    "build script",
+    "benchmark suite",
+    "Python bindings",
+    "release notes",
+    "test coverage",
+    "cache layer",
+    "error messages",
+)
+_TOPICS = (
+    "release plan",
+    "performance work",
+    "documentation",
+    "roadmap for next quarter",
+    "open issues",
+    "new contributors",
+    "continuous integration",
+)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 _STATES = ("much faster now", "stable again", "almost done", "still too slow", "ready for review", "a bit fragile")
 _TEMPLATES = (
@@ -397,8 +428,13 @@ def meeting_script(
         others = [s for s in speakers if s != speaker] or list(speakers)
         things = rng.sample(_THINGS, 2)
         text = rng.choice(_TEMPLATES).format(
-            name=rng.choice(others), thing=things[0], thing2=things[1], topic=rng.choice(_TOPICS),
-            day=rng.choice(_DAYS), state=rng.choice(_STATES), n=rng.choice((10, 20, 30, 40, 50)),
+            name=rng.choice(others),
+            thing=things[0],
+            thing2=things[1],
+            topic=rng.choice(_TOPICS),
+            day=rng.choice(_DAYS),
+            state=rng.choice(_STATES),
+            n=rng.choice((10, 20, 30, 40, 50)),
         )
         at = None
         if lines and len(lines) % break_every == 0:

@@ -206,8 +206,12 @@ def transcribe_track(
     elif not result.segments:
         result.warnings.append(f"{track.name}: speech found but no words recognized")
     if worker.rejected:
-        log.info("%s: dropped %d hallucinated segment(s): %s", track.name, len(worker.rejected),
-                 "; ".join(f"{r.text!r} ({r.reason})" for r in worker.rejected[:5]))
+        log.info(
+            "%s: dropped %d hallucinated segment(s): %s",
+            track.name,
+            len(worker.rejected),
+            "; ".join(f"{r.text!r} ({r.reason})" for r in worker.rejected[:5]),
+        )
     notify(ProgressEvent(track.name, track.speaker, "done", done, max(total, done), f"{len(result.segments)} segments"))
     return result
 
@@ -294,4 +298,3 @@ def transcribe_recording(
     if not segments:
         log.warning("%s: no speech in any track", recording.path.name)
     return Transcript(segments=segments, started_at=recording.started_at, duration=end, warnings=warnings)
-

@@ -37,8 +37,13 @@ _HALLUCINATION = re.compile(
     r")$"
 )
 KNOWN_HALLUCINATIONS = (  # examples the pattern covers (tests use them)
-    "Thank you.", "Thank you very, very much.", "Thanks for watching!", "Please subscribe.",
-    "Subtitles by the Amara.org community", "Bye.", "you",
+    "Thank you.",
+    "Thank you very, very much.",
+    "Thanks for watching!",
+    "Please subscribe.",
+    "Subtitles by the Amara.org community",
+    "Bye.",
+    "you",
 )
 MAX_WORDS_PER_SECOND = 6.0  # faster than anyone speaks: text the audio cannot hold
 WEAK_SPEECH = 0.65  # mean detector probability below which a region may well be noise
@@ -142,6 +147,7 @@ def window_segments(
             placed.append((index, k, Word(start, end, w.text, w.probability)))
 
     pieces: list[tuple[int, list[Word]]] = []  # (region index, words) in order
+    last_k = -1
     for index, k, word in placed:
         if pieces:
             last_index, words = pieces[-1]

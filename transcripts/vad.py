@@ -96,12 +96,12 @@ class _Silero:
 class SpeechDetector:
     """Feed 16 kHz mono float32 audio in any chunk sizes; get back closed `SpeechRegion`s in order.
 
-        detector = SpeechDetector()
-        for chunk in stream_audio(path):
-            for region in detector.feed(chunk):
-                ...
-        for region in detector.finish():
+    detector = SpeechDetector()
+    for chunk in stream_audio(path):
+        for region in detector.feed(chunk):
             ...
+    for region in detector.finish():
+        ...
     """
 
     def __init__(self, config: VadConfig | None = None):
@@ -258,7 +258,9 @@ class SpeechDetector:
         pad = self._pad
         while self._closed:
             start, end = self._closed[0]
-            following = self._closed[1][0] if len(self._closed) > 1 else (self._current_start if self._triggered else None)
+            following = (
+                self._closed[1][0] if len(self._closed) > 1 else (self._current_start if self._triggered else None)
+            )
             if following is not None:
                 gap = following - end
                 padded_end = end + gap // 2 if gap < 2 * pad else end + pad

@@ -64,8 +64,12 @@ class Window:
         self._pieces = []
         for i, region in enumerate(self.regions):
             self.regions[i] = SpeechRegion(
-                region.start, region.end, region.speech_start, region.speech_end,
-                np.zeros(0, dtype=np.float32), region.probability,
+                region.start,
+                region.end,
+                region.speech_start,
+                region.speech_end,
+                np.zeros(0, dtype=np.float32),
+                region.probability,
             )
 
 

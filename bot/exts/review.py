@@ -64,17 +64,26 @@ def _numbered(review: Review) -> list[tuple[int, ReviewItem]]:
 def review_embed(review: Review, decided_by: str | None = None) -> discord.Embed:
     kept = [i for i in review.items if not i.dropped]
     if review.state == ReviewState.pending:
-        then = ("every item is dropped (the minutes are still posted)" if review.default == ReviewDefault.drop
-                else "the items are filed as they are then")
-        deadline = (f" If nobody decides by {format_dt(review.deadline, 'f')} ({format_dt(review.deadline, 'R')}), "
-                    f"{then}.") if review.deadline else ""
-        head = ("Nothing from this meeting is filed until an organizer decides. Change an owner or a due date, drop "
-                f"what is not an action item or a wish, then press **File all**.{deadline}")
+        then = (
+            "every item is dropped (the minutes are still posted)"
+            if review.default == ReviewDefault.drop
+            else "the items are filed as they are then"
+        )
+        deadline = (
+            (f" If nobody decides by {format_dt(review.deadline, 'f')} ({format_dt(review.deadline, 'R')}), {then}.")
+            if review.deadline
+            else ""
+        )
+        head = (
+            "Nothing from this meeting is filed until an organizer decides. Change an owner or a due date, drop "
+            f"what is not an action item or a wish, then press **File all**.{deadline}"
+        )
         colour = discord.Colour.orange()
     elif review.state == ReviewState.approved:
         by = f" by {decided_by}" if decided_by else ""
         head = f"✔ Approved{by}: {len(kept)} item(s) are being filed" + (
-            f", {len(review.items) - len(kept)} dropped." if len(kept) < len(review.items) else ".")
+            f", {len(review.items) - len(kept)} dropped." if len(kept) < len(review.items) else "."
+        )
         colour = discord.Colour.green()
     else:
         when = f" by {format_dt(review.deadline, 'f')}" if review.deadline else ""
@@ -90,9 +99,12 @@ def review_embed(review: Review, decided_by: str | None = None) -> discord.Embed
     if actions:
         lines += ["**Action items**", *actions]
     if wishes:
-        lines += (["" ] if actions else []) + ["**Wishes**", *wishes]
-    embed = discord.Embed(title=cut(f"Review: {review.title}, {review.day.isoformat()}", 256), colour=colour,
-                          description=lines_within(lines, DESCRIPTION_LIMIT))
+        lines += ([""] if actions else []) + ["**Wishes**", *wishes]
+    embed = discord.Embed(
+        title=cut(f"Review: {review.title}, {review.day.isoformat()}", 256),
+        colour=colour,
+        description=lines_within(lines, DESCRIPTION_LIMIT),
+    )
     embed.set_footer(text=f"meeting {review.meeting_id}")
     return embed
 
@@ -121,15 +133,25 @@ class ReviewView(discord.ui.View):
         editable = [(n, i) for n, i in numbered if i.kind == "action" and not i.dropped][:OPTIONS_LIMIT]
         droppable = numbered[:OPTIONS_LIMIT]
         self.edit_select: discord.ui.Select = discord.ui.Select(
-            custom_id=EDIT_ID, placeholder="Change an owner or due date…", min_values=1, max_values=1,
+            custom_id=EDIT_ID,
+            placeholder="Change an owner or due date…",
+            min_values=1,
+            max_values=1,
             options=[discord.SelectOption(label=_option_label(n, i), value=i.ref) for n, i in editable]
-            or [discord.SelectOption(label="(no action item)", value="-")], row=0,
+            or [discord.SelectOption(label="(no action item)", value="-")],
+            row=0,
         )
         self.drop_select: discord.ui.Select = discord.ui.Select(
-            custom_id=DROP_ID, placeholder="Drop an item (pick a dropped one to keep it)…", min_values=1,
+            custom_id=DROP_ID,
+            placeholder="Drop an item (pick a dropped one to keep it)…",
+            min_values=1,
             max_values=max(1, len(droppable)),
-            options=[discord.SelectOption(label=_option_label(n, i, "Keep " if i.dropped else "Drop "), value=i.ref)
-                     for n, i in droppable] or [discord.SelectOption(label="(no item)", value="-")], row=1,
+            options=[
+                discord.SelectOption(label=_option_label(n, i, "Keep " if i.dropped else "Drop "), value=i.ref)
+                for n, i in droppable
+            ]
+            or [discord.SelectOption(label="(no item)", value="-")],
+            row=1,
         )
         self.file_button: discord.ui.Button = discord.ui.Button(
             custom_id=FILE_ID, label="File all", style=discord.ButtonStyle.success, emoji="✅", row=2
@@ -185,15 +207,22 @@ class EditItemModal(discord.ui.Modal):
     """Owner and due date of one action item."""
 
     def __init__(self, cog: ReviewCog, meeting_id: int, item: ReviewItem) -> None:
-        super().__init__(title="Edit an action item", timeout=MODAL_TIMEOUT,
-                         custom_id=f"wgbot:review:item:{meeting_id}:{item.id}")
+        super().__init__(
+            title="Edit an action item", timeout=MODAL_TIMEOUT, custom_id=f"wgbot:review:item:{meeting_id}:{item.id}"
+        )
         self.cog = cog
         self.meeting_id = meeting_id
         self.item = item
-        self.owner = discord.ui.TextInput(custom_id="owner", default=item.owner, min_length=1,
-                                          max_length=reviews.OWNER_MAX)
-        self.due = discord.ui.TextInput(custom_id="due", default=item.due.isoformat() if item.due else "",
-                                        placeholder="YYYY-MM-DD (empty: no due date)", required=False, max_length=10)
+        self.owner = discord.ui.TextInput(
+            custom_id="owner", default=item.owner, min_length=1, max_length=reviews.OWNER_MAX
+        )
+        self.due = discord.ui.TextInput(
+            custom_id="due",
+            default=item.due.isoformat() if item.due else "",
+            placeholder="YYYY-MM-DD (empty: no due date)",
+            required=False,
+            max_length=10,
+        )
         self.add_item(discord.ui.Label(text="Owner", description=cut(item.text, 100), component=self.owner))
         self.add_item(discord.ui.Label(text="Due date", component=self.due))
 
@@ -268,8 +297,11 @@ class ReviewCog(commands.Cog, name="Review"):
         """From the status watcher: post the review message when a meeting is held, close it when the review ended."""
         if progress.review_state == ReviewState.pending and progress.review_message_id is None:
             await self.post(progress.meeting_id)
-        elif (progress.review_state in (ReviewState.approved, ReviewState.expired) and progress.review_message_id
-              and progress.meeting_id not in self.closed):
+        elif (
+            progress.review_state in (ReviewState.approved, ReviewState.expired)
+            and progress.review_message_id
+            and progress.meeting_id not in self.closed
+        ):
             await self.close(progress.meeting_id)
 
     async def post(self, meeting_id: int) -> discord.Message | None:
@@ -284,10 +316,13 @@ class ReviewCog(commands.Cog, name="Review"):
         channel = await self.bot.announcer.channel()
         role = self.bot.organizer_role_id
         message = await channel.send(
-            content=review_content(current, role), embed=review_embed(current), view=ReviewView(self, current),
+            content=review_content(current, role),
+            embed=review_embed(current),
+            view=ReviewView(self, current),
             nonce=review_nonce(meeting_id),
-            allowed_mentions=discord.AllowedMentions(everyone=False, users=False,
-                                                     roles=[discord.Object(role)] if role else False),
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(role)] if role else False
+            ),
         )
         await self.bot.db_call(reviews.set_message, meeting_id, message.id)
         log.info("meeting %s: review message %s posted", meeting_id, message.id)

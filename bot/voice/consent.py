@@ -57,7 +57,9 @@ def stopped_notice(*, reason: str, duration_seconds: float, speakers: int) -> st
     minutes, seconds = divmod(int(round(duration_seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     length = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
-    return f"⏹️ **Recording stopped** ({reason}) after {length}, {speakers} speaker{'s' if speakers != 1 else ''} recorded."
+    return (
+        f"⏹️ **Recording stopped** ({reason}) after {length}, {speakers} speaker{'s' if speakers != 1 else ''} recorded."
+    )
 
 
 def decrypt_warning(*, failed: int, window_seconds: float, users: list[str]) -> str:

@@ -176,7 +176,9 @@ class DaveDecryptor(Generic[Meta]):
             state.stats.recovered += 1
             out.append((held.meta, opened))
         if len(still_held) < len(state.held):
-            log.info("DAVE: %d held frames of user %s opened after a key change", len(state.held) - len(still_held), user_id)
+            log.info(
+                "DAVE: %d held frames of user %s opened after a key change", len(state.held) - len(still_held), user_id
+            )
         still_held = deque(sorted(still_held, key=lambda held: held.arrival))  # expiry goes by arrival
         state.held = still_held
         state.held_key = _session_key(session)

@@ -33,7 +33,9 @@ class _CountingSink:
             self.speech[user_id] += 1
 
 
-async def check_voice(bot: Any, channel: Any, seconds: float = 10, *, voice_client_cls: type | None = None) -> list[str]:
+async def check_voice(
+    bot: Any, channel: Any, seconds: float = 10, *, voice_client_cls: type | None = None
+) -> list[str]:
     """Lines for the doctor to print, each starting with OK, WARN or FAIL."""
     if voice_client_cls is None:
         from bot.voice.voice_client import RecordingVoiceClient

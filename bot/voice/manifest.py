@@ -105,7 +105,9 @@ class RecordingFolder:
             return folder
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
-            tracks = [TrackEntry(t["file"], t["speaker"], str(t["user_id"]), float(t["offset"])) for t in data["tracks"]]
+            tracks = [
+                TrackEntry(t["file"], t["speaker"], str(t["user_id"]), float(t["offset"])) for t in data["tracks"]
+            ]
             recorded_meeting = data["meeting"]
             started = _parse_time(data["started_at"], manifest)
         except RecordingFolderError:
@@ -137,9 +139,7 @@ class RecordingFolder:
             repair_tail(file)
             try:
                 _packets, comments = read_opus_packets(file)
-                entry = TrackEntry(
-                    file.name, comments[TAG_SPEAKER], comments[TAG_USER_ID], float(comments[TAG_OFFSET])
-                )
+                entry = TrackEntry(file.name, comments[TAG_SPEAKER], comments[TAG_USER_ID], float(comments[TAG_OFFSET]))
             except (OSError, KeyError, ValueError, IndexError):
                 log.warning("%s: an Ogg file without wgbot track comments; left out of the manifest", file)
                 continue

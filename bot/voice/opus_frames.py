@@ -79,9 +79,9 @@ def silence_frames(samples: int) -> tuple[list[bytes], int]:
 def _libopus():
     import discord.opus
 
-    if not discord.opus.is_loaded() and not discord.opus._load_default():  # noqa: SLF001 - discord.py's own loader
+    if not discord.opus.is_loaded() and not discord.opus._load_default():
         raise OpusDecodeError("libopus could not be loaded (install libopus0)")
-    lib = discord.opus._lib  # noqa: SLF001
+    lib = discord.opus._lib
     lib.opus_decoder_create.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
     lib.opus_decoder_create.restype = ctypes.c_void_p
     lib.opus_decode_float.argtypes = [

@@ -473,9 +473,14 @@ class MeetingRecorder:
     async def _on_voice_state_update(self, member: Any, before: Any, after: Any) -> None:
         channel_id = self.voice_channel.id
         joined = getattr(after.channel, "id", None) == channel_id and getattr(before.channel, "id", None) != channel_id
-        if not joined or getattr(member, "bot", False) or self.state not in (
-            RecorderState.RECORDING,
-            RecorderState.RECONNECTING,
+        if (
+            not joined
+            or getattr(member, "bot", False)
+            or self.state
+            not in (
+                RecorderState.RECORDING,
+                RecorderState.RECONNECTING,
+            )
         ):
             return
         self._remember(member)

@@ -80,8 +80,13 @@ def purge_expired_audio(
         for file in audio:
             file.unlink(missing_ok=True)
         _write_marker(folder, now, published, retention_days, [f.name for f in audio])
-        log.info("deleted the audio of %s (%d files, %.1f MB): %d days after publication", meeting, len(audio),
-                 size / 1e6, retention_days)
+        log.info(
+            "deleted the audio of %s (%d files, %.1f MB): %d days after publication",
+            meeting,
+            len(audio),
+            size / 1e6,
+            retention_days,
+        )
     return purged
 
 

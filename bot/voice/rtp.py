@@ -72,6 +72,14 @@ def parse_rtp_header(packet: bytes) -> RtpHeader:
         extension_size = 4 * words
         offset += 4
     return RtpHeader(
-        bool(second & 0x80), second & 0x7F, sequence, timestamp, ssrc, bool(first & 0x20), csrcs, profile,
-        extension_size, offset,
+        bool(second & 0x80),
+        second & 0x7F,
+        sequence,
+        timestamp,
+        ssrc,
+        bool(first & 0x20),
+        csrcs,
+        profile,
+        extension_size,
+        offset,
     )

@@ -218,8 +218,14 @@ def network(
             delivered.append(item)
             if rng.random() < duplicate:
                 delivered.append(
-                    TimedPacket(item.send_time, item.arrival + rng.uniform(0.001, 0.040), item.user_id, item.packet,
-                                item.frame, "duplicate")
+                    TimedPacket(
+                        item.send_time,
+                        item.arrival + rng.uniform(0.001, 0.040),
+                        item.user_id,
+                        item.packet,
+                        item.frame,
+                        "duplicate",
+                    )
                 )
     delivered.sort(key=lambda p: p.arrival)
     return delivered, lost
@@ -233,7 +239,7 @@ class CallLine:
     start: float  # seconds from the call's start
     user_id: int
     speaker: str
-    pcm48k: "object"  # mono float32 at 48 kHz (numpy array)
+    pcm48k: object  # mono float32 at 48 kHz (numpy array)
 
 
 def encode_opus(pcm48k) -> list[bytes]:
@@ -283,8 +289,10 @@ def play_call(
     gateway = ExternalSender()
     sessions = {user: davey.DaveSession(1, user, channel) for user in [*users, bot_id]}
     form_group(gateway, channel, list(sessions.values()))
-    speakers = {user: SimulatedSpeaker(user, 1000 + i, TransportEncryptor(mode, key), sessions[user])
-                for i, user in enumerate(users)}
+    speakers = {
+        user: SimulatedSpeaker(user, 1000 + i, TransportEncryptor(mode, key), sessions[user])
+        for i, user in enumerate(users)
+    }
 
     timeline = []
     for line in lines:
@@ -308,12 +316,14 @@ def play_call(
         clock = lambda: (time.monotonic() - origin) * realtime  # noqa: E731
     else:
         clock = lambda: now[0]  # noqa: E731
-    writer = RecordingWriter(recording, speaker_name=users.get, clock=clock, meeting_time_at_start=0.0,
-                             on_utterance=on_utterance)
+    writer = RecordingWriter(
+        recording, speaker_name=users.get, clock=clock, meeting_time_at_start=0.0, on_utterance=on_utterance
+    )
     receiver = VoiceReceiver(writer, clock=clock, deferred=True)
     writer.maintenance, writer.intake = receiver.maintain, receiver.process
-    receiver.bind(SimpleNamespace(mode=mode, secret_key=list(key), dave_session=sessions[bot_id],
-                                  dave_protocol_version=1))
+    receiver.bind(
+        SimpleNamespace(mode=mode, secret_key=list(key), dave_session=sessions[bot_id], dave_protocol_version=1)
+    )
     for user, speaker in speakers.items():
         receiver.handle_ws_message({"op": 5, "d": {"user_id": str(user), "ssrc": speaker.ssrc, "speaking": 1}})
     end = (delivered[-1].arrival if delivered else 0.0) + tail

@@ -367,9 +367,13 @@ class RecordingWriter:
             relative = position - track.file_start
             end = writer.granule
             utterance = track.utterance
-            if speech and utterance is not None and (
-                position - utterance.speech_end > self.utterance_gap * SAMPLE_RATE
-                or position - utterance.start > self.max_utterance * SAMPLE_RATE
+            if (
+                speech
+                and utterance is not None
+                and (
+                    position - utterance.speech_end > self.utterance_gap * SAMPLE_RATE
+                    or position - utterance.start > self.max_utterance * SAMPLE_RATE
+                )
             ):
                 self._close_utterance(track)
             gap = relative - end

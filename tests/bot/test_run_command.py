@@ -7,8 +7,8 @@ import asyncio
 import typer
 from typer.testing import CliRunner
 
+from bot.cli import run
 from tests.fakes.discord_rest import GUILD_ID, TOKEN
-from tracker.cli import run
 
 
 def cli() -> typer.Typer:
@@ -60,9 +60,13 @@ async def test_a_refused_token_is_one_line_and_never_shown(fake_discord, tmp_pat
 
 async def test_a_guild_that_refuses_the_commands_is_one_line(fake_discord, tmp_path):
     fake_discord.refuse_command_sync = True
-    env = {"WGBOT_DISCORD_TOKEN": TOKEN, "WGBOT_DISCORD_GUILD_ID": str(GUILD_ID),
-           "WGBOT_DISCORD_API_BASE": fake_discord.base, "WGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'wg.db'}",
-           "WGBOT_CALENDAR_PORT": "0"}
+    env = {
+        "WGBOT_DISCORD_TOKEN": TOKEN,
+        "WGBOT_DISCORD_GUILD_ID": str(GUILD_ID),
+        "WGBOT_DISCORD_API_BASE": fake_discord.base,
+        "WGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'wg.db'}",
+        "WGBOT_CALENDAR_PORT": "0",
+    }
     result = await asyncio.to_thread(invoke, env)
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()

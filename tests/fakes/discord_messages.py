@@ -18,8 +18,11 @@ from tests.fakes.fault_http import FakeServer, Request, Response, RouteNotFound
 
 
 def rate_limited(seconds: float = 0.2) -> dict:
-    return {"status": 429, "headers": {"Retry-After": str(seconds), "X-RateLimit-Scope": "user"},
-            "body": {"message": "You are being rate limited.", "retry_after": seconds, "global": False}}
+    return {
+        "status": 429,
+        "headers": {"Retry-After": str(seconds), "X-RateLimit-Scope": "user"},
+        "body": {"message": "You are being rate limited.", "retry_after": seconds, "global": False},
+    }
 
 
 class FakeDiscordMessages(FakeServer):
@@ -68,8 +71,18 @@ class FakeDiscordMessages(FakeServer):
 
     def _invalid(self, content: str) -> Response | None:
         if len(content) > 2000:
-            return Response(400, {"message": "Invalid Form Body", "code": 50035, "errors": {"content": {"_errors": [
-                {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}})
+            return Response(
+                400,
+                {
+                    "message": "Invalid Form Body",
+                    "code": 50035,
+                    "errors": {
+                        "content": {
+                            "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]
+                        }
+                    },
+                },
+            )
         return None
 
     def _create(self, request: Request, channel: str) -> Response:
@@ -81,10 +94,22 @@ class FakeDiscordMessages(FakeServer):
         nonce = data.get("nonce")
         if nonce and data.get("enforce_nonce") and nonce in self.nonces:
             return Response(200, _public(self.nonces[nonce]))
-        message = {"id": str(next(self.ids)), "channel_id": channel, "author": self._author(), "content": content,
-                   "timestamp": dt.datetime.now(dt.UTC).isoformat(), "edited_timestamp": None, "tts": False,
-                   "mention_everyone": False, "mentions": [], "attachments": [], "embeds": [], "pinned": False,
-                   "type": 0, "_created": time.time()}
+        message = {
+            "id": str(next(self.ids)),
+            "channel_id": channel,
+            "author": self._author(),
+            "content": content,
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "_created": time.time(),
+        }
         if nonce:
             message["nonce"] = nonce
             self.nonces[nonce] = message
@@ -93,7 +118,9 @@ class FakeDiscordMessages(FakeServer):
 
     def _list(self, request: Request, channel: str) -> Response:
         limit = max(1, min(100, int(request.arg("limit", "50"))))
-        messages = [{k: v for k, v in _public(m).items() if k != "nonce"} for m in reversed(self.messages.get(int(channel), []))]
+        messages = [
+            {k: v for k, v in _public(m).items() if k != "nonce"} for m in reversed(self.messages.get(int(channel), []))
+        ]
         return Response(200, messages[:limit])
 
     def _edit(self, request: Request, channel: str, message: str) -> Response:

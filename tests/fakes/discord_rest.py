@@ -263,9 +263,19 @@ class FakeDiscord:
     async def _guild(self, request, body, guild):
         if int(guild) != GUILD_ID:
             return _json({"message": "Unknown Guild", "code": 10004}, status=404)
-        roles = [{"id": str(rid), "name": "@everyone" if rid == GUILD_ID else f"role-{rid}", "permissions": str(p),
-                  "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False}
-                 for rid, p in self.role_permissions.items()]
+        roles = [
+            {
+                "id": str(rid),
+                "name": "@everyone" if rid == GUILD_ID else f"role-{rid}",
+                "permissions": str(p),
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+            }
+            for rid, p in self.role_permissions.items()
+        ]
         return _json({"id": str(GUILD_ID), "name": "Decentralized AI WG", "owner_id": "1", "roles": roles})
 
     async def _member(self, request, body, guild, user):
@@ -278,8 +288,15 @@ class FakeDiscord:
         if int(channel) not in kinds:
             return _json({"message": "Unknown Channel", "code": 10003}, status=404)
         kind, name = kinds[int(channel)]
-        return _json({"id": channel, "type": kind, "guild_id": str(GUILD_ID), "name": name,
-                      "permission_overwrites": self.channel_overwrites[int(channel)]})
+        return _json(
+            {
+                "id": channel,
+                "type": kind,
+                "guild_id": str(GUILD_ID),
+                "name": name,
+                "permission_overwrites": self.channel_overwrites[int(channel)],
+            }
+        )
 
     async def _application(self, request, body):
         return _json(
@@ -703,8 +720,15 @@ async def invoke(
 # ---- message components and modals -------------------------------------------------------------------------------
 
 
-def _base_interaction(type_: int, data: dict, *, interaction_id: int, user: Person, guild_id: int = GUILD_ID,
-                      channel_id: int = TEXT_CHANNEL_ID) -> dict:
+def _base_interaction(
+    type_: int,
+    data: dict,
+    *,
+    interaction_id: int,
+    user: Person,
+    guild_id: int = GUILD_ID,
+    channel_id: int = TEXT_CHANNEL_ID,
+) -> dict:
     return {
         "id": str(interaction_id),
         "application_id": str(APPLICATION_ID),
@@ -745,8 +769,9 @@ def message_components(message: dict) -> list[dict]:
     return found
 
 
-def component_payload(message: dict, custom_id: str, *, interaction_id: int, user: Person,
-                      values: list[str] | None = None) -> dict:
+def component_payload(
+    message: dict, custom_id: str, *, interaction_id: int, user: Person, values: list[str] | None = None
+) -> dict:
     """INTERACTION_CREATE for a press on a button, or a choice in a select menu, of `message` (type 3)."""
     component = next((c for c in message_components(message) if c["custom_id"] == custom_id), None)
     if component is None:
@@ -759,36 +784,49 @@ def component_payload(message: dict, custom_id: str, *, interaction_id: int, use
         if unknown:
             raise ValueError(f"select {custom_id!r} offers no {sorted(unknown)} (it offers {sorted(allowed)})")
         if not component.get("min_values", 1) <= len(values or []) <= component.get("max_values", 1):
-            raise ValueError(f"select {custom_id!r} takes {component.get('min_values', 1)}..{component.get('max_values', 1)} values")
+            raise ValueError(
+                f"select {custom_id!r} takes {component.get('min_values', 1)}..{component.get('max_values', 1)} values"
+            )
     data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
     if component["type"] != 2:
         data["values"] = list(values or [])
-    payload = _base_interaction(3, data, interaction_id=interaction_id, user=user,
-                                channel_id=int(message["channel_id"]))
+    payload = _base_interaction(
+        3, data, interaction_id=interaction_id, user=user, channel_id=int(message["channel_id"])
+    )
     payload["message"] = message
     return payload
 
 
-def modal_submit_payload(modal: dict, values: dict[str, str], *, interaction_id: int, user: Person,
-                         message: dict | None = None) -> dict:
+def modal_submit_payload(
+    modal: dict, values: dict[str, str], *, interaction_id: int, user: Person, message: dict | None = None
+) -> dict:
     """INTERACTION_CREATE for submitting `modal` (the data of the bot's MODAL callback, type 9) with text `values` by
     custom_id (type 5). Discord answers with the modal's layout: labels (type 18) or legacy action rows."""
+
     def filled(component: dict) -> dict:
         if component["type"] == 1:
             return {"type": 1, "components": [filled(c) for c in component["components"]]}
         if component["type"] == 18:
             return {"type": 18, "id": component.get("id", 0), "component": filled(component["component"])}
         value = values.get(component.get("custom_id", ""), component.get("value") or "")
-        return {"type": component["type"], "id": component.get("id", 0), "custom_id": component["custom_id"],
-                "value": value}
+        return {
+            "type": component["type"],
+            "id": component.get("id", 0),
+            "custom_id": component["custom_id"],
+            "value": value,
+        }
 
     known = {c.get("custom_id") for c in _modal_inputs(modal["components"])}
     unknown = set(values) - known
     if unknown:
         raise LookupError(f"modal {modal['custom_id']!r} has no input(s) {sorted(unknown)}")
-    payload = _base_interaction(5, {"custom_id": modal["custom_id"], "components": [filled(c) for c in modal["components"]]},
-                                interaction_id=interaction_id, user=user,
-                                channel_id=int(message["channel_id"]) if message else TEXT_CHANNEL_ID)
+    payload = _base_interaction(
+        5,
+        {"custom_id": modal["custom_id"], "components": [filled(c) for c in modal["components"]]},
+        interaction_id=interaction_id,
+        user=user,
+        channel_id=int(message["channel_id"]) if message else TEXT_CHANNEL_ID,
+    )
     if message is not None:
         payload["message"] = message
     return payload
@@ -815,8 +853,15 @@ async def _dispatched(client: discord.Client, payload: dict) -> None:
         await asyncio.gather(*tasks)
 
 
-async def press(fake: FakeDiscord, client: discord.Client, message: dict | int | str, custom_id: str, *,
-                user: Person = BOB, values: list[str] | None = None) -> Reply:
+async def press(
+    fake: FakeDiscord,
+    client: discord.Client,
+    message: dict | int | str,
+    custom_id: str,
+    *,
+    user: Person = BOB,
+    values: list[str] | None = None,
+) -> Reply:
     """`user` presses button `custom_id` (or picks `values` in that select) on the bot's `message` (or message id,
     as it is now in the fake channel); what the bot answered."""
     if not isinstance(message, dict):
@@ -826,8 +871,9 @@ async def press(fake: FakeDiscord, client: discord.Client, message: dict | int |
         message = found
     interaction_id = fake.next_id()
     fake.remember_interaction_message(interaction_id, message)
-    await _dispatched(client, component_payload(message, custom_id, interaction_id=interaction_id, user=user,
-                                                values=values))
+    await _dispatched(
+        client, component_payload(message, custom_id, interaction_id=interaction_id, user=user, values=values)
+    )
     return fake.replies[interaction_id]
 
 
@@ -839,14 +885,22 @@ def modal_of(reply: Reply) -> dict:
     return modals[-1]
 
 
-async def submit_modal(fake: FakeDiscord, client: discord.Client, modal: dict, values: dict[str, str], *,
-                       user: Person = BOB, message: dict | int | str | None = None) -> Reply:
+async def submit_modal(
+    fake: FakeDiscord,
+    client: discord.Client,
+    modal: dict,
+    values: dict[str, str],
+    *,
+    user: Person = BOB,
+    message: dict | int | str | None = None,
+) -> Reply:
     """`user` fills in `modal` (opened from a component of `message`, if given) and submits it."""
     if message is not None and not isinstance(message, dict):
         message = fake.find_message(message)
     interaction_id = fake.next_id()
     if message is not None:
         fake.remember_interaction_message(interaction_id, message)
-    await _dispatched(client, modal_submit_payload(modal, values, interaction_id=interaction_id, user=user,
-                                                   message=message))
+    await _dispatched(
+        client, modal_submit_payload(modal, values, interaction_id=interaction_id, user=user, message=message)
+    )
     return fake.replies[interaction_id]

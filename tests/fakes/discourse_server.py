@@ -29,8 +29,10 @@ def iso(ts: float) -> str:
 
 def rate_limited(retry_after: str | None = "1", wait_seconds: int | None = 1) -> dict:
     """Keyword arguments for `fault(...)`: Discourse's 429, with either or both ways of saying how long to wait."""
-    body = {"errors": ["You’ve performed this action too many times. Please wait a few seconds before trying again."],
-            "error_type": "rate_limit"}
+    body = {
+        "errors": ["You’ve performed this action too many times. Please wait a few seconds before trying again."],
+        "error_type": "rate_limit",
+    }
     if wait_seconds is not None:
         body["extras"] = {"wait_seconds": wait_seconds, "time_left": f"{wait_seconds} seconds"}
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
@@ -49,11 +51,17 @@ class FakeDiscourse(FakeServer):
 
     # ---- setup and inspection ------------------------------------------------------------------------------------
 
-    def add_topic(self, topic_id: int, title: str = "Working group meetings", owner: str = "organizer",
-                  replies: int = 0) -> dict:
+    def add_topic(
+        self, topic_id: int, title: str = "Working group meetings", owner: str = "organizer", replies: int = 0
+    ) -> dict:
         with self.lock:
-            self.topics[topic_id] = {"id": topic_id, "title": title, "slug": re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"),
-                                     "owner": owner, "post_ids": []}
+            self.topics[topic_id] = {
+                "id": topic_id,
+                "title": title,
+                "slug": re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"),
+                "owner": owner,
+                "post_ids": [],
+            }
             self._add_post(topic_id, owner, f"# {title}\n\nMinutes of each call are posted below.")
             for i in range(replies):
                 self._add_post(topic_id, f"member{i % 3}", f"An earlier reply, number {i + 1}.")
@@ -72,12 +80,21 @@ class FakeDiscourse(FakeServer):
 
     def check_auth(self, request: Request) -> Response | None:
         if request.headers.get("api-key") != self.api_key or request.headers.get("api-username") != self.username:
-            return Response(403, {"errors": ["You are not permitted to view the requested resource. The API username "
-                                             "or key is invalid."], "error_type": "invalid_access"})
+            return Response(
+                403,
+                {
+                    "errors": [
+                        "You are not permitted to view the requested resource. The API username or key is invalid."
+                    ],
+                    "error_type": "invalid_access",
+                },
+            )
         return None
 
     def not_found(self, request: Request) -> Response:
-        return Response(404, {"errors": ["The requested URL or resource could not be found."], "error_type": "not_found"})
+        return Response(
+            404, {"errors": ["The requested URL or resource could not be found."], "error_type": "not_found"}
+        )
 
     def handle(self, request: Request) -> Response:
         routes = [
@@ -99,8 +116,16 @@ class FakeDiscourse(FakeServer):
         topic = self.topics[topic_id]
         post_id = next(self.ids)
         now = time.time()
-        post = {"id": post_id, "topic_id": topic_id, "post_number": len(topic["post_ids"]) + 1, "username": username,
-                "raw": raw, "created": now, "updated": now, "version": 1}
+        post = {
+            "id": post_id,
+            "topic_id": topic_id,
+            "post_number": len(topic["post_ids"]) + 1,
+            "username": username,
+            "raw": raw,
+            "created": now,
+            "updated": now,
+            "version": 1,
+        }
         topic["post_ids"].append(post_id)
         self.posts[post_id] = post
         return post
@@ -110,13 +135,28 @@ class FakeDiscourse(FakeServer):
         # Discourse's cooked HTML drops HTML comments: the marker is only visible in `raw`.
         visible = re.sub(r"<!--.*?-->", "", post["raw"], flags=re.S)
         data = {
-            "id": post["id"], "name": post["username"].title(), "username": post["username"],
-            "avatar_template": f"/user_avatar/{post['username']}/{{size}}/1.png", "created_at": iso(post["created"]),
-            "cooked": "<p>" + html.escape(visible).replace("\n\n", "</p><p>") + "</p>", "post_number": post["post_number"],
-            "post_type": 1, "updated_at": iso(post["updated"]), "reply_count": 0, "reply_to_post_number": None,
-            "quote_count": 0, "incoming_link_count": 0, "reads": 1, "score": 0, "yours": post["username"] == self.username,
-            "topic_id": post["topic_id"], "topic_slug": topic["slug"], "display_username": post["username"].title(),
-            "version": post["version"], "can_edit": post["username"] == self.username, "user_id": abs(hash(post["username"])) % 100000,
+            "id": post["id"],
+            "name": post["username"].title(),
+            "username": post["username"],
+            "avatar_template": f"/user_avatar/{post['username']}/{{size}}/1.png",
+            "created_at": iso(post["created"]),
+            "cooked": "<p>" + html.escape(visible).replace("\n\n", "</p><p>") + "</p>",
+            "post_number": post["post_number"],
+            "post_type": 1,
+            "updated_at": iso(post["updated"]),
+            "reply_count": 0,
+            "reply_to_post_number": None,
+            "quote_count": 0,
+            "incoming_link_count": 0,
+            "reads": 1,
+            "score": 0,
+            "yours": post["username"] == self.username,
+            "topic_id": post["topic_id"],
+            "topic_slug": topic["slug"],
+            "display_username": post["username"].title(),
+            "version": post["version"],
+            "can_edit": post["username"] == self.username,
+            "user_id": abs(hash(post["username"])) % 100000,
             "staff": self.staff and post["username"] == self.username,
         }
         if include_raw:
@@ -133,14 +173,26 @@ class FakeDiscourse(FakeServer):
         if topic is None:
             return self.not_found(request)
         if len(raw) > MAX_POST_LENGTH:
-            return Response(422, {"action": "create_post", "errors": [
-                f"Body is limited to {MAX_POST_LENGTH} characters; you entered {len(raw)}."]})
+            return Response(
+                422,
+                {
+                    "action": "create_post",
+                    "errors": [f"Body is limited to {MAX_POST_LENGTH} characters; you entered {len(raw)}."],
+                },
+            )
         if not self.staff and topic["owner"] != self.username:
             last = [self.posts[i]["username"] for i in topic["post_ids"][-MAX_CONSECUTIVE_REPLIES:]]
             if len(last) == MAX_CONSECUTIVE_REPLIES and all(u == self.username for u in last):
-                return Response(422, {"action": "create_post", "errors": [
-                    f"You can’t post more than {MAX_CONSECUTIVE_REPLIES} times in a row. Please edit your previous "
-                    "reply, or wait for someone to reply to you."]})
+                return Response(
+                    422,
+                    {
+                        "action": "create_post",
+                        "errors": [
+                            f"You can’t post more than {MAX_CONSECUTIVE_REPLIES} times in a row. Please edit your previous "
+                            "reply, or wait for someone to reply to you."
+                        ],
+                    },
+                )
         post = self._add_post(topic_id, self.username, raw)
         return Response(200, self._post_json(post, include_raw=True))
 
@@ -151,9 +203,13 @@ class FakeDiscourse(FakeServer):
         data = request.json()
         raw = (data.get("post") or {}).get("raw")
         if raw is None:
-            return Response(400, {"errors": ["param is missing or the value is empty: post"], "error_type": "invalid_parameters"})
+            return Response(
+                400, {"errors": ["param is missing or the value is empty: post"], "error_type": "invalid_parameters"}
+            )
         if len(raw) > MAX_POST_LENGTH:
-            return Response(422, {"errors": [f"Body is limited to {MAX_POST_LENGTH} characters; you entered {len(raw)}."]})
+            return Response(
+                422, {"errors": [f"Body is limited to {MAX_POST_LENGTH} characters; you entered {len(raw)}."]}
+            )
         if raw != post["raw"]:
             post["raw"] = raw
             post["version"] += 1
@@ -169,13 +225,21 @@ class FakeDiscourse(FakeServer):
         if topic is None:
             return self.not_found(request)
         posts = [self._post_json(self.posts[i], include_raw=False) for i in topic["post_ids"][:20]]
-        return Response(200, {
-            "id": topic["id"], "title": topic["title"], "fancy_title": topic["title"], "slug": topic["slug"],
-            "posts_count": len(topic["post_ids"]), "highest_post_number": len(topic["post_ids"]),
-            "post_stream": {"posts": posts, "stream": list(topic["post_ids"])},
-            "details": {"created_by": {"username": topic["owner"]}},
-            "closed": topic.get("closed", False), "archived": topic.get("archived", False),
-        })
+        return Response(
+            200,
+            {
+                "id": topic["id"],
+                "title": topic["title"],
+                "fancy_title": topic["title"],
+                "slug": topic["slug"],
+                "posts_count": len(topic["post_ids"]),
+                "highest_post_number": len(topic["post_ids"]),
+                "post_stream": {"posts": posts, "stream": list(topic["post_ids"])},
+                "details": {"created_by": {"username": topic["owner"]}},
+                "closed": topic.get("closed", False),
+                "archived": topic.get("archived", False),
+            },
+        )
 
     def _topic_posts(self, request: Request, topic_id: str) -> Response:
         topic = self.topics.get(int(topic_id))
@@ -184,8 +248,10 @@ class FakeDiscourse(FakeServer):
         wanted = [int(i) for i in request.query.get("post_ids[]", [])]
         include_raw = bool(request.arg("include_raw"))
         ids = [i for i in wanted if i in topic["post_ids"]] if wanted else topic["post_ids"][:20]
-        return Response(200, {"post_stream": {"posts": [self._post_json(self.posts[i], include_raw) for i in ids]},
-                              "id": topic["id"]})
+        return Response(
+            200,
+            {"post_stream": {"posts": [self._post_json(self.posts[i], include_raw) for i in ids]}, "id": topic["id"]},
+        )
 
 
 def _form(request: Request) -> dict[str, list[str]]:

@@ -124,8 +124,12 @@ class FakeServer:
     def _take_fault(self, request: Request) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if (fault.times > 0 and fault.method == request.method and re.fullmatch(fault.path, request.path)
-                        and (fault.when is None or fault.when(request))):
+                if (
+                    fault.times > 0
+                    and fault.method == request.method
+                    and re.fullmatch(fault.path, request.path)
+                    and (fault.when is None or fault.when(request))
+                ):
                     fault.times -= 1
                     fault.hits += 1
                     return fault
@@ -177,9 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = Request(
-            method=self.command, path=urllib.parse.unquote(parsed.path),
+            method=self.command,
+            path=urllib.parse.unquote(parsed.path),
             query=urllib.parse.parse_qs(parsed.query, keep_blank_values=True),
-            headers={k.lower(): v for k, v in self.headers.items()}, body=body,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
         )
         with self.fake.lock:
             self.fake.requests.append(request)
@@ -251,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def link_header(url: str, query: dict[str, list[str]], page: int, last: int) -> str:
     """GitHub's pagination `Link` header for `page` of `last`."""
+
     def at(n: int) -> str:
         params = {k: v[0] for k, v in query.items()}
         params["page"] = str(n)

@@ -44,8 +44,9 @@ class RepoState:
 
 
 class FakeGithub(FakeServer):
-    def __init__(self, token: str = "ghp_test_token_0123456789", repo: str = "wg/meetings",
-                 assignable: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, token: str = "ghp_test_token_0123456789", repo: str = "wg/meetings", assignable: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.token = token
         owner, name = repo.split("/")
@@ -166,31 +167,59 @@ class FakeGithub(FakeServer):
 
     def _user(self, login: str) -> dict:
         return {
-            "login": login, "id": abs(hash(login)) % 10_000_000, "node_id": f"U_{login}", "type": "User",
-            "url": f"{self.api_url}/users/{urllib.parse.quote(login)}", "html_url": f"{self.origin}/{login}",
-            "avatar_url": f"{self.origin}/avatars/{login}", "site_admin": False,
+            "login": login,
+            "id": abs(hash(login)) % 10_000_000,
+            "node_id": f"U_{login}",
+            "type": "User",
+            "url": f"{self.api_url}/users/{urllib.parse.quote(login)}",
+            "html_url": f"{self.origin}/{login}",
+            "avatar_url": f"{self.origin}/avatars/{login}",
+            "site_admin": False,
         }
 
     def _repo_json(self, repo: RepoState) -> dict:
         return {
-            "id": 1, "node_id": "R_1", "name": repo.name, "full_name": f"{repo.owner}/{repo.name}",
-            "owner": self._user(repo.owner), "private": False, "html_url": self._html(repo),
-            "description": "meetings", "fork": False, "url": self._api(repo),
-            "issues_url": self._api(repo, "/issues{/number}"), "labels_url": self._api(repo, "/labels{/name}"),
-            "contents_url": self._api(repo, "/contents/{+path}"), "default_branch": repo.default_branch,
-            "has_issues": True, "open_issues_count": sum(i["state"] == "open" for i in repo.issues),
-            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z", "pushed_at": "2024-01-01T00:00:00Z",
+            "id": 1,
+            "node_id": "R_1",
+            "name": repo.name,
+            "full_name": f"{repo.owner}/{repo.name}",
+            "owner": self._user(repo.owner),
+            "private": False,
+            "html_url": self._html(repo),
+            "description": "meetings",
+            "fork": False,
+            "url": self._api(repo),
+            "issues_url": self._api(repo, "/issues{/number}"),
+            "labels_url": self._api(repo, "/labels{/name}"),
+            "contents_url": self._api(repo, "/contents/{+path}"),
+            "default_branch": repo.default_branch,
+            "has_issues": True,
+            "open_issues_count": sum(i["state"] == "open" for i in repo.issues),
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "pushed_at": "2024-01-01T00:00:00Z",
             "permissions": {"admin": False, "maintain": False, "push": self.can_push, "triage": True, "pull": True},
         }
 
-    def _label(self, repo: RepoState, name: str, color: str = "ededed", description: str | None = None,
-               created_by_issue: bool = False) -> dict:
+    def _label(
+        self,
+        repo: RepoState,
+        name: str,
+        color: str = "ededed",
+        description: str | None = None,
+        created_by_issue: bool = False,
+    ) -> dict:
         key = name.lower()
         if key not in repo.labels:
             label_id = next(self.ids)
             repo.labels[key] = {
-                "id": label_id, "node_id": f"LA_{label_id}", "url": self._api(repo, f"/labels/{urllib.parse.quote(name)}"),
-                "name": name, "color": color, "default": False, "description": description,
+                "id": label_id,
+                "node_id": f"LA_{label_id}",
+                "url": self._api(repo, f"/labels/{urllib.parse.quote(name)}"),
+                "name": name,
+                "color": color,
+                "default": False,
+                "description": description,
                 "_created_by_issue": created_by_issue,
             }
         return repo.labels[key]
@@ -199,20 +228,43 @@ class FakeGithub(FakeServer):
     def _public(obj: dict) -> dict:
         return {k: v for k, v in obj.items() if not k.startswith("_")}
 
-    def _new_issue(self, repo: RepoState, title: str, body: str | None, labels: list[str], assignees: list[str]) -> dict:
+    def _new_issue(
+        self, repo: RepoState, title: str, body: str | None, labels: list[str], assignees: list[str]
+    ) -> dict:
         number = len(repo.issues) + 1
         now = time.time()
         issue_id = next(self.ids)
         issue = {
-            "id": issue_id, "node_id": f"I_{issue_id}", "url": self._api(repo, f"/issues/{number}"),
-            "repository_url": self._api(repo), "labels_url": self._api(repo, f"/issues/{number}/labels{{/name}}"),
+            "id": issue_id,
+            "node_id": f"I_{issue_id}",
+            "url": self._api(repo, f"/issues/{number}"),
+            "repository_url": self._api(repo),
+            "labels_url": self._api(repo, f"/issues/{number}/labels{{/name}}"),
             "comments_url": self._api(repo, f"/issues/{number}/comments"),
-            "events_url": self._api(repo, f"/issues/{number}/events"), "html_url": self._html(repo, f"/issues/{number}"),
-            "number": number, "state": "open", "state_reason": None, "title": title, "body": body,
-            "user": self._user(self.bot_login), "labels": [], "assignee": None, "assignees": [], "milestone": None,
-            "locked": False, "active_lock_reason": None, "comments": 0, "closed_at": None, "created_at": iso(now),
-            "updated_at": iso(now), "closed_by": None, "author_association": "NONE",
-            "_created": now, "_updated": now, "_labels": list(labels), "_assignees": list(assignees),
+            "events_url": self._api(repo, f"/issues/{number}/events"),
+            "html_url": self._html(repo, f"/issues/{number}"),
+            "number": number,
+            "state": "open",
+            "state_reason": None,
+            "title": title,
+            "body": body,
+            "user": self._user(self.bot_login),
+            "labels": [],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": 0,
+            "closed_at": None,
+            "created_at": iso(now),
+            "updated_at": iso(now),
+            "closed_by": None,
+            "author_association": "NONE",
+            "_created": now,
+            "_updated": now,
+            "_labels": list(labels),
+            "_assignees": list(assignees),
         }
         repo.issues.append(issue)
         return issue
@@ -256,10 +308,22 @@ class FakeGithub(FakeServer):
         data = request.json()
         name = data.get("name", "")
         if not name:
-            return Response(422, {"message": "Validation Failed", "errors": [{"resource": "Label", "code": "missing_field", "field": "name"}]})
+            return Response(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "Label", "code": "missing_field", "field": "name"}],
+                },
+            )
         if name.lower() in repo.labels:
-            return Response(422, {"message": "Validation Failed", "documentation_url": DOCS,
-                                  "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}]})
+            return Response(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "documentation_url": DOCS,
+                    "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}],
+                },
+            )
         label = self._label(repo, name, data.get("color", "ededed"), data.get("description"))
         return Response(201, self._public(label), {"Location": label["url"]})
 
@@ -282,8 +346,11 @@ class FakeGithub(FakeServer):
         if since:
             cutoff = parse_iso(since)
             items = [i for i in items if i["_updated"] >= cutoff - 0.999]  # second resolution, like GitHub
-        key = {"created": lambda i: (i["_created"], i["number"]), "updated": lambda i: (i["_updated"], i["number"]),
-               "comments": lambda i: i["comments"]}.get(sort, lambda i: i["_created"])
+        key = {
+            "created": lambda i: (i["_created"], i["number"]),
+            "updated": lambda i: (i["_updated"], i["number"]),
+            "comments": lambda i: i["comments"],
+        }.get(sort, lambda i: i["_created"])
         items.sort(key=key, reverse=direction == "desc")
         return self._paginate(request, [self._issue_json(repo, i) for i in items], self._api(repo, "/issues"))
 
@@ -291,14 +358,39 @@ class FakeGithub(FakeServer):
         data = request.json()
         title = data.get("title")
         if not title:
-            return Response(422, {"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "missing_field", "field": "title"}]})
+            return Response(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "Issue", "code": "missing_field", "field": "title"}],
+                },
+            )
         if len(title) > 256:
-            return Response(422, {"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "custom", "field": "title", "message": "title is too long (maximum is 256 characters)"}]})
+            return Response(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "Issue",
+                            "code": "custom",
+                            "field": "title",
+                            "message": "title is too long (maximum is 256 characters)",
+                        }
+                    ],
+                },
+            )
         assignees = list(data.get("assignees") or ([] if not data.get("assignee") else [data["assignee"]]))
         for login in assignees:
             if login.lower() not in self.assignable:
-                return Response(422, {"message": "Validation Failed", "documentation_url": DOCS, "errors": [
-                    {"value": login, "resource": "Issue", "field": "assignees", "code": "invalid"}]})
+                return Response(
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "documentation_url": DOCS,
+                        "errors": [{"value": login, "resource": "Issue", "field": "assignees", "code": "invalid"}],
+                    },
+                )
         labels = list(data.get("labels") or [])
         for name in labels:  # GitHub creates unknown labels on the fly (grey, no description)
             self._label(repo, name, created_by_issue=True)
@@ -340,7 +432,9 @@ class FakeGithub(FakeServer):
         if request.arg("since"):
             cutoff = parse_iso(request.arg("since"))
             items = [c for c in items if c["_updated"] >= cutoff - 0.999]
-        return self._paginate(request, [self._comment_json(c) for c in items], self._api(repo, f"/issues/{number}/comments"))
+        return self._paginate(
+            request, [self._comment_json(c) for c in items], self._api(repo, f"/issues/{number}/comments")
+        )
 
     def _list_repo_comments(self, repo: RepoState, request: Request) -> Response:
         items = list(repo.comments)
@@ -356,15 +450,29 @@ class FakeGithub(FakeServer):
             return self.not_found(request)
         body = request.json().get("body")
         if not body:
-            return Response(422, {"message": "Validation Failed", "errors": [{"resource": "IssueComment", "code": "missing_field", "field": "body"}]})
+            return Response(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "IssueComment", "code": "missing_field", "field": "body"}],
+                },
+            )
         now = time.time()
         comment_id = next(self.ids)
         comment = {
-            "id": comment_id, "node_id": f"IC_{comment_id}", "url": self._api(repo, f"/issues/comments/{comment_id}"),
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
+            "url": self._api(repo, f"/issues/comments/{comment_id}"),
             "html_url": self._html(repo, f"/issues/{number}#issuecomment-{comment_id}"),
-            "issue_url": self._api(repo, f"/issues/{number}"), "body": body, "user": self._user(self.bot_login),
-            "created_at": iso(now), "updated_at": iso(now), "author_association": "NONE",
-            "_issue": int(number), "_created": now, "_updated": now,
+            "issue_url": self._api(repo, f"/issues/{number}"),
+            "body": body,
+            "user": self._user(self.bot_login),
+            "created_at": iso(now),
+            "updated_at": iso(now),
+            "author_association": "NONE",
+            "_issue": int(number),
+            "_created": now,
+            "_updated": now,
         }
         repo.comments.append(comment)
         issue["_updated"] = now
@@ -379,8 +487,12 @@ class FakeGithub(FakeServer):
 
     def _content_json(self, repo: RepoState, path: str, branch: str, entry: dict, with_content: bool = True) -> dict:
         data = {
-            "type": "file", "encoding": "base64", "size": len(entry["content"]), "name": path.rsplit("/", 1)[-1],
-            "path": path, "sha": entry["sha"],
+            "type": "file",
+            "encoding": "base64",
+            "size": len(entry["content"]),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": entry["sha"],
             "url": self._api(repo, f"/contents/{urllib.parse.quote(path)}?ref={branch}"),
             "git_url": self._api(repo, f"/git/blobs/{entry['sha']}"),
             "html_url": self._html(repo, f"/blob/{branch}/{urllib.parse.quote(path)}"),
@@ -397,8 +509,14 @@ class FakeGithub(FakeServer):
         entry = repo.files.get((branch, path))
         if entry is None:
             if any(b == branch and p.startswith(path.rstrip("/") + "/") for b, p in repo.files):
-                return Response(200, [self._content_json(repo, p, b, e, with_content=False)
-                                      for (b, p), e in repo.files.items() if b == branch and p.startswith(path.rstrip("/") + "/")])
+                return Response(
+                    200,
+                    [
+                        self._content_json(repo, p, b, e, with_content=False)
+                        for (b, p), e in repo.files.items()
+                        if b == branch and p.startswith(path.rstrip("/") + "/")
+                    ],
+                )
             return self.not_found(request)
         return Response(200, self._content_json(repo, path, branch, entry))
 
@@ -406,27 +524,42 @@ class FakeGithub(FakeServer):
         data = request.json()
         branch = data.get("branch") or repo.default_branch
         if not data.get("message") or "content" not in data:
-            return Response(422, {"message": "Invalid request.\n\n\"message\" and \"content\" are required.", "documentation_url": DOCS})
+            return Response(
+                422, {"message": 'Invalid request.\n\n"message" and "content" are required.', "documentation_url": DOCS}
+            )
         content = base64.b64decode(data["content"])
         existing = repo.files.get((branch, path))
         if existing is not None and not data.get("sha"):
-            return Response(422, {"message": "Invalid request.\n\n\"sha\" wasn't supplied.", "documentation_url": DOCS, "status": "422"})
+            return Response(
+                422,
+                {"message": 'Invalid request.\n\n"sha" wasn\'t supplied.', "documentation_url": DOCS, "status": "422"},
+            )
         if existing is not None and data["sha"] != existing["sha"]:
-            return Response(409, {"message": f"{path} does not match {data['sha']}", "documentation_url": DOCS, "status": "409"})
+            return Response(
+                409, {"message": f"{path} does not match {data['sha']}", "documentation_url": DOCS, "status": "409"}
+            )
         if existing is None and data.get("sha"):
-            return Response(422, {"message": "Invalid request.\n\nsha does not match any file", "documentation_url": DOCS})
+            return Response(
+                422, {"message": "Invalid request.\n\nsha does not match any file", "documentation_url": DOCS}
+            )
         entry = {"content": content, "sha": self.blob_sha(content)}
         repo.files[(branch, path)] = entry
         commit_sha = hashlib.sha1(f"{path}{time.time()}{len(repo.commits)}".encode()).hexdigest()
         repo.commits.append({"path": path, "branch": branch, "message": data["message"], "sha": commit_sha})
         now = iso(time.time())
         commit = {
-            "sha": commit_sha, "node_id": f"C_{commit_sha[:8]}", "url": self._api(repo, f"/git/commits/{commit_sha}"),
-            "html_url": self._html(repo, f"/commit/{commit_sha}"), "message": data["message"],
+            "sha": commit_sha,
+            "node_id": f"C_{commit_sha[:8]}",
+            "url": self._api(repo, f"/git/commits/{commit_sha}"),
+            "html_url": self._html(repo, f"/commit/{commit_sha}"),
+            "message": data["message"],
             "author": {"name": "wgbot", "email": "wgbot@example.org", "date": now},
             "committer": {"name": "wgbot", "email": "wgbot@example.org", "date": now},
             "tree": {"sha": "0" * 40, "url": self._api(repo, f"/git/trees/{'0' * 40}")},
-            "parents": [], "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+            "parents": [],
+            "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
         }
-        return Response(201 if existing is None else 200,
-                        {"content": self._content_json(repo, path, branch, entry, with_content=False), "commit": commit})
+        return Response(
+            201 if existing is None else 200,
+            {"content": self._content_json(repo, path, branch, entry, with_content=False), "commit": commit},
+        )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, Field
 
-from transcripts.decoding import DecodingError, Decoder, _Continuations
+from transcripts.decoding import Decoder, DecodingError, _Continuations
 from transcripts.llm import LLMError, Question, load_llm
 
 TINY = "smollm2-135m-q8_0"  # plumbing
@@ -14,8 +14,10 @@ SMALL = "qwen2.5-coder-0.5b-q8_0"  # copies a list reliably: the speculation tes
 SYSTEM = "You answer in JSON."
 # A copying task: the answer repeats the prompt's words (in JSON's tokens: '"Bob' is not ' Bob', so fewer are kept).
 NAMES = ["Alice Johnson", "Bob Smith", "Carol Williams", "Dave Brown", "Erin Davis", "Frank Miller"]
-COPY = ("Here are the people of the working group: " + ", ".join(NAMES) + ".\n"
-        'List every person exactly as written, as {"people": ["<name>", ...]}.')
+COPY = (
+    "Here are the people of the working group: " + ", ".join(NAMES) + ".\n"
+    'List every person exactly as written, as {"people": ["<name>", ...]}.'
+)
 
 
 class People(BaseModel):
@@ -97,18 +99,20 @@ def test_max_tokens_cuts_the_answer_and_a_prompt_too_long_is_a_clear_error(tiny)
     assert _answer(tiny) is not None
 
 
-
 # ---- answers side by side ------------------------------------------------------------------------------------------
 
 GROUP = "Here are the people of the working group: " + ", ".join(NAMES) + ".\n"
-QUESTIONS = ['List the first two people, as {"people": ["<name>", ...]}.',
-             'List the last two people, as {"people": ["<name>", ...]}.',
-             'List every person exactly as written, as {"people": ["<name>", ...]}.']
+QUESTIONS = [
+    'List the first two people, as {"people": ["<name>", ...]}.',
+    'List the last two people, as {"people": ["<name>", ...]}.',
+    'List every person exactly as written, as {"people": ["<name>", ...]}.',
+]
 
 
 def _flows(questions, answers: dict):
     def flow(question):
         answers[question] = yield Question(SYSTEM, GROUP + question, People, 80, "people")
+
     return [flow(q) for q in questions]
 
 
@@ -116,8 +120,9 @@ def test_answers_side_by_side_share_the_prompt_start_and_match_one_by_one(small)
     one_by_one = {}
     for question in QUESTIONS:
         small._decoder.forget()  # nothing cached: each reads its whole prompt
-        one_by_one[question] = small.ask(system=SYSTEM, user=GROUP + question, answer_model=People, max_tokens=80,
-                                         purpose="people")
+        one_by_one[question] = small.ask(
+            system=SYSTEM, user=GROUP + question, answer_model=People, max_tokens=80, purpose="people"
+        )
     small._decoder.forget()
     together: dict = {}
     first = len(small.stats)
@@ -137,8 +142,13 @@ def test_a_flow_asks_its_follow_up_when_its_answer_is_there(small):
     def follow_up():
         first = yield Question(SYSTEM, GROUP + QUESTIONS[0], People, 80, "first")
         asked.append(first.people)
-        second = yield Question(SYSTEM, GROUP + f"Who comes right after {first.people[-1]}? Answer as "
-                                '{"people": ["<name>"]}.', People, 40, "second")
+        second = yield Question(
+            SYSTEM,
+            GROUP + f'Who comes right after {first.people[-1]}? Answer as {{"people": ["<name>"]}}.',
+            People,
+            40,
+            "second",
+        )
         asked.append(second.people)
 
     answers: dict = {}
@@ -151,8 +161,10 @@ def test_a_flow_asks_its_follow_up_when_its_answer_is_there(small):
 def test_more_answers_than_the_cache_holds_wait_their_turn():
     """A small KV cache: the questions cannot all be answered at once, so they are admitted as room frees up."""
     llm = load_llm(TINY, n_ctx=1024)
-    questions = [f"{GROUP}Question {i}: list the people whose name has the letter {c}, as "
-                 '{"people": ["<name>", ...]}.' for i, c in enumerate("aeiouyrnlst")]
+    questions = [
+        f'{GROUP}Question {i}: list the people whose name has the letter {c}, as {{"people": ["<name>", ...]}}.'
+        for i, c in enumerate("aeiouyrnlst")
+    ]
     decoder: Decoder = llm._decoder
     busiest = []
     step = decoder._step

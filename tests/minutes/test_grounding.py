@@ -56,17 +56,26 @@ def test_i_will_resolves_to_the_speaker(grounder):
 
 def test_a_task_copied_on_past_its_line_keeps_only_its_own_words(grounder):
     # A small model copying from the transcript ran on into the next rendered line.
-    item = grounder.action("Dave", "Update the release notes by the next meeting. } [7] Alice: Can you send the", cited=6)
+    item = grounder.action(
+        "Dave", "Update the release notes by the next meeting. } [7] Alice: Can you send the", cited=6
+    )
     assert item.task == "Update the release notes by the next meeting"
     assert clean_text("Review PR [12]: the parser") == "Review PR [12]: the parser"  # brackets alone are not a line
 
 
 def test_a_second_commitment_in_the_answer_does_not_lend_its_date():
     # Carol's answer carries its own task ("open an issue ... today"): that date is not the fallback's.
-    fresh = Grounder(transcript_lines(transcript_of([
-        ("Alice", "Carol, can you write the fallback path for old processors?"),
-        ("Carol", "Yes, and I will also open an issue on GitHub today."),
-    ])), MEETING)
+    fresh = Grounder(
+        transcript_lines(
+            transcript_of(
+                [
+                    ("Alice", "Carol, can you write the fallback path for old processors?"),
+                    ("Carol", "Yes, and I will also open an issue on GitHub today."),
+                ]
+            )
+        ),
+        MEETING,
+    )
     item = fresh.action("Carol", "write the fallback path")
     assert item.owner == "Carol" and item.due is None
 
@@ -93,7 +102,7 @@ def test_made_up_items_are_dropped_and_logged(grounder, caplog):
 
 
 def test_owners_must_be_speakers_or_names_said_in_the_call(grounder):
-    assert grounder.action("Zed", "update the release notes") .owner == "Dave"  # "I will": the speaker
+    assert grounder.action("Zed", "update the release notes").owner == "Dave"  # "I will": the speaker
     item = grounder.action("Eve", "handle the travel budget")
     assert item.owner == "Eve"  # not a speaker, but named in the call
     assert grounder.action("Dave", "handle the travel budget").owner == "Eve"  # "Eve will ...", said by Dave
@@ -126,15 +135,18 @@ def test_decisions_and_topics_need_lines_that_say_so(grounder):
     assert grounder.next_topic("Nightly benchmark dashboard") is None  # a wish, not proposed for next time
 
 
-@pytest.mark.parametrize(("said", "cut", "title"), [
-    ("It would be nice to have an automatic branding check for the", True, "automatic branding check"),
-    ("It would be great if we had a dark mode some day", False, "dark mode"),
-    ("I'd love to see offline installers", False, "offline installers"),
-    ("Maybe we could add a search box", False, "search box"),
-    ("a tutorial video about the tags", False, "tutorial video about the tags"),
-    ("policy dashboard for the data retent", True, "policy dashboard for the data"),
-    ("It would be nice", False, "It would be nice"),  # nothing left: the words as they were
-])
+@pytest.mark.parametrize(
+    ("said", "cut", "title"),
+    [
+        ("It would be nice to have an automatic branding check for the", True, "automatic branding check"),
+        ("It would be great if we had a dark mode some day", False, "dark mode"),
+        ("I'd love to see offline installers", False, "offline installers"),
+        ("Maybe we could add a search box", False, "search box"),
+        ("a tutorial video about the tags", False, "tutorial video about the tags"),
+        ("policy dashboard for the data retent", True, "policy dashboard for the data"),
+        ("It would be nice", False, "It would be nice"),  # nothing left: the words as they were
+    ],
+)
 def test_a_wish_title_says_the_wish_not_how_it_was_said(said, cut, title):
     assert wish_title(said, cut) == title
 

@@ -34,8 +34,13 @@ def test_the_schema_keeps_field_names_and_caps():
 
 
 def test_answers_are_constrained_and_validated(tiny):
-    answer = tiny.ask(system="You answer in JSON.", user='Name three colors, as {"colors": [...], "title": "..."}.',
-                      answer_model=Colors, max_tokens=80, purpose="colors")
+    answer = tiny.ask(
+        system="You answer in JSON.",
+        user='Name three colors, as {"colors": [...], "title": "..."}.',
+        answer_model=Colors,
+        max_tokens=80,
+        purpose="colors",
+    )
     assert isinstance(answer, Colors)
     assert 0 < len(answer.colors) <= 3 and len(answer.title) <= 20
     assert tiny.stats[-1].purpose == "colors" and tiny.stats[-1].ok and tiny.stats[-1].completion_tokens > 0
@@ -44,8 +49,13 @@ def test_answers_are_constrained_and_validated(tiny):
 def test_the_shared_prompt_prefix_is_read_once(tiny):
     prefix = "Here is a long list of fruit: " + ", ".join(f"fruit number {i}" for i in range(60)) + ".\n"
     for question in ("Which fruit comes first?", "Which fruit comes last?"):
-        tiny.ask(system="You answer in JSON.", user=prefix + question + ' Answer {"colors": [], "title": "..."}',
-                 answer_model=Colors, max_tokens=40, purpose="prefix")
+        tiny.ask(
+            system="You answer in JSON.",
+            user=prefix + question + ' Answer {"colors": [], "title": "..."}',
+            answer_model=Colors,
+            max_tokens=40,
+            purpose="prefix",
+        )
     first, second = tiny.stats[-2], tiny.stats[-1]
     assert first.prompt_tokens > 300
     assert second.evaluated_tokens < first.prompt_tokens / 4  # llama.cpp reused the cached prefix
@@ -54,8 +64,9 @@ def test_the_shared_prompt_prefix_is_read_once(tiny):
 def test_a_malformed_answer_is_retried_once_then_given_up(tiny, caplog):
     before = len(tiny.stats)
     # Three tokens cannot hold the object: both attempts end in broken JSON.
-    answer = tiny.ask(system="You answer in JSON.", user="Name three colors.", answer_model=Colors, max_tokens=3,
-                      purpose="truncated")
+    answer = tiny.ask(
+        system="You answer in JSON.", user="Name three colors.", answer_model=Colors, max_tokens=3, purpose="truncated"
+    )
     assert answer is None
     attempts = tiny.stats[before:]
     assert [(s.ok, s.retried) for s in attempts] == [(False, False), (False, True)]
@@ -73,13 +84,16 @@ def test_bad_model_files_fail_with_one_line(tmp_path):
     assert "junk.gguf" in str(broken.value) and "\n" not in str(broken.value)
 
 
-@pytest.mark.parametrize(("setting", "amx", "version", "wanted"), [
-    ("auto", False, "0.3.36", True),  # other CPUs: llama.cpp's repacking as it comes
-    ("auto", True, "0.3.36", False),  # AMX with a stock build: its tile configuration crashes the process
-    ("auto", True, "0.3.36+wgbot.amx", True),  # ... fixed by scripts/build-llama-cpp.sh
-    ("0", True, "0.3.36+wgbot.amx", False),
-    ("on", True, "0.3.36", True),
-])
+@pytest.mark.parametrize(
+    ("setting", "amx", "version", "wanted"),
+    [
+        ("auto", False, "0.3.36", True),  # other CPUs: llama.cpp's repacking as it comes
+        ("auto", True, "0.3.36", False),  # AMX with a stock build: its tile configuration crashes the process
+        ("auto", True, "0.3.36+wgbot.amx", True),  # ... fixed by scripts/build-llama-cpp.sh
+        ("0", True, "0.3.36+wgbot.amx", False),
+        ("on", True, "0.3.36", True),
+    ],
+)
 def test_extra_buffer_types_are_used_where_they_work(monkeypatch, setting, amx, version, wanted):
     import llama_cpp
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from transcripts.llm import load_llm
 from transcripts.answer_cache import AnswerCache
+from transcripts.llm import load_llm
 from transcripts.minutes import MinutesOptions, make_minutes, read_ahead
 from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.lines import transcript_lines
@@ -40,8 +40,9 @@ GENERATED: dict[str, int] = {}  # tokens the model wrote for the minutes without
 @pytest.fixture(scope="module")
 def minutes(llm, meeting):
     before = len(llm.stats)
-    result = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm,
-                          options=OPTIONS)
+    result = make_minutes(
+        meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm, options=OPTIONS
+    )
     GENERATED["fresh"] = sum(s.completion_tokens for s in llm.stats[before:])
     return result
 
@@ -95,20 +96,29 @@ def test_parts_read_during_the_call_are_not_read_again_at_its_end(llm, meeting, 
     for share in (0.35, 0.7):  # twice during the call: the second time the first parts are already answered
         so_far = Transcript([s for s in segments if s.end <= share * meeting.transcript.duration])
         before = len(llm.stats)
-        read = read_ahead(so_far, meeting_date=MEETING_DATE, cache=cache, hints=Hints(title="Long meeting"), llm=llm,
-                          options=OPTIONS)
+        read = read_ahead(
+            so_far, meeting_date=MEETING_DATE, cache=cache, hints=Hints(title="Long meeting"), llm=llm, options=OPTIONS
+        )
     assert read >= 2
     assert any(s.cached for s in llm.stats[before:])  # the parts read the first time were not asked again
     parts = chunk_lines(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS.part_tokens)
     assert read < len(parts)  # the last parts were still going on
 
     before = len(llm.stats)
-    again = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm,
-                         options=OPTIONS, cache=AnswerCache(cache_file))  # as another process would read it
+    again = make_minutes(
+        meeting.transcript,
+        meeting_date=MEETING_DATE,
+        hints=Hints(title="Long meeting"),
+        llm=llm,
+        options=OPTIONS,
+        cache=AnswerCache(cache_file),
+    )  # as another process would read it
     calls = llm.stats[before:]
     hits = [s for s in calls if s.cached]
     assert len(hits) >= 3 * read  # actions, wishes, decisions and topics of every part read ahead (some may skip)
     assert sum(s.completion_tokens for s in calls) < GENERATED["fresh"] * 0.6
     # The same minutes as without reading ahead.
-    assert [(a.owner, a.due, a.at) for a in again.action_items] == [(a.owner, a.due, a.at) for a in minutes.action_items]
+    assert [(a.owner, a.due, a.at) for a in again.action_items] == [
+        (a.owner, a.due, a.at) for a in minutes.action_items
+    ]
     assert [w.at for w in again.wishes] == [w.at for w in minutes.wishes]

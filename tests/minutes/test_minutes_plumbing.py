@@ -29,9 +29,14 @@ def meeting():
 def test_whatever_the_model_says_only_grounded_items_survive(tiny, meeting, caplog):
     caplog.set_level("INFO", logger="transcripts.minutes.grounding")
     steps: list[tuple[str, int, int]] = []
-    minutes = make_minutes(meeting, meeting_date=DATE, hints=Hints(title="Sync"), llm=tiny,
-                           chat_text="see https://github.com/vector-wg/design",
-                           progress=lambda what, done, total: steps.append((what, done, total)))
+    minutes = make_minutes(
+        meeting,
+        meeting_date=DATE,
+        hints=Hints(title="Sync"),
+        llm=tiny,
+        chat_text="see https://github.com/vector-wg/design",
+        progress=lambda what, done, total: steps.append((what, done, total)),
+    )
     assert isinstance(minutes, Minutes)
     lines = {line.start: line for line in transcript_lines(meeting)}
     for item in minutes.action_items:

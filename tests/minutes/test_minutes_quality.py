@@ -35,8 +35,9 @@ def meeting():
 @pytest.fixture(scope="module")
 def minutes(meeting):
     llm = load_llm(DEFAULT_MODEL)
-    return make_minutes(meeting, meeting_date=OPEN_DATA_DATE, hints=Hints(title="Open data working group"), llm=llm,
-                        chat_text=CHAT)
+    return make_minutes(
+        meeting, meeting_date=OPEN_DATA_DATE, hints=Hints(title="Open data working group"), llm=llm, chat_text=CHAT
+    )
 
 
 @pytest.mark.parametrize(("owner", "words", "due"), OPEN_DATA_ACTIONS, ids=[a[0] for a in OPEN_DATA_ACTIONS])
@@ -74,8 +75,12 @@ def test_every_item_is_grounded_at_the_line_that_says_it(minutes, meeting):
 
 
 def test_the_instruction_to_the_note_taker_files_nothing(minutes):
-    everything = " ".join([a.task for a in minutes.action_items] + [w.title + w.details for w in minutes.wishes]
-                          + minutes.decisions + minutes.next_topics).lower()
+    everything = " ".join(
+        [a.task for a in minutes.action_items]
+        + [w.title + w.details for w in minutes.wishes]
+        + minutes.decisions
+        + minutes.next_topics
+    ).lower()
     assert "coffee" not in everything
     assert all(a.owner != "everyone" for a in minutes.action_items)
     assert any("note-taker" in note for note in minutes.notes)

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 import transcripts.sample as sample
-from tracker.cli import app
+from bot.cli import app
 
 runner = CliRunner()
 
 if "process" not in {command.name for command in app.registered_commands}:
-    # Until tracker/cli/__init__.py lists the module (the lead registers commands there).
-    from tracker.cli import process as _process
+    # Until bot/cli/__init__.py lists the module (the lead registers commands there).
+    from bot.cli import process as _process
 
     _process.register(app)
 
@@ -36,25 +36,47 @@ def one_line_error(result) -> str:
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample-minutes")
-    result = run(str(sample.FOLDER), "--date", sample.DATE.isoformat(), "--title", sample.TITLE,
-                 "--agenda", str(sample.FOLDER / "agenda.md"), "--chat", str(sample.FOLDER / "chat.txt"),
-                 "--out", str(out), "--whisper-model", "base", "--llm-model", "qwen2.5-coder-1.5b-q8_0")
+    result = run(
+        str(sample.FOLDER),
+        "--date",
+        sample.DATE.isoformat(),
+        "--title",
+        sample.TITLE,
+        "--agenda",
+        str(sample.FOLDER / "agenda.md"),
+        "--chat",
+        str(sample.FOLDER / "chat.txt"),
+        "--out",
+        str(out),
+        "--whisper-model",
+        "base",
+        "--llm-model",
+        "qwen2.5-coder-1.5b-q8_0",
+    )
     assert result.exit_code == 0, result.output
     assert f"minutes written to {out}/" in result.stdout.replace("\n", " ")
     return out
 
 
 def test_every_file_is_written(processed):
-    for name in ("transcript.json", "transcript.md", "transcript.vtt", "transcript.srt", "minutes.json",
-                 "minutes.md", "minutes-long.md"):
+    for name in (
+        "transcript.json",
+        "transcript.md",
+        "transcript.vtt",
+        "transcript.srt",
+        "minutes.json",
+        "minutes.md",
+        "minutes-long.md",
+    ):
         assert (processed / name).stat().st_size > 0, name
     transcript = json.loads((processed / "transcript.json").read_text())
     assert {s["speaker"] for s in transcript["segments"]} == {"Alice", "Bob", "Carol", "Dave"}
     assert all({"speaker", "start", "end", "text"} <= set(s) for s in transcript["segments"])
 
 
-@pytest.mark.parametrize(("owner", "words", "due"), sample.EXPECTED_ACTIONS,
-                         ids=[a[0] for a in sample.EXPECTED_ACTIONS])
+@pytest.mark.parametrize(
+    ("owner", "words", "due"), sample.EXPECTED_ACTIONS, ids=[a[0] for a in sample.EXPECTED_ACTIONS]
+)
 def test_each_scripted_action_item_is_in_the_minutes(processed, owner, words, due):
     minutes = json.loads((processed / "minutes.json").read_text())
     matching = [a for a in minutes["action_items"] if words in a["task"].lower()]
@@ -88,8 +110,15 @@ def test_the_markdown_minutes_have_the_checklist(processed):
 
 def test_a_transcript_json_is_summarized_without_transcribing(processed, tmp_path):
     # Re-summarizing a stored transcript: no audio, no Whisper. Also the bad-input paths that need a model name.
-    result = run(str(processed / "transcript.json"), "--date", "2026-11-26", "--out", str(tmp_path / "again"),
-                 "--llm-model", "no-such-model")
+    result = run(
+        str(processed / "transcript.json"),
+        "--date",
+        "2026-11-26",
+        "--out",
+        str(tmp_path / "again"),
+        "--llm-model",
+        "no-such-model",
+    )
     assert result.exit_code == 1
     assert "no-such-model" in one_line_error(result)
 
@@ -116,5 +145,15 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path):
 
 def test_the_sample_folder_is_left_as_it_was(processed):
     names = sorted(p.name for p in sample.FOLDER.iterdir() if p.name != "__pycache__")
-    assert names == ["__init__.py", "__main__.py", "agenda.md", "alice.ogg", "bob.ogg", "carol.ogg", "chat.txt",
-                     "dave.ogg", "long_meeting.py", "manifest.json"]
+    assert names == [
+        "__init__.py",
+        "__main__.py",
+        "agenda.md",
+        "alice.ogg",
+        "bob.ogg",
+        "carol.ogg",
+        "chat.txt",
+        "dave.ogg",
+        "long_meeting.py",
+        "manifest.json",
+    ]

@@ -36,21 +36,33 @@ def services():
 def _env(tmp_path: Path, services, fast_models) -> dict:
     github, forum, discord = services
     return {
-        **os.environ, **fast_models,
+        **os.environ,
+        **fast_models,
         "WGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'wgbot.db'}",
-        "WGBOT_GITHUB_TOKEN": github.token, "WGBOT_GITHUB_REPO": REPO, "WGBOT_GITHUB_API_URL": github.api_url,
-        "WGBOT_FORUM_URL": forum.origin, "WGBOT_FORUM_API_KEY": forum.api_key,
-        "WGBOT_FORUM_API_USERNAME": forum.username, "WGBOT_FORUM_TOPIC_ID": str(TOPIC),
-        "WGBOT_DISCORD_TOKEN": discord.token, "WGBOT_DISCORD_API_BASE": discord.api_base,
+        "WGBOT_GITHUB_TOKEN": github.token,
+        "WGBOT_GITHUB_REPO": REPO,
+        "WGBOT_GITHUB_API_URL": github.api_url,
+        "WGBOT_FORUM_URL": forum.origin,
+        "WGBOT_FORUM_API_KEY": forum.api_key,
+        "WGBOT_FORUM_API_USERNAME": forum.username,
+        "WGBOT_FORUM_TOPIC_ID": str(TOPIC),
+        "WGBOT_DISCORD_TOKEN": discord.token,
+        "WGBOT_DISCORD_API_BASE": discord.api_base,
         "WGBOT_DISCORD_TEXT_CHANNEL_ID": str(CHANNEL),
-        "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0", "WGBOT_PUBLISH_TIMEOUT_SECONDS": "5",
+        "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0",
+        "WGBOT_PUBLISH_TIMEOUT_SECONDS": "5",
         "WGBOT_PUBLISH_BACKOFF_SECONDS": "0.2",
     }
 
 
 def _start(recording: Path, out: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([WGBOT, "process", str(recording), "--date", "2026-12-03", "--out", str(out), "--publish"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [WGBOT, "process", str(recording), "--date", "2026-12-03", "--out", str(out), "--publish"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _state(db: Database) -> MeetingState | None:
@@ -88,8 +100,9 @@ def test_killed_at_every_state_it_finishes_once(short_recording, services, tmp_p
 
     # 3. while publishing: the forum creates the post, then the process dies before it hears back.
     process = _start(short_recording, out, env)
-    forum.fault("POST", r"/posts\.json", action="slow", delay=30,
-                on_hit=lambda request: process.send_signal(signal.SIGKILL))
+    forum.fault(
+        "POST", r"/posts\.json", action="slow", delay=30, on_hit=lambda request: process.send_signal(signal.SIGKILL)
+    )
     process.wait(240)
     assert process.returncode == -signal.SIGKILL
     killed_at.append(_state(db))

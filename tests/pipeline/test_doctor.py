@@ -45,8 +45,14 @@ def _settings(discord, github, forum, tmp_path, **discord_overrides):
     return load_settings(
         storage={"database_url": db_url},
         models={"whisper_model": "tiny.en", "llm_model": "smollm2-135m-q8_0", "threads": 1},
-        discord={"token": discord.token, "api_base": discord.base, "guild_id": GUILD_ID,
-                 "text_channel_id": TEXT_CHANNEL_ID, "voice_channel_id": VOICE_CHANNEL_ID, **discord_overrides},
+        discord={
+            "token": discord.token,
+            "api_base": discord.base,
+            "guild_id": GUILD_ID,
+            "text_channel_id": TEXT_CHANNEL_ID,
+            "voice_channel_id": VOICE_CHANNEL_ID,
+            **discord_overrides,
+        },
         github={"token": github.token, "repo": "wg/meetings", "api_url": github.api_url},
         forum={"url": forum.origin, "api_key": forum.api_key, "api_username": forum.username, "topic_id": TOPIC},
     )
@@ -60,8 +66,15 @@ async def _lines(settings, models=False) -> dict[str, tuple[str, str]]:
 async def test_a_healthy_deployment_passes_every_check(discord, github, forum, tmp_path):
     results = await _lines(_settings(discord, github, forum, tmp_path), models=True)
     assert {name: status for name, (status, _) in results.items()} == {
-        "database": "ok", "whisper model": "ok", "summary model": "ok", "discord token": "ok", "discord guild": "ok",
-        "discord text channel": "ok", "discord voice channel": "ok", "github": "ok", "forum": "ok",
+        "database": "ok",
+        "whisper model": "ok",
+        "summary model": "ok",
+        "discord token": "ok",
+        "discord guild": "ok",
+        "discord text channel": "ok",
+        "discord voice channel": "ok",
+        "github": "ok",
+        "forum": "ok",
     }
     assert "#meetings" in results["discord text channel"][1] and "DAI WG minutes" in results["forum"][1]
     # Read-only: no message, no event, no issue, no label, no post.
@@ -72,7 +85,9 @@ async def test_a_healthy_deployment_passes_every_check(discord, github, forum, t
 
 async def test_missing_permissions_are_named(discord, github, forum, tmp_path):
     discord.bot_roles = []  # no Manage Events
-    discord.channel_overwrites[TEXT_CHANNEL_ID] = [{"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)}]
+    discord.channel_overwrites[TEXT_CHANNEL_ID] = [
+        {"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)}
+    ]
     github.can_push = False
     results = await _lines(_settings(discord, github, forum, tmp_path))
     assert results["discord guild"] == ("fail", "guild Decentralized AI WG: the bot lacks Manage Events")
@@ -80,7 +95,9 @@ async def test_missing_permissions_are_named(discord, github, forum, tmp_path):
 
 
 async def test_a_channel_overwrite_that_denies_sending_is_found(discord, github, forum, tmp_path):
-    discord.channel_overwrites[TEXT_CHANNEL_ID] = [{"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)}]
+    discord.channel_overwrites[TEXT_CHANNEL_ID] = [
+        {"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)}
+    ]
     results = await _lines(_settings(discord, github, forum, tmp_path))
     assert results["discord text channel"] == ("fail", "#meetings: the bot lacks Send Messages")
     assert results["discord voice channel"][0] == "ok"
@@ -108,7 +125,9 @@ async def test_unconfigured_parts_are_skipped_and_an_old_schema_fails(tmp_path):
 
 
 def test_secrets_never_appear_in_the_report(tmp_path):
-    settings = load_settings(github={"token": "ghp_secret_value_123456", "repo": "wg/x", "api_url": "http://127.0.0.1:9"})
+    settings = load_settings(
+        github={"token": "ghp_secret_value_123456", "repo": "wg/x", "api_url": "http://127.0.0.1:9"}
+    )
     checks = list(run_checks(settings, models=False))
     github = next(c for c in checks if c.name == "github")
     assert github.status == "fail" and "ghp_secret_value_123456" not in github.line

@@ -5,7 +5,6 @@ then GitHub issues, the archive, the forum post and the Discord message on local
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 import pytest
@@ -18,8 +17,16 @@ from tests.fakes.github_server import FakeGithub
 from tracker import pipeline
 from tracker.config import load_settings
 from tracker.live import LIVE_SEGMENTS, LiveOptions, LiveTranscription
-from tracker.models import ActionItem, Meeting, MeetingState, Publication, PublicationState, TranscriptSegment, WorkingGroup
-from transcripts.synthesize import ESPEAK_RATE, assign_voices, render_line, ScriptLine
+from tracker.models import (
+    ActionItem,
+    Meeting,
+    MeetingState,
+    Publication,
+    PublicationState,
+    TranscriptSegment,
+    WorkingGroup,
+)
+from transcripts.synthesize import ESPEAK_RATE, ScriptLine, assign_voices, render_line
 
 REPO, TOPIC, CHANNEL = "wg/search", 41, 777
 MEETING_DAY = dt.date(2026, 12, 3)  # a Thursday: "by Friday" is 2026-12-04
@@ -45,8 +52,12 @@ def recorded_call(tmp_path_factory):
     folder = tmp_path_factory.mktemp("recordings") / "2026.12.03-m1"
     voices = assign_voices([ScriptLine(name, text) for _, _, name, text in SCRIPT])
     lines = [CallLine(start, user, name, _pcm48k(text, voices[name])) for start, user, name, text in SCRIPT]
-    live = LiveTranscription(folder, LiveOptions(model="tiny.en", threads=1, speakers=("Alice", "Jeshli", "Carol", "Bob"),
-                                                 glossary=("SIMD",), max_delay=4.0))
+    live = LiveTranscription(
+        folder,
+        LiveOptions(
+            model="tiny.en", threads=1, speakers=("Alice", "Jeshli", "Carol", "Bob"), glossary=("SIMD",), max_delay=4.0
+        ),
+    )
     folder.mkdir(parents=True)
     live.start()
     play_call(lines, folder, meeting="2026.12.03-m1", on_utterance=live.submit)
@@ -56,7 +67,11 @@ def recorded_call(tmp_path_factory):
 
 @pytest.fixture
 def services():
-    with FakeGithub(repo=REPO, assignable=("carol",)) as github, FakeDiscourse() as forum, FakeDiscordMessages() as discord:
+    with (
+        FakeGithub(repo=REPO, assignable=("carol",)) as github,
+        FakeDiscourse() as forum,
+        FakeDiscordMessages() as discord,
+    ):
         forum.add_topic(TOPIC, replies=1)
         yield github, forum, discord
 
@@ -75,13 +90,23 @@ def test_a_recorded_call_becomes_published_minutes(recorded_call, services, sqli
         publish={"write_interval_seconds": 0.0, "timeout_seconds": 5},
     )
     with sqlite_db.session() as session:
-        group = WorkingGroup(name="Search WG", series_start=dt.date(2026, 11, 1), github_repo=REPO,
-                             forum_topic_id=TOPIC, text_channel_id=CHANNEL)
+        group = WorkingGroup(
+            name="Search WG",
+            series_start=dt.date(2026, 11, 1),
+            github_repo=REPO,
+            forum_topic_id=TOPIC,
+            text_channel_id=CHANNEL,
+        )
         session.add(group)
         session.flush()
         start = dt.datetime.combine(MEETING_DAY, dt.time(17), tzinfo=dt.UTC)
-        meeting = Meeting(group_id=group.id, scheduled_start=start, occurrence_start=start, title="Search WG call",
-                          state=MeetingState.recording)
+        meeting = Meeting(
+            group_id=group.id,
+            scheduled_start=start,
+            occurrence_start=start,
+            title="Search WG call",
+            state=MeetingState.recording,
+        )
         session.add(meeting)
         session.flush()
         meeting_id = meeting.id
@@ -95,8 +120,11 @@ def test_a_recorded_call_becomes_published_minutes(recorded_call, services, sqli
     assert pipeline.run(sqlite_db, settings, meeting_id, progress=progress.append) == MeetingState.published
 
     with sqlite_db.session() as session:
-        segments = session.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)
-                                .order_by(TranscriptSegment.start)).all()
+        segments = session.exec(
+            select(TranscriptSegment)
+            .where(TranscriptSegment.meeting_id == meeting_id)
+            .order_by(TranscriptSegment.start)
+        ).all()
         actions = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting_id)).all()
         rows = session.exec(select(Publication)).all()
     # The transcript: every speaker, in order, at the right times.

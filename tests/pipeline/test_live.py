@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-
 import numpy as np
+import pytest
 
 from tracker.live import LIVE_SEGMENTS, SETTLE_SECONDS, LiveOptions, LiveTranscription, _ReadAhead
 from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
@@ -23,10 +22,18 @@ TINY = "smollm2-135m-q8_0"  # plumbing: what is asked and kept, not how well it 
 
 def test_the_cache_keys_on_everything_an_answer_depends_on_and_survives_a_torn_line(tmp_path):
     key = answer_key("model.gguf:1", "system", "user", "{}", 100)
-    assert len({key, answer_key("other.gguf:1", "system", "user", "{}", 100),
+    assert (
+        len(
+            {
+                key,
+                answer_key("other.gguf:1", "system", "user", "{}", 100),
                 answer_key("model.gguf:1", "system", "user 2", "{}", 100),
                 answer_key("model.gguf:1", "system", "user", '{"a": 1}', 100),
-                answer_key("model.gguf:1", "system", "user", "{}", 101)}) == 5
+                answer_key("model.gguf:1", "system", "user", "{}", 101),
+            }
+        )
+        == 5
+    )
     path = tmp_path / MINUTES_CACHE
     cache = AnswerCache(path)
     cache.put(key, '{"items": []}')
@@ -44,8 +51,13 @@ def meeting():
 
 
 def _options(**kw) -> LiveOptions:
-    return LiveOptions(speakers=("Alice", "Bob", "Carol", "Dave", "Erin"), title="Weekly sync",
-                       agenda=("database migration",), meeting_date=MEETING_DATE, **({"llm_model": TINY} | kw))
+    return LiveOptions(
+        speakers=("Alice", "Bob", "Carol", "Dave", "Erin"),
+        title="Weekly sync",
+        agenda=("database migration",),
+        meeting_date=MEETING_DATE,
+        **({"llm_model": TINY} | kw),
+    )
 
 
 def test_the_call_is_read_ahead_and_the_minutes_at_its_end_take_the_answers(meeting, tmp_path):
@@ -65,8 +77,13 @@ def test_the_call_is_read_ahead_and_the_minutes_at_its_end_take_the_answers(meet
 
     llm = load_llm(TINY)
     before = len(llm.stats)
-    make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=options.hints(), llm=llm,
-                 cache=AnswerCache(tmp_path / MINUTES_CACHE))
+    make_minutes(
+        meeting.transcript,
+        meeting_date=MEETING_DATE,
+        hints=options.hints(),
+        llm=llm,
+        cache=AnswerCache(tmp_path / MINUTES_CACHE),
+    )
     calls = llm.stats[before:]
     assert sum(s.cached for s in calls) >= 2 * ahead.parts  # the parts read ahead were not asked again
     assert any(not s.cached for s in calls)  # the last part and the short summary were still to do
@@ -79,8 +96,13 @@ def test_a_different_agenda_at_the_end_only_costs_the_saving(meeting, tmp_path):
     llm = load_llm(TINY)
     before = len(llm.stats)
     changed = Hints(title="Weekly sync", agenda=["database migration", "added during the call"])
-    minutes = make_minutes(meeting.transcript, meeting_date=MEETING_DATE, hints=changed, llm=llm,
-                           cache=AnswerCache(tmp_path / MINUTES_CACHE))
+    minutes = make_minutes(
+        meeting.transcript,
+        meeting_date=MEETING_DATE,
+        hints=changed,
+        llm=llm,
+        cache=AnswerCache(tmp_path / MINUTES_CACHE),
+    )
     assert not any(s.cached for s in llm.stats[before:])  # every question differs, so every one is asked
     assert minutes.long_summary
 

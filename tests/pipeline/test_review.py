@@ -24,7 +24,16 @@ from tests.fakes.discord_rest import (
     submit_modal,
 )
 from tests.fakes.github_server import FakeGithub
-from tests.publishing.conftest import MEETING_START, MINUTES, REPO, TRANSCRIPT, FakeClock, add_meeting, make_publisher, make_settings
+from tests.publishing.conftest import (
+    MEETING_START,
+    MINUTES,
+    REPO,
+    TRANSCRIPT,
+    FakeClock,
+    add_meeting,
+    make_publisher,
+    make_settings,
+)
 from tracker import pipeline, review
 from tracker.minutes_store import Targets, save_transcript
 from tracker.models import (
@@ -61,8 +70,15 @@ def review_settings(github, timeout_hours: float = 24.0, default: str = "file", 
     return settings
 
 
-def held_meeting(db, settings, minutes: Minutes = MINUTES, *, review_mode: bool = True, at=HELD_AT,
-                 start: dt.datetime = MEETING_START) -> int:
+def held_meeting(
+    db,
+    settings,
+    minutes: Minutes = MINUTES,
+    *,
+    review_mode: bool = True,
+    at=HELD_AT,
+    start: dt.datetime = MEETING_START,
+) -> int:
     """A transcribed meeting summarized the way the pipeline's summarize step stores it (held at `at`, or now)."""
     meeting_id = add_meeting(db, start)
     with db.session() as session:
@@ -127,10 +143,18 @@ def test_without_review_mode_or_without_items_nothing_is_held(db, github):
     settings = review_settings(github)
     plain = held_meeting(db, settings, review_mode=False)
     assert state_of(db, plain).review_state is None
-    assert {r.kind for r in publications(db)} == {PublicationKind.action_issue, PublicationKind.wish_issue,
-                                                  PublicationKind.archive}
-    nothing = held_meeting(db, settings, Minutes(summary="Only a chat.", long_summary="Only a chat."),
-                           at=HELD_AT + dt.timedelta(days=7), start=MEETING_START + dt.timedelta(days=7))
+    assert {r.kind for r in publications(db)} == {
+        PublicationKind.action_issue,
+        PublicationKind.wish_issue,
+        PublicationKind.archive,
+    }
+    nothing = held_meeting(
+        db,
+        settings,
+        Minutes(summary="Only a chat.", long_summary="Only a chat."),
+        at=HELD_AT + dt.timedelta(days=7),
+        start=MEETING_START + dt.timedelta(days=7),
+    )
     assert state_of(db, nothing).review_state is None
 
 
@@ -142,7 +166,9 @@ def test_edited_items_are_filed_as_edited_and_dropped_ones_never(db, github):
         # Bob's benchmark goes to Alice (a linked member: the issue is assigned to her), due on the 28th.
         edited = review.edit_action(session, meeting_id, before["Bob"].id, "  alice ", "2024-03-28")
         assert (edited.owner, edited.due) == ("alice", dt.date(2024, 3, 28))
-        review.set_dropped(session, meeting_id, [f"a{before['Carol'].id}", f"w{before['Export the minutes as PDF'].id}"])
+        review.set_dropped(
+            session, meeting_id, [f"a{before['Carol'].id}", f"w{before['Export the minutes as PDF'].id}"]
+        )
         review.set_dropped(session, meeting_id, [f"w{before['Dark mode for the dashboard'].id}"])  # dropped...
         review.set_dropped(session, meeting_id, [f"w{before['Dark mode for the dashboard'].id}"])  # ...and kept
     assert publications(db) == []  # still nothing before the approval
@@ -151,8 +177,12 @@ def test_edited_items_are_filed_as_edited_and_dropped_ones_never(db, github):
         approved = review.approve(session, meeting_id, settings)
     assert approved.state == ReviewState.approved
     keys = {r.idempotency_key for r in publications(db)}
-    assert keys == {f"m{meeting_id}-action-{before['Alice'].id}", f"m{meeting_id}-action-{before['Bob'].id}",
-                    f"m{meeting_id}-wish-{before['Dark mode for the dashboard'].id}", f"m{meeting_id}-archive"}
+    assert keys == {
+        f"m{meeting_id}-action-{before['Alice'].id}",
+        f"m{meeting_id}-action-{before['Bob'].id}",
+        f"m{meeting_id}-wish-{before['Dark mode for the dashboard'].id}",
+        f"m{meeting_id}-archive",
+    }
 
     report = make_publisher(db, settings, FakeClock()).drain()
     assert report.failed == [] and report.pending == 0
@@ -208,8 +238,13 @@ def test_when_nobody_reviews_in_time_the_default_applies(db, github, default):
     assert meeting.review_state == ReviewState.expired and meeting.state == MeetingState.published
     titles = {i["title"] for i in github.repo.issues}
     if default == "file":
-        assert titles == {"Finish the RFC draft", "Benchmark the new parser", "Write the migration guide",
-                          "Dark mode for the dashboard", "Export the minutes as PDF"}
+        assert titles == {
+            "Finish the RFC draft",
+            "Benchmark the new parser",
+            "Write the migration guide",
+            "Dark mode for the dashboard",
+            "Export the minutes as PDF",
+        }
     else:
         assert titles == set()  # nothing filed for the items...
         assert all(i.status == ItemStatus.dropped for i in items(db).values())
@@ -221,11 +256,15 @@ def test_wgbot_publish_applies_the_deadline(sqlite_db, github, tmp_path, monkeyp
     db = sqlite_db  # the command reads its database from the environment; SQLite is enough to show it
     settings = review_settings(github, timeout_hours=1)
     meeting_id = held_meeting(db, settings, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
-    for name, value in {"WGBOT_DATABASE_URL": db.url.replace("+pysqlite", ""), "WGBOT_GITHUB_TOKEN": github.token,
-                        "WGBOT_GITHUB_REPO": REPO, "WGBOT_GITHUB_API_URL": github.api_url,
-                        "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0"}.items():
+    for name, value in {
+        "WGBOT_DATABASE_URL": db.url.replace("+pysqlite", ""),
+        "WGBOT_GITHUB_TOKEN": github.token,
+        "WGBOT_GITHUB_REPO": REPO,
+        "WGBOT_GITHUB_API_URL": github.api_url,
+        "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0",
+    }.items():
         monkeypatch.setenv(name, value)
-    from tracker.cli import app
+    from bot.cli import app
 
     result = CliRunner().invoke(app, ["publish", "--max-wait", "0"])
     assert result.exit_code == 0, result.output
@@ -246,12 +285,15 @@ def _options(message: dict, custom_id: str) -> dict[str, str]:
 
 
 def _sections(fake_discord, github, **review_options) -> dict:
-    return {"github": {"token": github.token, "repo": REPO, "api_url": github.api_url},
-            "group": {"review_mode": True, **review_options}, "publish": {"write_interval_seconds": 0.0},
-            "discord": {"api_base": fake_discord.base}}
+    return {
+        "github": {"token": github.token, "repo": REPO, "api_url": github.api_url},
+        "group": {"review_mode": True, **review_options},
+        "publish": {"write_interval_seconds": 0.0},
+        "discord": {"api_base": fake_discord.base},
+    }
 
 
-async def _held_in_bot(bot_factory, fake_discord, db, github, **review_options):  # noqa: F811
+async def _held_in_bot(bot_factory, fake_discord, db, github, **review_options):
     bot = await bot_factory(db, **_sections(fake_discord, github, **review_options))
     bot.pipeline_status.poll_seconds = 0.05
     meeting_id = await asyncio.to_thread(held_meeting, db, bot.settings, at=None)
@@ -265,7 +307,11 @@ async def _drain(db, settings) -> None:
 
 
 async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
-    clock, bot_factory, fake_discord, sqlite_db, github  # noqa: F811
+    clock,
+    bot_factory,
+    fake_discord,
+    sqlite_db,
+    github,
 ):
     bot, meeting_id = await _held_in_bot(bot_factory, fake_discord, sqlite_db, github)
     message_id = state_of(sqlite_db, meeting_id).review_message_id
@@ -285,11 +331,13 @@ async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     bob_item = _options(message, "wgbot:review:edit")["2. Bob: Benchmark the new parser"]
     opened = await press(fake_discord, bot, message_id, "wgbot:review:edit", user=ALICE, values=[bob_item])
     modal = modal_of(opened)
-    bad = await submit_modal(fake_discord, bot, modal, {"owner": "Alice", "due": "soon"}, user=ALICE,
-                             message=message_id)
+    bad = await submit_modal(
+        fake_discord, bot, modal, {"owner": "Alice", "due": "soon"}, user=ALICE, message=message_id
+    )
     assert bad.ephemeral and "is not a due date" in bad.text
-    saved = await submit_modal(fake_discord, bot, modal, {"owner": "Alice", "due": "2024-03-28"}, user=ALICE,
-                               message=message_id)
+    saved = await submit_modal(
+        fake_discord, bot, modal, {"owner": "Alice", "due": "2024-03-28"}, user=ALICE, message=message_id
+    )
     assert saved.bodies[0]["type"] == 7  # the review message itself shows the change
     message = fake_discord.find_message(message_id)
     assert "2. **Alice**: Benchmark the new parser · due 2024-03-28" in message["embeds"][0]["description"]
@@ -298,7 +346,9 @@ async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     carol = _options(message, "wgbot:review:drop")["Drop 3. Carol: Write the migration guide"]
     await press(fake_discord, bot, message_id, "wgbot:review:drop", user=CAROL_ORGANIZER, values=[carol])
     message = fake_discord.find_message(message_id)
-    assert "~~3. **Carol**: Write the migration guide · due 2024-03-21~~ (dropped)" in message["embeds"][0]["description"]
+    assert (
+        "~~3. **Carol**: Write the migration guide · due 2024-03-21~~ (dropped)" in message["embeds"][0]["description"]
+    )
     assert "Keep 3. Carol: Write the migration guide" in _options(message, "wgbot:review:drop")
     assert publications(sqlite_db) == []  # nothing before the approval
 
@@ -311,13 +361,19 @@ async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     assert (meeting_id, "summarized") in bot.runner.started  # handed back to the pipeline
     await _drain(sqlite_db, bot.settings)
     titles = {i["title"] for i in github.repo.issues}
-    assert titles == {"Finish the RFC draft", "Benchmark the new parser", "Dark mode for the dashboard",
-                      "Export the minutes as PDF"}
+    assert titles == {
+        "Finish the RFC draft",
+        "Benchmark the new parser",
+        "Dark mode for the dashboard",
+        "Export the minutes as PDF",
+    }
     bench = next(i for i in github.repo.issues if i["title"] == "Benchmark the new parser")
     assert "Owner: Alice (@alice)" in bench["body"] and "Due: 2024-03-28" in bench["body"]
     assert state_of(sqlite_db, meeting_id).state == MeetingState.published
     minutes_post = fake_discord.channel_posts()[-1]["content"]  # the outbox's minutes message
-    assert "- Alice: Benchmark the new parser (due 2024-03-28)" in minutes_post and "migration guide" not in minutes_post
+    assert (
+        "- Alice: Benchmark the new parser (due 2024-03-28)" in minutes_post and "migration guide" not in minutes_post
+    )
 
     # A second organizer pressed "File all" on the message as it was a moment earlier.
     late = await press(fake_discord, bot, before_filing, "wgbot:review:file", user=CAROL_ORGANIZER)
@@ -325,7 +381,7 @@ async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     assert len(github.repo.issues) == 4
 
 
-async def test_the_buttons_work_after_a_restart(clock, bot_factory, fake_discord, sqlite_db, github):  # noqa: F811
+async def test_the_buttons_work_after_a_restart(clock, bot_factory, fake_discord, sqlite_db, github):
     bot, meeting_id = await _held_in_bot(bot_factory, fake_discord, sqlite_db, github)
     message_id = state_of(sqlite_db, meeting_id).review_message_id
     await bot.close()
@@ -337,16 +393,25 @@ async def test_the_buttons_work_after_a_restart(clock, bot_factory, fake_discord
     assert items(sqlite_db)["Export the minutes as PDF"].status == ItemStatus.dropped
     await press(fake_discord, again, message_id, "wgbot:review:file", user=ALICE)
     assert state_of(sqlite_db, meeting_id).review_state == ReviewState.approved
-    assert not any(r.subject_id == items(sqlite_db)["Export the minutes as PDF"].id for r in publications(sqlite_db)
-                   if r.kind == PublicationKind.wish_issue)
+    assert not any(
+        r.subject_id == items(sqlite_db)["Export the minutes as PDF"].id
+        for r in publications(sqlite_db)
+        if r.kind == PublicationKind.wish_issue
+    )
 
 
 @pytest.mark.parametrize("default", ["file", "drop"])
 async def test_the_bot_applies_the_default_when_the_deadline_passes(
-    clock, bot_factory, fake_discord, sqlite_db, github, default  # noqa: F811
+    clock,
+    bot_factory,
+    fake_discord,
+    sqlite_db,
+    github,
+    default,
 ):
-    bot, meeting_id = await _held_in_bot(bot_factory, fake_discord, sqlite_db, github, review_timeout_hours=1,
-                                         review_default=default)
+    bot, meeting_id = await _held_in_bot(
+        bot_factory, fake_discord, sqlite_db, github, review_timeout_hours=1, review_default=default
+    )
     message_id = state_of(sqlite_db, meeting_id).review_message_id
     cog = bot.get_cog("Review")
     assert await cog.expire_now() == []

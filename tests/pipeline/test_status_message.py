@@ -34,16 +34,29 @@ DONE, PENDING, FAILED = PublicationState.done, PublicationState.pending, Publica
 
 
 def progress(state: MeetingState, **fields) -> Progress:
-    base = {"meeting_id": 7, "title": "Parsers WG call", "day": DAY, "state": state,
-            "recorded_seconds": 58 * 60 + 10, "speakers": 4}
+    base = {
+        "meeting_id": 7,
+        "title": "Parsers WG call",
+        "day": DAY,
+        "state": state,
+        "recorded_seconds": 58 * 60 + 10,
+        "speakers": 4,
+    }
     return Progress(**(base | fields))
 
 
 def minutes_written(**fields) -> dict:
-    actions = [ActionLine("Alice", "Finish the RFC draft", dt.date(2026, 12, 10), "https://gh.test/wg/m/issues/1"),
-               ActionLine("Bob", "Benchmark the parser", None, "https://gh.test/wg/m/issues/2")]
-    return {"segments": 212, "has_minutes": True, "summary": "We agreed to ship the RFC.", "actions": actions,
-            "wishes": 1} | fields
+    actions = [
+        ActionLine("Alice", "Finish the RFC draft", dt.date(2026, 12, 10), "https://gh.test/wg/m/issues/1"),
+        ActionLine("Bob", "Benchmark the parser", None, "https://gh.test/wg/m/issues/2"),
+    ]
+    return {
+        "segments": 212,
+        "has_minutes": True,
+        "summary": "We agreed to ship the RFC.",
+        "actions": actions,
+        "wishes": 1,
+    } | fields
 
 
 def lines(embed: discord.Embed) -> list[str]:
@@ -66,8 +79,11 @@ def test_transcribed_then_writing_the_minutes():
 
 
 def test_filing_issues_hides_what_waits_for_them():
-    rows = {"issues": [Row(DONE, "u1"), Row(DONE, "u2"), Row(PENDING)], "archive": Row(PENDING),
-            "minutes_message": Row(PENDING)}
+    rows = {
+        "issues": [Row(DONE, "u1"), Row(DONE, "u2"), Row(PENDING)],
+        "archive": Row(PENDING),
+        "minutes_message": Row(PENDING),
+    }
     embed = render(progress(MeetingState.summarized, **minutes_written(**rows)))
     assert lines(embed)[2:] == ["● Minutes written: 2 action items, 1 wish", "◌ Filing issues: 2 of 3…"]
 
@@ -75,24 +91,39 @@ def test_filing_issues_hides_what_waits_for_them():
 def test_a_failed_issue_is_shown_with_its_error():
     rows = {"issues": [Row(DONE, "u1"), Row(FAILED, error="GitHub answered 422 Validation Failed")]}
     embed = render(progress(MeetingState.summarized, **minutes_written(**rows)))
-    assert lines(embed)[-2:] == ["◌ Filing issues: 1 of 2…",
-                                 "⚠ 1 issue could not be filed: GitHub answered 422 Validation Failed"]
+    assert lines(embed)[-2:] == [
+        "◌ Filing issues: 1 of 2…",
+        "⚠ 1 issue could not be filed: GitHub answered 422 Validation Failed",
+    ]
     assert embed.colour == discord.Colour.orange()
 
 
 def test_issues_filed_then_the_archive_then_the_forum():
-    rows = {"issues": [Row(DONE, "u1"), Row(DONE, "u2"), Row(DONE, "u3")],
-            "archive": Row(DONE, "https://gh.test/wg/m/blob/main/meetings/2026.12.03/README.md"),
-            "forum": Row(PENDING), "minutes_message": Row(PENDING)}
+    rows = {
+        "issues": [Row(DONE, "u1"), Row(DONE, "u2"), Row(DONE, "u3")],
+        "archive": Row(DONE, "https://gh.test/wg/m/blob/main/meetings/2026.12.03/README.md"),
+        "forum": Row(PENDING),
+        "minutes_message": Row(PENDING),
+    }
     embed = render(progress(MeetingState.summarized, **minutes_written(**rows)))
-    assert lines(embed)[3:] == ["● 3 issues filed", "● Archive: https://gh.test/wg/m/blob/main/meetings/2026.12.03/README.md",
-                                "◌ Posting to the forum…"]
+    assert lines(embed)[3:] == [
+        "● 3 issues filed",
+        "● Archive: https://gh.test/wg/m/blob/main/meetings/2026.12.03/README.md",
+        "◌ Posting to the forum…",
+    ]
 
 
 def test_waiting_for_review():
-    embed = render(progress(MeetingState.summarized, review_state=ReviewState.pending, review_deadline=DEADLINE,
-                            review_default=ReviewDefault.drop, **minutes_written()),
-                   review_url="https://discord.com/channels/1/2/3")
+    embed = render(
+        progress(
+            MeetingState.summarized,
+            review_state=ReviewState.pending,
+            review_deadline=DEADLINE,
+            review_default=ReviewDefault.drop,
+            **minutes_written(),
+        ),
+        review_url="https://discord.com/channels/1/2/3",
+    )
     assert lines(embed)[-1] == (
         "⏸ Waiting for an organizer to review the items in https://discord.com/channels/1/2/3 until "
         f"<t:{int(DEADLINE.timestamp())}:f> (<t:{int(DEADLINE.timestamp())}:R>); then the items are dropped"
@@ -101,13 +132,21 @@ def test_waiting_for_review():
 
 
 def test_published_links_to_the_minutes_message_instead_of_repeating_it():
-    rows = {"issues": [Row(DONE, "u1"), Row(DONE, "u2")], "archive": Row(DONE, "https://gh.test/readme"),
-            "forum": Row(DONE, "https://forum.test/t/77/5"),
-            "minutes_message": Row(DONE, "https://discord.com/channels/1/2/99")}
+    rows = {
+        "issues": [Row(DONE, "u1"), Row(DONE, "u2")],
+        "archive": Row(DONE, "https://gh.test/readme"),
+        "forum": Row(DONE, "https://forum.test/t/77/5"),
+        "minutes_message": Row(DONE, "https://discord.com/channels/1/2/99"),
+    }
     embed = render(progress(MeetingState.published, review_state=ReviewState.approved, **minutes_written(**rows)))
-    assert lines(embed)[3:] == ["● Items reviewed and approved", "● 2 issues filed", "● Archive: https://gh.test/readme",
-                                "● Forum post: https://forum.test/t/77/5",
-                                "● Minutes posted: https://discord.com/channels/1/2/99", "✔ Published"]
+    assert lines(embed)[3:] == [
+        "● Items reviewed and approved",
+        "● 2 issues filed",
+        "● Archive: https://gh.test/readme",
+        "● Forum post: https://forum.test/t/77/5",
+        "● Minutes posted: https://discord.com/channels/1/2/99",
+        "✔ Published",
+    ]
     assert embed.fields == [] and embed.colour == discord.Colour.green()
 
 
@@ -117,13 +156,18 @@ def test_published_without_a_minutes_message_carries_the_minutes_itself():
     assert lines(embed)[-1] == "✔ Published"
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Summary"] == "We agreed to ship the RFC."
-    assert fields["Action items"] == ("• **Alice**: Finish the RFC draft (due 2026-12-10) [issue](https://gh.test/wg/m/issues/1)\n"
-                                      "• **Bob**: Benchmark the parser [issue](https://gh.test/wg/m/issues/2)")
+    assert fields["Action items"] == (
+        "• **Alice**: Finish the RFC draft (due 2026-12-10) [issue](https://gh.test/wg/m/issues/1)\n"
+        "• **Bob**: Benchmark the parser [issue](https://gh.test/wg/m/issues/2)"
+    )
 
 
 def test_failed():
     embed = render(progress(MeetingState.failed, reason="transcribe failed: no audio track could be decoded"))
-    assert lines(embed) == ["● Recorded 58 min, 4 speakers", "✘ Failed: transcribe failed: no audio track could be decoded"]
+    assert lines(embed) == [
+        "● Recorded 58 min, 4 speakers",
+        "✘ Failed: transcribe failed: no audio track could be decoded",
+    ]
     assert embed.colour == discord.Colour.red()
 
 
@@ -134,9 +178,15 @@ def _meeting(db, folder) -> int:
     with db.session() as session:
         group = session.exec(select(WorkingGroup)).one()
         start = dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC)
-        meeting = Meeting(group_id=group.id, scheduled_start=start, started_at=start,  # an ad-hoc meeting
-                          ended_at=start + dt.timedelta(minutes=58), state=MeetingState.recorded,
-                          recording_dir=str(folder), title="Parsers WG call")
+        meeting = Meeting(
+            group_id=group.id,
+            scheduled_start=start,
+            started_at=start,  # an ad-hoc meeting
+            ended_at=start + dt.timedelta(minutes=58),
+            state=MeetingState.recorded,
+            recording_dir=str(folder),
+            title="Parsers WG call",
+        )
         session.add(meeting)
         session.flush()
         return meeting.id
@@ -148,8 +198,11 @@ def _advance(db, meeting_id: int, step: str) -> None:
         meeting = session.get(Meeting, meeting_id)
         if step == "transcribed":
             for i, speaker in enumerate(["Alice", "Bob", "Alice"]):
-                session.add(TranscriptSegment(meeting_id=meeting_id, speaker=speaker, start=i * 10.0,
-                                              end=i * 10.0 + 5, text=f"line {i}"))
+                session.add(
+                    TranscriptSegment(
+                        meeting_id=meeting_id, speaker=speaker, start=i * 10.0, end=i * 10.0 + 5, text=f"line {i}"
+                    )
+                )
             meeting.state = MeetingState.transcribed
         elif step == "summarized":
             session.add(MinutesRecord(meeting_id=meeting_id, summary="Short.", long_summary="Longer."))
@@ -158,10 +211,22 @@ def _advance(db, meeting_id: int, step: str) -> None:
             session.add(WishlistEntry(meeting_id=meeting_id, title="Dark mode"))
             session.flush()
             for item in session.exec(select(ActionItem).where(ActionItem.status == ItemStatus.open)):
-                session.add(Publication(meeting_id=meeting_id, kind=PublicationKind.action_issue, target="wg/m",
-                                        subject_id=item.id, idempotency_key=f"m{meeting_id}-action-{item.id}"))
-            for kind, key in ((PublicationKind.archive, "archive"), (PublicationKind.discord_message, "discord-minutes")):
-                session.add(Publication(meeting_id=meeting_id, kind=kind, target="x", idempotency_key=f"m{meeting_id}-{key}"))
+                session.add(
+                    Publication(
+                        meeting_id=meeting_id,
+                        kind=PublicationKind.action_issue,
+                        target="wg/m",
+                        subject_id=item.id,
+                        idempotency_key=f"m{meeting_id}-action-{item.id}",
+                    )
+                )
+            for kind, key in (
+                (PublicationKind.archive, "archive"),
+                (PublicationKind.discord_message, "discord-minutes"),
+            ):
+                session.add(
+                    Publication(meeting_id=meeting_id, kind=kind, target="x", idempotency_key=f"m{meeting_id}-{key}")
+                )
             meeting.state = MeetingState.summarized
         elif step == "published":
             for row in session.exec(select(Publication).where(Publication.meeting_id == meeting_id)):
@@ -173,7 +238,11 @@ def _advance(db, meeting_id: int, step: str) -> None:
 
 
 async def test_the_bot_edits_one_status_message_as_the_meeting_advances(
-    clock, bot_factory, fake_discord, sqlite_db, tmp_path  # noqa: F811
+    clock,
+    bot_factory,
+    fake_discord,
+    sqlite_db,
+    tmp_path,
 ):
     bot = await bot_factory(sqlite_db)
     bot.pipeline_status.poll_seconds = 0.05
@@ -219,7 +288,7 @@ async def test_the_bot_edits_one_status_message_as_the_meeting_advances(
     assert len(edits) >= 3
 
 
-async def test_a_deleted_status_message_is_posted_again(clock, bot_factory, fake_discord, sqlite_db, tmp_path):  # noqa: F811
+async def test_a_deleted_status_message_is_posted_again(clock, bot_factory, fake_discord, sqlite_db, tmp_path):
     bot = await bot_factory(sqlite_db)
     bot.pipeline_status.poll_seconds = 0.05
     meeting_id = _meeting(sqlite_db, tmp_path)

@@ -18,7 +18,6 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from tracker import tasks
-from tracker.config import load_settings
 from tracker.models import Meeting, MeetingState, TranscriptSegment, WorkingGroup
 
 pytestmark = pytest.mark.postgres
@@ -34,8 +33,12 @@ def _meetings(db, recording: Path, tmp_path: Path, count: int) -> list[int]:
         for i in range(count):
             folder = tmp_path / f"rec-{i}"
             shutil.copytree(recording, folder)
-            meeting = Meeting(group_id=group.id, scheduled_start=dt.datetime(2026, 12, 3 + i, 17, tzinfo=dt.UTC),
-                              state=MeetingState.recorded, recording_dir=str(folder))
+            meeting = Meeting(
+                group_id=group.id,
+                scheduled_start=dt.datetime(2026, 12, 3 + i, 17, tzinfo=dt.UTC),
+                state=MeetingState.recorded,
+                recording_dir=str(folder),
+            )
             session.add(meeting)
             session.flush()
             ids.append(meeting.id)
@@ -53,8 +56,13 @@ async def _defer(url: str, meeting_ids: list[int]) -> None:
 
 
 def _worker(env: dict, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([WGBOT, "worker", "--heartbeat", "0.5", "--stalled-after", "2", *extra], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [WGBOT, "worker", "--heartbeat", "0.5", "--stalled-after", "2", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
@@ -73,10 +81,12 @@ def _states(db, ids) -> dict[int, MeetingState]:
 
 def _job_events(db) -> dict[int, list[str]]:
     with db.engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT j.args->>'meeting_id', e.type FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id "
-            "ORDER BY e.id"
-        )).all()
+        rows = connection.execute(
+            text(
+                "SELECT j.args->>'meeting_id', e.type FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id "
+                "ORDER BY e.id"
+            )
+        ).all()
     events: dict[int, list[str]] = {}
     for meeting_id, kind in rows:
         events.setdefault(int(meeting_id), []).append(kind)
@@ -89,13 +99,16 @@ def worker_env(postgres_url, fast_models):
     return env
 
 
-def test_two_workers_take_distinct_meetings_and_none_twice(postgres_db, postgres_url, short_recording, tmp_path,
-                                                            worker_env):
+def test_two_workers_take_distinct_meetings_and_none_twice(
+    postgres_db, postgres_url, short_recording, tmp_path, worker_env
+):
     ids = _meetings(postgres_db, short_recording, tmp_path, 3)
     asyncio.run(_defer(postgres_url, ids))
     workers = [_worker(worker_env), _worker(worker_env)]
     try:
-        _wait_for(lambda: set(_states(postgres_db, ids).values()) == {MeetingState.published}, 300, "3 meetings published")
+        _wait_for(
+            lambda: set(_states(postgres_db, ids).values()) == {MeetingState.published}, 300, "3 meetings published"
+        )
     finally:
         for w in workers:
             os.killpg(w.pid, signal.SIGTERM)
@@ -112,8 +125,9 @@ def test_two_workers_take_distinct_meetings_and_none_twice(postgres_db, postgres
             assert len(segments) == 2, segments  # one per spoken line, stored once
 
 
-def test_a_job_whose_worker_is_killed_is_retried_by_another(postgres_db, postgres_url, short_recording, tmp_path,
-                                                             worker_env):
+def test_a_job_whose_worker_is_killed_is_retried_by_another(
+    postgres_db, postgres_url, short_recording, tmp_path, worker_env
+):
     [meeting_id] = _meetings(postgres_db, short_recording, tmp_path, 1)
     asyncio.run(_defer(postgres_url, [meeting_id]))
 
@@ -131,8 +145,11 @@ def test_a_job_whose_worker_is_killed_is_retried_by_another(postgres_db, postgre
 
     second = _worker(worker_env)
     try:
-        _wait_for(lambda: _states(postgres_db, [meeting_id])[meeting_id] == MeetingState.published, 240,
-                  "the meeting published by the second worker")
+        _wait_for(
+            lambda: _states(postgres_db, [meeting_id])[meeting_id] == MeetingState.published,
+            240,
+            "the meeting published by the second worker",
+        )
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(30)
@@ -144,6 +161,11 @@ def test_a_job_whose_worker_is_killed_is_retried_by_another(postgres_db, postgre
 
 
 def test_worker_refuses_sqlite():
-    result = subprocess.run([WGBOT, "worker"], capture_output=True, text=True, timeout=60,
-                            env={k: v for k, v in os.environ.items() if k != "WGBOT_DATABASE_URL"})
+    result = subprocess.run(
+        [WGBOT, "worker"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "WGBOT_DATABASE_URL"},
+    )
     assert result.returncode == 1 and "workers need PostgreSQL" in result.stderr

@@ -47,18 +47,34 @@ def discord():
         yield fake
 
 
-def make_settings(github: FakeGithub | None, forum: FakeDiscourse | None, discord: FakeDiscordMessages | None,
-                  **publish):
-    overrides = {"publish": {"backoff_seconds": 1.0, "max_attempts": 6, "timeout_seconds": 2,
-                             "write_interval_seconds": 0.0, **publish}}
+def make_settings(
+    github: FakeGithub | None, forum: FakeDiscourse | None, discord: FakeDiscordMessages | None, **publish
+):
+    overrides = {
+        "publish": {
+            "backoff_seconds": 1.0,
+            "max_attempts": 6,
+            "timeout_seconds": 2,
+            "write_interval_seconds": 0.0,
+            **publish,
+        }
+    }
     if github:
         overrides["github"] = {"token": github.token, "repo": REPO, "api_url": github.api_url}
     if forum:
-        overrides["forum"] = {"url": forum.origin, "api_key": forum.api_key, "api_username": forum.username,
-                              "topic_id": TOPIC}
+        overrides["forum"] = {
+            "url": forum.origin,
+            "api_key": forum.api_key,
+            "api_username": forum.username,
+            "topic_id": TOPIC,
+        }
     if discord:
-        overrides["discord"] = {"token": discord.token, "api_base": discord.api_base, "text_channel_id": CHANNEL,
-                                "guild_id": 555}
+        overrides["discord"] = {
+            "token": discord.token,
+            "api_base": discord.api_base,
+            "text_channel_id": CHANNEL,
+            "guild_id": 555,
+        }
     return load_settings(**overrides)
 
 
@@ -88,8 +104,12 @@ def clock() -> FakeClock:
 
 
 def make_publisher(db: Database, settings, clock: FakeClock, **policy) -> Publisher:
-    base = {"max_attempts": settings.publish.max_attempts, "base": settings.publish.backoff_seconds, "cap": 60.0,
-            "rng": random.Random(7)}
+    base = {
+        "max_attempts": settings.publish.max_attempts,
+        "base": settings.publish.backoff_seconds,
+        "cap": 60.0,
+        "rng": random.Random(7),
+    }
     return Publisher(db, settings, policy=RetryPolicy(**{**base, **policy}), now=clock.now, sleep=clock.sleep)
 
 
@@ -98,19 +118,38 @@ def make_publisher(db: Database, settings, clock: FakeClock, **policy) -> Publis
 MINUTES = Minutes(
     summary="We agreed to ship the RFC draft next week and to collect feedback on the dashboard.",
     long_summary="The group reviewed the RFC draft. Alice will finish it; Bob will benchmark the parser; Carol will "
-                 "write the migration guide. Two wishes came up again: dark mode and PDF export.",
+    "write the migration guide. Two wishes came up again: dark mode and PDF export.",
     decisions=["Ship the RFC draft on 2024-03-14", "Keep the weekly slot"],
     action_items=[
-        ActionItem(owner="Alice", task="Finish the RFC draft", due=dt.date(2024, 3, 14), at=75.0,
-                   excerpt="Alice: I'll finish the RFC draft by next Thursday."),
-        ActionItem(owner="Bob", task="Benchmark the new parser", due=None, at=312.5,
-                   excerpt="Bob: I can benchmark the new parser."),
-        ActionItem(owner="Carol", task="Write the migration guide", due=dt.date(2024, 3, 21), at=1290.0,
-                   excerpt="Carol: I'll write the migration guide."),
+        ActionItem(
+            owner="Alice",
+            task="Finish the RFC draft",
+            due=dt.date(2024, 3, 14),
+            at=75.0,
+            excerpt="Alice: I'll finish the RFC draft by next Thursday.",
+        ),
+        ActionItem(
+            owner="Bob",
+            task="Benchmark the new parser",
+            due=None,
+            at=312.5,
+            excerpt="Bob: I can benchmark the new parser.",
+        ),
+        ActionItem(
+            owner="Carol",
+            task="Write the migration guide",
+            due=dt.date(2024, 3, 21),
+            at=1290.0,
+            excerpt="Carol: I'll write the migration guide.",
+        ),
     ],
     wishes=[
-        Wish(title="Dark mode for the dashboard", details="Several people asked again.", at=600.0,
-             excerpt="Dave: Can we please get dark mode on the dashboard?"),
+        Wish(
+            title="Dark mode for the dashboard",
+            details="Several people asked again.",
+            at=600.0,
+            excerpt="Dave: Can we please get dark mode on the dashboard?",
+        ),
         Wish(title="Export the minutes as PDF", at=900.0, excerpt="Erin: A PDF export of the minutes would help."),
     ],
     links=["https://example.org/rfc-draft"],
@@ -140,16 +179,25 @@ def add_meeting(db: Database, start: dt.datetime = MEETING_START) -> int:
             s.add(Member(display_name="Bob"))
             s.add(Member(display_name="Carol", github_login="carol-gh"))  # linked, but not assignable in the repo
             s.flush()
-        meeting = Meeting(group_id=group.id, occurrence_start=start, scheduled_start=start, started_at=start,
-                          title="Parsers WG call", state=MeetingState.transcribed)
+        meeting = Meeting(
+            group_id=group.id,
+            occurrence_start=start,
+            scheduled_start=start,
+            started_at=start,
+            title="Parsers WG call",
+            state=MeetingState.transcribed,
+        )
         s.add(meeting)
         s.flush()
         return meeting.id
 
 
 def store(db: Database, meeting_id: int, minutes: Minutes = MINUTES, *, repo=True, forum=True, discord=True):
-    targets = Targets(github_repo=REPO if repo else None, forum_topic_id=TOPIC if forum else None,
-                      discord_channel_id=CHANNEL if discord else None)
+    targets = Targets(
+        github_repo=REPO if repo else None,
+        forum_topic_id=TOPIC if forum else None,
+        discord_channel_id=CHANNEL if discord else None,
+    )
     return store_minutes(db, meeting_id, minutes, TRANSCRIPT, targets=targets, model="test")
 
 

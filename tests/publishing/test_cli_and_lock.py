@@ -6,8 +6,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bot.cli.publish import register
 from tests.publishing.conftest import CHANNEL, TOPIC, add_meeting, store
-from tracker.cli.publish import register
 from tracker.publishing import Publisher, PublisherBusy
 from tracker.publishing.lock import PublisherLock
 
@@ -30,13 +30,20 @@ def app() -> typer.Typer:
 def env(monkeypatch, sqlite_db, github, forum, discord):
     values = {
         "WGBOT_DATABASE_URL": sqlite_db.url,
-        "WGBOT_GITHUB_TOKEN": github.token, "WGBOT_GITHUB_REPO": "wg/meetings", "WGBOT_GITHUB_API_URL": github.api_url,
-        "WGBOT_FORUM_URL": forum.origin, "WGBOT_FORUM_API_KEY": forum.api_key,
-        "WGBOT_FORUM_API_USERNAME": forum.username, "WGBOT_FORUM_TOPIC_ID": str(TOPIC),
-        "WGBOT_DISCORD_TOKEN": discord.token, "WGBOT_DISCORD_API_BASE": discord.api_base,
+        "WGBOT_GITHUB_TOKEN": github.token,
+        "WGBOT_GITHUB_REPO": "wg/meetings",
+        "WGBOT_GITHUB_API_URL": github.api_url,
+        "WGBOT_FORUM_URL": forum.origin,
+        "WGBOT_FORUM_API_KEY": forum.api_key,
+        "WGBOT_FORUM_API_USERNAME": forum.username,
+        "WGBOT_FORUM_TOPIC_ID": str(TOPIC),
+        "WGBOT_DISCORD_TOKEN": discord.token,
+        "WGBOT_DISCORD_API_BASE": discord.api_base,
         "WGBOT_DISCORD_TEXT_CHANNEL_ID": str(CHANNEL),
-        "WGBOT_PUBLISH_BACKOFF_SECONDS": "0.05", "WGBOT_PUBLISH_TIMEOUT_SECONDS": "2",
-        "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0", "WGBOT_PUBLISH_MAX_ATTEMPTS": "2",
+        "WGBOT_PUBLISH_BACKOFF_SECONDS": "0.05",
+        "WGBOT_PUBLISH_TIMEOUT_SECONDS": "2",
+        "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0",
+        "WGBOT_PUBLISH_MAX_ATTEMPTS": "2",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -47,8 +54,14 @@ def test_publish_status_and_retry_failed(app, env, sqlite_db, github, forum, dis
     runner = CliRunner()
     meeting_id = add_meeting(sqlite_db)
     store(sqlite_db, meeting_id)
-    github.fault("POST", ISSUES, status=500, times=2, body={"message": f"upstream said token {github.token}"},
-                 when=lambda request: b"Finish the RFC draft" in request.body)  # Alice's issue, both attempts
+    github.fault(
+        "POST",
+        ISSUES,
+        status=500,
+        times=2,
+        body={"message": f"upstream said token {github.token}"},
+        when=lambda request: b"Finish the RFC draft" in request.body,
+    )  # Alice's issue, both attempts
 
     result = runner.invoke(app, ["publish", "--max-wait", "5"])
     assert result.exit_code == 1, result.output

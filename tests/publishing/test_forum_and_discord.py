@@ -29,13 +29,17 @@ def fd_settings(forum, discord):
     return make_settings(None, forum, discord)
 
 
-@pytest.mark.parametrize("fault", [
-    {"action": "status", "status": 500},
-    {"action": "status_after", "status": 502},
-    {"action": "slow", "delay": 2.4},
-    {"action": "reset_before"},
-    {"action": "reset_after"},
-], ids=["500", "502 after posting", "answer after the timeout", "reset before", "reset after posting"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"action": "status", "status": 500},
+        {"action": "status_after", "status": 502},
+        {"action": "slow", "delay": 2.4},
+        {"action": "reset_before"},
+        {"action": "reset_after"},
+    ],
+    ids=["500", "502 after posting", "answer after the timeout", "reset before", "reset after posting"],
+)
 def test_one_post_per_meeting_whatever_the_forum_does(db, forum, discord, fd_settings, clock, fault):
     forum.fault("POST", POSTS, **fault)
     meeting_id, report = _publish(db, fd_settings, clock)
@@ -48,11 +52,15 @@ def test_one_post_per_meeting_whatever_the_forum_does(db, forum, discord, fd_set
         assert forum.requests_to("GET", rf"/t/{TOPIC}/posts\.json")
 
 
-@pytest.mark.parametrize("fault,wait", [
-    (rate_limited(retry_after="4", wait_seconds=9), 4),  # the header wins
-    (rate_limited(retry_after=None, wait_seconds=9), 9),  # then the JSON extras
-    (rate_limited(retry_after=None, wait_seconds=None), 30),  # then the default
-], ids=["Retry-After", "extras.wait_seconds", "default"])
+@pytest.mark.parametrize(
+    "fault,wait",
+    [
+        (rate_limited(retry_after="4", wait_seconds=9), 4),  # the header wins
+        (rate_limited(retry_after=None, wait_seconds=9), 9),  # then the JSON extras
+        (rate_limited(retry_after=None, wait_seconds=None), 30),  # then the default
+    ],
+    ids=["Retry-After", "extras.wait_seconds", "default"],
+)
 def test_forum_429_waits_as_told(sqlite_db, forum, discord, fd_settings, clock, fault, wait):
     forum.fault("POST", POSTS, **fault)
     meeting_id, report = _publish(sqlite_db, fd_settings, clock)
@@ -62,10 +70,12 @@ def test_forum_429_waits_as_told(sqlite_db, forum, discord, fd_settings, clock, 
 
 def test_minutes_too_long_for_the_forum_are_cut_at_a_section_with_a_link(sqlite_db, github, forum, clock):
     settings = make_settings(github, forum, None)
-    huge = MINUTES.model_copy(update={
-        "decisions": [f"Decision {n}: " + "keep the parser streaming-friendly " * 12 for n in range(120)],
-        "wishes": [],
-    })
+    huge = MINUTES.model_copy(
+        update={
+            "decisions": [f"Decision {n}: " + "keep the parser streaming-friendly " * 12 for n in range(120)],
+            "wishes": [],
+        }
+    )
     meeting_id = add_meeting(sqlite_db)
     store(sqlite_db, meeting_id, huge, discord=False)
     report = make_publisher(sqlite_db, settings, clock).drain()

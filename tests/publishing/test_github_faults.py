@@ -41,8 +41,9 @@ def _publish_small(db, github, settings, clock, **policy):
 
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
-@pytest.mark.parametrize("method,path", [("POST", ISSUES), ("POST", COMMENTS), ("PUT", README)],
-                         ids=["issue", "comment", "archive"])
+@pytest.mark.parametrize(
+    "method,path", [("POST", ISSUES), ("POST", COMMENTS), ("PUT", README)], ids=["issue", "comment", "archive"]
+)
 def test_a_failed_or_unknown_write_is_done_exactly_once(sqlite_db, github, gh_settings, clock, fault, method, path):
     github.fault(method, path, **fault)
     meeting_id, report = _publish_small(sqlite_db, github, gh_settings, clock)
@@ -57,7 +58,9 @@ def test_a_failed_or_unknown_write_is_done_exactly_once(sqlite_db, github, gh_se
     assert len(readme_commits) == 1
     assert "Finish the RFC draft" in github.file_text("meetings/2024.03.07/README.md")
 
-    faulted = {r.kind.value: r for r in rows(sqlite_db)}[{ISSUES: "action_issue", COMMENTS: "wish_issue", README: "archive"}[path]]
+    faulted = {r.kind.value: r for r in rows(sqlite_db)}[
+        {ISSUES: "action_issue", COMMENTS: "wish_issue", README: "archive"}[path]
+    ]
     assert faulted.attempts == 2 and faulted.state == PublicationState.done
     created_by_fault = fault["action"] in ("status_after", "slow", "reset_after")
     sent = len(github.requests_to(method, path))
@@ -65,8 +68,13 @@ def test_a_failed_or_unknown_write_is_done_exactly_once(sqlite_db, github, gh_se
 
 
 def test_rate_limit_retry_after_is_honoured(sqlite_db, github, gh_settings, clock):
-    github.fault("POST", ISSUES, status=429, headers={"Retry-After": "7"},
-                 body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})
+    github.fault(
+        "POST",
+        ISSUES,
+        status=429,
+        headers={"Retry-After": "7"},
+        body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
+    )
     meeting_id, report = _publish_small(sqlite_db, github, gh_settings, clock)
     assert report.failed == [] and len(github.repo.issues) == 2
     assert 7 <= report.delays[f"m{meeting_id}-action-1"][0] <= 7.7, report.delays
@@ -74,17 +82,28 @@ def test_rate_limit_retry_after_is_honoured(sqlite_db, github, gh_settings, cloc
 
 def test_primary_rate_limit_waits_for_the_reset(sqlite_db, github, gh_settings, clock):
     reset = int(time.time()) + 20
-    github.fault("POST", ISSUES, status=403,
-                 headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000", "X-RateLimit-Reset": str(reset)},
-                 body={"message": "API rate limit exceeded for user ID 1.", "documentation_url": "https://docs.github.com"})
+    github.fault(
+        "POST",
+        ISSUES,
+        status=403,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000", "X-RateLimit-Reset": str(reset)},
+        body={"message": "API rate limit exceeded for user ID 1.", "documentation_url": "https://docs.github.com"},
+    )
     meeting_id, report = _publish_small(sqlite_db, github, gh_settings, clock)
     assert report.failed == [] and len(github.repo.issues) == 2
     assert 19 <= report.delays[f"m{meeting_id}-action-1"][0] <= 23.2, report.delays
 
 
 def test_secondary_rate_limit_without_a_time_waits_a_minute(sqlite_db, github, gh_settings, clock):
-    github.fault("POST", ISSUES, status=403, body={"message": "You have exceeded a secondary rate limit and have been "
-                                                              "temporarily blocked from content creation. Please retry your request again later."})
+    github.fault(
+        "POST",
+        ISSUES,
+        status=403,
+        body={
+            "message": "You have exceeded a secondary rate limit and have been "
+            "temporarily blocked from content creation. Please retry your request again later."
+        },
+    )
     meeting_id, report = _publish_small(sqlite_db, github, gh_settings, clock)
     assert report.failed == [] and len(github.repo.issues) == 2
     assert 60 <= report.delays[f"m{meeting_id}-action-1"][0] <= 61, report.delays
@@ -114,7 +133,7 @@ def test_retries_back_off_exponentially_with_jitter_then_fail(db, github, gh_set
     assert len(waits) == 4  # 5 attempts, 4 waits between them
     for n, wait in enumerate(waits, start=1):  # after attempt n: drawn from [d/2, d], d = 1 s * 2^(n-1)
         assert 2 ** (n - 1) * 0.5 <= wait <= 2 ** (n - 1), waits
-    assert len(set(round(w / 2 ** i, 3) for i, w in enumerate(waits))) > 1  # jittered, not a fixed schedule
+    assert len(set(round(w / 2**i, 3) for i, w in enumerate(waits))) > 1  # jittered, not a fixed schedule
     [row] = [r for r in status(db) if r.kind == "action_issue"]
     assert row.state == "failed" and row.attempts == 5 and "GitHub answered 500 Server Error" in row.last_error
     # everything after it waits; nothing else was lost

@@ -19,10 +19,10 @@ from tracker.publishing import texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The CLI command itself, in a fresh interpreter (tracker.cli wires it in for `wgbot publish`).
+# The CLI command itself, in a fresh interpreter (bot.cli wires it in for `wgbot publish`).
 WORKER = """
 import sys, typer
-from tracker.cli.publish import register
+from bot.cli.publish import register
 app = typer.Typer()
 @app.callback()
 def main() -> None:
@@ -42,18 +42,27 @@ CREATES = [  # (fake, method, path) of every request that creates something
 
 def _env(db, github, forum, discord) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WGBOT_")}
-    env.update({
-        "PYTHONPATH": str(ROOT),
-        "WGBOT_CONFIG": os.environ["WGBOT_CONFIG"],
-        "WGBOT_DATABASE_URL": db.url,
-        "WGBOT_GITHUB_TOKEN": github.token, "WGBOT_GITHUB_REPO": "wg/meetings", "WGBOT_GITHUB_API_URL": github.api_url,
-        "WGBOT_FORUM_URL": forum.origin, "WGBOT_FORUM_API_KEY": forum.api_key,
-        "WGBOT_FORUM_API_USERNAME": forum.username, "WGBOT_FORUM_TOPIC_ID": str(TOPIC),
-        "WGBOT_DISCORD_TOKEN": discord.token, "WGBOT_DISCORD_API_BASE": discord.api_base,
-        "WGBOT_DISCORD_TEXT_CHANNEL_ID": str(CHANNEL),
-        "WGBOT_PUBLISH_BACKOFF_SECONDS": "0.05", "WGBOT_PUBLISH_MAX_BACKOFF_SECONDS": "0.2",
-        "WGBOT_PUBLISH_TIMEOUT_SECONDS": "5", "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "WGBOT_CONFIG": os.environ["WGBOT_CONFIG"],
+            "WGBOT_DATABASE_URL": db.url,
+            "WGBOT_GITHUB_TOKEN": github.token,
+            "WGBOT_GITHUB_REPO": "wg/meetings",
+            "WGBOT_GITHUB_API_URL": github.api_url,
+            "WGBOT_FORUM_URL": forum.origin,
+            "WGBOT_FORUM_API_KEY": forum.api_key,
+            "WGBOT_FORUM_API_USERNAME": forum.username,
+            "WGBOT_FORUM_TOPIC_ID": str(TOPIC),
+            "WGBOT_DISCORD_TOKEN": discord.token,
+            "WGBOT_DISCORD_API_BASE": discord.api_base,
+            "WGBOT_DISCORD_TEXT_CHANNEL_ID": str(CHANNEL),
+            "WGBOT_PUBLISH_BACKOFF_SECONDS": "0.05",
+            "WGBOT_PUBLISH_MAX_BACKOFF_SECONDS": "0.2",
+            "WGBOT_PUBLISH_TIMEOUT_SECONDS": "5",
+            "WGBOT_PUBLISH_WRITE_INTERVAL_SECONDS": "0",
+        }
+    )
     return env
 
 
@@ -81,8 +90,14 @@ def test_killed_publishers_resume_without_duplicates(db, github, forum, discord)
     env = _env(db, github, forum, discord)
     outputs = []
     for _ in range(sum(expected_kills.values()) + 2):
-        process = subprocess.Popen([sys.executable, "-c", WORKER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", WORKER],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         current["p"] = process
         out, _ = process.communicate(timeout=60)
         outputs.append((process.returncode, out))
@@ -97,13 +112,17 @@ def test_killed_publishers_resume_without_duplicates(db, github, forum, discord)
     assert set(states.values()) == {PublicationState.done}, states
     for row in rows(db):
         marker = texts.marker(row.idempotency_key)
-        if row.kind.value == "action_issue" or (row.kind.value == "wish_issue" and not row.external_id.startswith("comment:")):
+        if row.kind.value == "action_issue" or (
+            row.kind.value == "wish_issue" and not row.external_id.startswith("comment:")
+        ):
             assert len(github.issues_with_marker(marker)) == 1, row.idempotency_key
         elif row.kind.value == "wish_issue":
             assert len([c for c in github.repo.comments if marker in c["body"]]) == 1
     assert len(github.repo.issues) == 1 + 3 + 1
     assert len(github.repo.comments) == 1
-    assert sorted(c["path"] for c in github.repo.commits) == ["meetings/2024.03.07/README.md",
-                                                              "meetings/2024.03.07/transcript.md"]
+    assert sorted(c["path"] for c in github.repo.commits) == [
+        "meetings/2024.03.07/README.md",
+        "meetings/2024.03.07/transcript.md",
+    ]
     assert len(forum.posts_in(TOPIC, forum.username)) == 1
     assert len(discord.channel(CHANNEL)) == 1

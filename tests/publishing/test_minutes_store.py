@@ -26,8 +26,10 @@ from transcripts.types import ActionItem as NewAction
 
 def _counts(db) -> dict[str, int]:
     with db.session() as s:
-        return {model.__name__: len(s.exec(select(model)).all())
-                for model in (TranscriptSegment, MinutesRecord, ActionItem, WishlistEntry, Link)}
+        return {
+            model.__name__: len(s.exec(select(model)).all())
+            for model in (TranscriptSegment, MinutesRecord, ActionItem, WishlistEntry, Link)
+        }
 
 
 def test_everything_is_stored_with_one_row_per_outward_effect(db):
@@ -37,7 +39,10 @@ def test_everything_is_stored_with_one_row_per_outward_effect(db):
     assert _counts(db) == {"TranscriptSegment": 5, "MinutesRecord": 1, "ActionItem": 3, "WishlistEntry": 2, "Link": 1}
     keys = [r.idempotency_key for r in rows(db)]
     assert len(keys) == 3 + 2 + 3
-    assert {k.split("-", 1)[1].rsplit("-", 1)[0] for k in keys if "-action-" in k or "-wish-" in k} == {"action", "wish"}
+    assert {k.split("-", 1)[1].rsplit("-", 1)[0] for k in keys if "-action-" in k or "-wish-" in k} == {
+        "action",
+        "wish",
+    }
     assert {f"m{meeting_id}-archive", f"m{meeting_id}-forum", f"m{meeting_id}-discord-minutes"} <= set(keys)
     assert all(r.state == PublicationState.pending and r.attempts == 0 for r in rows(db))
     with db.session() as s:
@@ -65,13 +70,19 @@ def test_new_minutes_add_new_items_drop_unsent_ones_and_keep_sent_ones(sqlite_db
     store(db, meeting_id)
     with db.session() as s:  # pretend Carol's issue was already created
         ids = {a.owner_name: a.id for a in s.exec(select(ActionItem)).all()}
-        carol_row = s.merge(next(r for r in rows(db) if r.kind.value == "action_issue" and r.subject_id == ids["Carol"]))
+        carol_row = s.merge(
+            next(r for r in rows(db) if r.kind.value == "action_issue" and r.subject_id == ids["Carol"])
+        )
         carol_row.state, carol_row.external_id, carol_row.attempts = PublicationState.done, "17", 1
 
-    changed = MINUTES.model_copy(update={"action_items": [
-        MINUTES.action_items[0],
-        NewAction(owner="Dave", task="Book the room for the sprint", at=1300.0),
-    ]})
+    changed = MINUTES.model_copy(
+        update={
+            "action_items": [
+                MINUTES.action_items[0],
+                NewAction(owner="Dave", task="Book the room for the sprint", at=1300.0),
+            ]
+        }
+    )
     result = store(db, meeting_id, changed)
     assert result.changed
     with db.session() as s:
@@ -106,8 +117,11 @@ def test_targets_come_from_the_group_then_the_settings(sqlite_db):
     from tracker.config import load_settings
     from tracker.models import WorkingGroup
 
-    settings = load_settings(github={"repo": "org/default"}, forum={"url": "https://forum.example.org", "topic_id": 5},
-                             discord={"text_channel_id": 42})
+    settings = load_settings(
+        github={"repo": "org/default"},
+        forum={"url": "https://forum.example.org", "topic_id": 5},
+        discord={"text_channel_id": 42},
+    )
     group = WorkingGroup(name="x", series_start=dt.date(2024, 1, 1), github_repo="org/own")
     assert Targets.resolve(group, settings) == Targets("org/own", 5, 42)
     assert Targets.resolve(None, load_settings(forum={"topic_id": 5})) == Targets(None, None, None)

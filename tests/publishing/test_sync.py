@@ -27,7 +27,9 @@ def test_closing_and_reopening_issues_flows_back(db, github, clock):
     github.set_state(alice, "closed", "completed")
     github.set_state(bob, "closed", "not_planned")
     report = sync_issue_states(db, settings)
-    assert sorted(report.closed) == sorted([f"action {items['Alice'].id} (#{alice})", f"action {items['Bob'].id} (#{bob})"])
+    assert sorted(report.closed) == sorted(
+        [f"action {items['Alice'].id} (#{alice})", f"action {items['Bob'].id} (#{bob})"]
+    )
     items = _items(db)
     assert items["Alice"].status == ItemStatus.done and items["Alice"].closed_at is not None
     assert items["Bob"].status == ItemStatus.dropped

@@ -12,11 +12,21 @@ from tracker.publishing.dedup import best_match, similarity
 from tracker.publishing.errors import redact
 from tracker.publishing.github import rate_limit_wait
 
-MEETING = texts.MeetingView(id=3, title="Parsers WG call", date=dt.date(2024, 3, 7),
-                            started_at=dt.datetime(2024, 3, 7, 17, 0, tzinfo=dt.UTC),
-                            minutes_url="https://github.com/wg/m/blob/main/meetings/2024.03.07/README.md")
-ACTION = texts.ActionView(id=9, task="Finish the RFC draft", owner="Alice", due=dt.date(2024, 3, 14), at=3725.4,
-                          excerpt="Alice: I'll finish it.\nBob: Thanks!")
+MEETING = texts.MeetingView(
+    id=3,
+    title="Parsers WG call",
+    date=dt.date(2024, 3, 7),
+    started_at=dt.datetime(2024, 3, 7, 17, 0, tzinfo=dt.UTC),
+    minutes_url="https://github.com/wg/m/blob/main/meetings/2024.03.07/README.md",
+)
+ACTION = texts.ActionView(
+    id=9,
+    task="Finish the RFC draft",
+    owner="Alice",
+    due=dt.date(2024, 3, 14),
+    at=3725.4,
+    excerpt="Alice: I'll finish it.\nBob: Thanks!",
+)
 
 
 def test_action_issue_body_has_everything_a_reader_needs():
@@ -44,7 +54,8 @@ def test_wish_comment_says_raised_again_with_the_excerpt():
 
 def _minutes(n_decisions: int) -> texts.MinutesView:
     return texts.MinutesView(
-        summary="Short summary.", long_summary="Long summary.",
+        summary="Short summary.",
+        long_summary="Long summary.",
         decisions=[f"Decision {i} " + "x" * 200 for i in range(n_decisions)],
         actions=[texts.ActionView(id=1, task="Do it", owner="Alice", issue_url="https://gh/i/5", issue_number=5)],
     )
@@ -71,8 +82,14 @@ def test_forum_post_with_a_huge_summary_is_cut_inside_it():
 
 
 def test_discord_message_stays_under_2000_characters():
-    many = texts.MinutesView(summary="s " * 600, long_summary="", actions=[
-        texts.ActionView(id=i, task=f"Task {i} " + "y" * 120, owner="Owner", issue_url=f"https://gh/i/{i}") for i in range(40)])
+    many = texts.MinutesView(
+        summary="s " * 600,
+        long_summary="",
+        actions=[
+            texts.ActionView(id=i, task=f"Task {i} " + "y" * 120, owner="Owner", issue_url=f"https://gh/i/{i}")
+            for i in range(40)
+        ],
+    )
     message = texts.discord_minutes(MEETING, many, "https://forum/t/x/1/2")
     assert len(message) <= texts.DISCORD_LIMIT
     assert message.startswith("**Parsers WG call: 2024-03-07**") and "Forum: <https://forum/t/x/1/2>" in message
@@ -80,8 +97,15 @@ def test_discord_message_stays_under_2000_characters():
 
 def test_archive_readme_links_items_to_their_issues():
     minutes = texts.MinutesView(
-        summary="s", long_summary="Long.", decisions=["Keep Thursdays"], links=["https://example.org"],
-        actions=[texts.ActionView(id=1, task="Do it", owner="Alice", due=dt.date(2024, 3, 14), issue_url="https://gh/i/5", issue_number=5)],
+        summary="s",
+        long_summary="Long.",
+        decisions=["Keep Thursdays"],
+        links=["https://example.org"],
+        actions=[
+            texts.ActionView(
+                id=1, task="Do it", owner="Alice", due=dt.date(2024, 3, 14), issue_url="https://gh/i/5", issue_number=5
+            )
+        ],
         wishes=[texts.WishView(id=1, title="Dark mode", issue_url="https://gh/i/1", issue_number=1, raised_again=True)],
     )
     readme = texts.archive_readme(MEETING, minutes, "m3-archive")
@@ -92,15 +116,18 @@ def test_archive_readme_links_items_to_their_issues():
     assert "**[00:01:05] Bob:** hello there" in transcript
 
 
-@pytest.mark.parametrize("new,existing,same", [
-    ("Dark mode for the dashboard", "Add dark mode to the dashboard", True),
-    ("dark-mode dashboard!", "Dashboard: dark mode", True),
-    ("Export the minutes as PDF", "PDF export of the minutes", True),
-    ("Support for Windows builds", "Windows build support", True),
-    ("Dark mode for the dashboard", "Export the dashboard as CSV", False),
-    ("Faster parser", "Faster CI builds", False),
-    ("Add a mailing list", "Add a calendar feed", False),
-])
+@pytest.mark.parametrize(
+    "new,existing,same",
+    [
+        ("Dark mode for the dashboard", "Add dark mode to the dashboard", True),
+        ("dark-mode dashboard!", "Dashboard: dark mode", True),
+        ("Export the minutes as PDF", "PDF export of the minutes", True),
+        ("Support for Windows builds", "Windows build support", True),
+        ("Dark mode for the dashboard", "Export the dashboard as CSV", False),
+        ("Faster parser", "Faster CI builds", False),
+        ("Add a mailing list", "Add a calendar feed", False),
+    ],
+)
 def test_wish_similarity(new, existing, same):
     assert (similarity(new, existing) >= 0.8) is same, similarity(new, existing)
 

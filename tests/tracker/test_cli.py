@@ -16,8 +16,13 @@ WGBOT = [str(Path(sys.executable).with_name("wgbot"))]
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*WGBOT, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [*WGBOT, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
 
 
 def test_help_lists_the_built_commands():
@@ -58,7 +63,10 @@ def test_db_upgrade_then_status(tmp_path):
     ("env", "expected"),
     [
         ({"WGBOT_SCHEDULE_TIME": "26:00"}, "WGBOT_SCHEDULE_TIME"),
-        ({"WGBOT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "database postgresql+psycopg://nobody@127.0.0.1:1/none"),
+        (
+            {"WGBOT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+            "database postgresql+psycopg://nobody@127.0.0.1:1/none",
+        ),
     ],
 )
 def test_bad_configuration_is_a_one_line_error(env, expected):

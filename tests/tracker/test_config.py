@@ -72,7 +72,11 @@ def test_environment_beats_file_beats_toml(tmp_path, monkeypatch):
         ("WGBOT_SCHEDULE_DURATION_MINUTES", "0", "WGBOT_SCHEDULE_DURATION_MINUTES: "),
         ("WGBOT_GITHUB_REPO", "not a repo", "WGBOT_GITHUB_REPO: value error, must look like owner/name"),
         ("WGBOT_FORUM_TOPIC_ID", "abc", "WGBOT_FORUM_TOPIC_ID: "),
-        ("WGBOT_DATABASE_URL", "mysql://x", "WGBOT_DATABASE_URL: value error, must start with sqlite:// or postgresql://"),
+        (
+            "WGBOT_DATABASE_URL",
+            "mysql://x",
+            "WGBOT_DATABASE_URL: value error, must start with sqlite:// or postgresql://",
+        ),
         ("WGBOT_DISCORD_GUILD_ID", "guild", "WGBOT_DISCORD_GUILD_ID: "),
     ],
 )
@@ -109,7 +113,9 @@ def test_require_names_the_missing_setting_and_its_file_variant():
     settings = load_settings()
     with pytest.raises(ConfigError) as info:
         settings.discord.require("token", "guild_id", purpose="by `wgbot run`")
-    assert str(info.value).startswith("WGBOT_DISCORD_TOKEN is not set (needed by `wgbot run`): set it or WGBOT_DISCORD_TOKEN_FILE")
+    assert str(info.value).startswith(
+        "WGBOT_DISCORD_TOKEN is not set (needed by `wgbot run`): set it or WGBOT_DISCORD_TOKEN_FILE"
+    )
 
 
 def test_secrets_never_reach_a_log_line(monkeypatch, caplog):

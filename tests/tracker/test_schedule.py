@@ -37,9 +37,7 @@ def group(db, clock):
 def test_default_cadence_is_thursday_1700_utc_for_60_minutes(db, group):
     with db.session() as session:
         occs = sched.next_occurrences(session, group, count=4)
-    assert [o.start for o in occs] == [
-        dt.datetime(2026, 12, d, 17, 0, tzinfo=UTC) for d in (3, 10, 17, 24)
-    ]
+    assert [o.start for o in occs] == [dt.datetime(2026, 12, d, 17, 0, tzinfo=UTC) for d in (3, 10, 17, 24)]
     assert all(o.end - o.start == dt.timedelta(minutes=60) for o in occs)
     assert all(o.status == "scheduled" and o.meeting_id is None for o in occs)
 
@@ -158,8 +156,11 @@ def test_ics_round_trip_through_icalendar_matches_the_schedule(db, group):
     master = [c for c in calendar.walk("VEVENT") if "RRULE" in c][0]
     assert master["RRULE"]["FREQ"] == ["WEEKLY"] and master["RRULE"]["BYDAY"] == ["TH"]
     assert master["DTSTART"].dt.tzinfo is not None and master["DTSTART"].dt.utcoffset() == dt.timedelta(0)
-    exdates = [d.dt for d in master["EXDATE"].dts] if not isinstance(master["EXDATE"], list) else [
-        d.dt for e in master["EXDATE"] for d in e.dts]
+    exdates = (
+        [d.dt for d in master["EXDATE"].dts]
+        if not isinstance(master["EXDATE"], list)
+        else [d.dt for e in master["EXDATE"] for d in e.dts]
+    )
     assert dt.datetime(2026, 12, 10, 17, 0, tzinfo=UTC) in exdates
     override = [c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" in c][0]
     assert override["RECURRENCE-ID"].dt == dt.datetime(2026, 12, 17, 17, 0, tzinfo=UTC)

@@ -48,8 +48,9 @@ def test_stereo_48k_is_mixed_to_mono_and_streamed_in_chunks(tmp_path):
     path = tmp_path / "stereo.wav"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=48_000, layout="stereo")
-        frame = av.AudioFrame.from_ndarray(np.stack([left, np.zeros_like(left)]).astype(np.float32), format="fltp",
-                                           layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.stack([left, np.zeros_like(left)]).astype(np.float32), format="fltp", layout="stereo"
+        )
         frame.sample_rate = 48_000
         for packet in stream.encode(frame):
             container.mux(packet)
@@ -65,8 +66,15 @@ def _wav_with_format_tag(path, tag: int):
     data = np.zeros(16_000, np.int16).tobytes()
     fmt = struct.pack("<HHIIHH", tag, 1, 16_000, 32_000, 2, 16)
     path.write_bytes(
-        b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE"
-        + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
     )
     return path
 

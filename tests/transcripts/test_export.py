@@ -22,7 +22,7 @@ def parse_vtt(text: str) -> list[tuple[float, float, str, str]]:
     """A strict WebVTT reader (the subset we write): header, then cues of id, timing line, `<v Name>text</v>`."""
     assert text.startswith("WEBVTT\n\n")
     cues = []
-    for block in text[len("WEBVTT\n\n"):].strip("\n").split("\n\n") if text.strip() != "WEBVTT" else []:
+    for block in text[len("WEBVTT\n\n") :].strip("\n").split("\n\n") if text.strip() != "WEBVTT" else []:
         ident, timing, payload, *rest = block.split("\n")
         assert not rest and ident.isdigit()
         m = re.fullmatch(VTT_TIME + " --> " + VTT_TIME, timing)
@@ -50,12 +50,18 @@ def parse_srt(text: str) -> list[tuple[float, float, str]]:
 def _transcript() -> Transcript:
     return Transcript(
         segments=[
-            Segment("Alice", 1.0, 3.5, "Welcome. Is the <HNSW> index & the SIMD kernel ready?", "alice.ogg",
-                    [Word(1.0, 1.6, "Welcome.", 0.9)]),
+            Segment(
+                "Alice",
+                1.0,
+                3.5,
+                "Welcome. Is the <HNSW> index & the SIMD kernel ready?",
+                "alice.ogg",
+                [Word(1.0, 1.6, "Welcome.", 0.9)],
+            ),
             Segment("Bob", 3.2, 4.0, "Yes --> almost.", "bob.ogg"),  # overlaps Alice: both kept
             Segment("Alice", 3725.25, 3727.0, "Good, see you next_week *all*.", "alice.ogg"),
         ],
-        started_at=dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.timezone.utc),
+        started_at=dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.UTC),
         duration=3728.0,
         warnings=["carol.ogg: no speech found"],
     )
@@ -64,12 +70,17 @@ def _transcript() -> Transcript:
 def test_json_round_trip_and_shape():
     t = _transcript()
     data = json.loads(to_json(t))
-    assert data["segments"][0] == {"speaker": "Alice", "start": 1.0, "end": 3.5,
-                                   "text": "Welcome. Is the <HNSW> index & the SIMD kernel ready?"}
+    assert data["segments"][0] == {
+        "speaker": "Alice",
+        "start": 1.0,
+        "end": 3.5,
+        "text": "Welcome. Is the <HNSW> index & the SIMD kernel ready?",
+    }
     assert data["speakers"] == ["Alice", "Bob"] and data["warnings"] == ["carol.ogg: no speech found"]
     back = from_json(to_json(t, with_words=True))
     assert [(s.speaker, s.start, s.end, s.text) for s in back.segments] == [
-        (s.speaker, s.start, s.end, s.text) for s in t.segments]
+        (s.speaker, s.start, s.end, s.text) for s in t.segments
+    ]
     assert back.segments[0].words == t.segments[0].words and back.started_at == t.started_at
     assert "words" not in json.loads(to_json(t))["segments"][0]
 

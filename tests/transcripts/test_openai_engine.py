@@ -20,8 +20,18 @@ from .test_transcribe import _check_against_truth
 def test_conversion_splits_the_fused_projections_back():
     variables = read_ct2_variables(Path(whisper_model_dir("tiny.en")) / "model.bin")
     dims, state = ct2_to_openai_state(variables)
-    assert dims == {"n_mels": 80, "n_audio_ctx": 1500, "n_audio_state": 384, "n_audio_head": 6, "n_audio_layer": 4,
-                    "n_vocab": 51864, "n_text_ctx": 448, "n_text_state": 384, "n_text_head": 6, "n_text_layer": 4}
+    assert dims == {
+        "n_mels": 80,
+        "n_audio_ctx": 1500,
+        "n_audio_state": 384,
+        "n_audio_head": 6,
+        "n_audio_layer": 4,
+        "n_vocab": 51864,
+        "n_text_ctx": 448,
+        "n_text_state": 384,
+        "n_text_head": 6,
+        "n_text_layer": 4,
+    }
     fused = variables["decoder/layer_2/self_attention/linear_0/weight"].astype(np.float32)
     assert np.array_equal(state["decoder.blocks.2.attn.key.weight"], fused[384:768])
     assert "decoder.blocks.2.attn.key.bias" not in state  # openai-whisper's key projection has no bias

@@ -18,15 +18,20 @@ def _touch(folder, *names):
 
 def test_manifest_names_speakers_offsets_and_the_start(tmp_path):
     _touch(tmp_path, "alice-1.ogg", "bob-2.ogg")
-    write_manifest(tmp_path, Manifest(
-        meeting="2026-11-26-weekly",
-        started_at=dt.datetime(2026, 11, 26, 17, 0, 3, tzinfo=dt.timezone.utc),
-        tracks=[ManifestTrack(file="alice-1.ogg", speaker="Alice", user_id="1", offset=0.0),
-                ManifestTrack(file="bob-2.ogg", speaker="Bob", user_id="2", offset=12.5)],
-    ))
+    write_manifest(
+        tmp_path,
+        Manifest(
+            meeting="2026-11-26-weekly",
+            started_at=dt.datetime(2026, 11, 26, 17, 0, 3, tzinfo=dt.UTC),
+            tracks=[
+                ManifestTrack(file="alice-1.ogg", speaker="Alice", user_id="1", offset=0.0),
+                ManifestTrack(file="bob-2.ogg", speaker="Bob", user_id="2", offset=12.5),
+            ],
+        ),
+    )
     recording = read_recording(tmp_path)
     assert recording.speakers == ["Alice", "Bob"]
-    assert recording.started_at == dt.datetime(2026, 11, 26, 17, 0, 3, tzinfo=dt.timezone.utc)
+    assert recording.started_at == dt.datetime(2026, 11, 26, 17, 0, 3, tzinfo=dt.UTC)
     assert recording.meeting == "2026-11-26-weekly"
     assert [(t.user_id, t.parts[0].offset) for t in recording.tracks] == [("1", 0.0), ("2", 12.5)]
     assert not recording.warnings and not recording.mixed
@@ -34,15 +39,20 @@ def test_manifest_names_speakers_offsets_and_the_start(tmp_path):
 
 def test_part_files_after_a_restart_join_one_track(tmp_path):
     _touch(tmp_path, "alice.ogg", "alice.part2.ogg", "bob.ogg", "bob-b.ogg")
-    (tmp_path / "manifest.json").write_text(json.dumps({
-        "meeting": "m", "started_at": "2026-11-26T17:00:00Z",
-        "tracks": [
-            {"file": "alice.ogg", "speaker": "Alice", "user_id": 1, "offset": 0.0},
-            {"file": "bob.ogg", "speaker": "Bob", "offset": 3.0},
-            {"file": "alice.part2.ogg", "speaker": "Alice", "user_id": "1", "offset": 1830.5},
-            {"file": ["bob-b.ogg"], "speaker": "Bob", "offset": 900},
-        ],
-    }))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps(
+            {
+                "meeting": "m",
+                "started_at": "2026-11-26T17:00:00Z",
+                "tracks": [
+                    {"file": "alice.ogg", "speaker": "Alice", "user_id": 1, "offset": 0.0},
+                    {"file": "bob.ogg", "speaker": "Bob", "offset": 3.0},
+                    {"file": "alice.part2.ogg", "speaker": "Alice", "user_id": "1", "offset": 1830.5},
+                    {"file": ["bob-b.ogg"], "speaker": "Bob", "offset": 900},
+                ],
+            }
+        )
+    )
     recording = read_recording(tmp_path)
     alice, bob = recording.tracks
     assert alice.user_id == "1"  # numbers are accepted as ids
@@ -53,16 +63,18 @@ def test_part_files_after_a_restart_join_one_track(tmp_path):
 
 def test_a_list_of_files_continues_without_gaps(tmp_path):
     _touch(tmp_path, "a1.ogg", "a2.ogg")
-    (tmp_path / "manifest.json").write_text(json.dumps(
-        {"tracks": [{"file": ["a1.ogg", "a2.ogg"], "speaker": "Ann", "offset": 4}]}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"tracks": [{"file": ["a1.ogg", "a2.ogg"], "speaker": "Ann", "offset": 4}]})
+    )
     (track,) = read_recording(tmp_path).tracks
     assert [(p.path.name, p.offset) for p in track.parts] == [("a1.ogg", 4.0), ("a2.ogg", None)]
 
 
 def test_missing_and_unlisted_files_are_warnings_not_failures(tmp_path):
     _touch(tmp_path, "alice.ogg", "stray.flac")
-    (tmp_path / "manifest.json").write_text(json.dumps({"tracks": [
-        {"file": "alice.ogg", "speaker": "Alice"}, {"file": "gone.ogg", "speaker": "Bob"}]}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"tracks": [{"file": "alice.ogg", "speaker": "Alice"}, {"file": "gone.ogg", "speaker": "Bob"}]})
+    )
     recording = read_recording(tmp_path)
     assert recording.speakers == ["Alice"]
     assert recording.warnings == [

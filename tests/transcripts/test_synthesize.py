@@ -25,7 +25,9 @@ def test_tracks_hold_each_speaker_exactly_when_the_truth_says(synthesized_meetin
         assert abs(len(audio) / SAMPLE_RATE - meeting.duration) < 0.05
         for line in meeting.lines:
             inside = _level(audio, line.start + 0.05, line.end - 0.05)
-            edges = max(_level(audio, line.start - 0.3, line.start - 0.02), _level(audio, line.end + 0.02, line.end + 0.3))
+            edges = max(
+                _level(audio, line.start - 0.3, line.start - 0.02), _level(audio, line.end + 0.02, line.end + 0.3)
+            )
             if line.speaker == speaker:
                 assert inside > 0.03 and edges < 0.012, (speaker, line.text)  # tight: silence right outside
             else:

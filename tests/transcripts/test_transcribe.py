@@ -22,9 +22,13 @@ def _check_against_truth(transcript, lines, tolerance=0.5):
     for seg in transcript.segments:
         own = [line for line in lines if line.speaker == seg.speaker and seg.start < line.end and seg.end > line.start]
         assert own, f"{seg.speaker} at {seg.start:.2f}-{seg.end:.2f} said {seg.text!r} where the script has nothing"
-        assert all(line.speaker == seg.speaker for line in lines if seg.start + 0.2 < line.end and seg.end - 0.2 > line.start)
+        assert all(
+            line.speaker == seg.speaker for line in lines if seg.start + 0.2 < line.end and seg.end - 0.2 > line.start
+        )
     for line in lines:
-        covering = [s for s in transcript.segments if s.speaker == line.speaker and s.start < line.end and s.end > line.start]
+        covering = [
+            s for s in transcript.segments if s.speaker == line.speaker and s.start < line.end and s.end > line.start
+        ]
         assert covering, f"nothing transcribed for {line.speaker}: {line.text!r}"
         assert abs(min(s.start for s in covering) - line.start) <= tolerance, (line, covering)
         assert abs(max(s.end for s in covering) - line.end) <= tolerance, (line, covering)

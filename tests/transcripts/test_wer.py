@@ -5,7 +5,10 @@ from transcripts.wer import normalize_text, number_words, word_error_rate
 
 def test_normalization_ignores_case_punctuation_hyphens_and_number_spelling():
     assert normalize_text("Machines with AVX2, I'd say 3 times!") == "machines with avx two id say three times"
-    assert normalize_text("a follow-up at 2.5% of 1,200") == "a follow up at two point five percent of one thousand two hundred"
+    assert (
+        normalize_text("a follow-up at 2.5% of 1,200")
+        == "a follow up at two point five percent of one thousand two hundred"
+    )
     assert number_words(342) == "three hundred forty two"
     assert word_error_rate("About three times faster on AVX two.", "about 3 times faster on AVX2") == 0.0
 

@@ -17,15 +17,19 @@ EOT = 50257
 def test_timestamp_tokens_become_pieces_and_an_unfinished_tail_is_kept():
     tokens = [TS, 1, 2, TS + 120, TS + 120, 3, 4, TS + 250, TS + 260, 5, 6]  # last piece never closed
     assert split_at_timestamps(tokens, TS, EOT, content_duration=12.0) == [
-        (0.0, 2.4, [1, 2]), (2.4, 5.0, [3, 4]), (5.2, 12.0, [5, 6])]
+        (0.0, 2.4, [1, 2]),
+        (2.4, 5.0, [3, 4]),
+        (5.2, 12.0, [5, 6]),
+    ]
     assert split_at_timestamps([TS, 7, TS + 50, EOT], TS, EOT, 3.0) == [(0.0, 1.0, [7])]
     assert split_at_timestamps([8, 9], TS, EOT, 3.0) == [(0.0, 3.0, [8, 9])]  # no timestamps at all
     assert split_at_timestamps([TS, TS + 10, EOT], TS, EOT, 3.0) == []
 
 
 def _region(start: float, seconds: float) -> SpeechRegion:
-    return SpeechRegion(start, start + seconds, start + 0.2, start + seconds - 0.2,
-                        np.full(int(seconds * 16_000), 0.1, np.float32), 0.9)
+    return SpeechRegion(
+        start, start + seconds, start + 0.2, start + seconds - 0.2, np.full(int(seconds * 16_000), 0.1, np.float32), 0.9
+    )
 
 
 def _heard(*spans) -> list[EngineSegment]:

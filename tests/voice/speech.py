@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import discord.opus
 import numpy as np
@@ -28,7 +28,7 @@ def load_opus() -> None:
         assert discord.opus._load_default(), "libopus is not installed"
 
 
-@lru_cache(maxsize=None)
+@cache
 def encode_line(text: str, voice: str) -> EncodedLine:
     load_opus()
     speech = render_line(text, voice)  # float32 at 22.05 kHz, espeak's own silence trimmed

@@ -48,7 +48,7 @@ def test_recording_nickname_marks_and_unmarks_within_discords_limit():
 
 def _folder_with_audio(root, meeting, started):
     folder = RecordingFolder.open(root / meeting, meeting, now=started)
-    (folder.path / f"alice-1.ogg").write_bytes(b"OggS audio")
+    (folder.path / "alice-1.ogg").write_bytes(b"OggS audio")
     (folder.path / "notes.txt").write_text("kept")
     return folder.path
 
@@ -92,16 +92,14 @@ def test_what_was_said_goes_with_the_audio(tmp_path):
     (kept / MINUTES_CACHE).write_text("{}\n")
     published = {"m-old": now - dt.timedelta(days=31), "m-recent": now - dt.timedelta(days=2)}
 
-    purged = purge_expired_audio(tmp_path, retention_days=30, published_at=published.get, now=now,
-                                 speech_files=speech)
+    purged = purge_expired_audio(tmp_path, retention_days=30, published_at=published.get, now=now, speech_files=speech)
     assert [(p.meeting, sorted(p.files)) for p in purged] == [("m-old", sorted(["alice-1.ogg", *speech]))]
     assert not any((folder / name).exists() for name in speech) and (folder / "notes.txt").exists()
     assert (kept / MINUTES_CACHE).exists() and (kept / "alice-1.ogg").exists()
 
     # A folder purged before: its audio is gone, a cache left over goes on the next pass.
     (folder / MINUTES_CACHE).write_text("{}\n")
-    again = purge_expired_audio(tmp_path, retention_days=30, published_at=published.get, now=now,
-                                speech_files=speech)
+    again = purge_expired_audio(tmp_path, retention_days=30, published_at=published.get, now=now, speech_files=speech)
     assert [(p.meeting, p.files) for p in again] == [("m-old", [MINUTES_CACHE])]
     marker = json.loads((folder / DELETED_MARKER).read_text())
     assert set(marker["files"]) == {"alice-1.ogg", *speech}

@@ -91,7 +91,9 @@ def capture(tmp_path_factory) -> Capture:
     key_change = None
     for send_time, user, frame in _timeline():
         if key_change is None and send_time >= KEY_CHANGE:
-            key_change = add_to_group(gateway, CHANNEL, [sessions[ALICE], sessions[BOB], sessions[DAVE]], sessions[CAROL])
+            key_change = add_to_group(
+                gateway, CHANNEL, [sessions[ALICE], sessions[BOB], sessions[DAVE]], sessions[CAROL]
+            )
         speaker = speakers[user]
         if next_send[user] is not None and send_time > next_send[user] + 0.001:
             speaker.skip(round((send_time - next_send[user]) * 48_000))  # the RTP clock runs through the pause
@@ -125,8 +127,12 @@ def capture(tmp_path_factory) -> Capture:
     events = [
         (KEY_CHANGE, lambda: sessions[BOT].process_proposals(davey.ProposalsOperationType.append, key_change[0])),
         (BOT_COMMIT, lambda: sessions[BOT].process_commit(key_change[1])),
-        (carol_first + SPEAKING_DELAY, lambda: receiver.handle_ws_message(
-            {"op": 5, "d": {"user_id": str(CAROL), "ssrc": SSRCS[CAROL], "speaking": 1}})),
+        (
+            carol_first + SPEAKING_DELAY,
+            lambda: receiver.handle_ws_message(
+                {"op": 5, "d": {"user_id": str(CAROL), "ssrc": SSRCS[CAROL], "speaking": 1}}
+            ),
+        ),
     ]
     rtcp = bytes([0x80, 200, 0, 6]) + SSRCS[ALICE].to_bytes(4, "big") + bytes(20)
     video = bytes([0x80, 0x65, 0, 1, 0, 0, 0, 1]) + (55_555).to_bytes(4, "big") + bytes(40)
@@ -159,10 +165,14 @@ def test_every_track_is_valid_ogg_opus(capture):
     for path, _offset in tracks.values():
         probe = subprocess.run(
             ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate", "-of", "csv=p=0", str(path)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert probe.stdout.strip() == "opus,48000"
-        decode = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True)
+        decode = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True
+        )
         assert decode.returncode == 0 and decode.stderr == "", decode.stderr
         assert len(decode_file(path)) > 48_000
 
@@ -218,7 +228,7 @@ def test_tracks_line_up_with_the_meeting_clock(capture):
     # Every line is late by the same network and codec delay (about 30 ms + 6.5 ms); what matters is that the
     # tracks agree with each other.
     assert errors.max() - errors.min() <= 0.020, errors
-    assert 0.0 <= errors.min() and errors.max() <= 0.080, errors
+    assert errors.min() >= 0.0 and errors.max() <= 0.080, errors
 
 
 def test_late_joiner_first_words_are_kept(capture):
@@ -273,4 +283,6 @@ def test_recorded_audio_transcribes_to_the_script(capture):
         )[::3]  # 48 -> 16 kHz (espeak has nothing above 8 kHz worth keeping)
         baseline, _ = wer(source, " ".join(lines))
         recorded, heard = wer(decode_file(path, 16_000), " ".join(lines))
-        assert recorded <= min(0.25, baseline + 0.10), f"{NAMES[user]}: WER {recorded:.2f} (source {baseline:.2f}): {heard!r}"
+        assert recorded <= min(0.25, baseline + 0.10), (
+            f"{NAMES[user]}: WER {recorded:.2f} (source {baseline:.2f}): {heard!r}"
+        )

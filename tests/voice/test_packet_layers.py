@@ -57,7 +57,9 @@ def test_rtp_header_with_csrcs_and_extension():
 @pytest.mark.parametrize("mode", [XCHACHA, AES])
 @pytest.mark.parametrize("extension,csrcs,padding", [(False, (), 0), (True, (), 0), (True, (5, 6, 7), 9)])
 def test_transport_roundtrip_strips_extension_and_padding(mode, extension, csrcs, padding):
-    speaker = SimulatedSpeaker(1, 1234, TransportEncryptor(mode, KEY), extension=extension, csrcs=csrcs, padding=padding)
+    speaker = SimulatedSpeaker(
+        1, 1234, TransportEncryptor(mode, KEY), extension=extension, csrcs=csrcs, padding=padding
+    )
     frame = encode_line("Testing one two three.", "en-us").frames[3]
     packet = speaker.packet(frame)
     header = parse_rtp_header(packet)
@@ -116,8 +118,12 @@ def test_ogg_writer_pages_granules_and_repair(tmp_path):
     assert granules == sorted(granules) and granules[-1] == writer.granule
     packets, tags = read_opus_packets(path)
     assert packets[: len(frames)] == frames and tags["WGBOT_SPEAKER"] == "Ålice"
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert abs(float(probe.stdout) - writer.granule / 48_000) < 0.01
     # A crash mid-write leaves a torn page: readers stop before it, repair_tail cuts it off.
     whole = path.read_bytes()
@@ -144,8 +150,11 @@ def _group():
 def test_dave_passthrough_plain_and_held_frames_retry_after_a_key_change():
     gateway, sender, bot = _group()
     state = {"session": bot, "version": 1}
-    dave = DaveDecryptor(lambda: (state["version"], state["session"]), hold_seconds=2.0,
-                         send_order=lambda meta: meta if isinstance(meta, int) else -1)
+    dave = DaveDecryptor(
+        lambda: (state["version"], state["session"]),
+        hold_seconds=2.0,
+        send_order=lambda meta: meta if isinstance(meta, int) else -1,
+    )
     frame = encode_line("Testing one two three.", "en-us").frames[2]
     assert dave.decrypt(1, sender.encrypt_opus(frame), 0.0, "a") == [("a", frame)]
     assert dave.decrypt(1, SILENCE_FRAME, 0.1, "b") == [("b", SILENCE_FRAME)]  # passthrough

@@ -52,7 +52,9 @@ class FakeVoiceClient:
         self.channel = channel
         self.connected = True
         self.receiver = None
-        self.connection_state = SimpleNamespace(mode=MODE, secret_key=list(KEY), dave_session=None, dave_protocol_version=0)
+        self.connection_state = SimpleNamespace(
+            mode=MODE, secret_key=list(KEY), dave_session=None, dave_protocol_version=0
+        )
 
     def is_connected(self) -> bool:
         return self.connected
@@ -104,9 +106,17 @@ def discord_world():
 
 def _recorder(world, folder, **overrides) -> MeetingRecorder:
     options = dict(
-        meeting_id="2026-11-26-weekly", folder=folder, voice_channel=world.voice, text_channel=world.text,
-        opted_out=lambda uid: uid == OPTED_OUT, empty_timeout=300, max_length=3600, retention_days=14,
-        contact="the WG chairs", tick=0.05, reconnect_grace=0.1,
+        meeting_id="2026-11-26-weekly",
+        folder=folder,
+        voice_channel=world.voice,
+        text_channel=world.text,
+        opted_out=lambda uid: uid == OPTED_OUT,
+        empty_timeout=300,
+        max_length=3600,
+        retention_days=14,
+        contact="the WG chairs",
+        tick=0.05,
+        reconnect_grace=0.1,
     )
     options.update(overrides)
     return MeetingRecorder(world.bot, **options)
@@ -204,7 +214,9 @@ async def test_warns_in_the_text_channel_when_decryption_keeps_failing(discord_w
     await recorder.start()
     recorder.receiver.dave.hold_seconds = 0.1
     recorder.voice_client.connection_state.dave_protocol_version = 1
-    recorder.voice_client.connection_state.dave_session = SimpleNamespace(epoch=1, decrypt=lambda *a: (_ for _ in ()).throw(ValueError("no key")))
+    recorder.voice_client.connection_state.dave_session = SimpleNamespace(
+        epoch=1, decrypt=lambda *a: (_ for _ in ()).throw(ValueError("no key"))
+    )
     receiver = recorder.voice_client.receiver
     receiver.handle_ws_message({"op": 5, "d": {"user_id": str(ALICE), "ssrc": 11, "speaking": 1}})
     speaker = SimulatedSpeaker(ALICE, 11, TransportEncryptor(MODE, KEY))

@@ -159,7 +159,12 @@ def test_decrypts_what_discord_py_itself_sends():
     form_group(gateway, CHANNEL, [sender_session, bot_session])
     fake = SimpleNamespace(
         _connection=SimpleNamespace(dave_session=sender_session, can_encrypt=True),
-        sequence=65_535, timestamp=4_294_966_000, ssrc=4321, mode=MODE, secret_key=list(KEY), _incr_nonce=0,
+        sequence=65_535,
+        timestamp=4_294_966_000,
+        ssrc=4321,
+        mode=MODE,
+        secret_key=list(KEY),
+        _incr_nonce=0,
     )
     fake.checked_add = types.MethodType(discord.VoiceClient.checked_add, fake)
     fake._encrypt_aead_xchacha20_poly1305_rtpsize = types.MethodType(

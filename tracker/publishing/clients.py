@@ -43,12 +43,16 @@ class Clients:
         if self._forum is None:
             forum = self.settings.forum
             key = _secret(forum.api_key)
-            for value, name in ((forum.url, "WGBOT_FORUM_URL"), (key, "WGBOT_FORUM_API_KEY"),
-                                (forum.api_username, "WGBOT_FORUM_API_USERNAME")):
+            for value, name in (
+                (forum.url, "WGBOT_FORUM_URL"),
+                (key, "WGBOT_FORUM_API_KEY"),
+                (forum.api_username, "WGBOT_FORUM_API_USERNAME"),
+            ):
                 if not value:
                     raise PermanentError(f"{name} is not set (needed to post to the forum)")
-            self._forum = DiscourseClient(forum.url, key, forum.api_username,
-                                          timeout=float(self.settings.publish.timeout_seconds))
+            self._forum = DiscourseClient(
+                forum.url, key, forum.api_username, timeout=float(self.settings.publish.timeout_seconds)
+            )
         return self._forum
 
     @property
@@ -58,8 +62,9 @@ class Clients:
             token = _secret(discord.token)
             if not token:
                 raise PermanentError("WGBOT_DISCORD_TOKEN is not set (needed to post the minutes in Discord)")
-            self._discord = DiscordRest(token, discord.api_base, guild_id=discord.guild_id,
-                                        timeout=float(self.settings.publish.timeout_seconds))
+            self._discord = DiscordRest(
+                token, discord.api_base, guild_id=discord.guild_id, timeout=float(self.settings.publish.timeout_seconds)
+            )
         return self._discord
 
     @property

@@ -70,13 +70,21 @@ class DiscordRest:
         return self._ref(data, channel_id)
 
     def edit_message(self, channel_id: int, message_id: int, content: str) -> MessageRef:
-        data = self._request("PATCH", f"/channels/{channel_id}/messages/{message_id}", f"edit message {message_id}",
-                             json={"content": content, "allowed_mentions": {"parse": []}})
+        data = self._request(
+            "PATCH",
+            f"/channels/{channel_id}/messages/{message_id}",
+            f"edit message {message_id}",
+            json={"content": content, "allowed_mentions": {"parse": []}},
+        )
         return self._ref(data, channel_id)
 
     def recent_messages(self, channel_id: int, limit: int = 50) -> list[dict]:
-        return self._request("GET", f"/channels/{channel_id}/messages", f"read channel {channel_id}",
-                             params={"limit": max(1, min(limit, 100))})
+        return self._request(
+            "GET",
+            f"/channels/{channel_id}/messages",
+            f"read channel {channel_id}",
+            params={"limit": max(1, min(limit, 100))},
+        )
 
     def find_own_message(self, channel_id: int, content: str, limit: int = 50) -> MessageRef | None:
         me = str(self.me().get("id"))
@@ -99,11 +107,14 @@ class DiscordRest:
         except httpx.ConnectTimeout as exc:
             raise RetryLater(self._clean(f"{action}: cannot connect to Discord ({type(exc).__name__})")) from None
         except httpx.TimeoutException as exc:
-            raise RetryLater(self._clean(f"{action}: no answer from Discord in time ({type(exc).__name__})"),
-                             outcome_unknown=writes) from None
+            raise RetryLater(
+                self._clean(f"{action}: no answer from Discord in time ({type(exc).__name__})"), outcome_unknown=writes
+            ) from None
         except httpx.TransportError as exc:
-            raise RetryLater(self._clean(f"{action}: connection to Discord failed ({type(exc).__name__}: {exc})"),
-                             outcome_unknown=writes) from None
+            raise RetryLater(
+                self._clean(f"{action}: connection to Discord failed ({type(exc).__name__}: {exc})"),
+                outcome_unknown=writes,
+            ) from None
         if response.is_success:
             return response.json() if response.content else {}
         try:

@@ -56,7 +56,9 @@ class DiscourseClient:
     # ---- operations --------------------------------------------------------------------------------------------
 
     def create_post(self, topic_id: int, raw: str) -> PostRef:
-        data = self._request("POST", "/posts.json", f"reply to topic {topic_id}", json={"topic_id": topic_id, "raw": raw})
+        data = self._request(
+            "POST", "/posts.json", f"reply to topic {topic_id}", json={"topic_id": topic_id, "raw": raw}
+        )
         return self.post_ref(data)
 
     def update_post(self, post_id: int, raw: str) -> PostRef:
@@ -75,8 +77,10 @@ class DiscourseClient:
     def find_post_by_marker(self, topic_id: int, marker: str) -> PostRef | None:
         """Our post in the topic's latest `recent_posts` whose raw text carries `marker`."""
         topic = self._request("GET", f"/t/{topic_id}.json", f"read topic {topic_id}")
-        stream = topic.get("post_stream", {}).get("stream") or [p["id"] for p in topic.get("post_stream", {}).get("posts", [])]
-        ids = list(stream)[-self.recent_posts:]
+        stream = topic.get("post_stream", {}).get("stream") or [
+            p["id"] for p in topic.get("post_stream", {}).get("posts", [])
+        ]
+        ids = list(stream)[-self.recent_posts :]
         for start in range(0, len(ids), 20):  # Discourse serves posts in chunks of 20
             chunk = ids[start : start + 20]
             params = [("post_ids[]", str(i)) for i in chunk] + [("include_raw", "true")]
@@ -103,17 +107,22 @@ class DiscourseClient:
         except httpx.ConnectTimeout as exc:
             raise RetryLater(self._clean(f"{action}: cannot connect to the forum ({type(exc).__name__})")) from None
         except httpx.TimeoutException as exc:
-            raise RetryLater(self._clean(f"{action}: no answer from the forum in time ({type(exc).__name__})"),
-                             outcome_unknown=writes) from None
+            raise RetryLater(
+                self._clean(f"{action}: no answer from the forum in time ({type(exc).__name__})"),
+                outcome_unknown=writes,
+            ) from None
         except httpx.TransportError as exc:
-            raise RetryLater(self._clean(f"{action}: connection to the forum failed ({type(exc).__name__}: {exc})"),
-                             outcome_unknown=writes) from None
+            raise RetryLater(
+                self._clean(f"{action}: connection to the forum failed ({type(exc).__name__}: {exc})"),
+                outcome_unknown=writes,
+            ) from None
         if response.is_success:
             try:
                 return response.json()
             except ValueError:
-                raise RetryLater(f"{action}: the forum answered {response.status_code} without JSON",
-                                 outcome_unknown=writes) from None
+                raise RetryLater(
+                    f"{action}: the forum answered {response.status_code} without JSON", outcome_unknown=writes
+                ) from None
         raise self._error(action, response, writes)
 
     def _error(self, action: str, response: httpx.Response, writes: bool) -> Exception:
@@ -134,9 +143,11 @@ class DiscourseClient:
         if status in (401, 403):
             return PermanentError(text + " — check WGBOT_FORUM_API_KEY and WGBOT_FORUM_API_USERNAME")
         if status == 422 and ("in a row" in message or "consecutive" in message):
-            return PermanentError(text + " — Discourse allows the same user 3 consecutive replies unless it is staff or "
-                                  "the topic owner; make the API user staff (or let someone reply), then "
-                                  "`wgbot publish --retry-failed`")
+            return PermanentError(
+                text + " — Discourse allows the same user 3 consecutive replies unless it is staff or "
+                "the topic owner; make the API user staff (or let someone reply), then "
+                "`wgbot publish --retry-failed`"
+            )
         return PermanentError(text)
 
     def _wait(self, response: httpx.Response, body: dict) -> float:

@@ -167,11 +167,14 @@ class GithubClient:
         except requests.exceptions.ConnectTimeout as exc:
             raise RetryLater(self._clean(f"{action}: cannot connect to GitHub ({type(exc).__name__})")) from None
         except requests.exceptions.Timeout as exc:
-            raise RetryLater(self._clean(f"{action}: no answer from GitHub in time ({type(exc).__name__})"),
-                             outcome_unknown=True) from None
+            raise RetryLater(
+                self._clean(f"{action}: no answer from GitHub in time ({type(exc).__name__})"), outcome_unknown=True
+            ) from None
         except requests.exceptions.RequestException as exc:
-            raise RetryLater(self._clean(f"{action}: connection to GitHub failed ({type(exc).__name__}: {exc})"),
-                             outcome_unknown=True) from None
+            raise RetryLater(
+                self._clean(f"{action}: connection to GitHub failed ({type(exc).__name__}: {exc})"),
+                outcome_unknown=True,
+            ) from None
 
     def _clean(self, text: str) -> str:
         return redact(text, [self._token])
@@ -181,14 +184,17 @@ class GithubClient:
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or exc.message or "").strip()
         details = "; ".join(
-            str(e.get("message") or e.get("code") or e) if isinstance(e, dict) else str(e) for e in data.get("errors", [])
+            str(e.get("message") or e.get("code") or e) if isinstance(e, dict) else str(e)
+            for e in data.get("errors", [])
         )
-        text = f"{action}: GitHub answered {status}" + (f" {message}" if message else "") + (f" ({details})" if details else "")
+        text = (
+            f"{action}: GitHub answered {status}"
+            + (f" {message}" if message else "")
+            + (f" ({details})" if details else "")
+        )
         text = self._clean(text)
         wait = rate_limit_wait(exc.headers)
-        rate_limited = status == 429 or (
-            status == 403 and (wait is not None or "rate limit" in message.lower())
-        )
+        rate_limited = status == 429 or (status == 403 and (wait is not None or "rate limit" in message.lower()))
         if rate_limited:
             return RetryLater(text, wait=wait if wait is not None else SECONDARY_RATE_LIMIT_WAIT)
         if status == 401:

@@ -85,8 +85,15 @@ def action_view(session: Session, item: ActionItem) -> texts.ActionView:
         member = session.get(Member, item.owner_id)
         login = member.github_login if member else None
     return texts.ActionView(
-        id=item.id, task=item.task, owner=item.owner_name, due=item.due, at=item.at, excerpt=item.excerpt,
-        github_login=login, issue_url=item.github_issue_url, issue_number=item.github_issue_number,
+        id=item.id,
+        task=item.task,
+        owner=item.owner_name,
+        due=item.due,
+        at=item.at,
+        excerpt=item.excerpt,
+        github_login=login,
+        issue_url=item.github_issue_url,
+        issue_number=item.github_issue_number,
     )
 
 
@@ -96,8 +103,14 @@ def wish_view(session: Session, wish: WishlistEntry) -> texts.WishView:
     ).first()
     again = bool(row and row.external_id and row.external_id.startswith("comment:"))
     return texts.WishView(
-        id=wish.id, title=wish.title, details=wish.details, at=wish.at, excerpt=wish.excerpt,
-        issue_url=wish.github_issue_url, issue_number=wish.github_issue_number, raised_again=again,
+        id=wish.id,
+        title=wish.title,
+        details=wish.details,
+        at=wish.at,
+        excerpt=wish.excerpt,
+        issue_url=wish.github_issue_url,
+        issue_number=wish.github_issue_number,
+        raised_again=again,
     )
 
 
@@ -115,9 +128,13 @@ def minutes_view(session: Session, meeting: Meeting) -> texts.MinutesView:
     wishes = [w for w in wishes if not (w.status == ItemStatus.dropped and w.github_issue_number is None)]
     links = session.exec(select(Link).where(Link.meeting_id == meeting.id).order_by(Link.id)).all()
     return texts.MinutesView(
-        summary=record.summary, long_summary=record.long_summary, decisions=list(record.decisions),
-        next_topics=list(record.next_topics), notes=list(record.notes),
-        actions=[action_view(session, a) for a in actions], wishes=[wish_view(session, w) for w in wishes],
+        summary=record.summary,
+        long_summary=record.long_summary,
+        decisions=list(record.decisions),
+        next_topics=list(record.next_topics),
+        notes=list(record.notes),
+        actions=[action_view(session, a) for a in actions],
+        wishes=[wish_view(session, w) for w in wishes],
         links=[link.url for link in links],
     )
 
@@ -140,7 +157,7 @@ def _target_number(target: str, prefix: str) -> int:
     if not target.startswith(prefix):
         raise PermanentError(f"publication target {target!r} should look like {prefix}<number>")
     try:
-        return int(target[len(prefix):])
+        return int(target[len(prefix) :])
     except ValueError:
         raise PermanentError(f"publication target {target!r} should look like {prefix}<number>") from None
 
@@ -183,9 +200,13 @@ class ActionIssueHandler:
         meeting = _meeting(session, row)
         folder = archive_folder(session, meeting, self.clients.archive_dir)
         return IssueJob(
-            key=row.idempotency_key, repo=row.target, since=row.created_at - MARKER_SEARCH_MARGIN,
-            meeting=meeting_view(meeting), readme_path=f"{folder}/README.md",
-            issue_number=int(row.external_id) if row.external_id else None, action=action_view(session, item),
+            key=row.idempotency_key,
+            repo=row.target,
+            since=row.created_at - MARKER_SEARCH_MARGIN,
+            meeting=meeting_view(meeting),
+            readme_path=f"{folder}/README.md",
+            issue_number=int(row.external_id) if row.external_id else None,
+            action=action_view(session, item),
         )
 
     def perform(self, job: IssueJob, maybe_created: bool) -> Outcome:
@@ -240,10 +261,15 @@ class WishIssueHandler:
         if row.external_id and not row.external_id.startswith("comment:"):
             issue_number = int(row.external_id)
         return IssueJob(
-            key=row.idempotency_key, repo=row.target, since=row.created_at - MARKER_SEARCH_MARGIN,
-            meeting=meeting_view(meeting) if meeting else None, readme_path=readme, issue_number=issue_number,
+            key=row.idempotency_key,
+            repo=row.target,
+            since=row.created_at - MARKER_SEARCH_MARGIN,
+            meeting=meeting_view(meeting) if meeting else None,
+            readme_path=readme,
+            issue_number=issue_number,
             wish=texts.WishView(id=wish.id, title=wish.title, details=wish.details, at=wish.at, excerpt=wish.excerpt),
-            previous_external_id=row.external_id, previous_external_url=row.external_url,
+            previous_external_id=row.external_id,
+            previous_external_url=row.external_url,
         )
 
     def perform(self, job: IssueJob, maybe_created: bool) -> Outcome:
@@ -256,26 +282,35 @@ class WishIssueHandler:
             return Outcome(job.previous_external_id, job.previous_external_url, changed=False)
         if job.issue_number is not None:
             repo.ensure_labels(labels)
-            ref = repo.update_issue(job.issue_number, texts.wish_issue_title(wish),
-                                    texts.wish_issue_body(wish, meeting, job.key), labels)
+            ref = repo.update_issue(
+                job.issue_number, texts.wish_issue_title(wish), texts.wish_issue_body(wish, meeting, job.key), labels
+            )
             return Outcome(str(ref.number), ref.url, extra={"issue_number": ref.number, "issue_url": ref.url})
 
         if maybe_created:
             found = repo.find_issue_by_marker(marker, job.since)
             if found is not None:
-                return Outcome(str(found.number), found.url, extra={"issue_number": found.number, "issue_url": found.url})
+                return Outcome(
+                    str(found.number), found.url, extra={"issue_number": found.number, "issue_url": found.url}
+                )
             comment = repo.find_comment_by_marker(marker, job.since)
             if comment is not None:
                 issue = repo.get_issue(comment.issue_number)
-                return Outcome(f"comment:{comment.id}", comment.url,
-                               extra={"issue_number": comment.issue_number, "issue_url": issue.url if issue else None})
+                return Outcome(
+                    f"comment:{comment.id}",
+                    comment.url,
+                    extra={"issue_number": comment.issue_number, "issue_url": issue.url if issue else None},
+                )
 
         duplicate = best_match(wish.title, [i for i in repo.open_issues("wish-list") if marker not in i.body])
         if duplicate is not None:
             comment = repo.create_comment(duplicate.number, texts.wish_comment_body(wish, meeting, job.key))
             log.info("%s: raised again on #%d", job.key, duplicate.number)
-            return Outcome(f"comment:{comment.id}", comment.url,
-                           extra={"issue_number": duplicate.number, "issue_url": duplicate.url})
+            return Outcome(
+                f"comment:{comment.id}",
+                comment.url,
+                extra={"issue_number": duplicate.number, "issue_url": duplicate.url},
+            )
         repo.ensure_labels(labels)
         ref = repo.create_issue(texts.wish_issue_title(wish), texts.wish_issue_body(wish, meeting, job.key), labels, [])
         log.info("%s: created wish-list issue #%d", job.key, ref.number)
@@ -311,12 +346,15 @@ class ArchiveHandler:
     def prepare(self, session: Session, row: Publication) -> ArchiveJob:
         meeting = _meeting(session, row)
         segments = session.exec(
-            select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting.id)
+            select(TranscriptSegment)
+            .where(TranscriptSegment.meeting_id == meeting.id)
             .order_by(TranscriptSegment.start, TranscriptSegment.id)
         ).all()
         return ArchiveJob(
-            key=row.idempotency_key, repo=row.target,
-            folder=archive_folder(session, meeting, self.clients.archive_dir), meeting=meeting_view(meeting),
+            key=row.idempotency_key,
+            repo=row.target,
+            folder=archive_folder(session, meeting, self.clients.archive_dir),
+            meeting=meeting_view(meeting),
             minutes=minutes_view(session, meeting),
             segments=[texts.SegmentView(s.speaker, s.start, s.text) for s in segments],
         )
@@ -327,10 +365,15 @@ class ArchiveHandler:
         readme_path = f"{job.folder}/README.md"
         meeting = replace(job.meeting, minutes_url=repo.blob_url(readme_path, branch))
         what = f"{meeting.title}, {meeting.day}"
-        transcript = repo.put_file(f"{job.folder}/transcript.md", texts.archive_transcript(meeting, job.segments, job.key),
-                                   f"Transcript of {what}", branch)
-        readme = repo.put_file(readme_path, texts.archive_readme(meeting, job.minutes, job.key), f"Minutes of {what}",
-                               branch)
+        transcript = repo.put_file(
+            f"{job.folder}/transcript.md",
+            texts.archive_transcript(meeting, job.segments, job.key),
+            f"Transcript of {what}",
+            branch,
+        )
+        readme = repo.put_file(
+            readme_path, texts.archive_readme(meeting, job.minutes, job.key), f"Minutes of {what}", branch
+        )
         return Outcome(job.folder, readme.url, changed=readme.changed or transcript.changed)
 
     def record(self, session: Session, row: Publication, job: ArchiveJob, outcome: Outcome) -> None:
@@ -360,9 +403,13 @@ class ForumPostHandler:
         meeting = _meeting(session, row)
         archive = sibling(session, meeting.id, PublicationKind.archive)
         view = replace(meeting_view(meeting), minutes_url=archive.external_url if archive else None)
-        return PostJob(key=row.idempotency_key, target_id=_target_number(row.target, "forum:topic/"), meeting=view,
-                       minutes=minutes_view(session, meeting),
-                       existing_id=int(row.external_id) if row.external_id else None)
+        return PostJob(
+            key=row.idempotency_key,
+            target_id=_target_number(row.target, "forum:topic/"),
+            meeting=view,
+            minutes=minutes_view(session, meeting),
+            existing_id=int(row.external_id) if row.external_id else None,
+        )
 
     def perform(self, job: PostJob, maybe_created: bool) -> Outcome:
         forum = self.clients.forum
@@ -402,15 +449,21 @@ class DiscordMinutesHandler:
 
     def prepare(self, session: Session, row: Publication) -> PostJob:
         if not row.idempotency_key.endswith("-discord-minutes"):
-            raise PermanentError(f"publication {row.idempotency_key}: only the minutes message is published from the outbox")
+            raise PermanentError(
+                f"publication {row.idempotency_key}: only the minutes message is published from the outbox"
+            )
         meeting = _meeting(session, row)
         archive = sibling(session, meeting.id, PublicationKind.archive)
         forum = sibling(session, meeting.id, PublicationKind.forum_post)
         view = replace(meeting_view(meeting), minutes_url=archive.external_url if archive else None)
-        return PostJob(key=row.idempotency_key, target_id=_target_number(row.target, "discord:channel/"), meeting=view,
-                       minutes=minutes_view(session, meeting),
-                       existing_id=int(row.external_id) if row.external_id else None,
-                       forum_url=forum.external_url if forum else None)
+        return PostJob(
+            key=row.idempotency_key,
+            target_id=_target_number(row.target, "discord:channel/"),
+            meeting=view,
+            minutes=minutes_view(session, meeting),
+            existing_id=int(row.external_id) if row.external_id else None,
+            forum_url=forum.external_url if forum else None,
+        )
 
     def perform(self, job: PostJob, maybe_created: bool) -> Outcome:
         discord = self.clients.discord
@@ -430,8 +483,16 @@ class DiscordMinutesHandler:
 
 
 def make_handlers(clients: Clients) -> dict[PublicationKind, object]:
-    return {h.kind: h for h in (ActionIssueHandler(clients), WishIssueHandler(clients), ArchiveHandler(clients),
-                                ForumPostHandler(clients), DiscordMinutesHandler(clients))}
+    return {
+        h.kind: h
+        for h in (
+            ActionIssueHandler(clients),
+            WishIssueHandler(clients),
+            ArchiveHandler(clients),
+            ForumPostHandler(clients),
+            DiscordMinutesHandler(clients),
+        )
+    }
 
 
 __all__ = ["Outcome", "make_handlers", "archive_folder", "minutes_view", "meeting_view"]

@@ -83,7 +83,11 @@ def retry_failed(session: Session, now: dt.datetime | None = None) -> int:
     """Give every failed row a new round of attempts. `last_error` stays until it succeeds, which also tells the
     next attempt that something may already exist (it looks for the marker first)."""
     now = now or utcnow()
-    rows = [r for r in session.exec(select(Publication).where(Publication.state == PublicationState.failed)).all() if owned(r)]
+    rows = [
+        r
+        for r in session.exec(select(Publication).where(Publication.state == PublicationState.failed)).all()
+        if owned(r)
+    ]
     for row in rows:
         row.state = PublicationState.pending
         row.attempts = 0
@@ -104,13 +108,15 @@ def blocked_by(session: Session, row: Publication) -> list[Publication]:
     if row.meeting_id is None or RANK[row.kind] == 0:
         return []
     lower = [k for k, r in RANK.items() if r < RANK[row.kind]]
-    return list(session.exec(
-        select(Publication).where(
-            Publication.meeting_id == row.meeting_id,
-            col(Publication.kind).in_(lower),
-            Publication.state != PublicationState.done,
-        )
-    ).all())
+    return list(
+        session.exec(
+            select(Publication).where(
+                Publication.meeting_id == row.meeting_id,
+                col(Publication.kind).in_(lower),
+                Publication.state != PublicationState.done,
+            )
+        ).all()
+    )
 
 
 # ---- retry timing ------------------------------------------------------------------------------------------------
@@ -308,7 +314,8 @@ class Publisher:
             return
         higher = [k for k, r in RANK.items() if r > RANK[row.kind]]
         dependents = [
-            d for d in session.exec(
+            d
+            for d in session.exec(
                 select(Publication).where(
                     Publication.meeting_id == row.meeting_id,
                     col(Publication.kind).in_(higher),
@@ -318,15 +325,21 @@ class Publisher:
             if owned(d)
         ]
         if republish(session, dependents, now):
-            log.info("%s changed: %d dependent publication(s) will be updated in place", row.idempotency_key,
-                     len(dependents))
+            log.info(
+                "%s changed: %d dependent publication(s) will be updated in place", row.idempotency_key, len(dependents)
+            )
 
     def _maybe_published(self, session: Session, meeting_id: int | None, now: dt.datetime) -> None:
         if meeting_id is None:
             return
         states = session.exec(select(Publication.state).where(Publication.meeting_id == meeting_id)).all()
         meeting = session.get(Meeting, meeting_id)
-        if meeting and states and all(s == PublicationState.done for s in states) and meeting.state == MeetingState.summarized:
+        if (
+            meeting
+            and states
+            and all(s == PublicationState.done for s in states)
+            and meeting.state == MeetingState.summarized
+        ):
             meeting.state = MeetingState.published
             meeting.updated_at = now
             session.add(meeting)
@@ -393,10 +406,18 @@ def status(db: Database, include_done: bool = False) -> list[RowStatus]:
         rows = session.exec(query).all()
         return [
             RowStatus(
-                id=r.id, key=r.idempotency_key, kind=r.kind.value, target=r.target, state=r.state.value,
-                attempts=r.attempts, next_attempt_at=r.next_attempt_at if r.state == PublicationState.pending else None,
-                external_url=r.external_url, last_error=r.last_error,
-                waiting_for=[b.idempotency_key for b in blocked_by(session, r)] if r.state == PublicationState.pending else [],
+                id=r.id,
+                key=r.idempotency_key,
+                kind=r.kind.value,
+                target=r.target,
+                state=r.state.value,
+                attempts=r.attempts,
+                next_attempt_at=r.next_attempt_at if r.state == PublicationState.pending else None,
+                external_url=r.external_url,
+                last_error=r.last_error,
+                waiting_for=[b.idempotency_key for b in blocked_by(session, r)]
+                if r.state == PublicationState.pending
+                else [],
             )
             for r in rows
         ]

@@ -109,4 +109,3 @@ def _sync_kind(db, settings, clients, model, label, kind, name, report: SyncRepo
                 session.add(item)
                 (report.reopened if wanted == ItemStatus.open else report.closed).append(what)
                 log.info("sync: %s is now %s", what, wanted.value)
-

@@ -189,7 +189,10 @@ def _wish_line(wish: WishView) -> str:
 def archive_readme(meeting: MeetingView, minutes: MinutesView, key: str) -> str:
     out = [f"# {meeting.title}: {meeting.day}", ""]
     if meeting.started_at:
-        out += [f"Started {meeting.started_at.strftime('%Y-%m-%d %H:%M UTC')}. Transcript: [transcript.md](transcript.md).", ""]
+        out += [
+            f"Started {meeting.started_at.strftime('%Y-%m-%d %H:%M UTC')}. Transcript: [transcript.md](transcript.md).",
+            "",
+        ]
     else:
         out += ["Transcript: [transcript.md](transcript.md).", ""]
     out += ["## Summary", "", (minutes.long_summary or minutes.summary).strip() or "(no summary)", ""]
@@ -239,7 +242,11 @@ def forum_post(meeting: MeetingView, minutes: MinutesView, key: str, limit: int 
     if len(full) <= limit:
         return full
 
-    more = f"\n\n*Cut to fit the forum's limit: the rest is in the [full minutes]({meeting.minutes_url}).*" if meeting.minutes_url else "\n\n*Cut to fit the forum's limit.*"
+    more = (
+        f"\n\n*Cut to fit the forum's limit: the rest is in the [full minutes]({meeting.minutes_url}).*"
+        if meeting.minutes_url
+        else "\n\n*Cut to fit the forum's limit.*"
+    )
     budget = limit - len(head) - len(more) - len(tail)
     kept: list[str] = []
     used = 0
@@ -268,7 +275,9 @@ def _cut_text(text: str, budget: int) -> str:
 # ---- Discord -----------------------------------------------------------------------------------------------------
 
 
-def discord_minutes(meeting: MeetingView, minutes: MinutesView, forum_url: str | None, limit: int = DISCORD_LIMIT) -> str:
+def discord_minutes(
+    meeting: MeetingView, minutes: MinutesView, forum_url: str | None, limit: int = DISCORD_LIMIT
+) -> str:
     """The minutes message in the text channel: summary, action items, where to read more. Plain text, no marker
     (Discord shows everything); a retry recognizes its message by identical content instead."""
     links = []

@@ -90,18 +90,24 @@ def make_minutes(
             progress(what, done, steps)
         done += 1
 
-    budgets = part_budgets(chunks, per_part=options.read_per_part, part_tokens=options.part_tokens,
-                           meeting=options.read_budget)
+    budgets = part_budgets(
+        chunks, per_part=options.read_per_part, part_tokens=options.part_tokens, meeting=options.read_budget
+    )
     with model.answers_from(cache):
-        read = read_parts(model, chunks, grounder, hints, budgets=budgets, tick=tick,
-                          answer_tokens=options.answer_tokens)
+        read = read_parts(
+            model, chunks, grounder, hints, budgets=budgets, tick=tick, answer_tokens=options.answer_tokens
+        )
         notes = list(read.notes)
         summary = ""
         tick("short summary")
         if read.sections:
-            summary = short_summary(model, read.sections, hints.title, grounder.speakers,
-                                    max_tokens=options.answer_tokens.get("short summary",
-                                                                         ANSWER_TOKENS["short summary"]))
+            summary = short_summary(
+                model,
+                read.sections,
+                hints.title,
+                grounder.speakers,
+                max_tokens=options.answer_tokens.get("short summary", ANSWER_TOKENS["short summary"]),
+            )
             if summary is None:
                 summary = ""
                 notes.append("summary: the model gave no usable answer")
@@ -147,8 +153,13 @@ def read_ahead(
         return 0
     next_meeting = next_meeting or meeting_date + dt.timedelta(days=options.days_to_next_meeting)
     grounder = Grounder(lines, meeting_date, next_meeting, extra_names=list(hints.speakers))
-    budgets = part_budgets(chunks, per_part=options.read_per_part, part_tokens=options.part_tokens,
-                           meeting=options.read_budget, complete=False)
+    budgets = part_budgets(
+        chunks,
+        per_part=options.read_per_part,
+        part_tokens=options.part_tokens,
+        meeting=options.read_budget,
+        complete=False,
+    )
     with model.answers_from(cache):
         read_parts(model, chunks, grounder, hints, budgets=budgets, complete=False, answer_tokens=options.answer_tokens)
     return len(chunks)

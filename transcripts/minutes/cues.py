@@ -19,9 +19,7 @@ ACTION = re.compile(
     r"\b(?:action item|to-?do|follow[- ]?up|take care of|on it|assign|volunteer|responsible|deadline|due|"
     r"i'?ll do|will do|sign up|signed up|in charge)\b|"
     r"\b(?:he|she|they|(?-i:[A-Z][a-z]+)) (?:will|is going to|can|could|should) (?!be\b)|"
-    r"\b(?:by|before|until|till) (?:the )?(?:end of|next|tomorrow|tonight|today|"
-    + "|".join(WEEKDAYS)
-    + r")\b",
+    r"\b(?:by|before|until|till) (?:the )?(?:end of|next|tomorrow|tonight|today|" + "|".join(WEEKDAYS) + r")\b",
     re.IGNORECASE,
 )
 WISH = re.compile(

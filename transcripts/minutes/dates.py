@@ -221,9 +221,7 @@ _RULES: list[_Rule] = [
     ),
     (
         _rx(r"(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+week|this\s+week|the\s+weekend|this\s+weekend)"),
-        lambda m, d, n: _week_monday(d) + dt.timedelta(days=6)
-        if "weekend" in m.group(0).lower()
-        else _end_of_week(d),
+        lambda m, d, n: _week_monday(d) + dt.timedelta(days=6) if "weekend" in m.group(0).lower() else _end_of_week(d),
         False,
     ),
     (

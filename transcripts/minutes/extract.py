@@ -42,8 +42,14 @@ _PLACEHOLDER = re.compile(r"<[^<>]*>")  # a "<...>" of the answer form in a ques
 
 Tick = Callable[[str], None]
 QUESTIONS_PER_PART = 4
-ANSWER_TOKENS = {"action items": 360, "line check": 60, "wishes": 300, "decisions": 240, "long summary": 240,
-                 "short summary": 200}
+ANSWER_TOKENS = {
+    "action items": 360,
+    "line check": 60,
+    "wishes": 300,
+    "decisions": 240,
+    "long summary": 240,
+    "short summary": 200,
+}
 # Lines that look like a commitment but that the action-item answer did not cover get one small question each
 # (the model's list misses one now and then); at most this many per part, those with a due date first.
 CHECKS_PER_PART = 2
@@ -79,8 +85,9 @@ def _render(lines: list[Line]) -> str:
 MIN_PART_READ = 300  # transcript tokens shown of any part, however short
 
 
-def part_budgets(chunks: list[Chunk], *, per_part: int, part_tokens: int, meeting: int, complete: bool = True
-                 ) -> list[int]:
+def part_budgets(
+    chunks: list[Chunk], *, per_part: int, part_tokens: int, meeting: int, complete: bool = True
+) -> list[int]:
     """Transcript tokens shown of each part: `per_part` for a full part (`part_tokens` long), in proportion for a
     shorter one; the last part of a finished meeting also gets what is left of `meeting` (so a meeting that short
     is read whole). Each budget but the last depends on its own part only."""
@@ -113,8 +120,9 @@ def read_parts(
             for _ in range(QUESTIONS_PER_PART):
                 tick("reading")
             continue
-        part = _Part(chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS,
-                     single=single)
+        part = _Part(
+            chunk, len(chunks), shown, grounder, hints, result, tick, answer_tokens or ANSWER_TOKENS, single=single
+        )
         flows += [part.action_items(), part.wishes(), part.decisions(), part.sections()]
     llm.ask_all(flows)  # all parts' questions side by side, the first parts first
 
@@ -122,9 +130,14 @@ def read_parts(
     result.actions = _cap(_dedupe_actions(result.actions, similar), MAX_ACTIONS, "action items")
     result.wishes = _cap(_dedupe_wishes(result.wishes, similar), MAX_WISHES, "wishes")
     # A task of one person that the model also called a decision is an action item, not a decision.
-    decided = [(text, at) for text, at in result.timed_decisions
-               if not any(similar(text, a.task) >= 0.5 or (a.at == at and grounder.support(a.task, text) >= 0.5)
-                          for a in result.actions)]
+    decided = [
+        (text, at)
+        for text, at in result.timed_decisions
+        if not any(
+            similar(text, a.task) >= 0.5 or (a.at == at and grounder.support(a.task, text) >= 0.5)
+            for a in result.actions
+        )
+    ]
     result.decisions = _cap(_dedupe_texts(decided, similar), MAX_DECISIONS, "decisions")
     result.next_topics = _cap(_dedupe_texts(result.timed_topics, similar), MAX_NEXT_TOPICS, "next topics")
     result.sections.sort(key=lambda s: s.start)
@@ -140,19 +153,34 @@ class _Part:
     follow-up (a line the action items missed) is asked while the other questions are still being answered.
     """
 
-    def __init__(self, chunk: Chunk, parts: int, shown: list[Line], grounder: Grounder, hints: Hints,
-                 result: ReadResult, tick: Tick, limits: dict[str, int], single: bool) -> None:
+    def __init__(
+        self,
+        chunk: Chunk,
+        parts: int,
+        shown: list[Line],
+        grounder: Grounder,
+        hints: Hints,
+        result: ReadResult,
+        tick: Tick,
+        limits: dict[str, int],
+        single: bool,
+    ) -> None:
         self.chunk, self.parts, self.shown, self.grounder = chunk, parts, shown, grounder
         self.result, self.tick, self.limits, self.single = result, tick, limits, single
         self.label = _label(chunk, parts)
         speakers = list(dict.fromkeys(line.speaker for line in chunk.lines))
-        self.prefix = prompts.transcript_message(_render(shown), speakers, hints.title, list(hints.agenda),
-                                                 partial=len(shown) < len(chunk.lines))
+        self.prefix = prompts.transcript_message(
+            _render(shown), speakers, hints.title, list(hints.agenda), partial=len(shown) < len(chunk.lines)
+        )
 
     def _ask(self, question: str, answer_model, purpose: str, required: bool = True):
-        answer = yield Question(system=prompts.SYSTEM, user=self.prefix + question, answer_model=answer_model,
-                                max_tokens=self.limits.get(purpose, ANSWER_TOKENS[purpose]),
-                                purpose=f"{purpose} {self.chunk.number}/{self.parts}")
+        answer = yield Question(
+            system=prompts.SYSTEM,
+            user=self.prefix + question,
+            answer_model=answer_model,
+            max_tokens=self.limits.get(purpose, ANSWER_TOKENS[purpose]),
+            purpose=f"{purpose} {self.chunk.number}/{self.parts}",
+        )
         if required:
             self.tick(purpose)
         if answer is None and required:  # a failed extra check only loses what it might have added
@@ -171,14 +199,19 @@ class _Part:
         if not commitments:
             self.tick("action items")
             return
-        answer = yield from self._ask(prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer,
-                                      "action items")
+        answer = yield from self._ask(
+            prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items"
+        )
         if answer is None:
             return
         found = [a for c in answer.items if (a := self.grounder.action(c.owner, c.task, c.line))]
         for number in _unanswered(commitments, found, self.shown):
-            check = yield from self._ask(prompts.CHECK_LINE.replace("{line}", self._line(number).render()),
-                                         prompts.LineCheck, "line check", required=False)
+            check = yield from self._ask(
+                prompts.CHECK_LINE.replace("{line}", self._line(number).render()),
+                prompts.LineCheck,
+                "line check",
+                required=False,
+            )
             if check and check.task.strip() and (item := self.grounder.action(check.owner, check.task, number)):
                 found.append(item)
         self.result.actions += found
@@ -190,16 +223,18 @@ class _Part:
             return
         answer = yield from self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes")
         if answer:
-            self.result.wishes += [w for c in answer.wishes if (w := self.grounder.wish(
-                c.title, cited=c.line, cut=len(c.title) >= prompts.WISH_TITLE_CHARS))]
+            self.result.wishes += [
+                w
+                for c in answer.wishes
+                if (w := self.grounder.wish(c.title, cited=c.line, cut=len(c.title) >= prompts.WISH_TITLE_CHARS))
+            ]
 
     def decisions(self) -> Flow:
         settled = self._candidates(cues.DECISION_OR_TOPIC)
         if not settled:
             self.tick("decisions")
             return
-        answer = yield from self._ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer,
-                                      "decisions")
+        answer = yield from self._ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions")
         if answer is None:
             return
         self.result.timed_decisions += [d for text in answer.decisions if (d := self.grounder.decision(text))]
@@ -208,8 +243,12 @@ class _Part:
         starts = {line.start: line.number for line in self.shown}
         covered = {starts.get(at) for _, at in found}
         for number in [n for n in self._candidates(cues.NEXT_MEETING) if n not in covered][:CHECKS_PER_PART]:
-            check = yield from self._ask(prompts.CHECK_TOPIC.replace("{line}", self._line(number).render()),
-                                         prompts.TopicCheck, "line check", required=False)
+            check = yield from self._ask(
+                prompts.CHECK_TOPIC.replace("{line}", self._line(number).render()),
+                prompts.TopicCheck,
+                "line check",
+                required=False,
+            )
             if check and check.topic.strip() and (t := self.grounder.next_topic(check.topic)):
                 found.append(t)
         self.result.timed_topics += found
@@ -218,8 +257,9 @@ class _Part:
         # A meeting read in one part gets up to three topics, each part of a longer one two (a part is about a
         # quarter of an hour): the long summary keeps a section per few minutes of talk, whatever the length.
         wanted = prompts.MAX_TOPICS_PER_PART if self.single else 2
-        answer = yield from self._ask(prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer,
-                                      "long summary")
+        answer = yield from self._ask(
+            prompts.question(prompts.SECTIONS, topics=wanted), prompts.SectionAnswer, "long summary"
+        )
         if answer:
             self.result.sections += _sections(answer, self.chunk, self.grounder)[:wanted]
 
@@ -265,9 +305,15 @@ def _dedupe_actions(items: list[ActionItem], similar=similarity) -> list[ActionI
     """One item per task: the same owner on the same line with a similar task, or an almost identical task."""
     kept: list[ActionItem] = []
     for item in sorted(items, key=lambda a: a.at):
-        twin = next((k for k in kept if k.owner == item.owner and (
-            similar(k.task, item.task) >= SAME_TASK or (k.at == item.at and similar(k.task, item.task) > 0.3))),
-            None)
+        twin = next(
+            (
+                k
+                for k in kept
+                if k.owner == item.owner
+                and (similar(k.task, item.task) >= SAME_TASK or (k.at == item.at and similar(k.task, item.task) > 0.3))
+            ),
+            None,
+        )
         if twin is None:
             kept.append(item)
         elif twin.due is None and item.due is not None:

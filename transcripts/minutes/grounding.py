@@ -48,8 +48,27 @@ _NAMES_SAID = re.compile(
     r"(?<=[a-z,] )([A-Z][a-z]{2,})\b|\b([A-Z][a-z]{2,})(?=, | (?:will|is|can|has|said|could|should)\b)"
 )
 _SELF = {"i", "me", "myself", "speaker", "the speaker", "self"}
-_GROUP = {"we", "us", "everyone", "everybody", "all", "team", "the team", "group", "the group", "someone", "somebody",
-          "anyone", "nobody", "they", "you", "unknown", "none", "n/a", ""}
+_GROUP = {
+    "we",
+    "us",
+    "everyone",
+    "everybody",
+    "all",
+    "team",
+    "the team",
+    "group",
+    "the group",
+    "someone",
+    "somebody",
+    "anyone",
+    "nobody",
+    "they",
+    "you",
+    "unknown",
+    "none",
+    "n/a",
+    "",
+}
 
 
 @dataclass
@@ -159,9 +178,8 @@ class Grounder:
             addressee = self._addressee(i, clause)
             if addressee:
                 return addressee
-        if first_person and not request and owner != line.speaker:
-            if owner is None or not _mentions(clause, owner):
-                return line.speaker  # "I will ..." is the speaker's own commitment
+        if first_person and not request and owner != line.speaker and (owner is None or not _mentions(clause, owner)):
+            return line.speaker  # "I will ..." is the speaker's own commitment
         if not first_person and (owner is None or owner == line.speaker):
             # "Sam will contact the office" said by Priya: Sam's task, even if the model named Priya.
             for match in _THIRD_PERSON.finditer(clause):
@@ -177,8 +195,12 @@ class Grounder:
         if COMMITMENT.search(self.lines[i].text):
             return i
         for j in (i + 1, i - 1):
-            if (0 <= j < len(self.lines) and not is_injection(self.lines[j]) and COMMITMENT.search(self.lines[j].text)
-                    and self.support(task, self.lines[j].text) >= MIN_LINE_SUPPORT):
+            if (
+                0 <= j < len(self.lines)
+                and not is_injection(self.lines[j])
+                and COMMITMENT.search(self.lines[j].text)
+                and self.support(task, self.lines[j].text) >= MIN_LINE_SUPPORT
+            ):
                 return j
         return None
 
@@ -188,8 +210,11 @@ class Grounder:
         due = pick_due([self.lines[i].text], self.meeting_date, self.next_meeting)
         if due is None and i + 1 < len(self.lines):
             reply = self.lines[i + 1]
-            if (reply.speaker == owner and reply.speaker != self.lines[i].speaker
-                    and _is_plain_answer(reply.text, self.lines[i].text)):
+            if (
+                reply.speaker == owner
+                and reply.speaker != self.lines[i].speaker
+                and _is_plain_answer(reply.text, self.lines[i].text)
+            ):
                 due = pick_due([reply.text], self.meeting_date, self.next_meeting)
                 if due is not None:
                     used.append(i + 1)
@@ -238,16 +263,26 @@ class Grounder:
         if i is None:
             self._drop("wish", title, "not found in the transcript")
             return None
-        wished = next((j for j in (i, i - 1, i + 1) if 0 <= j < len(self.lines) and not is_injection(self.lines[j])
-                       and WISH.search(self.lines[j].text)), None)
+        wished = next(
+            (
+                j
+                for j in (i, i - 1, i + 1)
+                if 0 <= j < len(self.lines) and not is_injection(self.lines[j]) and WISH.search(self.lines[j].text)
+            ),
+            None,
+        )
         if wished is None:
             self._drop("wish", title, "nobody wishes for it there (no 'would be nice', 'I wish', 'I'd like' ...)")
             return None
         title = re.sub(r"^(?:a|an|the)\s+", "", title, flags=re.IGNORECASE)
         if not details:
             details = _trim_words(best_clause(self.lines[wished].text, title), 200)
-        return Wish(title=capitalize(title), details=capitalize(details), at=round(self.lines[i].start, 2),
-                    excerpt=self.lines[i].quote)
+        return Wish(
+            title=capitalize(title),
+            details=capitalize(details),
+            at=round(self.lines[i].start, 2),
+            excerpt=self.lines[i].quote,
+        )
 
     def _statement(self, kind: str, text: str) -> tuple[str, int] | None:
         text = clean_text(text)
@@ -334,8 +369,9 @@ _WISH_LEAD = re.compile(
     r"maybe we (?:should|could|can)(?: (?:have|add|get))?)\s*",
     re.IGNORECASE,
 )
-_DANGLING = re.compile(r"(?:[\s,]+(?:for|the|a|an|of|to|and|or|on|in|with|about|some ?day|one day|eventually))+$",
-                       re.IGNORECASE)
+_DANGLING = re.compile(
+    r"(?:[\s,]+(?:for|the|a|an|of|to|and|or|on|in|with|about|some ?day|one day|eventually))+$", re.IGNORECASE
+)
 
 
 def wish_title(title: str, cut: bool = False) -> str:

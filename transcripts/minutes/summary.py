@@ -48,10 +48,17 @@ def short_summary(
     """Two to four sentences over the whole meeting, written from the section summaries; None if the model fails."""
     notes = "\n".join(f"- ({clock(s.start)}) {s.title}: {s.summary}" for s in sections)
     head = f"Meeting: {title}\n" if title else ""
-    user = (f"{head}Speakers: {', '.join(speakers)}\n\nNotes on the meeting, in order:\n<<<\n{notes}\n>>>\n\n"
-            f"{prompts.SUMMARY}")
-    answer = llm.ask(system=prompts.SYSTEM, user=user, answer_model=prompts.SummaryAnswer, max_tokens=max_tokens,
-                     purpose="short summary")
+    user = (
+        f"{head}Speakers: {', '.join(speakers)}\n\nNotes on the meeting, in order:\n<<<\n{notes}\n>>>\n\n"
+        f"{prompts.SUMMARY}"
+    )
+    answer = llm.ask(
+        system=prompts.SYSTEM,
+        user=user,
+        answer_model=prompts.SummaryAnswer,
+        max_tokens=max_tokens,
+        purpose="short summary",
+    )
     if answer is None:
         return None
     return trim_to(drop_repeats(answer.summary), SHORT_SUMMARY_LIMIT)

@@ -19,7 +19,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tracker.cli.common import console, err_console, fail, settings
+from bot.cli.common import console, err_console, fail, settings
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +63,50 @@ def _load_transcript_json(path: Path):
 
 
 def process(
-    path: Annotated[Path, typer.Argument(help="a recording folder (tracks + manifest.json), one audio file, "
-                                              "or a transcript.json to summarize again")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="a recording folder (tracks + manifest.json), one audio file, or a transcript.json to summarize again"
+        ),
+    ],
     date: Annotated[str, typer.Option("--date", help="the meeting's date, YYYY-MM-DD (due dates count from it)")],
-    title: Annotated[str | None, typer.Option("--title", help="the meeting's title (default: from "
-                                                              "manifest.json)")] = None,
-    agenda: Annotated[Path | None, typer.Option("--agenda", help="text file, one agenda item per line (default: "
-                                                                 "agenda.md in the recording folder)")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="the meeting's title (default: from manifest.json)")
+    ] = None,
+    agenda: Annotated[
+        Path | None,
+        typer.Option(
+            "--agenda", help="text file, one agenda item per line (default: agenda.md in the recording folder)"
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="output folder (default: ./minutes-DATE)")] = None,
-    chat: Annotated[Path | None, typer.Option("--chat", help="the call's text chat, for its links (default: "
-                                                             "chat.txt in the recording folder)")] = None,
-    next_meeting: Annotated[str | None, typer.Option("--next-meeting", help="YYYY-MM-DD, for 'by the next "
-                                                                            "meeting' (default: a week later)")] = None,
-    engine: Annotated[str | None, typer.Option("--engine", help="faster-whisper or openai-whisper "
-                                                                "(default: WGBOT_WHISPER_ENGINE)")] = None,
-    whisper_model: Annotated[str | None, typer.Option("--whisper-model", help="tiny.en, base, ... or a folder "
-                                                                              "(default: WGBOT_WHISPER_MODEL)")] = None,
-    llm_model: Annotated[str | None, typer.Option("--llm-model", help="a bundled name, a .gguf path or an https "
-                                                                      "URL (default: WGBOT_LLM_MODEL)")] = None,
-    publish: Annotated[bool, typer.Option("--publish", help="also store the meeting in the tracker and publish it "
-                                                            "(GitHub issues, archive, forum, Discord), resuming a "
-                                                            "re-run where the last one stopped")] = False,
+    chat: Annotated[
+        Path | None,
+        typer.Option("--chat", help="the call's text chat, for its links (default: chat.txt in the recording folder)"),
+    ] = None,
+    next_meeting: Annotated[
+        str | None, typer.Option("--next-meeting", help="YYYY-MM-DD, for 'by the next meeting' (default: a week later)")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="faster-whisper or openai-whisper (default: WGBOT_WHISPER_ENGINE)")
+    ] = None,
+    whisper_model: Annotated[
+        str | None,
+        typer.Option("--whisper-model", help="tiny.en, base, ... or a folder (default: WGBOT_WHISPER_MODEL)"),
+    ] = None,
+    llm_model: Annotated[
+        str | None,
+        typer.Option("--llm-model", help="a bundled name, a .gguf path or an https URL (default: WGBOT_LLM_MODEL)"),
+    ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish",
+            help="also store the meeting in the tracker and publish it "
+            "(GitHub issues, archive, forum, Discord), resuming a "
+            "re-run where the last one stopped",
+        ),
+    ] = False,
 ) -> None:
     """Transcribe a meeting and write its minutes (summary, decisions, action items, wishes, links)."""
     started = time.perf_counter()
@@ -141,8 +164,14 @@ def process(
     except (TranscriptionError, ModelFileError) as exc:
         fail(str(exc))
     hints = Hints(title=title, agenda=items, glossary=list(loaded.group.glossary))
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                        console=err_console, transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
     try:
         with progress:
             if transcript is None:
@@ -155,8 +184,15 @@ def process(
             def on_minutes(what: str, done: int, total: int) -> None:
                 progress.update(task, description=f"minutes: {what}", completed=done, total=total)
 
-            minutes = make_minutes(transcript, meeting_date=meeting_date, hints=hints, llm=llm, chat_text=chat_text,
-                                   next_meeting=following, progress=on_minutes)
+            minutes = make_minutes(
+                transcript,
+                meeting_date=meeting_date,
+                hints=hints,
+                llm=llm,
+                chat_text=chat_text,
+                next_meeting=following,
+                progress=on_minutes,
+            )
     except (TranscriptionError, ModelFileError, LLMError) as exc:
         fail(str(exc))
     (out / "minutes.json").write_text(to_json(minutes), encoding="utf-8")
@@ -165,17 +201,30 @@ def process(
     _report(minutes, transcript, out, time.perf_counter() - started, llm.name, len(files))
 
 
-def _process_and_publish(loaded, path: Path, day: dt.date, title: str | None, agenda: list[str], out: Path,
-                         engine: str, whisper_model: str, llm_model: str) -> None:
+def _process_and_publish(
+    loaded,
+    path: Path,
+    day: dt.date,
+    title: str | None,
+    agenda: list[str],
+    out: Path,
+    engine: str,
+    whisper_model: str,
+    llm_model: str,
+) -> None:
     """`--publish`: the meeting pipeline itself (tracker/pipeline.py), as the bot runs it: every step stored as it
     finishes, so a re-run after a crash resumes from the last finished step and publishes nothing twice."""
+    from bot.cli.common import database
     from tracker import pipeline
-    from tracker.cli.common import database
     from tracker.models import Meeting, MeetingState
     from transcripts.export import write_all
     from transcripts.render import to_json, to_markdown_long, to_markdown_short
 
-    loaded.models.whisper_engine, loaded.models.whisper_model, loaded.models.llm_model = engine, whisper_model, llm_model
+    loaded.models.whisper_engine, loaded.models.whisper_model, loaded.models.llm_model = (
+        engine,
+        whisper_model,
+        llm_model,
+    )
     db = database(loaded)
     started = time.perf_counter()
     try:
@@ -195,8 +244,10 @@ def _process_and_publish(loaded, path: Path, day: dt.date, title: str | None, ag
     (out / "minutes-long.md").write_text(to_markdown_long(minutes, title=meeting.title, date=day), encoding="utf-8")
     _report(minutes, transcript, out, time.perf_counter() - started, llm_model, len(files))
     if state != MeetingState.published:
-        err_console.print(f"meeting {meeting_id} is {state.value}: what could not be published yet is retried by "
-                          "`wgbot publish` (see `wgbot publish --status`)")
+        err_console.print(
+            f"meeting {meeting_id} is {state.value}: what could not be published yet is retried by "
+            "`wgbot publish` (see `wgbot publish --status`)"
+        )
     else:
         console.print(f"meeting {meeting_id} published")
 
@@ -213,9 +264,16 @@ def _transcribe(recording, hints, engine: str, whisper_model: str, models, progr
         total = sum(t for _, t in tracks.values()) or None
         progress.update(task, description=f"transcribing {event.speaker}", completed=done, total=total)
 
-    transcript = transcribe_recording(recording, hints=hints, engine=engine, model=whisper_model,
-                                      language=models.language, compute_type=models.whisper_compute_type,
-                                      threads=models.threads, progress=on_track)
+    transcript = transcribe_recording(
+        recording,
+        hints=hints,
+        engine=engine,
+        model=whisper_model,
+        language=models.language,
+        compute_type=models.whisper_compute_type,
+        threads=models.threads,
+        progress=on_track,
+    )
     progress.update(task, description="transcribed")
     return transcript
 
@@ -236,8 +294,11 @@ def _report(minutes, transcript, out: Path, seconds: float, model: str, transcri
         console.print(f"  [ ] {item.owner}: {item.task}{due}", highlight=False)
     for note in minutes.notes + list(transcript.warnings):
         console.print(f"[yellow]note:[/] {note}", highlight=False)
-    console.print(f"minutes written to {out}/ (minutes.md, minutes-long.md, minutes.json and "
-                  f"{transcript_files} transcript files)", highlight=False)
+    console.print(
+        f"minutes written to {out}/ (minutes.md, minutes-long.md, minutes.json and "
+        f"{transcript_files} transcript files)",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

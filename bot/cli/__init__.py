@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import db, doctor, process, publish, run, schedule, worker
+from bot.cli import db, doctor, process, publish, run, schedule, worker
 from tracker.logs import configure_logging
 
 app = typer.Typer(

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from bot.cli.common import console, database, fail, settings
 from tracker import review
-from tracker.cli.common import console, database, fail, settings
 from tracker.models import utcnow
 from tracker.publishing import Publisher, PublisherBusy, retry_failed, status, sync_issue_states
 
@@ -42,11 +42,19 @@ def _show_status(db, include_done: bool) -> int:
 
 
 def publish(
-    show_status: Annotated[bool, typer.Option("--status", help="list the publications not done yet, with their last error")] = False,
+    show_status: Annotated[
+        bool, typer.Option("--status", help="list the publications not done yet, with their last error")
+    ] = False,
     show_all: Annotated[bool, typer.Option("--all", help="with --status: list done publications too")] = False,
-    again: Annotated[bool, typer.Option("--retry-failed", help="give failed publications another round of attempts")] = False,
-    max_wait: Annotated[float, typer.Option(help="keep going while the next retry is due within this many seconds")] = 120.0,
-    lock_wait: Annotated[float, typer.Option(help="seconds to wait for another publisher (e.g. the bot) to finish")] = 30.0,
+    again: Annotated[
+        bool, typer.Option("--retry-failed", help="give failed publications another round of attempts")
+    ] = False,
+    max_wait: Annotated[
+        float, typer.Option(help="keep going while the next retry is due within this many seconds")
+    ] = 120.0,
+    lock_wait: Annotated[
+        float, typer.Option(help="seconds to wait for another publisher (e.g. the bot) to finish")
+    ] = 30.0,
 ) -> None:
     """Publish what meetings left in the outbox: GitHub issues, the archive, the forum post, the Discord message."""
     loaded = settings()

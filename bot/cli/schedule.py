@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from bot.cli.common import console, database, fail, settings
 from tracker import schedule as sched
-from tracker.cli.common import console, database, fail, settings
 
 schedule_app = typer.Typer(help="Show and change the meeting schedule.", no_args_is_help=False)
 
@@ -36,8 +36,9 @@ def show(ctx: typer.Context, count: Annotated[int, typer.Option("--count", "-n",
             table.add_column(column)
         for occ in rows:
             style = "dim strike" if occ.status == "skipped" else ("yellow" if occ.status == "rescheduled" else "")
-            table.add_row(f"{occ.start:%a %Y-%m-%d}", f"{occ.start:%H:%M}", f"{occ.end:%H:%M}", occ.title, occ.status,
-                          style=style)
+            table.add_row(
+                f"{occ.start:%a %Y-%m-%d}", f"{occ.start:%H:%M}", f"{occ.end:%H:%M}", occ.title, occ.status, style=style
+            )
         console.print(table)
 
 
@@ -89,7 +90,9 @@ def set_cmd(
     loaded = settings()
     with database(loaded).session() as session:
         try:
-            sched.set_cadence(session, sched.ensure_group(session, loaded), names.index(weekday.lower()), start, duration)
+            sched.set_cadence(
+                session, sched.ensure_group(session, loaded), names.index(weekday.lower()), start, duration
+            )
         except sched.ScheduleError as exc:
             fail(str(exc))
     console.print(f"meetings are now on {weekday.capitalize()} at {start:%H:%M} UTC for {duration} minutes")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import console, database, fail, settings
+from bot.cli.common import console, database, fail, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     def worker_cmd(
         concurrency: Annotated[int, typer.Option(min=1, max=16, help="meetings processed at once")] = 1,
         heartbeat: Annotated[float, typer.Option(min=0.5, help="seconds between heartbeats")] = 10.0,
-        stalled_after: Annotated[float, typer.Option(min=1.0, help="a worker silent this long is dead: its job is retried")] = 30.0,
+        stalled_after: Annotated[
+            float, typer.Option(min=1.0, help="a worker silent this long is dead: its job is retried")
+        ] = 30.0,
     ) -> None:
         """Process meetings queued in PostgreSQL, on this machine (run as many as you like, anywhere)."""
         loaded = settings()
@@ -26,7 +28,10 @@ def register(app: typer.Typer) -> None:
 
         console.print(f"worker started (concurrency {concurrency}); Ctrl-C stops it")
         try:
-            asyncio.run(run_worker(loaded, concurrency=concurrency, heartbeat_seconds=heartbeat,
-                                   stalled_after_seconds=stalled_after))
+            asyncio.run(
+                run_worker(
+                    loaded, concurrency=concurrency, heartbeat_seconds=heartbeat, stalled_after_seconds=stalled_after
+                )
+            )
         except KeyboardInterrupt:
             pass

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tracker.cli.common import database, fail, settings
+from bot.cli.common import database, fail, settings
 from tracker.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,10 @@ def register(app: typer.Typer) -> None:
         except discord.PrivilegedIntentsRequired:
             fail("Discord refused a privileged intent the bot asked for; enable it in the developer portal")
         except discord.Forbidden as exc:  # e.g. the command sync: the bot was invited without applications.commands
-            fail(f"Discord refused the bot in guild {loaded.discord.guild_id} ({exc.text}): invite it with the "
-                 "bot and applications.commands scopes")
+            fail(
+                f"Discord refused the bot in guild {loaded.discord.guild_id} ({exc.text}): invite it with the "
+                "bot and applications.commands scopes"
+            )
         except discord.HTTPException as exc:
             fail(f"Discord answered {exc.status} at start: {exc.text}")
         except OSError as exc:  # no route to Discord (or to the configured API base)

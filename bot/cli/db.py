@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli.common import console, database, settings
 from tracker import db as dbmod
-from tracker.cli.common import console, database, settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -22,7 +22,9 @@ def status() -> None:
     """Show the schema revision without changing anything."""
     db = database(settings(), migrate=False)
     current, head = dbmod.current_revision(db.engine), dbmod.head_revision()
-    console.print(f"revision {current or 'none'}; latest {head}: {'up to date' if current == head else 'run `wgbot db upgrade`'}")
+    console.print(
+        f"revision {current or 'none'}; latest {head}: {'up to date' if current == head else 'run `wgbot db upgrade`'}"
+    )
     if current != head:
         raise typer.Exit(1)
 

@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import console, settings
+from bot.cli.common import console, settings
 
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor_cmd(
         models: Annotated[bool, typer.Option(help="also load the Whisper and summary models")] = True,
-        voice: Annotated[bool, typer.Option(help="also join the voice channel and record 10 seconds (live Discord)")] = False,
+        voice: Annotated[
+            bool, typer.Option(help="also join the voice channel and record 10 seconds (live Discord)")
+        ] = False,
     ) -> None:
         """Check the token, guild, channels, permissions, GitHub, forum, models and database; one line each."""
         from tracker.doctor import run_checks
