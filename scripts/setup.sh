@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${WGBOT_PYTHON:-python3.11}
 VENV=.venv
-APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox patch)
+APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox patch festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\n\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }
