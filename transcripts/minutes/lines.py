@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from transcripts.minutes.injection import INJECTION
 from transcripts.types import Transcript
 
 MAX_LINE_WORDS = 60  # a longer turn is kept as several lines, so a line stays one or two thoughts
@@ -37,8 +38,6 @@ def _clean(text: str) -> str:
 
 
 def transcript_lines(transcript: Transcript) -> list[Line]:
-    from transcripts.minutes.cues import INJECTION  # (cues imports this module)
-
     lines: list[Line] = []
     speaker, start, end, parts = None, 0.0, 0.0, []
 
