@@ -9,6 +9,14 @@ the pipeline's transcribe step takes instead of transcribing the recording again
 queue overflowed, the worker died), no `transcript.live.json` is written and the pipeline transcribes the
 recording files: the live path is an optimization, never the only copy.
 
+The queue is bounded by the audio it holds (`MAX_QUEUED_SECONDS`): a worker that falls that far behind is stopped
+and the recording is transcribed from its files after the call, as when the worker dies (the log says so).
+
+Someone who opts out during the call (`forget`) is forgotten by the worker at once: their waiting audio and their
+lines in `transcript.live.jsonl` go, and the minutes' answers read ahead so far (which may quote them) are deleted
+and asked again without them. The opt-out is noted in the folder (`tracker.optout`), so the pipeline drops whatever
+is left of them too.
+
 With a summary model configured, the worker also reads ahead for the minutes: every couple of minutes it asks the
 model about the parts of the call that are over (`transcripts.minutes.read_ahead`) and keeps the answers in
 `minutes.cache.jsonl`, so when the call ends the pipeline writes the minutes from those answers and asks only about
@@ -24,18 +32,21 @@ import json
 import logging
 import multiprocessing
 import os
-import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tracker import optout
 from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
 
 log = logging.getLogger(__name__)
 
 LIVE_SEGMENTS = "transcript.live.jsonl"
-MAX_QUEUED = 2000  # utterances; at ~5 s each that is hours of backlog before anything is dropped
+# Audio waiting for the worker, in seconds (16 kHz float32: 64 kB per second, so at most about 115 MB). Beyond it
+# the worker is too far behind to be worth waiting for: the recording is transcribed from its files instead.
+MAX_QUEUED_SECONDS = 1800.0
 READ_AHEAD_EVERY = 120.0  # meeting seconds between two looks for finished parts
 # Speech that started this long before the newest audio (beyond `max_delay`) is transcribed and final: the recorder
 # hands an utterance over when it ends, and it cuts utterances at 30 s.
@@ -110,6 +121,17 @@ class _ReadAhead:
         self._llm = None
         self._failed = False
 
+    def forget(self, tracks: set[str], speakers: set[str]) -> None:
+        """Someone opted out: the answers so far may quote them, so they are deleted and asked again without them."""
+        from transcripts.answer_cache import AnswerCache
+
+        self.segments = [s for s in self.segments if s.track not in tracks and s.speaker not in speakers]
+        path = self.cache.path
+        path.unlink(missing_ok=True)
+        self.cache = AnswerCache(path)
+        self.parts = 0
+        self.next_look = 0.0  # ask again at the next audio
+
     def add(self, segments: list, now: float) -> None:
         """`segments`: newly final ones; `now`: the meeting time of the newest audio."""
         self.segments.extend(segments)
@@ -140,7 +162,39 @@ class _ReadAhead:
             self.parts = parts
 
 
-def _worker(folder: str, options: LiveOptions, inbox: multiprocessing.Queue, outbox: multiprocessing.Queue) -> None:
+def scrub_files(folder: Path, tracks: set[str], speakers: set[str]) -> None:
+    """Remove the lines of these tracks/speakers from the live transcript files in `folder`, and delete the minutes'
+    answers read ahead (they may quote them)."""
+
+    def theirs(data: dict) -> bool:
+        return data.get("track") in tracks or data.get("speaker") in speakers
+
+    segments_file = folder / LIVE_SEGMENTS
+    if segments_file.exists():
+        kept = []
+        for line in segments_file.read_text(encoding="utf-8").splitlines():
+            try:
+                if theirs(json.loads(line)):
+                    continue
+            except (ValueError, AttributeError):
+                continue  # a torn line: it may be theirs
+            kept.append(line + "\n")
+        optout.write_private(segments_file, "".join(kept))
+    live = folder / LIVE_TRANSCRIPT
+    if live.exists():
+        data = json.loads(live.read_text(encoding="utf-8"))
+        data["segments"] = [seg for seg in data.get("segments", []) if not theirs(seg)]
+        optout.write_private(live, json.dumps(data))
+    (folder / MINUTES_CACHE).unlink(missing_ok=True)
+
+
+def _open_private(path: Path):
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
+
+
+def _worker(
+    folder: str, options: LiveOptions, inbox: multiprocessing.Queue, outbox: multiprocessing.Queue, queued
+) -> None:
     from transcripts.incremental import IncrementalTranscriber
 
     with contextlib.suppress(OSError):
@@ -158,12 +212,26 @@ def _worker(folder: str, options: LiveOptions, inbox: multiprocessing.Queue, out
     outbox.put(("ready", None))
     segments_file = Path(folder) / LIVE_SEGMENTS
     now = 0.0
-    with open(segments_file, "a", encoding="utf-8") as log_file:
+    log_file = _open_private(segments_file)
+    try:
         while True:
             item = inbox.get()
             if item is None:
                 break
-            track, speaker, samples, start = item
+            if item[0] == "forget":
+                _, tracks, speakers = item
+                for track in tracks:
+                    transcriber.drop(track)
+                log_file.close()
+                scrub_files(Path(folder), tracks, speakers)
+                log_file = _open_private(segments_file)
+                if ahead:
+                    ahead.forget(tracks, speakers)
+                outbox.put(("forgot", sorted(tracks)))
+                continue
+            _, track, speaker, samples, start = item
+            with queued.get_lock():
+                queued.value -= len(samples)
             new = transcriber.feed(track, speaker, samples, start)
             for segment in new:
                 log_file.write(json.dumps(segment.to_dict() | {"track": segment.track}) + "\n")
@@ -173,33 +241,38 @@ def _worker(folder: str, options: LiveOptions, inbox: multiprocessing.Queue, out
             if ahead:
                 ahead.add(new, now)
         transcript = transcriber.finish()
-    target = Path(folder) / LIVE_TRANSCRIPT
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(transcript.to_dict()))
-    os.replace(tmp, target)
+    finally:
+        log_file.close()
+    optout.write_private(Path(folder) / LIVE_TRANSCRIPT, json.dumps(transcript.to_dict()))
     outbox.put(("done", len(transcript.segments)))
 
 
 class LiveTranscription:
     """One meeting's live transcriber process. `submit` is the recorder's `on_utterance` callback."""
 
-    def __init__(self, folder: Path, options: LiveOptions) -> None:
+    def __init__(self, folder: Path, options: LiveOptions, *, max_queued_seconds: float = MAX_QUEUED_SECONDS) -> None:
         self.folder = Path(folder)
         (self.folder / LIVE_TRANSCRIPT).unlink(missing_ok=True)  # a restart: the old result no longer covers it
         # A recording resumed after a crash: what was said before it is not in this worker's transcript, so it could
         # only produce an incomplete one. The recording is transcribed from its files after the call instead.
         self.resumed = (self.folder / LIVE_SEGMENTS).exists()
         context = multiprocessing.get_context("spawn")
-        self._inbox = context.Queue(MAX_QUEUED)
+        self._inbox = context.Queue()
         self._outbox = context.Queue()
+        self._queued = context.Value("q", 0)  # samples submitted and not yet taken by the worker
+        self._max_queued = int(max_queued_seconds * 16_000)
         self._process = context.Process(
             target=_worker,
-            args=(str(folder), options, self._inbox, self._outbox),
+            args=(str(folder), options, self._inbox, self._outbox, self._queued),
             name="wgbot-live-transcription",
             daemon=True,
         )
         self.lost = 0  # utterances that could not be queued
         self.submitted = 0
+        self._tracks: dict[int, set[str]] = {}  # user id -> their track stems
+        self._speakers: dict[int, set[str]] = {}
+        self.forgotten: set[int] = set()
+        self._scrub_lock = threading.Lock()
 
     def start(self) -> None:
         if self.resumed:
@@ -212,34 +285,75 @@ class LiveTranscription:
         return self._process.pid
 
     def submit(self, user_id: int, speaker: str, track_file: Path, start: float, pcm16k: np.ndarray) -> None:
-        if self.lost or self.resumed:
-            return  # incomplete already: the pipeline will transcribe the files
-        try:
-            self._inbox.put_nowait((Path(track_file).stem, speaker, np.asarray(pcm16k, dtype=np.float32), start))
-            self.submitted += 1
-        except queue.Full:
+        if user_id in self.forgotten or self.lost or self.resumed:
+            return  # opted out; or incomplete already: the pipeline will transcribe the files
+        samples = np.asarray(pcm16k, dtype=np.float32)
+        track = Path(track_file).stem
+        self._tracks.setdefault(user_id, set()).add(track)
+        self._speakers.setdefault(user_id, set()).add(speaker)
+        with self._queued.get_lock():
+            if self._queued.value + len(samples) > self._max_queued:
+                full = True
+            else:
+                self._queued.value += len(samples)
+                full = False
+        if full:
             self.lost += 1
-            log.warning("live transcription is behind; the recording will be transcribed after the call instead")
+            log.warning(
+                "live transcription is more than %.0f s of audio behind: it stops, and the recording will be "
+                "transcribed from its files after the call",
+                self._max_queued / 16_000,
+            )
+            self.abort()
+            return
+        self._inbox.put(("audio", track, speaker, samples, start))
+        self.submitted += 1
+
+    def forget(self, user_id: int, speaker: str | None = None) -> None:
+        """`user_id` opted out: nothing of them is kept or transcribed from now on, and what the worker has of them
+        (waiting audio, lines, answers read ahead) is removed before the next utterance is transcribed."""
+        self.forgotten.add(user_id)
+        tracks = set(self._tracks.get(user_id, ()))
+        speakers = set(self._speakers.get(user_id, ())) | ({speaker} if speaker else set())
+        optout.record(self.folder, user_id, speakers=speakers, tracks=tracks)
+        if self._process.is_alive():
+            self._inbox.put(("forget", tracks, speakers))
+        else:
+            self._scrub()
+
+    def _scrub(self) -> None:
+        """With no worker running: remove the forgotten people from the files it left."""
+        with self._scrub_lock:
+            tracks = {t for uid in self.forgotten for t in self._tracks.get(uid, ())}
+            speakers = {s for uid in self.forgotten for s in self._speakers.get(uid, ())}
+            if tracks or speakers:
+                scrub_files(self.folder, tracks, speakers)
 
     def finish(self, timeout: float = 600.0) -> bool:
         """Let the worker transcribe the tail and write the result. True if `transcript.live.json` is complete."""
-        if not self._process.is_alive():
-            return False
-        if self.lost:
-            self._process.terminate()
-            self._process.join(10)
-            return False
-        self._inbox.put(None)
-        self._process.join(timeout)
-        if self._process.is_alive():
-            log.warning("live transcription did not finish in %.0f s; the recording will be transcribed again", timeout)
-            self._process.terminate()
-            self._process.join(10)
-            (self.folder / LIVE_TRANSCRIPT).unlink(missing_ok=True)
-            return False
-        return self._process.exitcode == 0 and (self.folder / LIVE_TRANSCRIPT).exists()
+        try:
+            if not self._process.is_alive():
+                return False
+            if self.lost:
+                self.abort()
+                return False
+            self._inbox.put(None)
+            self._process.join(timeout)
+            if self._process.is_alive():
+                log.warning(
+                    "live transcription did not finish in %.0f s; the recording will be transcribed again", timeout
+                )
+                self.abort()
+                (self.folder / LIVE_TRANSCRIPT).unlink(missing_ok=True)
+                return False
+            return self._process.exitcode == 0 and (self.folder / LIVE_TRANSCRIPT).exists()
+        finally:
+            if self.forgotten and not self._process.is_alive():
+                self._scrub()  # an opt-out that arrived while the worker was ending
 
     def abort(self) -> None:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(10)
+        if self.forgotten:
+            self._scrub()

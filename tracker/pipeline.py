@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from tracker import optout
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import (
@@ -109,9 +110,15 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
         recording = read_recording(folder)
         hints = _hints(settings, meeting, session, [t.speaker for t in recording.tracks])
     live = folder / LIVE_TRANSCRIPT
+    opted_out = optout.load(folder) if folder.is_dir() else []
     if folder.is_dir() and live.exists():
         transcript = Transcript.from_dict(json.loads(live.read_text()))
         log.info("meeting %s: the live transcript is complete (%d segments)", meeting_id, len(transcript.segments))
+        transcript, removed = optout.scrub_transcript(transcript, opted_out)
+        if removed:
+            # Someone opted out after the live worker had their lines: answers read ahead may quote them.
+            (folder / MINUTES_CACHE).unlink(missing_ok=True)
+            log.info("meeting %s: %d line(s) of people who opted out removed", meeting_id, removed)
     else:
         m = settings.models
         if progress:
@@ -125,6 +132,7 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
             compute_type=m.whisper_compute_type,
             threads=m.threads,
         )
+        transcript, _ = optout.scrub_transcript(transcript, opted_out)  # their tracks are deleted; to be sure
     with db.session() as session:
         meeting = session.get(Meeting, meeting_id)
         if meeting.state != MeetingState.recorded:
@@ -158,6 +166,12 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
 
     with db.session() as session:
         meeting = session.get(Meeting, meeting_id)
+        opted_out = optout.load(meeting.recording_dir) if meeting.recording_dir else []
+        if opted_out:  # someone opted out after their lines were stored: they go before the minutes are written
+            for row in session.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)):
+                if optout.is_theirs(opted_out, speaker=row.speaker, track=row.track):
+                    session.delete(row)
+            session.flush()
         transcript = load_transcript(session, meeting_id)
         hints = _hints(settings, meeting, session, transcript.speakers)
         day = meeting.scheduled_start.date()
@@ -169,6 +183,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
             progress("writing the minutes")
         cache = AnswerCache(folder / MINUTES_CACHE) if folder and folder.is_dir() else None
         minutes = make_minutes(transcript, meeting_date=day, hints=hints, llm=settings.models.llm_model, cache=cache)
+        minutes = optout.scrub_minutes(minutes, opted_out)
     else:
         # Nothing to file and nothing to archive: a short note in the channel says so.
         minutes = Minutes(summary=NO_SPEECH_SUMMARY, notes=["No speech was recorded."])

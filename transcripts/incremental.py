@@ -132,6 +132,13 @@ class IncrementalTranscriber:
                     new.extend(done)
             return sorted(new, key=lambda s: s.start)
 
+    def drop(self, track: str) -> int:
+        """Forget `track` entirely: its waiting audio and its segments (someone opted out). Returns the segments
+        removed; later audio of the track starts it afresh."""
+        with self._lock:
+            state = self._tracks.pop(track, None)
+            return len(state.segments) if state else 0
+
     def finish(self) -> Transcript:
         """Transcribe the rest and return the whole transcript (all tracks merged in time order)."""
         self.flush()
