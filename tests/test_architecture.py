@@ -1,0 +1,133 @@
+"""The layout's two rules, checked on the source: imports go down only (bot → tracker → transcripts), and no module
+imports one that imports it back, at start-up or lazily inside a function.
+
+Imports under `if TYPE_CHECKING:` are not executed and are left out of the graph. `from pkg import name` counts as
+an import of `pkg.name` when that is a module, else of `pkg` itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = {"transcripts": 0, "tracker": 1, "bot": 2}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for layer in LAYERS for p in (ROOT / layer).rglob("*.py")}
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            # `from pkg import sub` imports the submodule; `from pkg import func`, the package.
+            found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(), filename=str(path)))
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each of our modules → the modules of ours it imports (third-party imports are left out)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges: set[str] = set()
+        for target in _imported_modules(name, path, modules):
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return found
+
+
+def test_imports_go_down_only_from_bot_to_tracker_to_transcripts():
+    graph = import_graph()
+    upward = sorted(
+        f"{a} imports {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if LAYERS[b.split(".")[0]] > LAYERS[a.split(".")[0]]
+    )
+    assert not upward, "\n".join(upward)
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    cycles = _cycles(import_graph())
+    assert not cycles, "\n".join(" ↔ ".join(c) for c in cycles)
+
+
+def test_the_checker_sees_a_lazy_upward_import_and_a_cycle(tmp_path, monkeypatch):
+    """The rules are only as good as the graph: a lazy import inside a function and a two-module cycle must show."""
+    for layer in LAYERS:
+        (tmp_path / layer).mkdir()
+        (tmp_path / layer / "__init__.py").write_text("")
+    (tmp_path / "transcripts" / "a.py").write_text("def f():\n    from tracker import b\n")
+    (tmp_path / "tracker" / "b.py").write_text("from tracker.c import x\n")
+    (tmp_path / "tracker" / "c.py").write_text("from typing import TYPE_CHECKING\nimport tracker.b\nx = 1\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    graph = import_graph()
+    assert "tracker.b" in graph["transcripts.a"]
+    assert _cycles(graph) == [["tracker.b", "tracker.c"]]
