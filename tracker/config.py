@@ -262,6 +262,22 @@ class CalendarSettings(Section):
     public_url: str | None = None  # how people reach the feed, e.g. https://wg.example.org/calendar.ics
 
 
+class WebSettings(Section):
+    """The web home (bot/web/), served by the same server as the calendar feed (`[calendar] host` and `port`)."""
+
+    model_config = SettingsConfigDict(env_prefix="WGBOT_WEB_")
+    toml_section: ClassVar[str] = "web"
+
+    public_url: str | None = None  # how people reach the web home, e.g. https://wg.example.org/ (links in calendars)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") + "/" if value else value
+
+
 SECTIONS: dict[str, type[Section]] = {
     "discord": DiscordSettings,
     "schedule": ScheduleSettings,
@@ -273,6 +289,7 @@ SECTIONS: dict[str, type[Section]] = {
     "recording": RecordingSettings,
     "calendar": CalendarSettings,
     "publish": PublishSettings,
+    "web": WebSettings,
 }
 
 
@@ -289,6 +306,7 @@ class Settings:
     recording: RecordingSettings
     calendar: CalendarSettings
     publish: PublishSettings
+    web: WebSettings
 
     def __init__(self, **overrides: dict[str, Any]) -> None:
         for name, cls in SECTIONS.items():

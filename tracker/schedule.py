@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from icalendar import Calendar, Event, vRecur
 from sqlmodel import Session, select
 
-from tracker.models import Meeting, MeetingState, WorkingGroup, utcnow
+from tracker.models import AgendaItem, Meeting, MeetingState, WorkingGroup, utcnow
 
 if TYPE_CHECKING:
     from tracker.config import Settings
@@ -286,8 +286,49 @@ def _series_uid(group: WorkingGroup) -> str:
     return f"wgbot-series-{group.id}@wgbot"
 
 
-def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None) -> bytes:
-    """The whole schedule as an iCalendar feed: one weekly series with its exceptions, plus ad-hoc meetings."""
+SEQUENCE_EPOCH = dt.datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _sequence(when: dt.datetime | dt.date) -> int:
+    """An ICS SEQUENCE that grows with every change: minutes since 2024 of the last change (a move, a new cadence),
+    so subscribed calendars take a moved meeting as newer than what they hold."""
+    if not isinstance(when, dt.datetime):
+        when = dt.datetime.combine(when, dt.time(), tzinfo=UTC)
+    return max(0, int((aware(when) - SEQUENCE_EPOCH).total_seconds() // 60))
+
+
+def join_url(group: WorkingGroup) -> str | None:
+    """The voice channel's address: Discord opens the channel (and offers to join) from it."""
+    if group.guild_id and group.voice_channel_id:
+        return f"https://discord.com/channels/{group.guild_id}/{group.voice_channel_id}"
+    return None
+
+
+def _describe(
+    event: Event, group: WorkingGroup, page: str | None, agenda: list[str], join: str | None, sequence: int
+) -> None:
+    """What makes the calendar entry enough to join: the voice channel (URL, LOCATION), the agenda and the
+    meeting's page (DESCRIPTION), and a SEQUENCE that grows when the meeting moves."""
+    lines = []
+    if join:
+        event.add("url", join)
+        event.add("location", f"Discord voice channel: {join}")
+        lines.append(f"Join the call: {join}")
+    if page:
+        lines.append(f"Meeting page: {page}")
+    if agenda:
+        lines += ["", "Agenda:"] + [f"- {topic}" for topic in agenda]
+    else:
+        lines += ["", "Agenda: add topics with /agenda add in Discord."]
+    event.add("description", "\n".join(lines).strip())
+    event.add("sequence", sequence)
+
+
+def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, site_url: str | None = None) -> bytes:
+    """The whole schedule as an iCalendar feed: one weekly series with its exceptions, plus ad-hoc meetings.
+
+    Every event names the voice channel and, with `site_url` (the web home, ending in /), links to the meeting's
+    page (`meetings/YYYY-MM-DD/`). A series meeting that moved or has an agenda is its own override event."""
     cal = Calendar()
     cal.add("prodid", "-//wgbot//working group schedule//EN")
     cal.add("version", "2.0")
@@ -298,9 +339,24 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None) -
     if feed_url:
         cal.add("url", feed_url)
     stamp = now()
+    join = join_url(group)
+
+    def page(day: dt.date) -> str | None:
+        return f"{site_url}meetings/{day.isoformat()}/" if site_url else None
+
+    series = sorted(_series_meetings(session, group), key=lambda m: m.occurrence_start)
+    adhoc = _adhoc_meetings(session, group)
+    ids = [m.id for m in series + adhoc]
+    agendas: dict[int, list[str]] = {}
+    if ids:
+        for item in session.exec(
+            select(AgendaItem).where(AgendaItem.meeting_id.in_(ids)).order_by(AgendaItem.id)  # type: ignore[union-attr]
+        ):
+            agendas.setdefault(item.meeting_id, []).append(item.topic)
 
     first_day = _first_slot_on_or_after(group, group.series_start)
     duration = dt.timedelta(minutes=group.duration_minutes)
+    series_sequence = _sequence(group.series_start)
     master = Event()
     master.add("uid", _series_uid(group))
     master.add("dtstamp", stamp)
@@ -312,34 +368,41 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None) -
         # UNTIL is inclusive; the series ends before series_end.
         rule["until"] = _slot(group, group.series_end) - dt.timedelta(seconds=1)
     master.add("rrule", vRecur(rule))
+    _describe(master, group, site_url, [], join, series_sequence)
     cal.add_component(master)
 
     overrides: list[Event] = []
-    for meeting in sorted(_series_meetings(session, group), key=lambda m: m.occurrence_start):
+    for meeting in series:
         slot = aware(meeting.occurrence_start)
         if not _in_series(group, slot.date()) or slot.time().replace(tzinfo=None) != group.start_time:
             continue  # a slot of an older cadence
         if meeting.state == MeetingState.cancelled:
             master.add("exdate", slot)
-        elif aware(meeting.scheduled_start) != slot or meeting.duration_minutes != group.duration_minutes:
+            continue
+        moved = aware(meeting.scheduled_start) != slot or meeting.duration_minutes != group.duration_minutes
+        if moved or agendas.get(meeting.id):
+            start = aware(meeting.scheduled_start)
             override = Event()
             override.add("uid", _series_uid(group))
             override.add("dtstamp", stamp)
             override.add("recurrence-id", slot)
             override.add("summary", meeting.title)
-            override.add("dtstart", aware(meeting.scheduled_start))
-            override.add("dtend", aware(meeting.scheduled_start) + dt.timedelta(minutes=meeting.duration_minutes))
-            override.add("sequence", 1)
+            override.add("dtstart", start)
+            override.add("dtend", start + dt.timedelta(minutes=meeting.duration_minutes))
+            sequence = max(series_sequence, _sequence(meeting.updated_at)) if moved else series_sequence
+            _describe(override, group, page(start.date()), agendas.get(meeting.id, []), join, sequence)
             overrides.append(override)
     for override in overrides:
         cal.add_component(override)
 
-    for meeting in _adhoc_meetings(session, group):
+    for meeting in adhoc:
+        start = aware(meeting.scheduled_start)
         event = Event()
         event.add("uid", f"wgbot-meeting-{meeting.id}@wgbot")
         event.add("dtstamp", stamp)
         event.add("summary", meeting.title)
-        event.add("dtstart", aware(meeting.scheduled_start))
-        event.add("dtend", aware(meeting.scheduled_start) + dt.timedelta(minutes=meeting.duration_minutes))
+        event.add("dtstart", start)
+        event.add("dtend", start + dt.timedelta(minutes=meeting.duration_minutes))
+        _describe(event, group, page(start.date()), agendas.get(meeting.id, []), join, _sequence(meeting.updated_at))
         cal.add_component(event)
     return cal.to_ical()
