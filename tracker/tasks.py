@@ -24,17 +24,24 @@ QUEUE = "pipeline"
 TASK_NAME = "wgbot.process_meeting"
 
 
-def process_meeting(meeting_id: int) -> str:
-    """The job: run the pipeline of one meeting as far as it goes (in whatever process runs it)."""
+def process_meeting(meeting_id: int, publish: bool = True) -> str:
+    """Run the pipeline of one meeting as far as it goes (in whatever process runs it); with `publish=False` it
+    stops once the minutes and their outbox rows are stored."""
     from tracker import pipeline
 
     settings = load_settings()
     db = Database(settings.storage.url)
     try:
         pipeline.retry(db, meeting_id)  # a failed meeting resumes from its last finished step
-        return pipeline.run(db, settings, meeting_id).value
+        return pipeline.run(db, settings, meeting_id, publish=publish).value
     finally:
         db.dispose()
+
+
+def queued_job(meeting_id: int) -> str:
+    """A `wgbot worker` job: transcribe and summarize. Publishing is left to the bot's background publisher, which
+    holds the GitHub, forum and Discord secrets; a worker needs none of them."""
+    return process_meeting(meeting_id, publish=False)
 
 
 # ---- embedded: a local process pool --------------------------------------------------------------------------
@@ -73,7 +80,7 @@ def make_app(url: str):
         queue=QUEUE,
         # Exponential backoff: 10 s, 100 s, 1000 s; after that the meeting stays `failed` with its reason.
         retry=procrastinate.RetryStrategy(max_attempts=4, exponential_wait=10),
-    )(process_meeting)
+    )(queued_job)
     return app
 
 

@@ -107,7 +107,7 @@ def test_two_workers_take_distinct_meetings_and_none_twice(
     workers = [_worker(worker_env), _worker(worker_env)]
     try:
         _wait_for(
-            lambda: set(_states(postgres_db, ids).values()) == {MeetingState.published}, 300, "3 meetings published"
+            lambda: set(_states(postgres_db, ids).values()) == {MeetingState.summarized}, 300, "3 meetings summarized"
         )
     finally:
         for w in workers:
@@ -141,14 +141,14 @@ def test_a_job_whose_worker_is_killed_is_retried_by_another(
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(30)
-    assert _states(postgres_db, [meeting_id])[meeting_id] != MeetingState.published
+    assert _states(postgres_db, [meeting_id])[meeting_id] != MeetingState.summarized
 
     second = _worker(worker_env)
     try:
         _wait_for(
-            lambda: _states(postgres_db, [meeting_id])[meeting_id] == MeetingState.published,
+            lambda: _states(postgres_db, [meeting_id])[meeting_id] == MeetingState.summarized,
             240,
-            "the meeting published by the second worker",
+            "the meeting summarized by the second worker",
         )
     finally:
         os.killpg(second.pid, signal.SIGTERM)
@@ -169,3 +169,31 @@ def test_worker_refuses_sqlite():
         env={k: v for k, v in os.environ.items() if k != "WGBOT_DATABASE_URL"},
     )
     assert result.returncode == 1 and "workers need PostgreSQL" in result.stderr
+
+
+def test_a_worker_job_leaves_publishing_to_the_process_that_holds_the_secrets(
+    sqlite_db, short_recording, tmp_path, fast_models, monkeypatch
+):
+    """compose.yaml gives the worker the database and the targets (wgbot.toml), not the GitHub token: its job stops
+    at `summarized` with the outbox rows stored, and the bot's publisher, which has the token, files them."""
+    from tests.fakes.github_server import FakeGithub
+    from tracker.config import load_settings
+    from tracker.models import Publication
+    from tracker.publishing import Publisher
+
+    with FakeGithub(repo="wg/meetings") as github:
+        monkeypatch.setenv("WGBOT_DATABASE_URL", str(sqlite_db.engine.url))
+        monkeypatch.setenv("WGBOT_GITHUB_REPO", "wg/meetings")
+        monkeypatch.setenv("WGBOT_GITHUB_API_URL", github.api_url)
+        monkeypatch.delenv("WGBOT_GITHUB_TOKEN", raising=False)
+        [meeting_id] = _meetings(sqlite_db, short_recording, tmp_path, 1)
+
+        assert tasks.queued_job(meeting_id) == MeetingState.summarized.value
+        with sqlite_db.session() as session:
+            pending = session.exec(select(Publication)).all()
+        assert pending and not github.repo.commits and not github.repo.issues  # nothing left the worker
+
+        monkeypatch.setenv("WGBOT_GITHUB_TOKEN", github.token)
+        Publisher(sqlite_db, load_settings()).drain()
+        assert _states(sqlite_db, [meeting_id])[meeting_id] == MeetingState.published
+        assert github.repo.commits  # the archive, committed by the process with the token
