@@ -55,11 +55,53 @@ NEXT_MEETING = re.compile(
 )
 DECISION_OR_TOPIC = re.compile(f"(?:{DECISION.pattern})|(?:{NEXT_TOPIC.pattern})", re.IGNORECASE)
 
+# ---- the commitment vocabulary: the one place that says how people take tasks on, accept, decline, correct ----
+
+# A speaker takes a task on themselves: "I will", "I'll", "let me", "I can".
+FIRST_PERSON = re.compile(
+    r"\b(?:i(?:'ll|’ll| will| can| could| shall|'m going to| am going to|'m gonna| am gonna| plan to| need to|"
+    r" have to| should| take|'ll take| volunteer| promise)|let me|i'?ll do|will do)\b",
+    re.IGNORECASE,
+)
+# A speaker asks someone else: "Bob, can you ...?", "please ...".
+REQUEST = re.compile(
+    r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody)\b|\bplease\b|\byou (?:should|need to|could)\b|"
+    r"\bwho (?:can|could|wants to|will)\b",
+    re.IGNORECASE,
+)
+# A reply that takes a request on ("Sure.", "Yes, by Friday.", "I can do that").
+ACCEPT = re.compile(
+    r"^\W*(?:yes|yeah|yep|sure|ok|okay|of course|absolutely|will do|i can|i could|i will|i'll|on it|no problem|"
+    r"no worries|sounds good|alright|all right|definitely|happy to|consider it done|fine|got it|let me)\b",
+    re.IGNORECASE,
+)
+# A reply that turns a request down ("Sorry, I can't this month", "No, not before January").
+DECLINE = re.compile(
+    r"^\W*(?:no\b(?!\s+(?:problem|worries))|nope|sorry|unfortunately|i'm afraid|i am afraid)|"
+    r"\b(?:i can(?:'t|not| not)|i won't|i will not|i don't have (?:the )?time|i have no time|not (?:me|this (?:week|month|time))|"
+    r"i'd rather not|i would rather not|i'm (?:too busy|swamped|not able)|i am (?:too busy|not able)|"
+    r"someone else (?:should|could|has to))\b",
+    re.IGNORECASE,
+)
+# Someone else is named as taking it on: "Sam will contact the office".
+THIRD_PERSON = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b")
+# A speaker takes back what they just said: a date after this replaces the one before it.
+CORRECTION = re.compile(
+    r"\b(?:actually|wait|sorry|make (?:that|it)|let'?s say|rather|instead|on second thought|scratch that|i mean|"
+    r"correction|too (?:tight|early|soon|late)|no,)",
+    re.IGNORECASE,
+)
+# Something reported as already done: not a task to do.
+DONE = re.compile(
+    r"\b(?:already|(?:is|are|was|were) (?:now )?(?:done|merged|finished|fixed|shipped|sent|published|out|closed)|"
+    r"(?:i|we) (?:have |'ve )?(?:finished|completed|merged|fixed|sent|shared|published|closed|did|wrote|submitted))\b",
+    re.IGNORECASE,
+)
 # Someone takes a task on: "I will", "I'll", "let me", "Bob, can you", "Sam will". An action item must rest on
 # such a line (see `grounding`); a wish ("it would be great to have") or a decision ("we agreed") is not one.
 COMMITMENT = re.compile(
     r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to|'m gonna| am gonna| plan to| promise| volunteer| "
-    r"take)|let me|(?:can|could|would|will) you|please|will do|on it|(?:he|she|they) (?:will|is going to|can)\b(?! be)|"
+    r"take)|let me|(?:can|could|would|will) (?:you|someone|somebody|anyone)|who (?:can|could|wants to)|please|will do|on it|(?:he|she|they) (?:will|is going to|can)\b(?! be)|"
     r"(?-i:[A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b(?! be))"
     # ... but not the call's own mechanics: "can you hear me?", "could you say that again?"
     r"(?!\s+(?:\w+\s+)?(?:hear|see|say that|repeat|share (?:your|the) screen|unmute|mute)\b)",

@@ -268,7 +268,12 @@ def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line
     """Candidate lines that no found item rests on (and that say more than "yes, I will"), those with a due date
     first, capped."""
     texts = {line.number: line.text for line in shown}
-    anchored = {line.number for line in shown if any(item.at == round(line.start, 2) for item in found)}
+    # A line of an exchange an item rests on (its request, its answer) is answered too.
+    anchored = {
+        line.number
+        for line in shown
+        if any(item.at == round(line.start, 2) or line.quote in item.excerpt for item in found)
+    }
 
     def open_question(n: int) -> bool:
         text = texts[n]

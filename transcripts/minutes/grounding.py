@@ -18,10 +18,23 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from transcripts.minutes.cues import COMMITMENT, DECISION, NEXT_TOPIC, WISH, is_injection
-from transcripts.minutes.dates import find_due_dates, pick_due
+from transcripts.minutes.cues import (
+    COMMITMENT,
+    DECISION,
+    DECLINE,
+    DONE,
+    FIRST_PERSON,
+    NEXT_TOPIC,
+    REQUEST,
+    THIRD_PERSON,
+    WISH,
+    is_injection,
+)
+from transcripts.minutes.dates import find_due_dates
+from transcripts.minutes.dialogue import addressee, exchange_at, exchange_due, mentions, reply_to
 from transcripts.minutes.lines import Line
-from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support, words
+from transcripts.minutes.titles import task_title
+from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support
 from transcripts.types import ActionItem, Wish
 
 log = logging.getLogger(__name__)
@@ -30,18 +43,6 @@ MIN_WINDOW_SUPPORT = 0.5  # share of the item's words found in the line and its 
 MIN_LINE_SUPPORT = 0.25  # share found in the supporting line itself
 NEIGHBOURS = 1
 
-_FIRST_PERSON = re.compile(
-    r"\b(?:i(?:'ll|’ll| will| can| could| shall|'m going to| am going to| plan to| need to| have to| should| take|"
-    r"'ll take| volunteer)|let me|i'?ll do|will do)\b",
-    re.IGNORECASE,
-)
-_REQUEST = re.compile(r"\b(?:can|could|would|will) you\b|\bplease\b|\byou (?:should|need to|could)\b", re.IGNORECASE)
-_ACCEPT = re.compile(
-    r"^\W*(?:yes|yeah|yep|sure|ok|okay|of course|absolutely|will do|i can|i will|i'll|on it|no problem|sounds good|"
-    r"alright|all right|definitely|happy to)\b",
-    re.IGNORECASE,
-)
-_THIRD_PERSON = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b")
 # A capitalized word that is likely a name: inside a sentence ("but Sam will"), or addressed ("Carol, can you"), or
 # the subject of a promise ("Eve will"). A capitalized first word alone ("Great work") is not.
 _NAMES_SAID = re.compile(
@@ -118,7 +119,7 @@ class Grounder:
             bonus = 0.0
             if cited_index is not None and abs(i - cited_index) <= 2:
                 bonus += 0.15
-            if owner and (name_matches(owner, line.speaker) or _mentions(line.text, owner)):
+            if owner and (name_matches(owner, line.speaker) or mentions(line.text, owner)):
                 bonus += 0.1
             key = (window + own + bonus, -i)
             if best_key is None or key > best_key:
@@ -146,20 +147,9 @@ class Grounder:
                 return said
         return None
 
-    def _addressee(self, i: int, clause: str) -> str | None:
-        """Who a request on line i is addressed to: a name in it, else the next speaker who agrees."""
-        line = self.lines[i]
-        for text in (clause, line.text):
-            for speaker in self.speakers:
-                if speaker != line.speaker and _mentions(text, speaker):
-                    return speaker
-        for j in range(i + 1, min(len(self.lines), i + 3)):
-            reply = self.lines[j]
-            if reply.speaker != line.speaker and _ACCEPT.search(reply.text):
-                return reply.speaker
-        return None
-
     def resolve_owner(self, raw: str, i: int, task: str = "") -> str | None:
+        """The owner of a task taken on at line i when the dialogue alone does not say (see `dialogue`): the
+        model's name checked against the line ("Sam will ..." said by Priya is Sam's, whatever the model said)."""
         line = self.lines[i]
         raw = raw.strip()
         lowered = raw.lower()
@@ -171,18 +161,18 @@ class Grounder:
             owner = self.known_name(raw)
         # Judge the clause that says the task: "I'll review it, and Bob, can you write the tests?" has both kinds.
         clause = best_clause(line.text, task) if task else line.text
-        first_person = bool(_FIRST_PERSON.search(clause))
-        request = bool(_REQUEST.search(clause))
+        first_person = bool(FIRST_PERSON.search(clause))
+        request = bool(REQUEST.search(clause))
         if request and (owner is None or owner == line.speaker):
             # "Bob, can you ...?" said by Alice: the owner is Bob, whatever the model said.
-            addressee = self._addressee(i, clause)
-            if addressee:
-                return addressee
-        if first_person and not request and owner != line.speaker and (owner is None or not _mentions(clause, owner)):
+            named = addressee(self.lines, i, clause, self.speakers)
+            j = reply_to(self.lines, i, named)
+            if named or j is not None:
+                return named or self.lines[j].speaker
+        if first_person and not request and owner != line.speaker and (owner is None or not mentions(clause, owner)):
             return line.speaker  # "I will ..." is the speaker's own commitment
         if not first_person and (owner is None or owner == line.speaker):
-            # "Sam will contact the office" said by Priya: Sam's task, even if the model named Priya.
-            for match in _THIRD_PERSON.finditer(clause):
+            for match in THIRD_PERSON.finditer(clause):
                 named = self.known_name(match.group(1))
                 if named and named != line.speaker:
                     return named
@@ -204,23 +194,10 @@ class Grounder:
                 return j
         return None
 
-    def _due(self, i: int, owner: str) -> tuple[dt.date | None, list[int]]:
-        """The due date said on the supporting line, or in the owner's short answer right after it."""
-        used = [i]
-        due = pick_due([self.lines[i].text], self.meeting_date, self.next_meeting)
-        if due is None and i + 1 < len(self.lines):
-            reply = self.lines[i + 1]
-            if (
-                reply.speaker == owner
-                and reply.speaker != self.lines[i].speaker
-                and _is_plain_answer(reply.text, self.lines[i].text)
-            ):
-                due = pick_due([reply.text], self.meeting_date, self.next_meeting)
-                if due is not None:
-                    used.append(i + 1)
-        return (due.date if due else None), used
-
     def action(self, owner: str, task: str, cited: int | None = None) -> ActionItem | None:
+        """An action item, grounded on the exchange where it was taken on (`dialogue.exchange_at`): its owner is
+        who accepted (or promised), its due date said in the lines of that exchange, its time that of its first
+        line (so the same commitment found on the request and on the answer is one item)."""
         task = clean_text(task)
         if not content_words(task):
             self._drop("action", task, "no task words")
@@ -233,17 +210,26 @@ class Grounder:
         if i is None:
             self._drop("action", task, "nobody takes it on there (no 'I will', 'can you', 'Sam will' ...)")
             return None
-        resolved = self.resolve_owner(owner, i, task)
+        clause = best_clause(self.lines[i].text, task)
+        if DONE.search(clause) and not COMMITMENT.search(clause):
+            self._drop("action", task, "reported as done, not taken on")
+            return None
+        taken = exchange_at(self.lines, i, task, self.speakers, support_of=self.support, min_support=MIN_LINE_SUPPORT)
+        if taken.declined:
+            self._drop("action", task, f"{taken.owner} declined it")
+            return None
+        resolved = self.known_name(taken.owner) if taken.owner else None
+        resolved = resolved or self.resolve_owner(owner, i, task)
         if resolved is None:
             self._drop("action", task, f"owner {owner!r} is not a speaker or a name said in the call")
             return None
-        due, used = self._due(i, resolved)
+        due, _ = exchange_due(self.lines, taken, self.meeting_date, self.next_meeting)
         return ActionItem(
             owner=resolved,
-            task=capitalize(task),
-            due=due,
-            at=round(self.lines[i].start, 2),
-            excerpt=" / ".join(self.lines[j].quote for j in used),
+            task=task_title(task),
+            due=due.date if due else None,
+            at=round(self.lines[taken.anchor].start, 2),
+            excerpt=" / ".join(self.lines[j].quote for j in taken.lines),
         )
 
     def wish(self, title: str, details: str = "", cited: int | None = None, cut: bool = False) -> Wish | None:
@@ -263,26 +249,40 @@ class Grounder:
         if i is None:
             self._drop("wish", title, "not found in the transcript")
             return None
-        wished = next(
-            (
-                j
-                for j in (i, i - 1, i + 1)
-                if 0 <= j < len(self.lines) and not is_injection(self.lines[j]) and WISH.search(self.lines[j].text)
-            ),
-            None,
-        )
+        wished = self._wished_line(i, title)
         if wished is None:
             self._drop("wish", title, "nobody wishes for it there (no 'would be nice', 'I wish', 'I'd like' ...)")
             return None
+        said = best_clause(self.lines[i].text, title)
+        if not WISH.search(said) and (COMMITMENT.search(said) or find_due_dates(said, self.meeting_date)):
+            # "I'll ask about the GPU timeline before our next call": a task, not a wish
+            self._drop("wish", title, "its line takes it on as a task")
+            return None
         title = re.sub(r"^(?:a|an|the)\s+", "", title, flags=re.IGNORECASE)
         if not details:
-            details = _trim_words(best_clause(self.lines[wished].text, title), 200)
+            # The wisher's own sentence: the one that carries the wish's words (not a reply like "That would be
+            # great, thank you.").
+            source = i if self.support(title, self.lines[i].text) >= MIN_LINE_SUPPORT else wished
+            details = _trim_words(best_clause(self.lines[source].text, title), 200)
         return Wish(
             title=capitalize(title),
             details=capitalize(details),
             at=round(self.lines[i].start, 2),
             excerpt=self.lines[i].quote,
         )
+
+    def _wished_line(self, i: int, title: str) -> int | None:
+        """The line that wishes for what line i says: line i itself, or a neighbour that wishes without taking a
+        task on ("That would be great" after "a dashboard for the GPUs")."""
+        for j in (i, i - 1, i + 1):
+            if not 0 <= j < len(self.lines) or is_injection(self.lines[j]):
+                continue
+            text = self.lines[j].text
+            if not WISH.search(text):
+                continue
+            if j == i or not COMMITMENT.search(best_clause(text, title)):
+                return j
+        return None
 
     def _statement(self, kind: str, text: str) -> tuple[str, int] | None:
         text = clean_text(text)
@@ -301,8 +301,11 @@ class Grounder:
         if found is None:
             return None
         text, i = found
-        if not any(DECISION.search(line.text) for line in self.lines[i : i + 2]):
+        if not any(DECISION.search(line.text) and not _turned_down(line.text) for line in self.lines[i : i + 2]):
             self._drop("decision", text, "its line does not state a decision")
+            return None
+        if any(_turned_down(line.text) for line in self.lines[i + 1 : i + 3] if line.speaker != self.lines[i].speaker):
+            self._drop("decision", text, "the proposal was turned down")
             return None
         return text, self.lines[i].start
 
@@ -319,6 +322,14 @@ class Grounder:
         return text, self.lines[i].start
 
 
+def _turned_down(text: str) -> bool:
+    """A reply that turns a proposal down ("No, let's not", "I don't think so")."""
+    head = re.split(r"(?<=[.?!;,])\s+", text.strip(), maxsplit=1)[0]
+    return bool(
+        DECLINE.search(head) or re.search(r"\b(?:i don'?t think so|let'?s not|rather not|disagree)\b", head, re.I)
+    )
+
+
 def _trim_words(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
@@ -329,24 +340,6 @@ def best_clause(text: str, claim: str) -> str:
     if len(parts) <= 1:
         return text
     return max(parts, key=lambda p: (support(claim, p), -parts.index(p)))
-
-
-def _mentions(text: str, name: str) -> bool:
-    first = next(iter(words(name)), "")
-    return bool(first) and any(name_matches(first, w) for w in words(text) if len(w) >= 3)
-
-
-def _is_plain_answer(reply: str, request: str) -> bool:
-    """Whether `reply` only accepts `request` ("Sure, by Friday"), rather than adding a task of its own ("Yes, and
-    I will also open an issue today"): then its date belongs to the request."""
-    if not _ACCEPT.search(reply):
-        return False
-    without_dates = reply
-    for due in find_due_dates(reply, dt.date.min):
-        without_dates = without_dates.replace(due.phrase, " ")
-    asked = set(content_words(request))
-    extra = [w for w in content_words(without_dates) if w not in asked]
-    return len(extra) <= 1
 
 
 # A model that copies from the transcript can run on past the end of a line into the next one ("... by Friday. }

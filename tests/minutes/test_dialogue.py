@@ -1,0 +1,184 @@
+"""Dialogue structure in code: who took a task on and when it is due, from the turns (no model needed).
+
+Each test is one of the failure patterns seen on scripted meetings: the owner or date of a request answered by another
+speaker, a self-corrected date, a neighbouring line's date, one commitment filed twice, an action taken for a wish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.minutes.helpers import transcript_of
+from transcripts.minutes.extract import _dedupe_actions
+from transcripts.minutes.grounding import Grounder
+from transcripts.minutes.lines import transcript_lines
+
+MEETING = dt.date(2026, 12, 3)  # a Thursday
+NEXT = dt.date(2026, 12, 10)
+
+
+def grounder(script) -> Grounder:
+    return Grounder(transcript_lines(transcript_of(script)), MEETING, NEXT)
+
+
+def test_a_request_answered_by_another_speaker_is_the_one_who_accepts_with_the_answers_date():
+    g = grounder(
+        [
+            ("Alice", "Jeshli, could you share the slides from your GPT2 demo?"),
+            ("Jeshli", "Sure, I will share the slides tomorrow."),
+        ]
+    )
+    for model_owner, cited in (("Alice", 1), ("Jeshli", 2), ("Alice", 2)):
+        item = g.action(model_owner, "share the slides from the GPT2 demo", cited=cited)
+        assert item.owner == "Jeshli"
+        assert item.due == dt.date(2026, 12, 4)  # "tomorrow", said in the answer
+        assert item.at == g.lines[0].start  # one exchange: anchored at the request
+
+
+def test_the_requests_date_holds_when_the_answer_names_none_and_an_unnamed_request_goes_to_who_accepts():
+    g = grounder(
+        [
+            ("Priya", "Can someone update the contributor guide by next Wednesday?"),
+            ("Tom", "Mm-hmm."),
+            ("Lena", "Yes, I can take that."),
+        ]
+    )
+    item = g.action("Priya", "update the contributor guide")
+    assert (item.owner, item.due) == ("Lena", dt.date(2026, 12, 9))
+
+
+def test_a_later_date_in_the_same_turn_after_a_correction_replaces_the_earlier_one():
+    g = grounder(
+        [
+            ("Alice", "Bob, can you write the migration guide?"),
+            ("Bob", "I can do that by Friday. Actually no, Friday is too tight, let's say by the end of the month."),
+        ]
+    )
+    item = g.action("Bob", "write the migration guide")
+    assert (item.owner, item.due) == ("Bob", dt.date(2026, 12, 31))
+
+
+def test_a_date_in_the_owners_next_turn_corrects_the_promise():
+    g = grounder(
+        [
+            ("Carol", "I will draft the hackathon challenge description by Monday."),
+            ("Dave", "Okay."),
+            ("Carol", "Sorry, make that Wednesday, I am travelling."),
+        ]
+    )
+    item = g.action("Carol", "draft the hackathon challenge description")
+    assert item.due == dt.date(2026, 12, 9)
+
+
+def test_a_new_promise_in_the_next_turn_keeps_its_own_date():
+    g = grounder(
+        [
+            ("Carol", "I will fix the nightly build by Monday."),
+            ("Carol", "And I will write the release blog post next week."),
+        ]
+    )
+    assert g.action("Carol", "fix the nightly build").due == dt.date(2026, 12, 7)
+
+
+def test_dates_come_only_from_the_committing_and_accepting_lines():
+    g = grounder(
+        [
+            ("Alice", "So we decided the workshop is on January eighth."),
+            ("Bob", "I will send the invite on Monday."),
+            ("Alice", "Great, and the venue is booked until December twentieth."),
+        ]
+    )
+    item = g.action("Bob", "send the invite")
+    assert item.due == dt.date(2026, 12, 7)
+    g = grounder(
+        [
+            ("Alice", "So we decided the workshop is on January eighth."),
+            ("Bob", "I will send the invite to the mailing list."),
+        ]
+    )
+    assert g.action("Bob", "send the invite").due is None
+
+
+def test_another_task_in_the_answer_does_not_lend_its_date():
+    g = grounder(
+        [
+            ("Alice", "Carol, can you review the parser changes?"),
+            ("Carol", "Yes, and I will also open an issue for the tokenizer today."),
+        ]
+    )
+    item = g.action("Carol", "review the parser changes")
+    assert (item.owner, item.due) == ("Carol", None)
+    assert g.action("Carol", "open an issue for the tokenizer").due == MEETING
+
+
+def test_a_declined_request_files_nothing():
+    g = grounder(
+        [
+            ("Alice", "Bob, could you take over the Docker image?"),
+            ("Bob", "Sorry, I can't this month, I'm moving house."),
+        ]
+    )
+    assert g.action("Bob", "take over the Docker image") is None
+    assert any("declined" in reason for reason in g.dropped)
+
+
+def test_an_item_reported_done_is_not_an_action():
+    g = grounder(
+        [
+            ("Alice", "Did the benchmark numbers go out?"),
+            ("Bob", "Yes, I already sent the benchmark numbers to the list yesterday."),
+        ]
+    )
+    assert g.action("Bob", "send the benchmark numbers to the list") is None
+
+
+def test_one_commitment_found_on_the_request_and_on_the_answer_is_one_item():
+    g = grounder(
+        [
+            ("Alice", "Jeshli, could you share the slides tomorrow?"),
+            ("Jeshli", "Sure, I'll share the slides."),
+            ("Bob", "By the way the CI is green again."),
+            ("Alice", "So to recap, Jeshli will share the slides tomorrow."),
+        ]
+    )
+    found = [
+        g.action("Alice", "Share the slides", cited=1),
+        g.action("Jeshli", "I'll share the slides", cited=2),
+        g.action("Jeshli", "share the slides tomorrow", cited=4),
+    ]
+    items = _dedupe_actions([f for f in found if f], g.similarity)
+    assert len(items) == 1 and items[0].owner == "Jeshli" and items[0].due == dt.date(2026, 12, 4)
+
+
+def test_an_action_is_not_a_wish():
+    g = grounder(
+        [
+            ("Sam", "It would be great to have GPU credits for the subnet."),
+            ("Pat", "I'll ask about the GPU subnet timeline before our next call."),
+        ]
+    )
+    assert g.wish("Ask about the GPU subnet timeline", cited=2) is None
+    wish = g.wish("GPU credits for the subnet", cited=1)
+    assert wish.title == "GPU credits for the subnet"
+
+
+def test_a_wish_body_is_the_wishers_sentence_not_a_reply():
+    g = grounder(
+        [
+            ("Lena", "Maybe a map viewer for all the datasets some day."),
+            ("Tom", "That would be great, thank you."),
+        ]
+    )
+    wish = g.wish("Map viewer for all the datasets")
+    assert wish is not None
+    assert "map viewer" in wish.details.lower() and "thank" not in wish.details.lower()
+
+
+def test_a_proposal_turned_down_is_not_a_decision():
+    g = grounder(
+        [
+            ("Alice", "Should we move the call to Benchmarking? Sounds good to me."),
+            ("Bob", "No, let's not, the benchmarking people meet on Fridays."),
+        ]
+    )
+    assert g.decision("Move the call to Benchmarking") is None
