@@ -75,6 +75,8 @@ class RecordingControl:
         """`/record optout|optin` was used: takes effect at once, also in a running recording."""
         if out:
             self._opted_out.add(discord_id)
+            for live in self._live.values():
+                live.forget(discord_id)  # their lines and the answers that may quote them go from the live worker
             for recorder in self._active.values():
                 recorder.opt_out(discord_id)  # drop their packets and delete what was already recorded of them
         else:

@@ -39,6 +39,7 @@ from pathlib import Path
 from bot.voice.manifest import RecordingFolder, track_comments
 from bot.voice.ogg_writer import OggOpusWriter
 from bot.voice.opus_frames import SAMPLE_RATE, decode_mono, is_silence, packet_samples, silence_frames
+from tracker import optout
 
 __all__ = ["RecordingWriter", "TrackStats", "UtteranceCallback"]
 
@@ -429,6 +430,14 @@ class RecordingWriter:
         track = self.tracks.pop(user_id, None)
         if track is not None and track.writer is not None:
             track.writer.abandon()
+        entries = [e for e in self.folder.tracks if e.user_id == str(user_id)]
+        # Noted before the files go: every later step (live transcript, pipeline) drops what is left of them.
+        optout.record(
+            self.folder.path,
+            user_id,
+            speakers=[e.speaker for e in entries] + ([track.speaker] if track and track.speaker else []),
+            tracks=[e.file for e in entries],
+        )
         removed = self.folder.remove_user(user_id)
         log.info("deleted %d track file(s) of user %s", len(removed), user_id)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from tests.fakes.fault_http import FakeServer, Request, Response, RouteNotFound, link_header
 
 DOCS = "https://docs.github.com/rest"
+HUMAN_LOGIN = "octocat"  # who writes the issues and comments a test adds by hand
 
 
 def iso(ts: float) -> str:
@@ -81,11 +82,19 @@ class FakeGithub(FakeServer):
     def issues_with_marker(self, marker: str) -> list[dict]:
         return [i for i in self.repo.issues if marker in (i["body"] or "")]
 
-    def add_issue(self, title: str, body: str = "", labels: tuple[str, ...] = (), state: str = "open") -> dict:
+    def add_issue(
+        self,
+        title: str,
+        body: str = "",
+        labels: tuple[str, ...] = (),
+        state: str = "open",
+        author: str = HUMAN_LOGIN,
+    ) -> dict:
+        """An issue someone wrote on GitHub (by default a person, not the token's account)."""
         with self.lock:
             for name in labels:
                 self._label(self.repo, name, created_by_issue=True)
-            issue = self._new_issue(self.repo, title, body, list(labels), [])
+            issue = self._new_issue(self.repo, title, body, list(labels), [], author=author)
             if state == "closed":
                 self.set_state(issue["number"], "closed")
             return issue
@@ -129,8 +138,15 @@ class FakeGithub(FakeServer):
     def not_found(self, request: Request) -> Response:
         return Response(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
 
+    def add_comment(self, number: int, body: str, author: str = HUMAN_LOGIN) -> dict:
+        """A comment someone wrote on GitHub (by default a person, not the token's account)."""
+        with self.lock:
+            return self._new_comment(self.repo, self.issue(number), body, author)
+
     def handle(self, request: Request) -> Response:
         path = request.path
+        if request.method == "GET" and path == "/api/v3/user":
+            return Response(200, self._user(self.bot_login))  # the token's account
         if not path.startswith("/api/v3/repos/"):
             raise RouteNotFound
         m = re.fullmatch(r"/api/v3/repos/([^/]+)/([^/]+)(/.*)?", path)
@@ -229,7 +245,13 @@ class FakeGithub(FakeServer):
         return {k: v for k, v in obj.items() if not k.startswith("_")}
 
     def _new_issue(
-        self, repo: RepoState, title: str, body: str | None, labels: list[str], assignees: list[str]
+        self,
+        repo: RepoState,
+        title: str,
+        body: str | None,
+        labels: list[str],
+        assignees: list[str],
+        author: str | None = None,
     ) -> dict:
         number = len(repo.issues) + 1
         now = time.time()
@@ -248,7 +270,7 @@ class FakeGithub(FakeServer):
             "state_reason": None,
             "title": title,
             "body": body,
-            "user": self._user(self.bot_login),
+            "user": self._user(author or self.bot_login),
             "labels": [],
             "assignee": None,
             "assignees": [],
@@ -457,6 +479,11 @@ class FakeGithub(FakeServer):
                     "errors": [{"resource": "IssueComment", "code": "missing_field", "field": "body"}],
                 },
             )
+        comment = self._new_comment(repo, issue, body, self.bot_login)
+        return Response(201, self._comment_json(comment), {"Location": comment["url"]})
+
+    def _new_comment(self, repo: RepoState, issue: dict, body: str, author: str) -> dict:
+        number = issue["number"]
         now = time.time()
         comment_id = next(self.ids)
         comment = {
@@ -466,7 +493,7 @@ class FakeGithub(FakeServer):
             "html_url": self._html(repo, f"/issues/{number}#issuecomment-{comment_id}"),
             "issue_url": self._api(repo, f"/issues/{number}"),
             "body": body,
-            "user": self._user(self.bot_login),
+            "user": self._user(author),
             "created_at": iso(now),
             "updated_at": iso(now),
             "author_association": "NONE",
@@ -477,7 +504,7 @@ class FakeGithub(FakeServer):
         repo.comments.append(comment)
         issue["_updated"] = now
         issue["updated_at"] = iso(now)
-        return Response(201, self._comment_json(comment), {"Location": comment["url"]})
+        return comment
 
     # ---- contents ------------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from tracker.publishing.errors import PermanentError, RetryLater, redact
+from tracker.publishing.texts import carries_marker
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class DiscourseClient:
                 raw = post.get("raw")
                 if raw is None:  # an older Discourse without include_raw on this route: one post at a time
                     raw = (self.get_post(post["id"]) or {}).get("raw", "")
-                if marker in raw and str(post.get("username", "")).lower() == self.username.lower():
+                if carries_marker(raw, marker) and str(post.get("username", "")).lower() == self.username.lower():
                     return self.post_ref(post)
         return None
 

@@ -23,6 +23,7 @@ from github.Repository import Repository
 from urllib3.util.retry import Retry
 
 from tracker.publishing.errors import PermanentError, RetryLater, redact
+from tracker.publishing.texts import carries_marker
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,20 @@ class GithubClient:
             seconds_between_writes=write_interval or None,
         )
         self._repos: dict[str, RepoClient] = {}
+        self._login: str | None = None
+
+    @property
+    def login(self) -> str:
+        """The token's account: only what it wrote can carry wgbot's markers (anyone can type the marker's text)."""
+        if self._login is None:
+            with self.translate("read the token's user"):
+                self._login = self.gh.get_user().login
+        return self._login
+
+    def wrote(self, item) -> bool:
+        """True when `item` (an issue or comment) was written by the token's account."""
+        author = getattr(item, "user", None)
+        return author is not None and str(author.login).lower() == self.login.lower()
 
     def repo(self, full_name: str) -> RepoClient:
         if full_name not in self._repos:
@@ -257,10 +272,10 @@ class RepoClient:
         raise self.client._from_github(f"check assignee {login}", exc)
 
     def find_issue_by_marker(self, marker: str, since: dt.datetime) -> IssueRef | None:
-        """The issue whose body carries `marker`, among those updated since `since` (newest first)."""
+        """The issue the bot's account wrote with `marker` as its last line, among those updated since `since`."""
         with self.client.translate("look for an issue by its marker"):
             for issue in self.repo.get_issues(state="all", sort="created", direction="desc", since=since):
-                if issue.pull_request is None and marker in (issue.body or ""):
+                if issue.pull_request is None and carries_marker(issue.body, marker) and self.client.wrote(issue):
                     return _issue_ref(issue)
         return None
 
@@ -305,10 +320,11 @@ class RepoClient:
     # ---- comments ----------------------------------------------------------------------------------------------
 
     def find_comment_by_marker(self, marker: str, since: dt.datetime) -> CommentRef | None:
-        """The comment carrying `marker` on any issue of the repository (open or closed), updated since `since`."""
+        """The bot's comment ending with `marker` on any issue of the repository (open or closed), updated since
+        `since`."""
         with self.client.translate("look for a comment by its marker"):
             for comment in self.repo.get_issues_comments(sort="created", direction="desc", since=since):
-                if marker in (comment.body or ""):
+                if carries_marker(comment.body, marker) and self.client.wrote(comment):
                     number = int(comment.issue_url.rstrip("/").rsplit("/", 1)[1])
                     return CommentRef(comment.id, comment.html_url, number)
         return None

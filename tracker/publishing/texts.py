@@ -3,14 +3,19 @@ forum post and the Discord minutes message. Pure functions of plain data (no dat
 tested and re-rendered identically: an unchanged meeting renders byte-for-byte the same, which is what lets the
 publisher skip no-op updates.
 
-Every text that creates something carries the hidden marker `<!-- wgbot:<idempotency key> -->`: it is how a retry
-recognizes what an earlier, interrupted attempt already created.
+Every text that creates something carries the hidden marker `<!-- wgbot:<idempotency key> -->` as its last line:
+it is how a retry recognizes what an earlier, interrupted attempt already created (`carries_marker`: only there, and
+the callers only look at what the bot's own account wrote). Everything users said or typed is escaped
+(`tracker.publishing.escape`), so it can neither carry a marker nor format, link or mention.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+
+from tracker.publishing.escape import discord as _dc
+from tracker.publishing.escape import markdown as _md
 
 GITHUB_TITLE_LIMIT = 256
 FORUM_LIMIT = 32_000  # Discourse's default `max_post_length`
@@ -19,6 +24,19 @@ DISCORD_LIMIT = 2_000  # characters in a message's content
 
 def marker(key: str) -> str:
     return f"<!-- wgbot:{key} -->"
+
+
+def carries_marker(body: str | None, mark: str) -> bool:
+    """True when `mark` (a `marker(...)`) is where wgbot writes it: the body's last non-empty line, on its own."""
+    lines = (body or "").strip().splitlines()
+    return bool(lines) and lines[-1].strip() == mark
+
+
+UNASSIGNED_LABEL = "unassigned"
+
+
+def owner_label(owner: str) -> str:
+    return owner.strip() or UNASSIGNED_LABEL
 
 
 def clock(seconds: float | None) -> str:
@@ -100,7 +118,8 @@ def one_line(text: str, limit: int) -> str:
 
 
 def quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.strip().splitlines())
+    """`text` (the users' words) escaped, as a Markdown block quote."""
+    return "\n".join(f"> {_md(line)}" if line.strip() else ">" for line in text.strip().splitlines())
 
 
 def _when(meeting: MeetingView, at: float | None) -> str:
@@ -125,14 +144,15 @@ def action_issue_title(action: ActionView) -> str:
 
 
 def action_issue_body(action: ActionView, meeting: MeetingView, key: str, assignee: str | None) -> str:
+    name = _md(owner_label(action.owner))
     if assignee:
-        owner = f"{action.owner} (@{assignee})"
+        owner = f"{name} (@{assignee})"  # the one mention wgbot means: the assignee
     elif action.github_login:
-        owner = f"{action.owner} (GitHub login `{action.github_login}` cannot be assigned in this repository)"
+        owner = f"{name} (GitHub login `{action.github_login}` cannot be assigned in this repository)"
     else:
-        owner = f"{action.owner} (no GitHub account linked: please assign the right person)"
+        owner = f"{name} (no GitHub account linked: please assign the right person)"
     lines = [
-        action.task.strip(),
+        _md(action.task.strip()),
         "",
         f"Owner: {owner}",
         f"Due: {action.due.isoformat() if action.due else 'not set'}",
@@ -149,9 +169,9 @@ def wish_issue_title(wish: WishView) -> str:
 
 
 def wish_issue_body(wish: WishView, meeting: MeetingView | None, key: str) -> str:
-    parts = [wish.title.strip()]
+    parts = [_md(wish.title.strip())]
     if wish.details.strip():
-        parts += ["", wish.details.strip()]
+        parts += ["", _md(wish.details.strip())]
     if meeting is not None:
         parts += ["", _excerpt_block(meeting, wish.at, wish.excerpt, "Raised in")]
     parts += ["", marker(key)]
@@ -160,8 +180,8 @@ def wish_issue_body(wish: WishView, meeting: MeetingView | None, key: str) -> st
 
 def wish_comment_body(wish: WishView, meeting: MeetingView | None, key: str) -> str:
     if meeting is None:
-        lead = f"Raised again: {wish.title.strip()}"
-        body = lead + (f"\n\n{wish.details.strip()}" if wish.details.strip() else "")
+        lead = f"Raised again: {_md(wish.title.strip())}"
+        body = lead + (f"\n\n{_md(wish.details.strip())}" if wish.details.strip() else "")
     else:
         body = _excerpt_block(meeting, wish.at, wish.excerpt, "Raised again in")
     return body + "\n\n" + marker(key) + "\n"
@@ -178,16 +198,17 @@ def _issue_ref(url: str | None, number: int | None) -> str:
 
 def _action_line(action: ActionView) -> str:
     due = f", due {action.due.isoformat()}" if action.due else ""
-    return f"- **{action.owner}**: {one_line(action.task, 400)}{due}{_issue_ref(action.issue_url, action.issue_number)}"
+    owner, task = _md(owner_label(action.owner)), _md(one_line(action.task, 400))
+    return f"- **{owner}**: {task}{due}{_issue_ref(action.issue_url, action.issue_number)}"
 
 
 def _wish_line(wish: WishView) -> str:
     again = " (raised again)" if wish.raised_again else ""
-    return f"- {one_line(wish.title, 300)}{again}{_issue_ref(wish.issue_url, wish.issue_number)}"
+    return f"- {_md(one_line(wish.title, 300))}{again}{_issue_ref(wish.issue_url, wish.issue_number)}"
 
 
 def archive_readme(meeting: MeetingView, minutes: MinutesView, key: str) -> str:
-    out = [f"# {meeting.title}: {meeting.day}", ""]
+    out = [f"# {_md(meeting.title)}: {meeting.day}", ""]
     if meeting.started_at:
         out += [
             f"Started {meeting.started_at.strftime('%Y-%m-%d %H:%M UTC')}. Transcript: [transcript.md](transcript.md).",
@@ -195,9 +216,9 @@ def archive_readme(meeting: MeetingView, minutes: MinutesView, key: str) -> str:
         ]
     else:
         out += ["Transcript: [transcript.md](transcript.md).", ""]
-    out += ["## Summary", "", (minutes.long_summary or minutes.summary).strip() or "(no summary)", ""]
+    out += ["## Summary", "", _md((minutes.long_summary or minutes.summary).strip()) or "(no summary)", ""]
     if minutes.decisions:
-        out += ["## Decisions", "", *[f"- {d.strip()}" for d in minutes.decisions], ""]
+        out += ["## Decisions", "", *[f"- {_md(d.strip())}" for d in minutes.decisions], ""]
     out += ["## Action items", ""]
     out += [_action_line(a) for a in minutes.actions] or ["(none)"]
     out += [""]
@@ -206,19 +227,19 @@ def archive_readme(meeting: MeetingView, minutes: MinutesView, key: str) -> str:
     if minutes.links:
         out += ["## Links", "", *[f"- <{link}>" for link in minutes.links], ""]
     if minutes.next_topics:
-        out += ["## Next time", "", *[f"- {t.strip()}" for t in minutes.next_topics], ""]
+        out += ["## Next time", "", *[f"- {_md(t.strip())}" for t in minutes.next_topics], ""]
     if minutes.notes:
-        out += ["## Notes on these minutes", "", *[f"- {n.strip()}" for n in minutes.notes], ""]
+        out += ["## Notes on these minutes", "", *[f"- {_md(n.strip())}" for n in minutes.notes], ""]
     out += [marker(key), ""]
     return "\n".join(out)
 
 
 def archive_transcript(meeting: MeetingView, segments: list[SegmentView], key: str) -> str:
-    out = [f"# Transcript: {meeting.title}, {meeting.day}", ""]
+    out = [f"# Transcript: {_md(meeting.title)}, {meeting.day}", ""]
     if not segments:
         out += ["(no transcript)", ""]
     for seg in segments:
-        out += [f"**[{clock(seg.start)}] {seg.speaker}:** {' '.join(seg.text.split())}", ""]
+        out += [f"**[{clock(seg.start)}] {_md(seg.speaker)}:** {_md(' '.join(seg.text.split()))}", ""]
     out += [marker(key), ""]
     return "\n".join(out)
 
@@ -229,10 +250,10 @@ def archive_transcript(meeting: MeetingView, segments: list[SegmentView], key: s
 def forum_post(meeting: MeetingView, minutes: MinutesView, key: str, limit: int = FORUM_LIMIT) -> str:
     """The short summary, the action items with their issues, a link to the archive; cut at a section boundary to fit
     `limit`, with a link to the rest."""
-    head = f"## {meeting.title}: {meeting.day}\n\n"
-    sections = [(minutes.summary or minutes.long_summary).strip() or "(no summary)"]
+    head = f"## {_md(meeting.title)}: {meeting.day}\n\n"
+    sections = [_md((minutes.summary or minutes.long_summary).strip()) or "(no summary)"]
     if minutes.decisions:
-        sections.append("### Decisions\n\n" + "\n".join(f"- {d.strip()}" for d in minutes.decisions))
+        sections.append("### Decisions\n\n" + "\n".join(f"- {_md(d.strip())}" for d in minutes.decisions))
     sections.append("### Action items\n\n" + ("\n".join(_action_line(a) for a in minutes.actions) or "(none)"))
     if minutes.wishes:
         sections.append("### Wish list\n\n" + "\n".join(_wish_line(w) for w in minutes.wishes))
@@ -286,13 +307,14 @@ def discord_minutes(
     if forum_url:
         links.append(f"Forum: <{forum_url}>")
     footer = "\n\n" + "\n".join(links) if links else ""
-    head = f"**{meeting.title}: {meeting.day}**\n"
-    summary = one_line(minutes.summary or minutes.long_summary or "(no summary)", 900)
+    head = f"**{_dc(meeting.title)}: {meeting.day}**\n"
+    summary = _dc(one_line(minutes.summary or minutes.long_summary or "(no summary)", 900))
     body = head + summary
     if minutes.actions:
         body += "\n\n**Action items**"
         for a in minutes.actions:
-            line = f"\n- {a.owner}: {one_line(a.task, 150)}" + (f" (due {a.due.isoformat()})" if a.due else "")
+            line = f"\n- {_dc(owner_label(a.owner))}: {_dc(one_line(a.task, 150))}"
+            line += f" (due {a.due.isoformat()})" if a.due else ""
             if a.issue_url:
                 line += f" <{a.issue_url}>"
             if len(body) + len(line) + len(footer) + 4 > limit:

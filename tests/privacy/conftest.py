@@ -1,0 +1,3 @@
+"""Privacy fixtures: the pipeline's fast models."""
+
+from tests.pipeline.conftest import fast_models, short_recording  # noqa: F401
