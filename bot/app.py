@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import discord
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.announcements import Announcer
 from bot.calendar_feed import CalendarFeed
@@ -35,7 +35,7 @@ from bot.pipeline_status import PipelineStatus, meetings_to_follow
 from bot.recording import RecorderFactory, RecordingControl
 from bot.scheduled_events import EventSync
 from bot.scheduler import MeetingJobs
-from tracker import members, schedule
+from tracker import health, members, schedule
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import Meeting, MeetingState, WorkingGroup
@@ -45,6 +45,7 @@ from tracker.tasks import PipelineRunner
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+HEARTBEAT_SECONDS = 30
 
 EXTENSIONS = (
     "bot.exts.meetings",
@@ -78,7 +79,12 @@ class WgBot(commands.Bot):
         use_api_base(settings.discord.api_base)
         intents = discord.Intents.default()  # guilds and voice states: slash commands and recording need no more
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=intents, help_command=None, tree_cls=WgCommandTree
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            tree_cls=WgCommandTree,
+            # Nothing the bot posts pings anyone unless that message says whom (users echo text: "@everyone …").
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
         self.db = db
@@ -154,6 +160,7 @@ class WgBot(commands.Bot):
         await self.jobs.sync(reconcile_events=False)  # events are reconciled once the guild is ready
         if self._run_background:
             self._start_publisher()
+            self.heartbeat.start()
         if not self.text_channel_id:
             log.warning("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set: no agenda or reminder posts")
         if not self.voice_channel_id:
@@ -189,7 +196,14 @@ class WgBot(commands.Bot):
         (The calendar feed is rendered from the database on each request.)"""
         await self.jobs.sync(reconcile_events=True)
 
+    @tasks.loop(seconds=HEARTBEAT_SECONDS)
+    async def heartbeat(self) -> None:
+        """For the container healthcheck (`wgbot health`): alive while connected to the gateway."""
+        if self.is_ready() and not self.is_closed():
+            await asyncio.to_thread(health.beat, self.settings.storage.data_dir, "bot")
+
     async def close(self) -> None:
+        self.heartbeat.cancel()
         await self.recording.stop_all("the bot is shutting down")
         self._stop.set()
         for task in self._background:

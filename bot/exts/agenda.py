@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot import embeds
 from bot.checks import is_organizer
 from tracker import agenda
+from tracker.publishing.escape import discord as escaped
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -31,7 +32,7 @@ class Agenda(commands.GroupCog, group_name="agenda", group_description="Topics f
     ) -> None:
         item, occ = await self.bot.group_call(agenda.add_item, topic, presenter, added_by=interaction.user)
         await interaction.response.send_message(
-            f"📝 Added `#{item.id}` “{item.topic}” to the agenda of {embeds.when(occ.start)}."
+            f"📝 Added `#{item.id}` “{escaped(item.topic)}” to the agenda of {embeds.when(occ.start)}."
         )
 
     @app_commands.command(name="list", description="The next meeting's agenda")
@@ -43,7 +44,7 @@ class Agenda(commands.GroupCog, group_name="agenda", group_description="Topics f
     @app_commands.describe(item="the agenda item's number")
     async def remove(self, interaction: discord.Interaction, item: int) -> None:
         removed = await self.bot.group_call(agenda.remove_item, item, interaction.user, is_organizer(interaction))
-        await interaction.response.send_message(f"🗑️ Removed `#{removed.id}` “{removed.topic}” from the agenda.")
+        await interaction.response.send_message(f"🗑️ Removed `#{removed.id}` “{escaped(removed.topic)}” from the agenda.")
 
     @remove.autocomplete("item")
     async def _items(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
