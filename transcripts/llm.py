@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from transcripts.answer_cache import AnswerCache, answer_key
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
+from transcripts.llama_backend import ensure_cpu_backend
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,8 @@ class LocalLLM:
         self._identity = f"{self.path.name}:{self.path.stat().st_size}"  # what an answer cache key names the model by
         started = time.perf_counter()
         extra_buffers = _extra_buffers_wanted()
+        if not ensure_cpu_backend():
+            raise LLMError("llama.cpp found no CPU backend for this machine (its libggml-cpu-* files are missing)")
         try:
             with _llama_defaults(extra_buffers):
                 self._llama = Llama(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import db, doctor, process, publish, run, schedule, worker
+from bot.cli import ask, db, doctor, health, process, publish, run, schedule, search, worker
 from tracker.logs import configure_logging
 
 app = typer.Typer(
@@ -30,5 +30,5 @@ def main(
     configure_logging(verbose)
 
 
-for module in (process, run, schedule, publish, worker, doctor, db):
+for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask):
     module.register(app)
