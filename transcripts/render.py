@@ -64,7 +64,8 @@ def to_markdown_short(
 ) -> str:
     """The forum/Discord version: summary, decisions, action items (checklist), wishes, next topics, links."""
     out = [_heading(title, date), ""]
-    out += [_escape(minutes.summary) if minutes.summary else "_No summary could be written._", ""]
+    # The summary is Markdown already (topic headings and points, their text escaped when it was built).
+    out += [minutes.summary if minutes.summary else "_No summary could be written._", ""]
     out += _items_markdown(minutes, link_base)
     out += _notes(minutes)
     return "\n".join(out).rstrip() + "\n"
@@ -76,7 +77,7 @@ def to_markdown_long(
     """The archive version: the short summary, then a section per topic, then every item."""
     out = [_heading(title, date), ""]
     if minutes.summary:
-        out += ["## Summary", "", _escape(minutes.summary), ""]
+        out += ["## Summary", "", minutes.summary, ""]
     if minutes.long_summary:  # Markdown already: "### topic (time)" sections with escaped text
         out += ["## Discussion", "", minutes.long_summary, ""]
     out += _items_markdown(minutes, link_base)

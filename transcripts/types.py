@@ -114,7 +114,8 @@ class Wish(BaseModel):
 
 
 class Minutes(BaseModel):
-    summary: str = Field(default="", max_length=1200)
+    # Markdown: a bold heading per topic with its points (`minutes.summary.short_summary_markdown`).
+    summary: str = Field(default="", max_length=1500)
     long_summary: str = ""
     decisions: list[str] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)

@@ -175,7 +175,7 @@ def test_json_has_the_documented_shape():
     assert data["wishes"][0] == {"title": "Nightly benchmark dashboard", "details": "To notice regressions", "at": 47.8}
 
 
-def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_summary():
+def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_first_point():
     from transcripts.minutes import prompts
     from transcripts.minutes.chunking import Chunk
     from transcripts.minutes.extract import _sections
@@ -192,7 +192,7 @@ def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_summary():
     answer = prompts.SectionAnswer(
         topics=[
             prompts.TopicSummary(
-                title="<topic, at most 6 words>", summary="Forum spam needs moderation. Alice and Bob agreed."
+                title="<topic, at most 6 words>", points=["Forum spam needs moderation", "Alice and Bob agreed"]
             )
         ]
     )

@@ -7,8 +7,10 @@ How: the transcript becomes numbered lines (`lines`), split into parts that fit 
 finds their answers in the cache and reads only the last part. For each part, code pre-selects the lines worth
 asking about (`cues`) and the local model answers narrow questions in schema-constrained JSON, the questions of all
 parts decoded side by side (`extract`, `summary`, `prompts`, `transcripts.decoding`). Then code grounds every
-answer in the transcript (`grounding`) — owners, supporting lines, due dates resolved from the meeting date (`dates`) —
-and drops what it cannot find. Links are found by code alone (`links`).
+answer in the transcript (`grounding`) — who took what on in which exchange of turns (`dialogue`), due dates resolved
+from the meeting date (`dates`) — and drops what it cannot find; summary points are kept only when the lines they
+summarize say them (`summary`), and nothing with template blanks is kept (`titles`). Links are found by code alone
+(`links`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from transcripts.minutes.extract import ANSWER_TOKENS, QUESTIONS_PER_PART, part_
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import clock, transcript_lines
 from transcripts.minutes.links import find_links
-from transcripts.minutes.summary import long_summary_markdown, short_summary
+from transcripts.minutes.summary import long_summary_markdown, short_summary_markdown
+from transcripts.minutes.titles import drop_placeholder_sentences, placeholders
 from transcripts.types import Hints, Minutes, Transcript
 
-__all__ = ["MinutesOptions", "make_minutes", "read_ahead"]
+__all__ = ["MinutesOptions", "make_minutes", "read_ahead", "without_placeholders"]
 
 log = logging.getLogger(__name__)
 
@@ -98,21 +101,10 @@ def make_minutes(
             model, chunks, grounder, hints, budgets=budgets, tick=tick, answer_tokens=options.answer_tokens
         )
         notes = list(read.notes)
-        summary = ""
-        tick("short summary")
-        if read.sections:
-            summary = short_summary(
-                model,
-                read.sections,
-                hints.title,
-                grounder.speakers,
-                max_tokens=options.answer_tokens.get("short summary", ANSWER_TOKENS["short summary"]),
-            )
-            if summary is None:
-                summary = ""
-                notes.append("summary: the model gave no usable answer")
-        else:
-            notes.append("summary: not written, because no part of the meeting could be summarized")
+    tick("short summary")  # written by code from the topics' checked points
+    summary = short_summary_markdown(read.sections)
+    if not read.sections:
+        notes.append("summary: not written, because no part of the meeting could be summarized")
     if progress:
         progress("done", steps, steps)
 
@@ -120,15 +112,31 @@ def make_minutes(
     if withheld:
         times = ", ".join(clock(line.start) for line in withheld[:5])
         notes.append(f"{len(withheld)} line(s) addressed to the note-taker were not acted on (at {times}).")
-    return Minutes(
-        summary=summary,
-        long_summary=long_summary_markdown(read.sections),
-        decisions=read.decisions,
-        action_items=read.actions,
-        wishes=read.wishes,
-        links=links,
-        next_topics=read.next_topics,
-        notes=notes,
+    return without_placeholders(
+        Minutes(
+            summary=summary,
+            long_summary=long_summary_markdown(read.sections),
+            decisions=read.decisions,
+            action_items=read.actions,
+            wishes=read.wishes,
+            links=links,
+            next_topics=read.next_topics,
+            notes=notes,
+        )
+    )
+
+
+def without_placeholders(minutes: Minutes) -> Minutes:
+    """The minutes without any sentence or item that holds template blanks ("[date]", "[Name]", "TBD")."""
+    return minutes.model_copy(
+        update={
+            "summary": drop_placeholder_sentences(minutes.summary),
+            "long_summary": drop_placeholder_sentences(minutes.long_summary),
+            "decisions": [d for d in minutes.decisions if not placeholders(d)],
+            "next_topics": [t for t in minutes.next_topics if not placeholders(t)],
+            "action_items": [a for a in minutes.action_items if not placeholders(f"{a.owner} {a.task}")],
+            "wishes": [w for w in minutes.wishes if not placeholders(f"{w.title} {w.details}")],
+        }
     )
 
 

@@ -26,7 +26,8 @@ from transcripts.minutes.condense import document_frequencies, select_lines
 from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import Line, clock
-from transcripts.minutes.summary import Section, drop_repeats
+from transcripts.minutes.summary import Section, supported_points
+from transcripts.minutes.titles import placeholders
 from transcripts.minutes.words import content_words, similarity
 from transcripts.types import ActionItem, Hints, Wish
 
@@ -47,8 +48,7 @@ ANSWER_TOKENS = {
     "line check": 60,
     "wishes": 300,
     "decisions": 240,
-    "long summary": 240,
-    "short summary": 200,
+    "long summary": 300,
 }
 # Lines that look like a commitment but that the action-item answer did not cover get one small question each
 # (the model's list misses one now and then); at most this many per part, those with a due date first.
@@ -143,6 +143,7 @@ def read_parts(
     result.sections.sort(key=lambda s: s.start)
     for i, section in enumerate(result.sections[:-1]):
         section.end = max(section.start, min(section.end, result.sections[i + 1].start))
+    _attach_decisions(result.sections, result.decisions, result.timed_decisions)
     return result
 
 
@@ -289,21 +290,34 @@ def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line
 def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -> list[Section]:
     out: list[Section] = []
     for topic in answer.topics:
-        summary = drop_repeats(topic.summary)
+        points = supported_points(topic.points, chunk.lines)  # only what the part's lines say
         title = topic.title
-        if _PLACEHOLDER.search(title):  # the question's "<topic, at most 6 words>", copied: name it by its summary
-            title = " ".join(re.split(r"(?<=[.!?])\s", summary)[0].split()[:6]).rstrip(".,;:")
+        if _PLACEHOLDER.search(title) or placeholders(title):
+            # the question's "<topic, at most 6 words>", copied: name it by its first point
+            title = " ".join((points[0] if points else "").split()[:6]).rstrip(".,;:")
         if not title.strip() or any(similarity(title, s.title) >= 0.8 for s in out):
             continue
         # A section starts where its words are found within this part (the part's start otherwise).
         within = (chunk.lines[0].number, chunk.lines[-1].number)
-        found = grounder.find_support(f"{title} {summary}", within=within)
+        found = grounder.find_support(f"{title} {' '.join(points)}", within=within)
         start = grounder.lines[found].start if found is not None else chunk.start
-        out.append(Section(title.strip().rstrip("."), summary, start, chunk.end))
+        out.append(Section(title.strip().rstrip("."), points, start, chunk.end))
     out.sort(key=lambda s: s.start)
     if out:
         out[0].start = min(out[0].start, chunk.start)
     return out
+
+
+def _attach_decisions(sections: list[Section], decisions: list[str], timed: list[tuple[str, float]]) -> None:
+    """Each decision under the topic it was taken in (by its time)."""
+    if not sections:
+        return
+    for text in decisions:
+        at = next((t for d, t in timed if d == text), None)
+        if at is None:
+            continue
+        section = next((s for s in reversed(sections) if s.start <= at), sections[0])
+        section.decisions.append(text)
 
 
 def _dedupe_actions(items: list[ActionItem], similar=similarity) -> list[ActionItem]:

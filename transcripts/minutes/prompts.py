@@ -10,6 +10,8 @@ grammar.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 MAX_ACTIONS_PER_PART = 8
@@ -62,17 +64,17 @@ class DecisionAnswer(BaseModel):
     next_topics: list[str] = Field(max_length=MAX_NEXT_TOPICS_PER_PART)
 
 
+POINT_CHARS = 120
+
+
 class TopicSummary(BaseModel):
     title: str = Field(min_length=1, max_length=60)
-    summary: str = Field(min_length=1, max_length=200)
+    # Short factual points, each checked against the part's lines by code (`summary.supported_points`).
+    points: list[Annotated[str, Field(max_length=POINT_CHARS)]] = Field(min_length=1, max_length=4)
 
 
 class SectionAnswer(BaseModel):
     topics: list[TopicSummary] = Field(min_length=1, max_length=MAX_TOPICS_PER_PART)
-
-
-class SummaryAnswer(BaseModel):
-    summary: str = Field(min_length=1, max_length=700)
 
 
 # "{lines}" is replaced by the numbers of the lines code found worth checking (`lines_to_check`), "{topics}" by the
@@ -102,13 +104,11 @@ DECISIONS = """Task: list the decisions (what the group agreed on or settled: "w
 Answer: {"decisions": ["<the decision, one short sentence>"], "next_topics": ["<topic, a few words>"]}
 Use empty lists when there is none."""
 
-SECTIONS = """Task: summarize this transcript for the minutes: {topics}, with what was said and concluded.
-Answer: {"topics": [{"title": "<topic, at most 6 words>", "summary": "<one or two sentences>"}]}
+SECTIONS = """Task: summarize this transcript for the minutes: {topics}, each with two to four short points \
+(at most 15 words each) that say who presented or reported what and what was concluded, in the speakers' own words. \
+Only facts said in the transcript; no general statements.
+Answer: {"topics": [{"title": "<topic, at most 6 words>", "points": ["<fact>", "<fact>"]}]}
 Do not repeat yourself."""
-
-SUMMARY = """Task: write the short summary of this meeting for a forum post: two to four plain sentences that cover \
-the whole meeting, every part, with its main topics and outcomes. No lists, no repetition.
-Answer: {"summary": "<the summary>"}"""
 
 
 def question(template: str, check: list[int] | None = None, topics: int = MAX_TOPICS_PER_PART) -> str:

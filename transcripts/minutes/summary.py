@@ -1,24 +1,122 @@
-"""The summaries: sections per topic (the long version) and a short one written from them (forum, Discord)."""
+"""The summaries, in the group's own style: a heading per topic with a few factual points.
+
+The model proposes each part's topics with two to four short points (who presented or reported what, what was
+concluded); code keeps only the points whose content words are found in the lines of that part (`unsupported`), so
+no filler nobody said ("improving the efficiency and effectiveness of AI systems") reaches the minutes. From those:
+- the short summary (forum, Discord): each topic as a bold heading with its first points, the decisions taken under
+  it added as a point, within `SHORT_SUMMARY_LIMIT` characters (every topic keeps at least its heading);
+- the long summary (archive): each topic as a "### title (time)" section with all its points and decisions.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from transcripts.llm import LocalLLM
-from transcripts.minutes import prompts
-from transcripts.minutes.lines import clock
-from transcripts.minutes.words import similarity
+from transcripts.minutes.lines import Line, clock
+from transcripts.minutes.words import content_words, similar_word, similarity, stem, words
 
-SHORT_SUMMARY_LIMIT = 1200
+SHORT_SUMMARY_LIMIT = 1500
+MAX_POINTS = 5
+# Words a summary uses to report speech, not to claim anything: "Pat presented ...", "the group agreed ...".
+_REPORTING = frozenset(
+    stem(w)
+    for w in [
+        "presented",
+        "presents",
+        "present",
+        "discussed",
+        "discuss",
+        "discussion",
+        "agreed",
+        "agree",
+        "agreement",
+        "decided",
+        "decide",
+        "decision",
+        "proposed",
+        "propose",
+        "proposal",
+        "suggested",
+        "suggest",
+        "asked",
+        "ask",
+        "mentioned",
+        "mention",
+        "reported",
+        "report",
+        "explained",
+        "explain",
+        "showed",
+        "show",
+        "shared",
+        "share",
+        "noted",
+        "note",
+        "raised",
+        "raise",
+        "concluded",
+        "conclude",
+        "conclusion",
+        "said",
+        "says",
+        "update",
+        "updates",
+        "group",
+        "team",
+        "meeting",
+        "call",
+        "members",
+        "member",
+        "participants",
+        "everyone",
+        "speaker",
+        "speakers",
+        "topic",
+        "topics",
+        "plan",
+        "plans",
+        "question",
+        "questions",
+        "answer",
+        "answered",
+        "idea",
+        "ideas",
+        "review",
+        "reviewed",
+        "talked",
+        "talk",
+        "gave",
+        "give",
+        "provided",
+        "provide",
+        "overview",
+        "status",
+        "progress",
+        "next",
+        "steps",
+        "step",
+        "point",
+        "points",
+        "item",
+        "items",
+        "followed",
+        "follow",
+    ]
+)
 
 
 @dataclass(slots=True)
 class Section:
     title: str
-    summary: str
+    points: list[str]
     start: float
     end: float
+    decisions: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return " ".join(self.points)
 
 
 def drop_repeats(text: str) -> str:
@@ -28,6 +126,40 @@ def drop_repeats(text: str) -> str:
         if sentence and not any(similarity(sentence, k) >= 0.8 for k in kept):
             kept.append(sentence)
     return " ".join(kept)
+
+
+def evidence_of(lines: list[Line]) -> set[str]:
+    """The content words (stemmed) said in `lines`, and their speakers' names."""
+    have: set[str] = set()
+    for line in lines:
+        have.update(content_words(line.text))
+        have.update(stem(w) for w in words(line.speaker))
+    return have
+
+
+def unsupported(sentence: str, evidence: set[str]) -> list[str]:
+    """The content words of `sentence` that the summarized lines do not have (fuzzily, for ASR spellings), reporting
+    words ("presented", "agreed") aside. A sentence with any is not supported by the transcript."""
+    missing = []
+    for w in dict.fromkeys(content_words(sentence)):
+        if w in _REPORTING or w in evidence or any(similar_word(w, h) for h in evidence):
+            continue
+        missing.append(w)
+    return missing
+
+
+def supported_points(points: list[str], lines: list[Line]) -> list[str]:
+    """The points (sentences) whose content words are all said in `lines`, each once, in order."""
+    evidence = evidence_of(lines)
+    kept: list[str] = []
+    for point in points:
+        point = re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip()
+        if not content_words(point) or unsupported(point, evidence):
+            continue
+        if any(similarity(point, k) >= 0.8 for k in kept):
+            continue
+        kept.append(point[:1].upper() + point[1:])
+    return kept[:MAX_POINTS]
 
 
 def trim_to(text: str, limit: int) -> str:
@@ -42,28 +174,6 @@ def trim_to(text: str, limit: int) -> str:
     return cut[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def short_summary(
-    llm: LocalLLM, sections: list[Section], title: str | None, speakers: list[str], max_tokens: int = 200
-) -> str | None:
-    """Two to four sentences over the whole meeting, written from the section summaries; None if the model fails."""
-    notes = "\n".join(f"- ({clock(s.start)}) {s.title}: {s.summary}" for s in sections)
-    head = f"Meeting: {title}\n" if title else ""
-    user = (
-        f"{head}Speakers: {', '.join(speakers)}\n\nNotes on the meeting, in order:\n<<<\n{notes}\n>>>\n\n"
-        f"{prompts.SUMMARY}"
-    )
-    answer = llm.ask(
-        system=prompts.SYSTEM,
-        user=user,
-        answer_model=prompts.SummaryAnswer,
-        max_tokens=max_tokens,
-        purpose="short summary",
-    )
-    if answer is None:
-        return None
-    return trim_to(drop_repeats(answer.summary), SHORT_SUMMARY_LIMIT)
-
-
 def escape_markdown(text: str) -> str:
     """Keep model or speech text from turning into Markdown structure (links, emphasis, HTML)."""
     text = " ".join(text.split())
@@ -72,9 +182,42 @@ def escape_markdown(text: str) -> str:
     return "\\" + text if text.startswith(("#", "-", "+", ">", "|")) else text
 
 
+def _bullets(section: Section) -> list[str]:
+    points = list(section.points)
+    for decision in section.decisions:
+        if not any(similarity(decision, p) >= 0.6 for p in points):
+            points.append(f"Agreed: {decision}")
+    return points[:MAX_POINTS]
+
+
+def short_summary_markdown(sections: list[Section], limit: int = SHORT_SUMMARY_LIMIT) -> str:
+    """Each topic as a bold heading with its first points, as many points per topic as fit in `limit`."""
+    if not sections:
+        return ""
+    bullets = [_bullets(s) for s in sections]
+
+    def render(per_topic: int) -> str:
+        blocks = []
+        for section, points in zip(sections, bullets):
+            lines = [f"**{escape_markdown(section.title)}**"] + [f"- {escape_markdown(p)}" for p in points[:per_topic]]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+    for per_topic in range(MAX_POINTS, -1, -1):
+        text = render(per_topic)
+        if len(text) <= limit:
+            return text
+    kept = render(0).split("\n\n")
+    while kept and len("\n\n".join(kept)) > limit:
+        kept.pop()
+    return "\n\n".join(kept)
+
+
 def long_summary_markdown(sections: list[Section]) -> str:
-    """One Markdown section per topic, with its time span in the meeting."""
-    return "\n\n".join(
-        f"### {escape_markdown(s.title)} ({clock(s.start)}–{clock(s.end)})\n\n{escape_markdown(s.summary)}"
-        for s in sections
-    )
+    """One Markdown section per topic, with its time span in the meeting, all its points and its decisions."""
+    blocks = []
+    for s in sections:
+        body = "\n".join(f"- {escape_markdown(p)}" for p in _bullets(s))
+        head = f"### {escape_markdown(s.title)} ({clock(s.start)}–{clock(s.end)})"
+        blocks.append(f"{head}\n\n{body}" if body else head)
+    return "\n\n".join(blocks)

@@ -240,6 +240,9 @@ def _similar(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= 0.8  # ASR spellings: "jeshli" / "jesley", "kernel" / "kernal"
 
 
+similar_word = _similar  # public name: whether two words are the same word, ASR spellings allowed
+
+
 def support(claim: str, evidence: str, weights: Mapping[str, float] | None = None) -> float:
     """Share of the claim's content words that appear (fuzzily) in the evidence: 0.0 to 1.0.
 

@@ -1,0 +1,76 @@
+"""The summary in the group's style: topic headings with a few factual points, none the transcript does not say."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.minutes.helpers import transcript_of
+from transcripts.minutes import prompts
+from transcripts.minutes.chunking import Chunk
+from transcripts.minutes.extract import _sections
+from transcripts.minutes.grounding import Grounder
+from transcripts.minutes.lines import transcript_lines
+from transcripts.minutes.summary import (
+    Section,
+    evidence_of,
+    long_summary_markdown,
+    short_summary_markdown,
+    unsupported,
+)
+
+SCRIPT = [
+    ("Pat", "I updated the deployment guide, it now covers the Docker setup and the GPU drivers."),
+    ("Jeshli", "I showed the GPT2 demo running on the subnet, it answers in about two seconds."),
+    ("Alice", "So we agreed to keep the demo on the subnet until the hackathon."),
+]
+
+
+def lines():
+    return transcript_lines(transcript_of(SCRIPT))
+
+
+def test_a_point_with_words_nobody_said_is_unsupported():
+    evidence = evidence_of(lines())
+    assert unsupported("Pat presented the deployment guide with the Docker setup", evidence) == []
+    assert unsupported("Jeshli showed the GPT2 demo on the subnet", evidence) == []
+    filler = "The goal is improving the efficiency and effectiveness of AI systems in decentralized environments"
+    assert len(unsupported(filler, evidence)) >= 4  # goal, efficiency, effectiveness, decentralized ...
+
+
+def test_sections_keep_only_supported_points():
+    part = lines()
+    answer = prompts.SectionAnswer(
+        topics=[
+            prompts.TopicSummary(
+                title="Deployment guide and demo",
+                points=[
+                    "Pat updated the deployment guide for Docker and GPU drivers",
+                    "The team aims at improving the effectiveness of decentralized AI systems",
+                    "Jeshli showed the GPT2 demo on the subnet",
+                ],
+            )
+        ]
+    )
+    grounder = Grounder(part, dt.date(2026, 12, 3))
+    (section,) = _sections(answer, Chunk(1, part, 60), grounder)
+    assert section.points == [
+        "Pat updated the deployment guide for Docker and GPU drivers",
+        "Jeshli showed the GPT2 demo on the subnet",
+    ]
+
+
+def test_the_short_summary_is_topic_headings_with_points_and_decisions_within_its_limit():
+    sections = [
+        Section("Deployment guide", ["Pat updated the guide", "It covers Docker"], 0.0, 60.0),
+        Section("GPT2 demo", ["Jeshli showed the demo"], 60.0, 120.0, decisions=["Keep the demo on the subnet"]),
+    ]
+    text = short_summary_markdown(sections)
+    assert text == (
+        "**Deployment guide**\n- Pat updated the guide\n- It covers Docker\n\n"
+        "**GPT2 demo**\n- Jeshli showed the demo\n- Agreed: Keep the demo on the subnet"
+    )
+    many = [Section(f"Topic {i}", [f"Point {i}.{k} " + "word " * 12 for k in range(4)], i, i + 1) for i in range(12)]
+    short = short_summary_markdown(many, limit=1500)
+    assert len(short) <= 1500
+    assert all(f"**Topic {i}**" in short for i in range(12))  # every topic keeps its heading
+    assert "### Deployment guide (0:00–1:00)\n\n- Pat updated the guide" in long_summary_markdown(sections)
