@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from tracker import members, recordings, schedule
-from tracker.live import LIVE_SEGMENTS, LiveOptions, LiveTranscription
+from tracker import members, recordings, retention, schedule
+from tracker.live import LiveOptions, LiveTranscription
 from tracker.models import Meeting
-from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
 from tracker.recordings import RecordingError
 
 if TYPE_CHECKING:
@@ -207,24 +206,15 @@ class RecordingControl:
         return live
 
     async def purge_expired_audio(self) -> None:
-        """Raw audio goes `retention_days` after the minutes were published (the manifest stays), and with it the
-        live transcript and the minutes' answer cache in its folder."""
-        from bot.voice.retention import purge_expired_audio
-
-        published = await self.bot.db_call(recordings.published_times)
+        """The retention job (tracker/retention.py): at start, daily, and after each recording. Audio goes
+        `retention_days` after the minutes were published, or after the recording ended for a meeting that failed
+        or was never published; with it the live transcript and the minutes' answer cache."""
         try:
-            purged = await asyncio.to_thread(
-                purge_expired_audio,
-                self.bot.recordings_dir,
-                retention_days=self.bot.settings.recording.retention_days,
-                published_at=published.get,
-                speech_files=(LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE),
+            await asyncio.to_thread(
+                retention.purge, self.bot.db, self.bot.recordings_dir, self.bot.settings.recording.retention_days
             )
         except Exception:
             log.exception("could not delete expired recordings")
-            return
-        for item in purged:
-            log.info("deleted the audio of %s (%d files, retention over)", item.meeting, len(item.files))
 
     async def _finish_stale(self, meeting: Meeting) -> Meeting:
         usable = has_audio(meeting.recording_dir)

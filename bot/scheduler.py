@@ -56,6 +56,8 @@ JOBS_TABLE = "apscheduler_jobs"
 PREFIX = "wg:"
 REFRESH_JOB_ID = "wg:refresh"
 REFRESH_EVERY = dt.timedelta(hours=1)
+RETENTION_JOB_ID = "wg:retention"  # deletes expired recordings (tracker/retention.py); also run at every start
+RETENTION_EVERY = dt.timedelta(days=1)
 KINDS = ("event", "agenda", "reminder", "start")
 STALE_TOLERANCE = dt.timedelta(minutes=1)  # a job firing this much earlier than its meeting now needs is stale
 
@@ -178,6 +180,11 @@ async def refresh_schedule() -> None:
         await _active.sync(reconcile_events=True)
 
 
+async def run_retention() -> None:
+    if _active is not None:
+        await _active.bot.recording.purge_expired_audio()
+
+
 class MeetingJobs:
     def __init__(self, bot: WgBot) -> None:
         self.bot = bot
@@ -233,6 +240,7 @@ class MeetingJobs:
             planned = await self.bot.group_call(plan, self.settings, schedule.now(), self.kinds())
             existing = {job.id: job for job in self.scheduler.get_jobs() if job.id.startswith(PREFIX)}
             existing.pop(REFRESH_JOB_ID, None)
+            existing.pop(RETENTION_JOB_ID, None)
             for job in planned:
                 current = existing.pop(job.id, None)
                 if job.id in self._running or job.id in self._finished_while_planning:
@@ -265,6 +273,17 @@ class MeetingJobs:
                     trigger=IntervalTrigger(seconds=REFRESH_EVERY.total_seconds(), timezone=UTC),
                     id=REFRESH_JOB_ID,
                     name="rebuild the meeting jobs",
+                    replace_existing=True,
+                    coalesce=True,
+                    misfire_grace_time=None,
+                    max_instances=1,
+                )
+            if self.scheduler.get_job(RETENTION_JOB_ID) is None:
+                self.scheduler.add_job(
+                    run_retention,
+                    trigger=IntervalTrigger(seconds=RETENTION_EVERY.total_seconds(), timezone=UTC),
+                    id=RETENTION_JOB_ID,
+                    name="delete expired recordings",
                     replace_existing=True,
                     coalesce=True,
                     misfire_grace_time=None,

@@ -39,11 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from tracker import optout
-from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
+from tracker.recording_files import LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE
 
 log = logging.getLogger(__name__)
 
-LIVE_SEGMENTS = "transcript.live.jsonl"
 # Audio waiting for the worker, in seconds (16 kHz float32: 64 kB per second, so at most about 115 MB). Beyond it
 # the worker is too far behind to be worth waiting for: the recording is transcribed from its files instead.
 MAX_QUEUED_SECONDS = 1800.0

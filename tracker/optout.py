@@ -14,9 +14,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker.recording_files import OPTED_OUT
+
 log = logging.getLogger(__name__)
 
-OPTED_OUT = "opted_out.json"
 UNASSIGNED = ""  # an action item's owner_name when nobody owns it
 
 

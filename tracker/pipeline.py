@@ -30,14 +30,11 @@ from tracker.models import (
     WorkingGroup,
     utcnow,
 )
+from tracker.recording_files import LIVE_TRANSCRIPT, MINUTES_CACHE
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-LIVE_TRANSCRIPT = "transcript.live.json"  # written by the live transcriber when the call ends (tracker/live.py)
-# The summary model's answers (transcripts/answer_cache.py): read ahead during the call, and kept by the summarize
-# step itself, so that a summarize step resumed after a crash does not ask again what it had asked.
-MINUTES_CACHE = "minutes.cache.jsonl"
 NO_SPEECH_SUMMARY = "No speech was recorded in this meeting."
 
 

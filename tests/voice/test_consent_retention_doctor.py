@@ -19,7 +19,7 @@ from bot.voice.consent import (
 )
 from bot.voice.live_check import check_voice
 from bot.voice.manifest import RecordingFolder
-from bot.voice.retention import DELETED_MARKER, purge_expired_audio
+from tracker.retention import DELETED_MARKER, purge_expired_audio
 from bot.voice.testing import SimulatedSpeaker
 from bot.voice.transport_crypto import TransportEncryptor
 from tests.voice.speech import encode_line

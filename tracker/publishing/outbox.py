@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from tracker import retention
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import Meeting, MeetingState, Publication, PublicationKind, PublicationState, utcnow
@@ -189,6 +190,7 @@ class Publisher:
         self._secrets = [
             s.get_secret_value() for s in (settings.github.token, settings.forum.api_key, settings.discord.token) if s
         ]
+        self._published: set[int] = set()  # meetings this publisher saw become published
 
     def drain(self, *, max_wait: float = 0.0, lock_timeout: float = 0.0) -> DrainReport:
         """Attempt every due row (repeatedly, as rows become unblocked); then, while the next retry is due within
@@ -211,6 +213,10 @@ class Publisher:
         finally:
             self.clients.close()
             lock.release()
+        if self._published and self.settings.recording.retention_days == 0:
+            # "Keep no audio": it goes right after publishing, not at the next daily retention run.
+            retention.purge(self.db, retention.recordings_dir(self.settings), 0)
+            self._published.clear()
         with self.db.session() as session:
             pending = session.exec(select(Publication).where(Publication.state == PublicationState.pending)).all()
             report.pending = len(pending)
@@ -343,6 +349,7 @@ class Publisher:
             meeting.state = MeetingState.published
             meeting.updated_at = now
             session.add(meeting)
+            self._published.add(meeting_id)
 
     def _retry(self, row_id: int, error: str, wait: float | None, report: DrainReport) -> PublicationState:
         error = redact(error, self._secrets)
