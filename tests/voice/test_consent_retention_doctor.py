@@ -19,11 +19,11 @@ from bot.voice.consent import (
 )
 from bot.voice.live_check import check_voice
 from bot.voice.manifest import RecordingFolder
-from tracker.retention import DELETED_MARKER, purge_expired_audio
 from bot.voice.testing import SimulatedSpeaker
 from bot.voice.transport_crypto import TransportEncryptor
 from tests.voice.speech import encode_line
 from tests.voice.test_recorder import KEY, MODE, FakeMember, FakeVoiceChannel
+from tracker.retention import DELETED_MARKER, purge_expired_audio
 
 UTC = dt.UTC
 

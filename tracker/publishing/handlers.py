@@ -31,6 +31,7 @@ from tracker.publishing import texts
 from tracker.publishing.clients import Clients
 from tracker.publishing.dedup import best_match
 from tracker.publishing.errors import NotReady, PermanentError
+from tracker.publishing.escape import markdown as _md
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,19 @@ def meeting_day(meeting: Meeting) -> dt.date:
 
 
 def archive_folder(session: Session, meeting: Meeting, archive_dir: str) -> str:
-    """`meetings/2024.03.07`; a second meeting of the group on the same day gets `-2`, and so on (stable: ordered
-    by id)."""
+    """`meetings/2024.03.07`; a second meeting of the group on the same day gets `-2`, and so on (ordered by id).
+
+    Fixed at the first publish: once the meeting's archive is written, its folder is the one recorded on the archive
+    row, and no other meeting is given it — a meeting moved onto that day later takes the next free suffix."""
+    published = session.exec(
+        select(Publication.external_id).where(
+            Publication.meeting_id == meeting.id,
+            Publication.kind == PublicationKind.archive,
+            col(Publication.external_id).is_not(None),
+        )
+    ).first()
+    if published:
+        return published
     day = meeting_day(meeting)
     start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     same_day = session.exec(
@@ -70,8 +82,22 @@ def archive_folder(session: Session, meeting: Meeting, archive_dir: str) -> str:
             col(Meeting.id) < meeting.id,
         )
     ).all()
-    folder = day.strftime("%Y.%m.%d") + (f"-{len(same_day) + 1}" if same_day else "")
-    return f"{archive_dir}/{folder}" if archive_dir else folder
+    taken = set(
+        session.exec(
+            select(Publication.external_id).where(
+                Publication.kind == PublicationKind.archive,
+                Publication.meeting_id != meeting.id,
+                col(Publication.external_id).is_not(None),
+            )
+        ).all()
+    )
+    n = len(same_day) + 1
+    while True:
+        folder = day.strftime("%Y.%m.%d") + (f"-{n}" if n > 1 else "")
+        path = f"{archive_dir}/{folder}" if archive_dir else folder
+        if path not in taken:
+            return path
+        n += 1
 
 
 def meeting_view(meeting: Meeting) -> texts.MeetingView:
@@ -482,6 +508,71 @@ class DiscordMinutesHandler:
         pass
 
 
+# ---- changes to a filed issue (tracker/followthrough.py) -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class IssueUpdateJob:
+    key: str
+    repo: str
+    since: dt.datetime
+    change: str  # "close" or "assign"
+    issue_number: int
+    comment: str | None = None  # close: the comment that says why
+    assignee: str | None = None  # assign: the GitHub login
+
+
+class IssueUpdateHandler:
+    """An action item's issue closed with a comment quoting who reported it done and where (`…-close-…` keys), or
+    given the item's new owner as assignee (`…-assign-…`). The comment carries the marker, so a retry after an
+    unknown outcome finds it instead of commenting twice; closing and assigning are idempotent."""
+
+    kind = PublicationKind.issue_update
+
+    def __init__(self, clients: Clients) -> None:
+        self.clients = clients
+
+    def prepare(self, session: Session, row: Publication) -> IssueUpdateJob:
+        item = session.get(ActionItem, row.subject_id) if row.subject_id is not None else None
+        if item is None:
+            raise PermanentError(f"publication {row.idempotency_key}: action item {row.subject_id} does not exist")
+        if item.github_issue_number is None:
+            raise NotReady(f"action item {item.id} has no issue yet")
+        change = "close" if "-close-" in row.idempotency_key else "assign"
+        job = IssueUpdateJob(
+            key=row.idempotency_key,
+            repo=row.target,
+            since=row.created_at - MARKER_SEARCH_MARGIN,
+            change=change,
+            issue_number=item.github_issue_number,
+        )
+        if change == "close":
+            why = _md(item.done_note) if item.done_note else "Marked done in Discord (`/actions done`)."
+            job.comment = f"Done — {why}\n\n{texts.marker(row.idempotency_key)}\n"
+        else:
+            member = session.get(Member, item.owner_id) if item.owner_id is not None else None
+            job.assignee = member.github_login if member else None
+        return job
+
+    def perform(self, job: IssueUpdateJob, maybe_created: bool) -> Outcome:
+        repo = self.clients.github.repo(job.repo)
+        if job.change == "assign":
+            if job.assignee and repo.is_assignable(job.assignee):
+                ref = repo.set_assignees(job.issue_number, [job.assignee])
+                return Outcome(str(ref.number), ref.url)
+            log.info("%s: %s is not assignable here; the issue keeps its assignees", job.key, job.assignee)
+            return Outcome(str(job.issue_number), None, changed=False)
+        found = repo.find_comment_by_marker(texts.marker(job.key), job.since) if maybe_created else None
+        if found is None:
+            repo.create_comment(job.issue_number, job.comment)
+        ref = repo.close_issue(job.issue_number)
+        log.info("%s: closed issue #%d", job.key, job.issue_number)
+        return Outcome(str(ref.number), ref.url, changed=False)
+
+    def record(self, session: Session, row: Publication, job: IssueUpdateJob, outcome: Outcome) -> None:
+        pass
+
+
 def make_handlers(clients: Clients) -> dict[PublicationKind, object]:
     return {
         h.kind: h
@@ -491,6 +582,7 @@ def make_handlers(clients: Clients) -> dict[PublicationKind, object]:
             ArchiveHandler(clients),
             ForumPostHandler(clients),
             DiscordMinutesHandler(clients),
+            IssueUpdateHandler(clients),
         )
     }
 
