@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -139,6 +140,21 @@ class ScheduleSettings(Section):
         return ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"].index(self.weekday)
 
 
+def quote_userinfo(url: str) -> str:
+    """`url` with its user and password percent-encoded, the password taken up to the *last* `@` before the host:
+    `postgresql://wg:p@ss/w@db/wg` is user `wg`, password `p@ss/w`, host `db` — not host `ss/w@db`, which would
+    show part of the password wherever the URL is shown with its password hidden. Already encoded parts stay."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not sep or not at or scheme.startswith("sqlite"):
+        return url
+    user, colon, password = userinfo.partition(":")
+    quoted = urllib.parse.quote(urllib.parse.unquote(user), safe="")
+    if colon:
+        quoted += ":" + urllib.parse.quote(urllib.parse.unquote(password), safe="")
+    return f"{scheme}://{quoted}@{hostpart}"
+
+
 class StorageSettings(Section):
     model_config = SettingsConfigDict(env_prefix="WGBOT_")
     toml_section: ClassVar[str] = "storage"
@@ -158,7 +174,7 @@ class StorageSettings(Section):
     def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
         if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value.get_secret_value()):
             raise ValueError("must start with sqlite:// or postgresql://")
-        return value
+        return SecretStr(quote_userinfo(value.get_secret_value())) if value else value
 
 
 class ModelSettings(Section):

@@ -16,16 +16,31 @@ def register_secret(value: str | None) -> None:
         _secrets.add(value)
 
 
+def _redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
 class _RedactSecrets(logging.Filter):
+    """Masks the message, and the traceback too: an exception's text often quotes a URL, a header or a DSN."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if _secrets:
             message = record.getMessage()
-            redacted = message
-            for secret in _secrets:
-                redacted = redacted.replace(secret, "***")
+            redacted = _redact(message)
             if redacted != message:
                 record.msg, record.args = redacted, None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = _FORMATTER.formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = _redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = _redact(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure_logging(verbose: bool = False) -> None:

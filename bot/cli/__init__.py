@@ -25,6 +25,9 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="wgbot.toml to read (or WGBOT_CONFIG)")] = None,
 ) -> None:
+    # Recordings, transcripts, the database and the logs are for wgbot's user only: files 0600, folders 0700
+    # (inherited by every process wgbot starts: the live transcriber, the pipeline's workers).
+    os.umask(0o077)
     if config is not None:
         os.environ["WGBOT_CONFIG"] = str(config)
     configure_logging(verbose)
