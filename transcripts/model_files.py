@@ -200,26 +200,73 @@ def quantize_q8_0(src: Path, dest: Path, threads: int | None = None) -> Path:
     return dest
 
 
-def download(url: str, dest_dir: Path | None = None) -> Path:
-    """Fetch a model file by URL into the cache once (production users with internet)."""
+MAX_DOWNLOAD_BYTES = 16 * 1024**3  # larger than any model wgbot can run on a CPU; a bound on a runaway server
+
+
+def _expected_sha256(url: str) -> str:
+    """A model URL names its SHA-256 in the fragment: `https://host/model.gguf#sha256=<64 hex digits>`."""
+    fragment = url.partition("#")[2]
+    key, _, value = fragment.partition("=")
+    value = value.strip().lower()
+    if key != "sha256" or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ModelFileError(
+            f"{url.partition('#')[0]}: a model downloaded by URL needs its SHA-256, as "
+            "https://…/model.gguf#sha256=<64 hex digits>"
+        )
+    return value
+
+
+def download(url: str, dest_dir: Path | None = None, *, max_bytes: int = MAX_DOWNLOAD_BYTES, verify=True) -> Path:
+    """Fetch a model file by URL into the cache once (production users with internet): https only (redirects too),
+    at most `max_bytes`, and only kept when its SHA-256 is the one the URL names (see `_expected_sha256`).
+    `verify`: httpx's TLS verification (a CA bundle path in tests)."""
     import httpx
 
-    dest = (dest_dir or cache_dir()) / Path(url.split("?")[0]).name
+    location = url.partition("#")[0]
+    if not location.lower().startswith("https://"):
+        raise ModelFileError(f"{location}: models are downloaded over https only")
+    expected = _expected_sha256(url)
+    dest = (dest_dir or cache_dir()) / Path(location.split("?")[0]).name
     if dest.exists():
-        return dest
+        return _verified(dest, expected)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
-    log.info("downloading %s", url)
-    with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
-        response.raise_for_status()
-        with open(tmp, "wb") as f:
-            for chunk in response.iter_bytes(1 << 20):
-                f.write(chunk)
+    log.info("downloading %s", location)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with httpx.stream("GET", location, follow_redirects=True, timeout=60, verify=verify) as response:
+            if any(r.url.scheme != "https" for r in [*response.history, response]):
+                raise ModelFileError(f"{location}: redirected away from https ({response.url}); not downloaded")
+            response.raise_for_status()
+            announced = int(response.headers.get("content-length") or 0)
+            if announced > max_bytes:
+                raise ModelFileError(f"{location}: {announced} bytes is more than the limit of {max_bytes}")
+            with open(tmp, "wb") as f:
+                for chunk in response.iter_bytes(1 << 20):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ModelFileError(f"{location}: more than the limit of {max_bytes} bytes; not kept")
+                    digest.update(chunk)
+                    f.write(chunk)
+    except httpx.HTTPError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(f"{location}: download failed ({type(exc).__name__}: {exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if digest.hexdigest() != expected:
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(f"{location}: SHA-256 {digest.hexdigest()} is not the expected {expected}; not kept")
     os.replace(tmp, dest)
+    stat = dest.stat()  # `_verified`'s record of a good check, so the next load does not hash it again
+    dest.with_name(dest.name + ".sha256").write_text(f"{expected} {stat.st_size} {stat.st_mtime_ns}")
     return dest
 
 
 def llm_model_path(name: str = DEFAULT_LLM_MODEL) -> Path:
-    """A local GGUF file for `name`: an offline default, an existing path, or an http(s) URL (downloaded once)."""
+    """A local GGUF file for `name`: an offline default, an existing path, or an https URL with its SHA-256
+    (`…/model.gguf#sha256=…`, downloaded once)."""
     if name in OFFLINE_LLM_MODELS:
         key, quant = OFFLINE_LLM_MODELS[name]
         source = GGUF_SOURCES[key]
@@ -227,13 +274,13 @@ def llm_model_path(name: str = DEFAULT_LLM_MODEL) -> Path:
         if quant is None:
             return shipped
         return quantize_q8_0(shipped, cache_dir() / f"{key}-instruct-q8_0.gguf")
-    if name.startswith(("http://", "https://")):
+    if name.lower().startswith(("http://", "https://")):
         return download(name)
     path = Path(name).expanduser()
     if path.is_file():
         return path
     known = ", ".join(OFFLINE_LLM_MODELS)
-    raise ModelFileError(f"no GGUF model {name!r}: give one of {known}, a .gguf path, or an https URL")
+    raise ModelFileError(f"no GGUF model {name!r}: give one of {known}, a .gguf path, or an https URL with #sha256=…")
 
 
 def assemble_all() -> None:
