@@ -1,0 +1,140 @@
+"""Smaller findings: model downloads (https, SHA-256, size), the database URL with an `@` in its password, secrets in
+tracebacks, private file modes, the bounded live queue."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import logging
+import os
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker.config import load_settings
+from tracker.live import LiveOptions, LiveTranscription
+from tracker.logs import _RedactSecrets, register_secret
+from transcripts.model_files import ModelFileError, download
+
+WGBOT = str(Path(sys.executable).with_name("wgbot"))
+BODY = b"GGUF" + bytes(range(256)) * 64
+
+
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory):
+    """A local HTTPS server (a self-signed certificate made with openssl) serving /model.gguf and a redirect to
+    plain http."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/to-http.gguf":
+                self.send_response(302)
+                self.send_header("Location", "http://127.0.0.1:9/model.gguf")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BODY)))
+            self.end_headers()
+            self.wfile.write(BODY)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", str(cert)
+    server.shutdown()
+
+
+def test_a_model_url_is_downloaded_only_over_https_with_its_checksum_and_within_the_limit(https_server, tmp_path):
+    origin, ca = https_server
+    good = hashlib.sha256(BODY).hexdigest()
+    with pytest.raises(ModelFileError, match="https only"):
+        download(f"http://127.0.0.1:9/model.gguf#sha256={good}", tmp_path)
+    with pytest.raises(ModelFileError, match="needs its SHA-256"):
+        download(f"{origin}/model.gguf", tmp_path, verify=ca)
+    with pytest.raises(ModelFileError, match="not the expected"):
+        download(f"{origin}/model.gguf#sha256={'0' * 64}", tmp_path, verify=ca)
+    with pytest.raises(ModelFileError, match="limit"):
+        download(f"{origin}/model.gguf#sha256={good}", tmp_path, verify=ca, max_bytes=1000)
+    with pytest.raises(ModelFileError, match="away from https"):
+        download(f"{origin}/to-http.gguf#sha256={good}", tmp_path, verify=ca)
+    assert not list(tmp_path.iterdir())  # nothing kept from the refused attempts
+    path = download(f"{origin}/model.gguf#sha256={good}", tmp_path, verify=ca)
+    assert path.read_bytes() == BODY
+
+
+def test_a_database_password_with_an_unescaped_at_is_never_shown(tmp_path):
+    password = "s3cret@pa:ss/word"
+    url = f"postgresql://wg:{password}@127.0.0.1:1/wg"  # nothing listens on port 1: the connection fails
+    settings = load_settings(storage={"database_url": url})
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(settings.storage.url)
+    assert parsed.host == "127.0.0.1" and parsed.password == password and parsed.username == "wg"
+    env = {**os.environ, "WGBOT_DATABASE_URL": url, "WGBOT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([WGBOT, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    shown = result.stdout + result.stderr + "".join(p.read_text() for p in tmp_path.rglob("*.log"))
+    assert result.returncode != 0 and "127.0.0.1" in shown
+    for fragment in ("s3cret", "pa:ss", "ss/word", "word@"):
+        assert fragment not in shown
+
+
+def test_a_secret_in_a_traceback_is_masked():
+    register_secret("tok_0123456789abcdef")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_RedactSecrets())
+    log = logging.getLogger("tests.privacy.traceback")
+    log.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("request to https://x.example/?token=tok_0123456789abcdef failed")
+        except RuntimeError:
+            log.exception("publishing failed")
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    assert "Traceback" in text and "RuntimeError" in text and "tok_0123456789abcdef" not in text and "***" in text
+
+
+def test_the_database_and_logs_are_private_to_wgbots_user(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, "WGBOT_DATA_DIR": str(data)}
+    env.pop("WGBOT_DATABASE_URL", None)
+    subprocess.run([WGBOT, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    database = data / "wgbot.db"
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert data.stat().st_mode & 0o777 == 0o700
+    for path in data.rglob("*"):
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_the_live_queue_is_bounded_by_audio_and_falls_back_to_the_files(tmp_path, caplog):
+    live = LiveTranscription(tmp_path, LiveOptions(model="tiny.en", threads=1), max_queued_seconds=10)
+    second = np.zeros(16_000, dtype=np.float32)
+    with caplog.at_level(logging.WARNING):
+        for i in range(9):
+            live.submit(1, "Alice", tmp_path / "alice-1.ogg", float(i), second)
+        assert live.lost == 0 and live.submitted == 9
+        live.submit(1, "Alice", tmp_path / "alice-1.ogg", 9.0, np.zeros(32_000, dtype=np.float32))
+    assert live.lost == 1 and live.submitted == 9
+    assert "transcribed from its files" in caplog.text
+    assert live.finish() is False  # the pipeline transcribes the recording's files
