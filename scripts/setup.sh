@@ -10,6 +10,8 @@ VENV=${WGBOT_VENV:-.venv}
 # (torch) and no speech engines; llama.cpp is then built for every x86-64 CPU, not for this one.
 PROFILE=${WGBOT_SETUP_PROFILE:-dev}
 APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox patch festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+# chromium: the web home's browser tests (tests/web), driven by Playwright with this system browser.
+APT_PACKAGES+=(chromium)
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\n\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }
@@ -68,5 +70,19 @@ fi
 step "Model files"
 "$VENV/bin/python" -m transcripts.model_files assemble \
   || fail "the model files could not be assembled or did not match their SHA-256 (see above)."
+
+if [ "$PROFILE" != production ]; then
+  # axe-core: the accessibility checker the web tests run in the browser (tests/web/browser.py finds it here).
+  step "axe-core for the web tests"
+  AXE_DIR=${WGBOT_AXE_DIR:-$HOME/.cache/wgbot/npm}
+  if [ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+    echo "present"
+  elif command -v npm >/dev/null; then
+    npm install --prefix "$AXE_DIR" --no-save --no-audit --no-fund axe-core@4.11.0 >/dev/null \
+      || fail "npm could not install axe-core (the web tests' accessibility check)."
+  else
+    echo "npm not found: the web tests' accessibility check will be skipped (install nodejs and npm to run it)"
+  fi
+fi
 
 step "Set-up complete"
