@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import davey
 
-__all__ = ["DAVE_MAGIC_MARKER", "DaveDecryptor", "DaveStats", "looks_dave_encrypted"]
+__all__ = ["DAVE_MAGIC_MARKER", "DaveDecryptor", "DaveStats", "looks_dave_encrypted", "session_status"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,21 @@ SessionSource = Callable[[], "tuple[int, Any]"]
 def looks_dave_encrypted(frame: bytes) -> bool:
     # Smallest DAVE frame: 1 byte of media, 8-byte tag, 1-byte nonce, 1-byte supplemental size, 2-byte marker.
     return len(frame) >= 13 and frame[-2:] == DAVE_MAGIC_MARKER
+
+
+def session_status(session: Any) -> str:
+    """The session's status as a word ("active", "pending", ...); "none" without a session.
+
+    davey 0.1.7's `SessionStatus` is a native enum without `.name`; its str() is "SessionStatus.active".
+    """
+    if session is None:
+        return "none"
+    try:
+        status = session.status
+    except Exception as exc:  # a session being reset mid-call
+        return f"unknown ({type(exc).__name__})"
+    name = getattr(status, "name", None)
+    return name if isinstance(name, str) else str(status).rpartition(".")[2]
 
 
 @dataclass(slots=True)
@@ -95,6 +110,9 @@ class DaveDecryptor(Generic[Meta]):
         self.hold_seconds = hold_seconds
         self.hold_limit = hold_limit
         self._users: dict[int, _UserState] = {}
+        # What became of the frame of the last decrypt() call: decrypted, passthrough, plain or held (the receiver's
+        # per-packet verdict; an attribute rather than a return value keeps the hot path's tuple unpacking as is).
+        self.last_outcome = "dave_held"
 
     def stats(self, user_id: int) -> DaveStats:
         return self._user(user_id).stats
@@ -119,8 +137,10 @@ class DaveDecryptor(Generic[Meta]):
         if not looks_dave_encrypted(frame):
             if version and session is not None:
                 stats.passthrough += 1
+                self.last_outcome = "dave_passthrough"
             else:
                 stats.plain += 1
+                self.last_outcome = "plain"
             out.append((meta, frame))
             return out
         if session is not None and version:
@@ -130,9 +150,11 @@ class DaveDecryptor(Generic[Meta]):
                 opened = None
             if opened is not None:
                 stats.decrypted += 1
+                self.last_outcome = "dave_decrypted"
                 out.append((meta, opened))
                 return out
         self._hold(state, session, arrival, meta, frame)
+        self.last_outcome = "dave_held"
         return out
 
     def maintain(self, now: float) -> list[tuple[int, Meta, bytes]]:

@@ -29,7 +29,7 @@ from bot.voice.dave import DaveDecryptor
 from bot.voice.rtp import RtpError, parse_rtp_header
 from bot.voice.transport_crypto import TransportCryptoError, TransportDecryptor
 
-__all__ = ["FrameSink", "ReceiveStats", "UserReceiveStats", "VoiceReceiver"]
+__all__ = ["OUTCOMES", "FrameSink", "PacketObserver", "ReceiveStats", "UserReceiveStats", "VoiceReceiver"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,30 @@ OP_CLIENT_CONNECT = 12
 OP_CLIENT_DISCONNECT = 13
 
 _SEQ_WINDOW = 512  # packets (about 10 s of one speaker) remembered for duplicate detection
+_PENDING_SSRCS = 32  # SSRCs waiting for their SPEAKING event at once (more: a flood of strange SSRCs)
+_PENDING_PACKETS = 1500  # packets kept per waiting SSRC: 30 s of one speaker
+
+# What became of one datagram (the receive path's verdict; `wgbot doctor --voice --capture` records it per packet).
+OUTCOMES = (
+    "not_rtp",  # IP-discovery replies, keepalive echoes, noise
+    "rtcp",
+    "unknown_ssrc",  # video, or a sender never announced within the wait
+    "opted_out",
+    "no_key",  # before the session had a secret key
+    "malformed",
+    "transport_failed",
+    "duplicate",
+    "empty",  # an RTP packet without payload
+    "dave_decrypted",  # end-to-end decrypted
+    "dave_passthrough",  # not end-to-end encrypted in a DAVE call (silence frames, transitions)
+    "plain",  # the call does not use DAVE
+    "dave_held",  # could not be decrypted yet: held for a key change (see DaveStats for how that ended)
+)
+
+
+class PacketObserver(Protocol):
+    def __call__(self, arrival: float, packet: bytes, outcome: str, user_id: int | None) -> None:
+        """Told the verdict on each datagram, with the receiver's lock held (keep it quick)."""
 
 
 class FrameSink(Protocol):
@@ -133,7 +157,7 @@ class VoiceReceiver:
         *,
         opted_out: Iterable[int] = (),
         clock: Callable[[], float] = time.monotonic,
-        unknown_ssrc_wait: float = 3.0,
+        unknown_ssrc_wait: float = 30.0,
         dave_hold_seconds: float = 3.0,
         deferred: bool = False,
     ) -> None:
@@ -150,6 +174,8 @@ class VoiceReceiver:
         self.ssrc_to_user: dict[int, int] = {}
         self.ignored_ssrcs: set[int] = set()  # video and screen-share SSRCs announced by the gateway
         self.on_user_seen: Callable[[int], None] | None = None  # called (on the hook's thread) for each new user id
+        self.observer: PacketObserver | None = None  # told what became of every datagram (the doctor's capture)
+        self.last_audio: float | None = None  # arrival of the newest audio datagram (RTP of a non-video SSRC)
         self._connection: ConnectionInfo | None = None
         self._transport: TransportDecryptor | None = None
         self._transport_source: tuple[Any, Any] = (None, None)
@@ -251,10 +277,7 @@ class VoiceReceiver:
                 self._inbox.extendleft(reversed(fresh))
                 return
             for packet, arrival in fresh:
-                try:
-                    self._feed_locked(packet, arrival)
-                except Exception:
-                    log.exception("voice receive path failed on a %d-byte packet", len(packet))
+                self._feed_one(packet, arrival)
 
     def unmap_user(self, user_id: int) -> None:
         with self._lock:
@@ -271,11 +294,8 @@ class VoiceReceiver:
         if self.deferred:
             self._inbox.append((packet, arrival))  # deque.append is atomic: no lock on the socket thread
             return
-        try:
-            with self._lock:
-                self._feed_locked(packet, arrival)
-        except Exception:  # a bug here must not stop the recording of everyone else
-            log.exception("voice receive path failed on a %d-byte packet", len(packet))
+        with self._lock:
+            self._feed_one(packet, arrival)
 
     def process(self) -> int:
         """Run the queued datagrams through the receive path (deferred mode). Returns how many there were."""
@@ -285,75 +305,105 @@ class VoiceReceiver:
             while inbox:
                 packet, arrival = inbox.popleft()
                 count += 1
-                try:
-                    self._feed_locked(packet, arrival)
-                except Exception:
-                    log.exception("voice receive path failed on a %d-byte packet", len(packet))
+                self._feed_one(packet, arrival)
         return count
 
-    def _feed_locked(self, packet: bytes, arrival: float) -> None:
+    def _feed_one(self, packet: bytes, arrival: float) -> None:
+        """One datagram through the path, its verdict to the observer; with the lock held. Never raises."""
+        try:
+            outcome = self._feed_locked(packet, arrival)
+        except Exception:  # a bug here must not stop the recording of everyone else
+            log.exception("voice receive path failed on a %d-byte packet", len(packet))
+            return
+        if outcome is not None and self.observer is not None:
+            try:
+                self.observer(arrival, packet, outcome, self.ssrc_to_user.get(int.from_bytes(packet[8:12], "big")))
+            except Exception:
+                log.exception("voice packet observer failed")
+
+    def _feed_locked(self, packet: bytes, arrival: float) -> str | None:
+        """The datagram's outcome (one of OUTCOMES), or None while it waits for its SSRC to be announced."""
         stats = self.stats
         stats.datagrams += 1
         if len(packet) < 12 or packet[0] >> 6 != 2:  # rtp.is_rtp, inlined: this runs for every datagram
             stats.not_rtp += 1
-            return
+            return "not_rtp"
         if 64 <= (packet[1] & 0x7F) < 96:  # rtp.is_rtcp
             stats.rtcp += 1
-            return
+            return "rtcp"
         ssrc = int.from_bytes(packet[8:12], "big")  # rtp.peek_ssrc
         user_id = self.ssrc_to_user.get(ssrc)
         if user_id is None:
-            self._wait_for_ssrc(ssrc, packet, arrival)
-            return
+            return self._wait_for_ssrc(ssrc, packet, arrival)
+        if self.last_audio is None or arrival > self.last_audio:
+            self.last_audio = arrival
         ustats = self.user_stats.get(user_id) or self._user_stats(user_id)
         ustats.packets += 1
         if user_id in self.opted_out:
             ustats.opted_out += 1
-            return
+            return "opted_out"
         connection = self._connection
         transport = self._transport_for(connection) if connection is not None else None
         if transport is None:
             stats.no_key += 1
-            return
+            return "no_key"
         try:
             header = parse_rtp_header(packet)
         except RtpError:
             stats.malformed += 1
-            return
+            return "malformed"
         try:
             payload = transport.decrypt(packet, header)
         except TransportCryptoError:
             ustats.transport_failed += 1
-            return
+            return "transport_failed"
         window = self._windows.get(ssrc)
         if window is None:
             window = self._windows[ssrc] = _SequenceWindow()
         extended_sequence = window.record(header.sequence)
         if extended_sequence is None:
             ustats.duplicates += 1
-            return
+            return "duplicate"
         if not payload:
-            return
+            return "empty"
         put = self.sink.put_frame
-        for (m_ssrc, m_arrival, m_timestamp, m_sequence, _order), frame in self.dave.decrypt(
+        dave = self.dave
+        for (m_ssrc, m_arrival, m_timestamp, m_sequence, _order), frame in dave.decrypt(
             user_id, payload, arrival, (ssrc, arrival, header.timestamp, header.sequence, extended_sequence)
         ):
             ustats.delivered += 1
             put(user_id, m_ssrc, m_arrival, m_timestamp, m_sequence, frame)
+        return dave.last_outcome
 
-    def _wait_for_ssrc(self, ssrc: int, packet: bytes, arrival: float) -> None:
+    def _wait_for_ssrc(self, ssrc: int, packet: bytes, arrival: float) -> str | None:
+        """Keep a packet of an SSRC nobody has claimed yet: its SPEAKING event can come late (seconds, after a
+        reconnect or for a newcomer). Bounded: `_PENDING_SSRCS` SSRCs, `_PENDING_PACKETS` packets and
+        `unknown_ssrc_wait` seconds each."""
         if ssrc in self.ignored_ssrcs:
             self.stats.unknown_ssrc += 1
-            return
+            return "unknown_ssrc"
+        if self.last_audio is None or arrival > self.last_audio:
+            self.last_audio = arrival
         queue = self._pending.get(ssrc)
         if queue is None:
-            if len(self._pending) >= 32:  # a flood of strange SSRCs: do not let it grow without bound
+            if len(self._pending) >= _PENDING_SSRCS:  # a flood of strange SSRCs: do not let it grow without bound
                 self.stats.unknown_ssrc += 1
-                return
-            queue = self._pending[ssrc] = deque(maxlen=200)
-        if len(queue) == queue.maxlen:
-            self.stats.unknown_ssrc += 1
+                return "unknown_ssrc"
+            queue = self._pending[ssrc] = deque()
+        if len(queue) >= _PENDING_PACKETS:
+            old_arrival, old_packet = queue.popleft()
+            self._unknown(old_packet, old_arrival)
         queue.append((arrival, packet))
+        return None
+
+    def _unknown(self, packet: bytes, arrival: float) -> None:
+        """A waiting packet given up on: its SSRC was never claimed in time."""
+        self.stats.unknown_ssrc += 1
+        if self.observer is not None:
+            try:
+                self.observer(arrival, packet, "unknown_ssrc", None)
+            except Exception:
+                log.exception("voice packet observer failed")
 
     # -- periodic upkeep (called by the writer's or the recorder's timer) ----------------------------------------
 
@@ -364,8 +414,8 @@ class VoiceReceiver:
             for ssrc in list(self._pending):
                 queue = self._pending[ssrc]
                 while queue and now - queue[0][0] > self.unknown_ssrc_wait:
-                    queue.popleft()
-                    self.stats.unknown_ssrc += 1
+                    arrival, packet = queue.popleft()
+                    self._unknown(packet, arrival)
                 if not queue:
                     del self._pending[ssrc]
             for user_id, (ssrc, arrival, timestamp, sequence, _order), frame in self.dave.maintain(now):
