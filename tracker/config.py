@@ -116,6 +116,8 @@ class DiscordSettings(Section):
     voice_channel_id: int | None = None  # the call
     organizer_role_id: int | None = None  # may skip/reschedule/start/stop and edit others' items
     api_base: str | None = None  # override Discord's REST base URL (tests, proxies)
+    # Keep the call's chat with the meeting: needs the privileged Message Content intent enabled in the portal.
+    capture_chat: bool = True
 
 
 class ScheduleSettings(Section):

@@ -17,10 +17,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Tables other libraries keep in the same database (APScheduler's job store, Procrastinate's queue): not ours to
 # migrate, and not a difference between the models and the schema.
 FOREIGN_TABLE_PREFIXES = ("apscheduler_jobs", "procrastinate_")
+# The full-text index lives outside the models: SQLite's FTS5 table (and its shadow tables) and PostgreSQL's GIN
+# expression index, both made by the migration (tracker/search.py).
+FULL_TEXT_OBJECTS = ("search_fts", "search_doc_tsv")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's filter: leave the foreign tables out of autogenerate comparisons."""
+    if reflected and compare_to is None and name and name.startswith(FULL_TEXT_OBJECTS):
+        return False
     return not (type_ == "table" and reflected and compare_to is None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, delete, select
 
+from tracker import search
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import (
@@ -137,7 +138,10 @@ def store_minutes(
 
 def save_transcript(session: Session, meeting: Meeting, transcript: Transcript) -> bool:
     """Replace the meeting's transcript segments (inside the caller's transaction); False if they were the same."""
-    return _store_segments(session, meeting.id, transcript, _member_ids(session))
+    changed = _store_segments(session, meeting.id, transcript, _member_ids(session))
+    if changed:
+        search.index_meeting(session, meeting.id)
+    return changed
 
 
 def save_minutes(
@@ -165,6 +169,8 @@ def save_minutes(
     changed |= _store_wishes(session, meeting, minutes, targets, result)
     changed |= _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=changed)
     result.changed = changed
+    if changed:
+        search.index_meeting(session, meeting.id)
     log.info(
         "meeting %d: minutes stored (%s), %d publication row(s)",
         meeting.id,

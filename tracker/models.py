@@ -63,6 +63,7 @@ class PublicationKind(str, enum.Enum):
     archive = "archive"  # meetings/YYYY.MM.DD/README.md + transcript.md in the repo
     forum_post = "forum_post"  # reply in the forum topic
     discord_message = "discord_message"  # agenda, reminder, minutes in the text channel
+    issue_update = "issue_update"  # a filed issue closed with a comment, or its assignee changed (followthrough)
 
 
 class WorkingGroup(SQLModel, table=True):
@@ -182,6 +183,9 @@ class ActionItem(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     closed_at: dt.datetime | None = None
+    # Reported done in a later meeting (tracker/followthrough.py): which one, and the line that said so.
+    done_in_meeting_id: int | None = None
+    done_note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class WishlistEntry(SQLModel, table=True):
@@ -225,3 +229,62 @@ class Publication(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     done_at: dt.datetime | None = None
+
+
+class ChatMessage(SQLModel, table=True):
+    """A message typed in the call's text chat (the voice channel's chat or the group's text channel) while the
+    meeting was being recorded (tracker/chat.py)."""
+
+    __tablename__ = "chat_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    discord_message_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    channel_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    author_discord_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    author_name: str
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    posted_at: dt.datetime
+    at: float  # seconds from the meeting start
+    edited_at: dt.datetime | None = None
+
+
+class SearchDoc(SQLModel, table=True):
+    """One searchable text of a meeting: a transcript line, a part of the minutes, an item or a chat message.
+
+    Rebuilt per meeting by `tracker.search.index_meeting`; the full-text index over it is SQLite FTS5 (`search_fts`,
+    kept in step by triggers) or a PostgreSQL GIN index on `to_tsvector('english', text)` (see the migration).
+    """
+
+    __tablename__ = "search_doc"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    kind: str  # transcript, minutes, item, chat
+    ref_id: int | None = None  # the row it was made from (segment, action item, wish, chat message)
+    speaker: str | None = None
+    member_id: int | None = Field(default=None, index=True)  # whose words they are, for forget-me
+    author_discord_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    start: float | None = None  # seconds from the meeting start
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Project(SQLModel, table=True):
+    """One of the group's projects (`/project add`), with its GitHub figures as last fetched (tracker/projects.py)."""
+
+    __table_args__ = (UniqueConstraint("group_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="working_group.id", index=True)
+    name: str
+    repo: str  # owner/name on GitHub
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    stars: int | None = None
+    open_issues: int | None = None
+    last_release: str | None = None  # the latest release's tag
+    last_release_at: dt.datetime | None = None
+    last_commit_at: dt.datetime | None = None
+    fetched_at: dt.datetime | None = None  # when the figures were fetched (None: never)
+    fetch_error: str | None = None  # why the last fetch failed, if it did
+    created_at: dt.datetime = Field(default_factory=utcnow)

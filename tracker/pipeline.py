@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from tracker import optout
+from tracker import chat, followthrough, optout
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import (
@@ -136,6 +136,8 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
             return 0  # another worker got here first
         save_transcript(session, meeting, transcript)
         _set_state(session, meeting, MeetingState.transcribed)
+    # The same transcript files `wgbot process` writes (JSON, Markdown, WebVTT, SRT), in the data folder.
+    followthrough.export_transcript(settings.storage.data_dir, meeting, transcript)
     return len(transcript.segments)
 
 
@@ -159,6 +161,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
     from tracker.minutes_store import Targets
     from transcripts.answer_cache import AnswerCache
     from transcripts.minutes import make_minutes
+    from transcripts.minutes.chat_notes import ChatLine, merge_into, parse_chat
     from transcripts.types import Minutes
 
     with db.session() as session:
@@ -175,11 +178,25 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         group = session.get(WorkingGroup, meeting.group_id)
         targets = Targets.resolve(group, settings)
         folder = Path(meeting.recording_dir) if meeting.recording_dir else None
+        # The call's chat, and the real next meeting for "by the next meeting" (skips and reschedules counted).
+        chat_lines = chat.chat_lines(session, meeting_id)
+        next_day = followthrough.next_meeting_date(session, meeting)
+        names = list(dict.fromkeys(transcript.speakers + followthrough.member_names(session)))
+    notes = parse_chat(chat_lines, meeting_date=day, next_meeting=next_day, names=names)
     if transcript.segments:
         if progress:
             progress("writing the minutes")
         cache = AnswerCache(folder / MINUTES_CACHE) if folder and folder.is_dir() else None
-        minutes = make_minutes(transcript, meeting_date=day, hints=hints, llm=settings.models.llm_model, cache=cache)
+        minutes = make_minutes(
+            transcript,
+            meeting_date=day,
+            hints=hints,
+            llm=settings.models.llm_model,
+            cache=cache,
+            chat_text="\n".join(line.text for line in chat_lines) or None,
+            next_meeting=next_day,
+        )
+        minutes = merge_into(minutes, notes)
         minutes = optout.scrub_minutes(minutes, opted_out)
     else:
         # Nothing to file and nothing to archive: a short note in the channel says so.
@@ -189,7 +206,13 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         meeting = session.get(Meeting, meeting_id)
         if meeting.state != MeetingState.transcribed:
             return 0
+        # Open items of earlier meetings reported done in this one: listed, marked done, their issues closed.
+        spoken = [ChatLine(seg.speaker, seg.start, seg.text) for seg in transcript.segments]
+        reports = followthrough.find_done_reports(session, meeting, spoken, notes.done)
+        minutes = followthrough.with_done_section(session, minutes, reports)
         stored = store_summary(session, meeting, minutes, targets, settings)
+        for item in followthrough.mark_reported_done(session, meeting, reports):
+            followthrough.enqueue_issue_close(session, item)
         _set_state(session, meeting, MeetingState.summarized)
     return len(stored.publication_keys)
 

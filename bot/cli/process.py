@@ -118,6 +118,8 @@ def process(
         fail(f"{path}: no such file or folder")
     loaded = settings()
     models = loaded.models
+    if following is None:  # "by the next meeting": the real one, when the database knows the schedule
+        following = _scheduled_next_meeting(loaded, meeting_date)
     if models.model_dir:
         os.environ.setdefault("WGBOT_MODEL_DIR", str(models.model_dir))
     engine = engine or models.whisper_engine
@@ -199,6 +201,31 @@ def process(
     (out / "minutes.md").write_text(to_markdown_short(minutes, title=title, date=meeting_date), encoding="utf-8")
     (out / "minutes-long.md").write_text(to_markdown_long(minutes, title=title, date=meeting_date), encoding="utf-8")
     _report(minutes, transcript, out, time.perf_counter() - started, llm.name, len(files))
+
+
+def _scheduled_next_meeting(loaded, day: dt.date) -> dt.date | None:
+    """The group's next meeting after `day` (skips and reschedules counted) from the configured database, if there
+    is one that knows the schedule; None otherwise (the minutes then take a week later)."""
+    from sqlalchemy.engine import make_url
+    from sqlmodel import select
+
+    from tracker import followthrough
+    from tracker.db import Database
+    from tracker.models import WorkingGroup
+
+    url = loaded.storage.url
+    if url.startswith("sqlite") and not Path(make_url(url).database or "").is_file():
+        return None
+    db = Database(url)
+    try:
+        with db.session() as session:
+            group = session.exec(select(WorkingGroup).order_by(WorkingGroup.id)).first()
+            return followthrough.next_meeting_on(session, group, day) if group else None
+    except Exception as exc:  # unreachable or not set up: the minutes do without it
+        log.info("no schedule from the database (%s): the next meeting is taken to be a week later", exc)
+        return None
+    finally:
+        db.dispose()
 
 
 def _process_and_publish(

@@ -1,7 +1,9 @@
-"""`/actions list | mine | done | assign`: the open action items."""
+"""`/actions list | mine | done | assign | sync`: the open action items, kept in step with their GitHub issues
+(done closes the issue with a comment, assign sets its assignee, both through the outbox; sync pulls GitHub's state)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import discord
@@ -9,8 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds
-from bot.checks import is_organizer
-from tracker import actions
+from bot.checks import is_organizer, organizer_only
+from tracker import actions, followthrough
+from tracker.publishing.sync import sync_issue_states
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -41,17 +44,35 @@ class Actions(commands.GroupCog, group_name="actions", group_description="Action
     @app_commands.command(name="done", description="Mark an action item done (yours; organizers: anyone's)")
     @app_commands.describe(item="the action item's number")
     async def done(self, interaction: discord.Interaction, item: int) -> None:
-        closed = await self.bot.group_call(actions.mark_done, item, interaction.user, is_organizer(interaction))
+        closed = await self.bot.group_call(followthrough.mark_done, item, interaction.user, is_organizer(interaction))
+        self._publish()
         await interaction.response.send_message(f"✅ `#{closed.id}` {embeds.cut(closed.task, 200)} — done.")
 
     @app_commands.command(name="assign", description="Give an action item an owner (organizers; others: take one)")
     @app_commands.describe(item="the action item's number", member="who will do it")
     async def assign(self, interaction: discord.Interaction, item: int, member: discord.Member) -> None:
-        assigned = await self.bot.group_call(actions.assign, item, member, interaction.user, is_organizer(interaction))
+        assigned = await self.bot.group_call(
+            followthrough.assign, item, member, interaction.user, is_organizer(interaction)
+        )
+        self._publish()
         await interaction.response.send_message(
             f"👤 `#{assigned.id}` {embeds.cut(assigned.task, 200)} → {member.mention}",
             allowed_mentions=discord.AllowedMentions(users=[member]),
         )
+
+    @app_commands.command(name="sync", description="Pull the issues' state from GitHub now (organizers)")
+    @organizer_only("sync action items with GitHub")
+    async def sync(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await asyncio.to_thread(sync_issue_states, self.bot.db, self.bot.settings)
+        text = f"🔄 Checked {report.checked} issue(s): {len(report.closed)} closed, {len(report.reopened)} reopened."
+        if report.errors:
+            text += "\n⚠️ " + embeds.cut("; ".join(report.errors), 1500)
+        await interaction.followup.send(text, ephemeral=True)
+
+    def _publish(self) -> None:
+        if self.bot.publisher is not None:
+            self.bot.publisher.wake()
 
     @done.autocomplete("item")
     @assign.autocomplete("item")

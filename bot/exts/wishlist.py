@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds
-from tracker import wishlist
+from tracker import followthrough, wishlist
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -28,7 +28,11 @@ class Wishlist(commands.GroupCog, group_name="wishlist", group_description="Feat
         title: app_commands.Range[str, wishlist.MIN_TITLE, wishlist.MAX_TITLE],
         details: app_commands.Range[str, 1, wishlist.MAX_DETAILS] | None = None,
     ) -> None:
-        entry = await self.bot.group_call(wishlist.add_entry, title, details, added_by=interaction.user)
+        entry = await self.bot.group_call(
+            followthrough.add_wish, title, details, added_by=interaction.user, repo=self.bot.settings.github.repo
+        )
+        if self.bot.publisher is not None:  # files it on GitHub (or comments "raised again" on the same wish)
+            self.bot.publisher.wake()
         await interaction.response.send_message(f"🌟 Added `#{entry.id}` “{entry.title}” to the wish list.")
 
     @app_commands.command(name="list", description="The open wish-list entries, newest first")

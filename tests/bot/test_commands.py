@@ -22,7 +22,9 @@ from tracker.models import (
     WishlistEntry,
 )
 
-SLASH_COMMANDS = {"meeting", "agenda", "actions", "wishlist", "summary", "search", "calendar", "link", "record"}
+SLASH_COMMANDS = {
+    "meeting", "agenda", "actions", "wishlist", "summary", "search", "ask", "catchup", "calendar", "link", "record"
+}  # fmt: skip
 
 
 def rows(db, model, *where):

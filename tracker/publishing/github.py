@@ -336,6 +336,26 @@ class RepoClient:
             comment = issue.create_comment(body)
         return CommentRef(comment.id, comment.html_url, number)
 
+    def close_issue(self, number: int, reason: str = "completed") -> IssueRef:
+        """Close the issue (a no-op when it is closed already)."""
+        with self.client.translate(f"read issue #{number}"):
+            issue = self.repo.get_issue(number)
+        if issue.state != "closed":
+            self.client.check_budget()
+            with self.client.translate(f"close issue #{number}"):
+                issue.edit(state="closed", state_reason=reason)
+        return _issue_ref(issue)
+
+    def set_assignees(self, number: int, logins: list[str]) -> IssueRef:
+        """Make `logins` the issue's assignees (a no-op when they are already)."""
+        with self.client.translate(f"read issue #{number}"):
+            issue = self.repo.get_issue(number)
+        if sorted(a.login.lower() for a in issue.assignees) != sorted(login.lower() for login in logins):
+            self.client.check_budget()
+            with self.client.translate(f"assign issue #{number}"):
+                issue.edit(assignees=logins)
+        return _issue_ref(issue)
+
     # ---- files -------------------------------------------------------------------------------------------------
 
     def put_file(self, path: str, content: str, message: str, branch: str | None = None) -> FileRef:

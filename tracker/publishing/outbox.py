@@ -39,6 +39,7 @@ RANK = {
     PublicationKind.archive: 1,
     PublicationKind.forum_post: 2,
     PublicationKind.discord_message: 3,
+    PublicationKind.issue_update: 1,  # after the item's issue is filed (its row carries the item's meeting)
 }
 
 

@@ -9,7 +9,8 @@ text is searched for a date expression and resolved here, from the meeting date,
 - "by X" / "until X" / "on X" mean X; "before X" means the day before X (strictly before) for a single day;
 - "this week" / "end of the week" is the Friday of the meeting's week; "next week" the Friday of the next week, but
   "by next week" its Monday; "end of the month" the month's last day;
-- "the next meeting" / "next call" / "by next time" is the next meeting date (default: one week after this one);
+- "the next meeting" / "next call" / "by next time" / "before we meet again" is the next meeting date (default: one
+  week after this one);
 - "in three days", "in two weeks", "a week from now": simple offsets; "December 5th", "the 5th of December":
   that day's occurrence nearest the meeting, if not in the past; "the 15th": the next 15th; "2026-12-05" as it is.
 - a date before the meeting is history ("merged on November 2nd"), never a due date.
@@ -200,6 +201,16 @@ _RULES: list[_Rule] = [
     # "next time" is only a date with a preposition: "next time we should..." is a topic, not a deadline.
     (
         re.compile(r"\b(?P<prep>by|before|until|till|for)\s+(?:the\s+)?next\s+time\b", re.IGNORECASE),
+        lambda m, d, n: n or d + dt.timedelta(days=7),
+        True,
+    ),
+    # "before we meet again", "by the time we meet next": the next meeting, like "the next call".
+    (
+        re.compile(
+            r"\b(?P<prep>by|before|until|till)\s+(?:the\s+time\s+)?(?:we|you\s+all|everyone)\s+"
+            r"(?:next\s+)?(?:meet|talk|speak)(?:\s+again|\s+next)?\b",
+            re.IGNORECASE,
+        ),
         lambda m, d, n: n or d + dt.timedelta(days=7),
         True,
     ),

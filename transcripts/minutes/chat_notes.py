@@ -1,0 +1,154 @@
+"""Notes typed in the call's chat, in the style of IRC's MeetBot, taken into the minutes exactly as written.
+
+    #action @Sam send the invite by Monday      (or "action: …")   → an action item: owner Sam, due Monday
+    #agreed we ship 2.0 in January              (or "agreed: …")   → a decision
+    #idea a map viewer for all datasets          (#wish, "idea:")   → a wish
+    #info the venue has no wifi                 (or "info: …")     → a line in the minutes' chat notes
+    #link https://example.org/plan the plan     (or "link: …")     → a link
+    #done the Akash deployment demo             (or "done: …")     → an open item reported done
+
+No model reads them: the text after the tag is the item. The owner of an action is the person @-mentioned first
+(or named first, when that is a speaker or member), else the person who typed it; its due date is read from the text
+by `dates`, from the meeting date (and the real next meeting for "by the next meeting"). Plain messages give their
+links (with who posted them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from transcripts.minutes.dates import pick_due
+from transcripts.minutes.links import find_links
+from transcripts.minutes.words import name_matches
+from transcripts.types import ActionItem, Minutes, Wish
+
+__all__ = ["ChatLine", "ChatLink", "ChatNotes", "parse_chat", "merge_into"]
+
+MAX_ITEM = 500
+_TAG = re.compile(
+    r"^\s*(?:#(?P<hash>action|agreed|agree|decided|idea|wish|info|link|done)\b\s*:?|"
+    r"(?P<word>action|agreed|decided|idea|wish|info|link|done)\s*:)\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_KIND = {"agree": "agreed", "decided": "agreed", "idea": "wish"}
+_MENTION = re.compile(r"^@(?P<name>[\w.\-]+(?:\s[A-Z][\w.\-]*)?)\s*[:,]?\s*")
+_NAMED = re.compile(r"^(?P<name>[A-Z][\w.\-]+)\s*(?::|,|\s+to\s+|\s+will\s+)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """One chat message: who typed it, when (seconds from the meeting start) and what."""
+
+    author: str
+    at: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLink:
+    url: str
+    author: str
+    at: float
+
+
+@dataclass
+class ChatNotes:
+    actions: list[ActionItem] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    wishes: list[Wish] = field(default_factory=list)
+    info: list[str] = field(default_factory=list)
+    links: list[ChatLink] = field(default_factory=list)
+    done: list[ChatLine] = field(default_factory=list)  # "#done …": matched against open items by the tracker
+
+
+def _owner(rest: str, author: str, names: list[str]) -> tuple[str, str]:
+    """(owner, task) from the text after `#action`."""
+    mention = _MENTION.match(rest)
+    if mention:
+        name = mention["name"]
+        known = next((n for n in names if name_matches(name, n)), None)
+        return known or name, rest[mention.end() :].strip() or rest
+    named = _NAMED.match(rest)
+    if named:
+        known = next((n for n in names if name_matches(named["name"], n)), None)
+        if known:
+            return known, rest[named.end() :].strip() or rest
+    return author, rest
+
+
+def parse_chat(
+    lines: list[ChatLine],
+    *,
+    meeting_date: dt.date,
+    next_meeting: dt.date | None = None,
+    names: list[str] | None = None,
+) -> ChatNotes:
+    """The notes and links in the call's chat. `names`: the meeting's speakers and the group's members."""
+    names = list(names or [])
+    notes = ChatNotes()
+    seen_links: set[str] = set()
+    for line in lines:
+        for raw in line.text.splitlines():
+            match = _TAG.match(raw)
+            if not match:
+                continue
+            kind = (match["hash"] or match["word"]).lower()
+            kind = _KIND.get(kind, kind)
+            rest = " ".join(match["rest"].split())[:MAX_ITEM]
+            if not rest:
+                continue
+            excerpt = f"{line.author} (chat): {raw.strip()}"
+            if kind == "action":
+                owner, task = _owner(rest, line.author, names)
+                due = pick_due([task], meeting_date, next_meeting)
+                notes.actions.append(
+                    ActionItem(owner=owner, task=task, due=due.date if due else None, at=line.at, excerpt=excerpt)
+                )
+            elif kind == "agreed":
+                notes.decisions.append(rest)
+            elif kind == "wish":
+                notes.wishes.append(Wish(title=rest, at=line.at, excerpt=excerpt))
+            elif kind == "info":
+                notes.info.append(rest)
+            elif kind == "done":
+                notes.done.append(ChatLine(line.author, line.at, rest))
+        for url in find_links(line.text):
+            if url.lower() not in seen_links:
+                seen_links.add(url.lower())
+                notes.links.append(ChatLink(url, line.author, line.at))
+    return notes
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def merge_into(minutes: Minutes, notes: ChatNotes) -> Minutes:
+    """The minutes with the chat's notes added (an item already found in speech is not added twice)."""
+    have_actions = {(_norm(a.owner), _norm(a.task)) for a in minutes.action_items}
+    actions = list(minutes.action_items) + [
+        a for a in notes.actions if (_norm(a.owner), _norm(a.task)) not in have_actions
+    ]
+    have_decisions = {_norm(d) for d in minutes.decisions}
+    decisions = list(minutes.decisions) + [d for d in notes.decisions if _norm(d) not in have_decisions]
+    have_wishes = {_norm(w.title) for w in minutes.wishes}
+    wishes = list(minutes.wishes) + [w for w in notes.wishes if _norm(w.title) not in have_wishes]
+    have_links = {u.lower().rstrip("/") for u in minutes.links}
+    links = list(minutes.links) + [link.url for link in notes.links if link.url.lower().rstrip("/") not in have_links]
+    long_summary = minutes.long_summary
+    extra = [f"- {info}" for info in notes.info]
+    extra += [f"- {link.url} (posted by {link.author})" for link in notes.links]
+    if extra:
+        long_summary = (long_summary.rstrip() + "\n\n" if long_summary.strip() else "") + "### From the chat\n\n"
+        long_summary += "\n".join(extra)
+    return minutes.model_copy(
+        update={
+            "action_items": actions,
+            "decisions": decisions,
+            "wishes": wishes,
+            "links": list(dict.fromkeys(links)),
+            "long_summary": long_summary,
+        }
+    )
