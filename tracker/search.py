@@ -97,7 +97,7 @@ class Hit:
     @property
     def moment(self) -> dt.datetime:
         """When it was said or posted (UTC); the meeting's start for texts without a time."""
-        return self.meeting_start + dt.timedelta(seconds=self.start or 0.0)
+        return self.meeting_start + dt.timedelta(seconds=round(self.start or 0.0))
 
     @property
     def cite(self) -> str:
