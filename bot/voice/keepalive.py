@@ -82,7 +82,8 @@ class UdpKeepAlive:
             return False
         self.counter = (self.counter + 1) & 0xFFFFFFFF
         self.sent += 1
-        self._next = now + self.interval
+        # On the 5 s grid (a late tick does not push the next one later), unless a whole interval was missed.
+        self._next = self._next + self.interval if now - self._next < self.interval else now + self.interval
         if self.on_sent is not None:
             try:
                 self.on_sent(self.counter)
