@@ -4,7 +4,8 @@
   1. makes sure the working group row exists (from the settings),
   2. loads the extensions in `EXTENSIONS`, each adding its commands to the configured guild only,
   3. syncs the command tree to that guild (guild commands update at once; global ones take up to an hour),
-  4. starts the calendar feed (aiohttp) and the meeting scheduler (APScheduler, jobs in the tracker database),
+  4. starts the web home with the calendar feed (aiohttp, bot/web/) and the meeting scheduler (APScheduler, jobs
+     in the tracker database),
   5. starts the outbox publisher (`tracker.publishing.service.BackgroundPublisher`), which also runs the hourly
      GitHub issue-state sync.
 A finished recording goes to the pipeline (`tracker.tasks.PipelineRunner`: a local worker process on SQLite, a
@@ -29,12 +30,12 @@ import discord
 from discord.ext import commands, tasks
 
 from bot.announcements import Announcer
-from bot.calendar_feed import CalendarFeed
 from bot.errors import WgCommandTree
 from bot.pipeline_status import PipelineStatus, meetings_to_follow
 from bot.recording import RecorderFactory, RecordingControl
 from bot.scheduled_events import EventSync
 from bot.scheduler import MeetingJobs
+from bot.web.server import WebServer
 from tracker import health, members, schedule
 from tracker.config import Settings
 from tracker.db import Database
@@ -98,7 +99,7 @@ class WgBot(commands.Bot):
         self.recordings_dir = Path(settings.storage.data_dir) / "recordings"
         self.group_id: int | None = None
         self.guild_ready = asyncio.Event()  # set once the configured guild is in the cache (gateway GUILD_CREATE)
-        self.calendar = CalendarFeed(settings.calendar, self.render_calendar)
+        self.calendar = WebServer(settings, db)  # the web home and the calendar feed, on one aiohttp server
         self.events = EventSync(self)
         self.announcer = Announcer(self)
         self.jobs = MeetingJobs(self)
@@ -144,9 +145,6 @@ class WgBot(commands.Bot):
 
         return await self.db_call(with_group, *args, **kwargs)
 
-    async def render_calendar(self) -> bytes:
-        return await self.group_call(schedule.to_ics, self.calendar.url)
-
     # ---- life cycle ----------------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
@@ -157,7 +155,7 @@ class WgBot(commands.Bot):
         synced = await self.tree.sync(guild=self.guild_object)
         log.info("synced %d commands to guild %s", len(synced), self.guild_id)
         await self.calendar.start()
-        log.info("calendar feed at %s", self.calendar.url)
+        log.info("web home at %s, calendar feed at %s", self.calendar.site_url, self.calendar.url)
         self.jobs.start()
         await self.jobs.sync(reconcile_events=False)  # events are reconciled once the guild is ready
         if self._run_background:
@@ -194,8 +192,9 @@ class WgBot(commands.Bot):
         return guild
 
     async def schedule_changed(self) -> None:
-        """After a skip, reschedule or cadence change: rebuild the jobs and update or remove Discord events.
-        (The calendar feed is rendered from the database on each request.)"""
+        """After a skip, reschedule or cadence change: rebuild the jobs, update or remove Discord events, and have
+        the calendar feed rendered again."""
+        self.calendar.invalidate()
         await self.jobs.sync(reconcile_events=True)
 
     @tasks.loop(seconds=HEARTBEAT_SECONDS)

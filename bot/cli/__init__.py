@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ask, db, doctor, health, process, publish, run, schedule, search, worker
+from bot.cli import ask, db, doctor, health, process, project, publish, run, schedule, search, site, web, worker
 from tracker.logs import configure_logging
 
 app = typer.Typer(
@@ -33,5 +33,5 @@ def main(
     configure_logging(verbose)
 
 
-for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask):
+for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask, web, site, project):
     module.register(app)

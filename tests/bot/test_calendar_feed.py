@@ -1,18 +1,25 @@
-"""The calendar feed over HTTP: a feed the icalendar parser accepts, following skips and moves, cache-friendly."""
+"""The calendar feed over HTTP: a feed the icalendar parser accepts, following skips and moves, cache-friendly,
+enough to join the call from the calendar entry, and served from a kept rendering so a flood of requests cannot
+slow the bot down."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import subprocess
+import sys
+import time
 
 import aiohttp
 import pytest
 from icalendar import Calendar
 from multidict import CIMultiDict
 
-from bot.calendar_feed import CalendarFeed
+from bot.web.server import WebServer
 from tests.bot.conftest import NEXT_MEETING
-from tests.fakes.discord_rest import ALICE, BOB, invoke
-from tracker.config import CalendarSettings
+from tests.fakes.discord_rest import ALICE, BOB, GUILD_ID, VOICE_CHANNEL_ID, invoke
+from tracker import schedule
+from tracker.config import load_settings
 
 UTC = dt.UTC
 
@@ -69,17 +76,113 @@ async def test_the_public_url_sets_the_path_and_the_address_people_see(clock, bo
     assert "https://wg.example.org/feeds/wg.ics" in reply.text and "webcal://wg.example.org/feeds/wg.ics" in reply.text
 
 
-async def test_a_taken_port_is_a_one_line_error_naming_the_setting():
-    async def render() -> bytes:
-        return b""
-
-    first = CalendarFeed(CalendarSettings(host="127.0.0.1", port=0), render)
+async def test_a_taken_port_is_a_one_line_error_naming_the_setting(sqlite_db):
+    first = WebServer(load_settings(calendar={"host": "127.0.0.1", "port": 0}), sqlite_db)
     await first.start()
     try:
-        second = CalendarFeed(CalendarSettings(host="127.0.0.1", port=first.port), render)
+        second = WebServer(load_settings(calendar={"host": "127.0.0.1", "port": first.port}), sqlite_db)
         with pytest.raises(
             RuntimeError, match=rf"cannot listen on 127.0.0.1:{first.port} \(WGBOT_CALENDAR_HOST/WGBOT_CALENDAR_PORT\)"
         ):
             await second.start()
     finally:
         await first.stop()
+
+
+async def test_the_feed_listens_on_the_loopback_address_unless_configured(sqlite_db):
+    loaded = load_settings(calendar={"port": 0})
+    assert loaded.calendar.host == "127.0.0.1"
+    server = WebServer(loaded, sqlite_db)
+    await server.start()
+    try:
+        assert [address[0] for address in server._runner.addresses] == ["127.0.0.1"]
+    finally:
+        await server.stop()
+
+
+def _event_for(body: bytes, start: dt.datetime):
+    return next(
+        e
+        for e in Calendar.from_ical(body).walk("VEVENT")
+        if "RECURRENCE-ID" in e and e.decoded("RECURRENCE-ID") == start
+    )
+
+
+async def test_a_calendar_entry_is_enough_to_join_the_call(bot, fake_discord):
+    await invoke(fake_discord, bot, "agenda add", user=BOB, topic="Release plan")
+    bot.calendar.invalidate()  # agenda topics reach the feed within its refresh interval; do not wait for it here
+    _, _, body = await fetch(bot.calendar.url)
+    join = f"https://discord.com/channels/{GUILD_ID}/{VOICE_CHANNEL_ID}"
+    series = next(e for e in Calendar.from_ical(body).walk("VEVENT") if "RRULE" in e)
+    assert str(series["URL"]) == join and join in str(series["LOCATION"])
+    nxt = _event_for(body, NEXT_MEETING)
+    assert str(nxt["URL"]) == join and join in str(nxt["LOCATION"])
+    description = str(nxt["DESCRIPTION"])
+    assert f"Join the call: {join}" in description and "- Release plan" in description
+    assert f"Meeting page: {bot.calendar.site_url}meetings/2026-12-03/" in description
+
+
+async def test_a_moved_meeting_gets_a_higher_sequence_each_time(bot, fake_discord, clock):
+    _, _, body = await fetch(bot.calendar.url)
+    series = next(e for e in Calendar.from_ical(body).walk("VEVENT") if "RRULE" in e)
+    first_sequence = int(series["SEQUENCE"])
+    await invoke(
+        fake_discord, bot, "meeting reschedule", user=ALICE, date="2026-12-04", time="18:30", meeting="2026-12-03"
+    )
+    _, _, body = await fetch(bot.calendar.url)
+    moved = int(_event_for(body, NEXT_MEETING)["SEQUENCE"])
+    assert moved > first_sequence
+    clock.shift(dt.timedelta(minutes=5))
+    await invoke(
+        fake_discord, bot, "meeting reschedule", user=ALICE, date="2026-12-04", time="19:00", meeting="2026-12-03"
+    )
+    _, _, body = await fetch(bot.calendar.url)
+    again = _event_for(body, NEXT_MEETING)
+    assert int(again["SEQUENCE"]) > moved and again.decoded("DTSTART") == dt.datetime(2026, 12, 4, 19, tzinfo=UTC)
+
+
+async def test_the_feed_is_served_from_a_kept_rendering_until_the_schedule_changes(bot, fake_discord):
+    for _ in range(20):
+        assert (await fetch(bot.calendar.url))[0] == 200
+    assert bot.calendar.feed.renders == 1
+    await invoke(fake_discord, bot, "meeting skip", user=ALICE)
+    _, _, body = await fetch(bot.calendar.url)
+    assert bot.calendar.feed.renders == 2 and b"EXDATE" in body
+
+
+FLOOD = """
+import asyncio, sys, aiohttp
+async def main(url, n):
+    statuses = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
+        async def one():
+            async with http.get(url) as r:
+                await r.read()
+                statuses.append(r.status)
+        await asyncio.gather(*(one() for _ in range(n)))
+    print(sum(s == 200 for s in statuses))
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+async def test_a_flood_of_feed_requests_leaves_slash_commands_answering_within_100_ms(bot, fake_discord):
+    await fetch(bot.calendar.url)  # rendered and kept
+    # The flood comes from another process, as it would from the network.
+    flood = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FLOOD, bot.calendar.url, "1000", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    latencies = []
+    while flood.returncode is None:
+        started = time.perf_counter()
+        # What /calendar does: one tracker call in a worker thread, on the bot's loop.
+        await bot.group_call(schedule.next_occurrence)
+        latencies.append(time.perf_counter() - started)
+        try:
+            await asyncio.wait_for(asyncio.shield(flood.wait()), 0.02)
+        except TimeoutError:
+            pass
+    out, err = await flood.communicate()
+    assert flood.returncode == 0, err.decode()[-500:]
+    assert int(out) == 1000
+    assert len(latencies) >= 5 and max(latencies) < 0.100, sorted(latencies)[-5:]
+    assert bot.calendar.feed.renders == 1

@@ -1,0 +1,340 @@
+"""What the group published, read for its web home: published meetings, their minutes, items and transcripts.
+
+Public means published: a meeting is shown once its state is `published` (its minutes went past review and out),
+never before. Action items and wishes are shown when they belong to a published meeting or were filed as GitHub
+issues. Transcript lines of members who opted out of recording are left out even if some reached the database
+(the pipeline already drops them; this is the second lock on the door).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlmodel import Session, col, or_, select
+
+from tracker import schedule
+from tracker.models import (
+    ActionItem,
+    AgendaItem,
+    ItemStatus,
+    Link,
+    Meeting,
+    MeetingState,
+    Member,
+    MinutesRecord,
+    TranscriptSegment,
+    WishlistEntry,
+    WorkingGroup,
+)
+
+PUBLISHED = MeetingState.published
+
+
+@dataclass
+class MeetingSummary:
+    id: int
+    slug: str  # the page's address: YYYY-MM-DD, or YYYY-MM-DD-ID when two published meetings share a day
+    start: dt.datetime  # aware UTC
+    title: str
+    duration_seconds: float
+    attendees: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def date(self) -> str:
+        return self.start.date().isoformat()
+
+
+@dataclass
+class ActionRow:
+    item: ActionItem
+    meeting: MeetingSummary | None
+    overdue: bool
+
+
+@dataclass
+class WishRow:
+    title: str
+    details: str
+    status: ItemStatus
+    issue_url: str | None
+    raised: list[tuple[MeetingSummary, float | None]]  # every published meeting that raised it, with the moment
+
+    @property
+    def count(self) -> int:
+        return max(1, len(self.raised))
+
+
+@dataclass
+class MeetingPage:
+    meeting: MeetingSummary
+    minutes: MinutesRecord | None
+    actions: list[ActionRow]
+    wishes: list[WishlistEntry]
+    links: list[Link]
+    agenda: list[AgendaItem]
+    segments: list[TranscriptSegment]
+    previous: MeetingSummary | None = None
+    following: MeetingSummary | None = None
+
+
+@dataclass
+class Upcoming:
+    occurrence: schedule.Occurrence
+    agenda: list[AgendaItem]
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", (text or "").casefold()))
+
+
+def first_group(session: Session) -> WorkingGroup | None:
+    """The working group (one per deployment: the first row, as `schedule.ensure_group` finds it)."""
+    return session.exec(select(WorkingGroup).order_by(col(WorkingGroup.id))).first()
+
+
+# ---- who may not be shown --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hidden:
+    member_ids: frozenset[int]
+    names: frozenset[str]
+
+    def hides(self, speaker: str, member_id: int | None) -> bool:
+        return (member_id is not None and member_id in self.member_ids) or _norm(speaker) in self.names
+
+
+def hidden_speakers(session: Session) -> Hidden:
+    """Members who opted out of recording: their words are never shown."""
+    rows = session.exec(select(Member).where(col(Member.recording_opt_out).is_(True))).all()
+    names = {_norm(n) for m in rows for n in (m.display_name, m.github_login) if n}
+    return Hidden(frozenset(m.id for m in rows), frozenset(n for n in names if n))
+
+
+# ---- meetings ----------------------------------------------------------------------------------------------------
+
+
+def _published(session: Session, group: WorkingGroup) -> list[Meeting]:
+    return list(
+        session.exec(
+            select(Meeting)
+            .where(Meeting.group_id == group.id, Meeting.state == PUBLISHED)
+            .order_by(col(Meeting.scheduled_start).desc(), col(Meeting.id).desc())
+        )
+    )
+
+
+def _slugs(meetings: list[Meeting]) -> dict[int, str]:
+    per_day: dict[dt.date, int] = defaultdict(int)
+    for m in meetings:
+        per_day[schedule.aware(m.scheduled_start).date()] += 1
+    slugs = {}
+    for m in meetings:
+        day = schedule.aware(m.scheduled_start).date()
+        slugs[m.id] = day.isoformat() if per_day[day] == 1 else f"{day.isoformat()}-{m.id}"
+    return slugs
+
+
+def published_meetings(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
+    """Every published meeting, newest first, with its attendees (speakers in the transcript) and topics."""
+    meetings = _published(session, group)
+    if not meetings:
+        return []
+    ids = [m.id for m in meetings]
+    hidden = hidden_speakers(session)
+    speakers: dict[int, list[str]] = defaultdict(list)
+    ends: dict[int, float] = {}
+    rows = session.exec(
+        select(
+            TranscriptSegment.meeting_id,
+            TranscriptSegment.speaker,
+            TranscriptSegment.member_id,
+            func.min(TranscriptSegment.start),
+            func.max(TranscriptSegment.end),
+        )
+        .where(col(TranscriptSegment.meeting_id).in_(ids))
+        .group_by(TranscriptSegment.meeting_id, TranscriptSegment.speaker, TranscriptSegment.member_id)
+        .order_by(TranscriptSegment.meeting_id, func.min(TranscriptSegment.start))
+    ).all()
+    for meeting_id, speaker, member_id, _first, last in rows:
+        ends[meeting_id] = max(ends.get(meeting_id, 0.0), last or 0.0)
+        if not hidden.hides(speaker, member_id) and speaker not in speakers[meeting_id]:
+            speakers[meeting_id].append(speaker)
+    topics: dict[int, list[str]] = defaultdict(list)
+    for item in session.exec(
+        select(AgendaItem).where(col(AgendaItem.meeting_id).in_(ids)).order_by(col(AgendaItem.id))
+    ).all():
+        topics[item.meeting_id].append(item.topic)
+    summaries = dict(
+        session.exec(
+            select(MinutesRecord.meeting_id, MinutesRecord.summary).where(col(MinutesRecord.meeting_id).in_(ids))
+        ).all()
+    )
+    slugs = _slugs(meetings)
+    out = []
+    for m in meetings:
+        if m.started_at and m.ended_at:
+            duration = (schedule.aware(m.ended_at) - schedule.aware(m.started_at)).total_seconds()
+        else:
+            duration = ends.get(m.id) or m.duration_minutes * 60.0
+        out.append(
+            MeetingSummary(
+                id=m.id,
+                slug=slugs[m.id],
+                start=schedule.aware(m.scheduled_start),
+                title=m.title,
+                duration_seconds=duration,
+                attendees=speakers.get(m.id, []),
+                topics=topics.get(m.id, []),
+                summary=summaries.get(m.id, ""),
+            )
+        )
+    return out
+
+
+def find_meeting(meetings: list[MeetingSummary], slug: str) -> MeetingSummary | None:
+    return next((m for m in meetings if m.slug == slug), None)
+
+
+def meeting_page(session: Session, group: WorkingGroup, slug: str) -> MeetingPage | None:
+    """One published meeting with everything shown on its page; None for an unknown or unpublished one."""
+    meetings = published_meetings(session, group)
+    summary = find_meeting(meetings, slug)
+    if summary is None:
+        return None
+    return _page(session, meetings, summary, hidden_speakers(session))
+
+
+def meeting_pages(session: Session, group: WorkingGroup, meetings: list[MeetingSummary] | None = None):
+    """Every published meeting's page, one at a time (for the static export: one meeting in memory at once)."""
+    meetings = published_meetings(session, group) if meetings is None else meetings
+    hidden = hidden_speakers(session)
+    for summary in meetings:
+        yield _page(session, meetings, summary, hidden)
+        session.expunge_all()  # the page's rows are done with: keep the session's identity map small
+
+
+def _page(session: Session, meetings: list[MeetingSummary], summary: MeetingSummary, hidden: Hidden) -> MeetingPage:
+    mid = summary.id
+    index = meetings.index(summary)
+    minutes = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == mid)).first()
+    by_id = {m.id: m for m in meetings}
+    today = schedule.now().date()
+    actions = [
+        ActionRow(a, by_id.get(a.meeting_id), _overdue(a, today))
+        for a in session.exec(select(ActionItem).where(ActionItem.meeting_id == mid).order_by(col(ActionItem.id)))
+        if a.status != ItemStatus.dropped
+    ]
+    wishes = list(
+        session.exec(
+            select(WishlistEntry)
+            .where(WishlistEntry.meeting_id == mid, WishlistEntry.status != ItemStatus.dropped)
+            .order_by(col(WishlistEntry.id))
+        )
+    )
+    links = list(session.exec(select(Link).where(Link.meeting_id == mid).order_by(col(Link.id))))
+    agenda = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == mid).order_by(col(AgendaItem.id))))
+    segments = [
+        s
+        for s in session.exec(
+            select(TranscriptSegment)
+            .where(TranscriptSegment.meeting_id == mid)
+            .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
+        )
+        if not hidden.hides(s.speaker, s.member_id)
+    ]
+    return MeetingPage(
+        meeting=summary,
+        minutes=minutes,
+        actions=actions,
+        wishes=wishes,
+        links=links,
+        agenda=agenda,
+        segments=segments,
+        previous=meetings[index + 1] if index + 1 < len(meetings) else None,
+        following=meetings[index - 1] if index > 0 else None,
+    )
+
+
+def upcoming(session: Session, group: WorkingGroup, day: dt.date | None = None) -> Upcoming | None:
+    """The next meeting (or the scheduled one on `day`) with its agenda so far; None when there is none."""
+    for occ in schedule.next_occurrences(session, group, count=12):
+        if day is None or occ.start.date() == day:
+            agenda: list[AgendaItem] = []
+            if occ.meeting_id is not None:
+                agenda = list(
+                    session.exec(
+                        select(AgendaItem).where(AgendaItem.meeting_id == occ.meeting_id).order_by(col(AgendaItem.id))
+                    )
+                )
+            return Upcoming(occ, agenda)
+    return None
+
+
+# ---- items -------------------------------------------------------------------------------------------------------
+
+
+def _overdue(item: ActionItem, today: dt.date) -> bool:
+    return item.status == ItemStatus.open and item.due is not None and item.due < today
+
+
+def action_items(
+    session: Session, group: WorkingGroup, meetings: list[MeetingSummary] | None = None
+) -> list[ActionRow]:
+    """Action items of published meetings, and those filed on GitHub without a meeting; oldest first."""
+    meetings = published_meetings(session, group) if meetings is None else meetings
+    by_id = {m.id: m for m in meetings}
+    today = schedule.now().date()
+    query = (
+        select(ActionItem)
+        .where(
+            ActionItem.status != ItemStatus.dropped,
+            or_(
+                col(ActionItem.meeting_id).in_(list(by_id) or [-1]),
+                col(ActionItem.meeting_id).is_(None) & col(ActionItem.github_issue_url).is_not(None),
+            ),
+        )
+        .order_by(col(ActionItem.created_at), col(ActionItem.id))
+    )
+    return [ActionRow(a, by_id.get(a.meeting_id), _overdue(a, today)) for a in session.exec(query)]
+
+
+def wishes(session: Session, group: WorkingGroup, meetings: list[MeetingSummary] | None = None) -> list[WishRow]:
+    """The wish list: one row per wish (entries for the same GitHub issue or the same title are one wish), with
+    every published meeting that raised it; most raised first."""
+    meetings = published_meetings(session, group) if meetings is None else meetings
+    by_id = {m.id: m for m in meetings}
+    entries = session.exec(
+        select(WishlistEntry)
+        .where(
+            WishlistEntry.status != ItemStatus.dropped,
+            or_(
+                col(WishlistEntry.meeting_id).in_(list(by_id) or [-1]),
+                col(WishlistEntry.meeting_id).is_(None) & col(WishlistEntry.github_issue_url).is_not(None),
+            ),
+        )
+        .order_by(col(WishlistEntry.created_at), col(WishlistEntry.id))
+    ).all()
+    rows: dict[str, WishRow] = {}
+    for entry in entries:
+        key = f"issue:{entry.github_issue_number}" if entry.github_issue_number else f"title:{_norm(entry.title)}"
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = WishRow(entry.title, entry.details, entry.status, entry.github_issue_url, [])
+        if entry.meeting_id in by_id:
+            row.raised.append((by_id[entry.meeting_id], entry.at))
+        if entry.status == ItemStatus.open:
+            row.status = ItemStatus.open
+        row.issue_url = row.issue_url or entry.github_issue_url
+        row.details = row.details or entry.details
+    return sorted(rows.values(), key=lambda r: (-r.count, -_last_raised(r)))
+
+
+def _last_raised(row: WishRow) -> float:
+    return max((m.start.timestamp() for m, _ in row.raised), default=0.0)
