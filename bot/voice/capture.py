@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.voice.rtp import RtpError, parse_rtp_header
+from bot.voice.watchdog import STALL_AFTER
 
 __all__ = ["CAPTURE_FORMAT", "CallAnalysis", "CaptureError", "CaptureRecorder", "read_capture"]
 
 CAPTURE_FORMAT = "wgbot-voice"
 CAPTURE_VERSION = 1
-STALL_AFTER = 15.0  # seconds without any audio datagram after someone was heard: a stall worth reporting
 _NOT_AUDIO = frozenset({"not_rtp", "rtcp", "unknown_ssrc"})
 _DECRYPTED = frozenset({"dave_decrypted", "dave_passthrough", "plain"})
 _SPEECH_BYTES = 60  # a datagram this large carries speech: silence frames make datagrams of about 40 bytes

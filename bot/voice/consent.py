@@ -11,6 +11,7 @@ __all__ = [
     "recording_nickname",
     "stopped_notice",
     "decrypt_warning",
+    "stall_warning",
 ]
 
 RECORDING_MARKER = "🔴 REC"
@@ -68,6 +69,15 @@ def decrypt_warning(*, failed: int, window_seconds: float, users: list[str]) -> 
         f"⚠️ I could not decrypt {failed} audio packets from {who} in the last {int(window_seconds)} s, so their "
         "audio is missing from the recording. I am reconnecting to the call to get fresh encryption keys; if this "
         "message repeats, ask them to rejoin the voice channel."
+    )
+
+
+def stall_warning(*, seconds: float, users: list[str]) -> str:
+    who = ", ".join(users) if users else "people in the call"
+    return (
+        f"⚠️ No audio has reached me for {int(seconds)} s although {who} "
+        f"{'is' if len(users) == 1 else 'are'} unmuted, so anything said since is missing from the recording. "
+        "I am reconnecting to the call; the gap will be noted in the minutes."
     )
 
 

@@ -4,13 +4,18 @@
      "started_at": "2026-11-26T17:00:03.120000+00:00",          # ISO-8601, UTC: the meeting clock's zero
      "tracks": [{"file": "alice-1234.ogg", "speaker": "Alice", "user_id": "1234", "offset": 2.35},
                 {"file": "alice-1234.part2.ogg", "speaker": "Alice", "user_id": "1234", "offset": 1830.5}],
-     "ended_at": null, "stop_reason": null}                      # set when the recording stops cleanly
+     "ended_at": null, "stop_reason": null,                      # set when the recording stops cleanly
+     "gaps": [{"start": 1390.2, "end": 1502.9, "note": "no audio received from 17:23 to 17:25 UTC"}]}
 
 Timeline convention (what `transcripts/recording.py` relies on): `offset` is the meeting-clock time, in seconds
 from `started_at`, of the file's first sample; inside a file the timeline is continuous — gaps between talk
 spurts are filled with Opus silence frames and granule positions count samples from the file's own start — so
 sample `i` of a decoded file is at meeting time `offset + i / 48000`. After a restart each speaker continues in a
 new part file (`<name>.part2.ogg`, ...) with its own offset; a file is never appended to by a second process.
+
+`gaps` are stretches of meeting time in which no audio reached the bot although people were unmuted and had been
+heard (the recorder's receive watchdog; `end` is null while one lasts): what was said then is missing from every
+track, and each gap's `note` is the sentence for the minutes' notes.
 
 The manifest is rewritten atomically (temporary file, fsync, rename) whenever a track is added, so a crash leaves
 either the old or the new manifest. A track file is created (with its offset in its Opus comments) before its
@@ -30,7 +35,7 @@ from pathlib import Path
 
 from bot.voice.ogg_writer import TEMPORARY_SUFFIX, read_opus_packets, repair_tail
 
-__all__ = ["MANIFEST_NAME", "RecordingFolder", "RecordingFolderError", "TrackEntry", "track_comments"]
+__all__ = ["MANIFEST_NAME", "Gap", "RecordingFolder", "RecordingFolderError", "TrackEntry", "track_comments"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,24 @@ class TrackEntry:
     speaker: str
     user_id: str
     offset: float
+
+
+@dataclass(slots=True)
+class Gap:
+    start: float  # meeting-clock seconds: the last audio before the gap
+    end: float | None  # ... the first audio after it; None while it lasts (or if the recording ended in it)
+    note: str
+
+
+def gap_note(started_at: dt.datetime, start: float, end: float | None) -> str:
+    """'no audio received from 17:23 to 17:25 UTC' (minutes are enough for the minutes' notes)."""
+    first = (started_at + dt.timedelta(seconds=start)).astimezone(dt.UTC)
+    if end is None:
+        return f"no audio received from {first:%H:%M} UTC to the end of the recording"
+    last = (started_at + dt.timedelta(seconds=end)).astimezone(dt.UTC)
+    if f"{first:%H:%M}" == f"{last:%H:%M}":
+        return f"no audio received from {first:%H:%M:%S} to {last:%H:%M:%S} UTC"
+    return f"no audio received from {first:%H:%M} to {last:%H:%M} UTC"
 
 
 def track_comments(meeting: str, user_id: int, speaker: str, offset: float) -> dict[str, str]:
@@ -85,6 +108,7 @@ class RecordingFolder:
         self.tracks = tracks
         self.ended_at: dt.datetime | None = None
         self.stop_reason: str | None = None
+        self.gaps: list[Gap] = []
         self.resumed = False
 
     @property
@@ -110,6 +134,10 @@ class RecordingFolder:
             ]
             recorded_meeting = data["meeting"]
             started = _parse_time(data["started_at"], manifest)
+            gaps = [
+                Gap(float(g["start"]), None if g.get("end") is None else float(g["end"]), str(g["note"]))
+                for g in data.get("gaps") or []
+            ]
         except RecordingFolderError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -119,6 +147,7 @@ class RecordingFolder:
                 f"{manifest}: belongs to meeting {recorded_meeting!r}, not {meeting!r}; choose another folder"
             )
         folder = cls(path, meeting, started, tracks)
+        folder.gaps = gaps
         folder.resumed = True
         for leftover in path.glob(f"*.ogg{TEMPORARY_SUFFIX}"):  # a track a crash interrupted while it was created
             leftover.unlink(missing_ok=True)
@@ -180,9 +209,24 @@ class RecordingFolder:
         self.write_manifest()
         return removed
 
+    def record_gap(self, start: float, end: float | None) -> Gap:
+        """A receive gap began at `start` (meeting seconds), or the open one ended at `end`; written at once."""
+        if self.gaps and self.gaps[-1].end is None and self.gaps[-1].start == start:
+            gap = self.gaps[-1]
+            gap.end = end
+        else:
+            gap = Gap(start, end, "")
+            self.gaps.append(gap)
+        gap.note = gap_note(self.started_at, gap.start, gap.end)
+        self.write_manifest()
+        return gap
+
     def mark_stopped(self, reason: str, ended_at: dt.datetime | None = None) -> None:
         self.ended_at = (ended_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         self.stop_reason = reason
+        for gap in self.gaps:  # a gap the recording ended in
+            if gap.end is None:
+                gap.note = gap_note(self.started_at, gap.start, None)
         self.write_manifest()
 
     def to_dict(self) -> dict:
@@ -192,6 +236,10 @@ class RecordingFolder:
             "tracks": [asdict(t) for t in self.tracks],
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "stop_reason": self.stop_reason,
+            "gaps": [
+                {"start": round(g.start, 3), "end": None if g.end is None else round(g.end, 3), "note": g.note}
+                for g in self.gaps
+            ],
         }
 
     def write_manifest(self) -> None:

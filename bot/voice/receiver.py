@@ -176,6 +176,9 @@ class VoiceReceiver:
         self.on_user_seen: Callable[[int], None] | None = None  # called (on the hook's thread) for each new user id
         self.observer: PacketObserver | None = None  # told what became of every datagram (the doctor's capture)
         self.last_audio: float | None = None  # arrival of the newest audio datagram (RTP of a non-video SSRC)
+        # Users the voice gateway reported speaking on the current connection (Discord sends SPEAKING once per user
+        # and connection, when they first talk): the receive watchdog expects audio while one of them is unmuted.
+        self.heard: set[int] = set()
         self._connection: ConnectionInfo | None = None
         self._transport: TransportDecryptor | None = None
         self._transport_source: tuple[Any, Any] = (None, None)
@@ -195,6 +198,7 @@ class VoiceReceiver:
             self._connection = connection
             self._transport = None
             self._transport_source = (None, None)
+            self.heard.clear()
 
     def _dave_source(self) -> tuple[int, Any]:
         connection = self._connection
@@ -226,6 +230,8 @@ class VoiceReceiver:
         data = msg.get("d") or {}
         if op == OP_SPEAKING:
             self.map_ssrc(int(data["ssrc"]), int(data["user_id"]))
+            if data.get("speaking", 1):
+                self.heard.add(int(data["user_id"]))
         elif op == OP_CLIENT_CONNECT:
             user_id = int(data["user_id"])
             if data.get("audio_ssrc"):
@@ -243,6 +249,7 @@ class VoiceReceiver:
                 self._notify_user(int(user_id))
         elif op == OP_CLIENT_DISCONNECT:
             self.unmap_user(int(data["user_id"]))
+            self.heard.discard(int(data["user_id"]))
 
     def _notify_user(self, user_id: int) -> None:
         if self.on_user_seen is not None:

@@ -32,7 +32,11 @@ While recording, a watchdog (every `tick` seconds) leaves when no human has been
 `empty_timeout`, stops at `max_length` of meeting time (announced, never a silent cut), reconnects when discord.py
 has lost the voice connection for `reconnect_grace` seconds, and when DAVE decryption keeps failing (at least
 `decrypt_warning_threshold` frames given up on within `decrypt_window` seconds) warns in the text channel, as
-Craig does, and rejoins to get fresh keys. `on_utterance` runs on a worker thread; if it returns a coroutine, the
+Craig does, and rejoins to get fresh keys. When audio simply stops arriving — unmuted people who were reported
+speaking are in the channel, but no audio datagram came for `stall_after` (15) seconds — it warns once and rejoins
+(`bot.voice.watchdog`); each such gap is kept in the status, in `manifest.json` and in the result's `notes` ("no
+audio received from 17:23 to 17:25 UTC"), for the minutes. The voice client sends a UDP keepalive every 5 s
+(`bot.voice.keepalive`), which is what keeps Discord forwarding audio to a bot that never speaks. `on_utterance` runs on a worker thread; if it returns a coroutine, the
 coroutine is run on the bot's event loop.
 """
 
@@ -56,10 +60,12 @@ from bot.voice.consent import (
     late_joiner_notice,
     plain_nickname,
     recording_nickname,
+    stall_warning,
     stopped_notice,
 )
 from bot.voice.manifest import RecordingFolder
 from bot.voice.receiver import VoiceReceiver
+from bot.voice.watchdog import STALL_AFTER, ReceiveWatchdog
 from bot.voice.writer import RecordingWriter, UtteranceCallback
 
 __all__ = ["MeetingRecorder", "RecorderState", "RecorderStatus", "RecordingResult"]
@@ -89,6 +95,7 @@ class RecordingResult:
     packets: dict  # receiver and writer counters (see VoiceReceiver.snapshot / RecordingWriter.snapshot)
     reconnects: int = 0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the minutes: "no audio received from 17:23 to 17:25 UTC"
 
 
 @dataclass(slots=True)
@@ -103,6 +110,7 @@ class RecorderStatus:
     decrypt_failures: int
     reconnects: int
     warnings: list[str]
+    gaps: list[str] = field(default_factory=list)  # receive gaps so far, as notes (the last one may be open)
 
 
 def _member_name(member: Any) -> str:
@@ -129,6 +137,7 @@ class MeetingRecorder:
         reconnect_grace: float = 15.0,
         decrypt_warning_threshold: int = 100,
         decrypt_window: float = 30.0,
+        stall_after: float = STALL_AFTER,
         warning_interval: float = 600.0,
         optout_recheck: float = 30.0,
         connect_timeout: float = 30.0,
@@ -152,6 +161,7 @@ class MeetingRecorder:
         self.reconnect_grace = reconnect_grace
         self.decrypt_warning_threshold = decrypt_warning_threshold
         self.decrypt_window = decrypt_window
+        self.receive_watchdog = ReceiveWatchdog(stall_after=stall_after)
         self.warning_interval = warning_interval
         self.optout_recheck = optout_recheck
         self.connect_timeout = connect_timeout
@@ -259,6 +269,7 @@ class MeetingRecorder:
                 packets=snapshot,
                 reconnects=self.reconnects,
                 warnings=list(self.warnings),
+                notes=[gap.note for gap in self.folder.gaps],
             )
             await self._post(
                 stopped_notice(reason=reason, duration_seconds=self._result.duration_seconds, speakers=len(speakers))
@@ -301,6 +312,7 @@ class MeetingRecorder:
             decrypt_failures=sum(u.get("dave_failed", 0) + u.get("transport_failed", 0) for u in users.values()),
             reconnects=self.reconnects,
             warnings=list(self.warnings),
+            gaps=[gap.note for gap in self.folder.gaps] if self.folder else [],
         )
 
     # -- connection ---------------------------------------------------------------------------------------------
@@ -319,6 +331,7 @@ class MeetingRecorder:
         )
         vc.attach(self.receiver)
         self.voice_client = vc
+        self.receive_watchdog.connected(time.monotonic())
 
     async def _disconnect(self) -> None:
         vc, self.voice_client = self.voice_client, None
@@ -378,6 +391,7 @@ class MeetingRecorder:
                     else:
                         lost_since = now  # try again after another grace period
                 await self._check_decryption(now)
+                await self._check_receiving(now)
                 await self._check_writer()
                 if now >= next_optout_check:
                     next_optout_check = now + self.optout_recheck
@@ -410,6 +424,39 @@ class MeetingRecorder:
         await self._post(message)
         history.clear()
         await self._reconnect("DAVE decryption keeps failing")
+
+    def _unmuted_speakers(self) -> list[int]:
+        """People reported speaking on this connection who are in the channel and not muted."""
+        heard = self.receiver.heard
+        out = []
+        for member in getattr(self.voice_channel, "members", []):
+            if member.id not in heard or getattr(member, "bot", False):
+                continue
+            voice = getattr(member, "voice", None)
+            if getattr(voice, "self_mute", False) or getattr(voice, "mute", False):
+                continue
+            out.append(member.id)
+        return out
+
+    async def _check_receiving(self, now: float) -> None:
+        expected = self._unmuted_speakers()
+        watchdog = self.receive_watchdog
+        action = watchdog.check(now, self.receiver.last_audio, bool(expected))
+        if action is None:
+            return
+        gap = watchdog.gaps[-1]
+        if action == "resumed":
+            await asyncio.to_thread(
+                self.folder.record_gap, self.writer.meeting_time(gap.start), self.writer.meeting_time(gap.end)
+            )
+            log.info("audio is arriving again for %s", self.meeting_id)
+            return
+        if action == "stalled":
+            await asyncio.to_thread(self.folder.record_gap, self.writer.meeting_time(gap.start), None)
+            message = stall_warning(seconds=now - gap.start, users=[self._names.get(uid, str(uid)) for uid in expected])
+            self.warnings.append(message)
+            await self._post(message)
+        await self._reconnect(f"no audio for {now - gap.start:.0f} s")
 
     async def _check_writer(self) -> None:
         errors = self.writer.errors
