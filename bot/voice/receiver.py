@@ -9,8 +9,9 @@
 packets of unknown SSRCs (video, people we have not heard of yet) and packets that fail to decrypt are counted and
 dropped. In deferred mode (what MeetingRecorder uses) `feed` only timestamps and queues the datagram, and
 `process()` — run by the writer thread every 20 ms — takes the batch through the path above: discord.py's reader
-thread is never held up, and a batch runs with warm caches where single packets would run cold. Packets of an SSRC not yet mapped to a user wait briefly, because audio can arrive a moment before the
-SPEAKING event that names its sender. `handle_ws_message` takes the voice gateway's JSON messages (discord.py's
+thread is never held up, and a batch runs with warm caches where single packets would run cold. Packets of an SSRC not yet mapped to a user wait (up to 30 s, 1500 packets per SSRC, 32 SSRCs),
+because audio can arrive well before the SPEAKING event that names its sender; they are assigned, in order, when it
+comes. `handle_ws_message` takes the voice gateway's JSON messages (discord.py's
 websocket `hook`). Everything about the connection — mode, secret key, DAVE session — is read from the bound
 connection state on every packet, so reconnects and key changes need no re-wiring.
 """
