@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
+from pathlib import Path
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -43,10 +45,17 @@ class _RedactSecrets(logging.Filter):
 _FORMATTER = logging.Formatter()
 
 
-def configure_logging(verbose: bool = False) -> None:
+LOG_FILE_BYTES = 5 * 1024 * 1024
+LOG_FILES_KEPT = 3
+
+
+def configure_logging(verbose: bool = False, *, console_level: int = logging.WARNING) -> None:
+    """The console shows `console_level` and above (a one-shot command: warnings only, beside its own progress and
+    result; the bot and workers: INFO), everything with `verbose`; `log_to_file` keeps the rest."""
     # Logs go to stderr: stdout carries data (`wgbot ics > wg.ics`).
     handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
     handler.addFilter(_RedactSecrets())
+    handler.setLevel(logging.DEBUG if verbose else console_level)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(name)s: %(message)s", handlers=[handler], force=True
     )
@@ -61,6 +70,26 @@ def configure_logging(verbose: bool = False) -> None:
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def log_to_file(folder: Path) -> Path | None:
+    """Every INFO line (DEBUG with -v) also goes to `folder/wgbot.log`, rotated; None when the folder is not
+    writable (the console still works)."""
+    path = Path(folder) / "wgbot.log"
+    root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(path.resolve()) for h in root.handlers):
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILES_KEPT, encoding="utf-8"
+        )
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_RedactSecrets())
+    root.addHandler(handler)
+    return path
 
 
 def register_settings_secrets(settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -20,8 +21,14 @@ app = typer.Typer(
 )
 
 
+# Long-running services log their INFO lines to the console (`docker logs`); one-shot commands show their own
+# progress and result there, and keep the INFO lines for the log file (and the console with -v).
+SERVICES = {"run", "worker", "web"}
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="wgbot.toml to read (or WGBOT_CONFIG)")] = None,
 ) -> None:
@@ -29,8 +36,8 @@ def main(
     # (inherited by every process wgbot starts: the live transcriber, the pipeline's workers).
     os.umask(0o077)
     if config is not None:
-        os.environ["WGBOT_CONFIG"] = str(config)
-    configure_logging(verbose)
+        os.environ["WGBOT_CONFIG"] = str(config)  # the environment: the pipeline's worker processes read it too
+    configure_logging(verbose, console_level=logging.INFO if ctx.invoked_subcommand in SERVICES else logging.WARNING)
 
 
 for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask, web, site, project):

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from tracker.config import ConfigError, Settings, load_settings
 from tracker.db import Database
-from tracker.logs import register_settings_secrets
+from tracker.logs import log_to_file, register_settings_secrets
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,6 +27,7 @@ def settings() -> Settings:
     except ConfigError as exc:
         fail(str(exc))
     register_settings_secrets(loaded)
+    log_to_file(loaded.storage.data_dir / "logs")
     return loaded
 
 

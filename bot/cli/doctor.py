@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Check the token, guild, channels, permissions, GitHub, forum, models and database; one line each."""
-        from tracker.doctor import run_checks
+        from bot.doctor import run_checks
 
         if capture is not None and not voice:
             fail("--capture needs --voice", code=2)

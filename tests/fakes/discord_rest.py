@@ -24,7 +24,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 from aiohttp import web
@@ -159,6 +159,7 @@ class FakeDiscord:
             ("GET", r"guilds/(?P<guild>\d+)", self._guild),
             ("GET", r"guilds/(?P<guild>\d+)/members/(?P<user>\d+)", self._member),
             ("GET", r"channels/(?P<channel>\d+)", self._channel),
+            ("GET", r"guilds/(?P<guild>\d+)/channels", self._guild_channels),
         ]
 
     # ---- server --------------------------------------------------------------------------------------------
@@ -281,22 +282,58 @@ class FakeDiscord:
     async def _member(self, request, body, guild, user):
         if int(guild) != GUILD_ID or int(user) != BOT_USER_ID:
             return _json({"message": "Unknown Member", "code": 10007}, status=404)
-        return _json({"user": self.bot_user, "roles": [str(r) for r in self.bot_roles], "nick": None})
-
-    async def _channel(self, request, body, channel):
-        kinds = {TEXT_CHANNEL_ID: (0, "meetings"), VOICE_CHANNEL_ID: (2, "weekly-call")}
-        if int(channel) not in kinds:
-            return _json({"message": "Unknown Channel", "code": 10003}, status=404)
-        kind, name = kinds[int(channel)]
+        # The fields of Discord's guild member object (discord.py reads `flags` and `joined_at`).
         return _json(
             {
-                "id": channel,
-                "type": kind,
-                "guild_id": str(GUILD_ID),
-                "name": name,
-                "permission_overwrites": self.channel_overwrites[int(channel)],
+                "user": self.bot_user,
+                "roles": [str(r) for r in self.bot_roles],
+                "nick": None,
+                "avatar": None,
+                "joined_at": "2026-11-01T17:00:00.000000+00:00",
+                "premium_since": None,
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "communication_disabled_until": None,
             }
         )
+
+    _CHANNELS: ClassVar[dict[int, tuple[int, str]]] = {
+        TEXT_CHANNEL_ID: (0, "meetings"),
+        VOICE_CHANNEL_ID: (2, "weekly-call"),
+    }
+
+    def _channel_payload(self, channel_id: int) -> dict:
+        kind, name = self._CHANNELS[channel_id]
+        payload = {
+            "id": str(channel_id),
+            "type": kind,
+            "guild_id": str(GUILD_ID),
+            "name": name,
+            "position": 0,
+            "parent_id": None,
+            "nsfw": False,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "permission_overwrites": self.channel_overwrites[channel_id],
+        }
+        if kind == 2:  # a voice channel's own fields
+            payload.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
+        else:
+            payload.update(topic="Weekly call minutes and agenda")
+        return payload
+
+    async def _channel(self, request, body, channel):
+        if int(channel) not in self._CHANNELS:
+            return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+        return _json(self._channel_payload(int(channel)))
+
+    async def _guild_channels(self, request, body, guild):
+        if int(guild) != GUILD_ID:
+            return _json({"message": "Unknown Guild", "code": 10004}, status=404)
+        return _json([self._channel_payload(channel_id) for channel_id in self._CHANNELS])
 
     async def _application(self, request, body):
         return _json(

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
+import discord as discordpy
 import pytest
 
+from bot.doctor import run_checks
 from tests.fakes.discord_rest import GUILD_ID, ORGANIZER_ROLE_ID, TEXT_CHANNEL_ID, VOICE_CHANNEL_ID, FakeDiscord
 from tests.fakes.discourse_server import FakeDiscourse
 from tests.fakes.github_server import FakeGithub
 from tracker.config import load_settings
 from tracker.db import Database
-from tracker.doctor import SEND_MESSAGES, run_checks
 
 TOPIC = 12
+SEND_MESSAGES = discordpy.Permissions(send_messages=True).value
 
 
 @pytest.fixture
@@ -99,7 +101,8 @@ async def test_a_channel_overwrite_that_denies_sending_is_found(discord, github,
         {"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)}
     ]
     results = await _lines(_settings(discord, github, forum, tmp_path))
-    assert results["discord text channel"] == ("fail", "#meetings: the bot lacks Send Messages")
+    # Discord's implicit permissions (as discord.py computes them): without Send Messages there are no embeds either.
+    assert results["discord text channel"] == ("fail", "#meetings: the bot lacks Send Messages, Embed Links")
     assert results["discord voice channel"][0] == "ok"
 
 

@@ -132,3 +132,27 @@ def test_secrets_never_reach_a_log_line(monkeypatch, caplog):
     assert records and "ghp_supersecrettoken123" not in records[0].getMessage()
     assert "db-password-42" not in records[0].getMessage() and "***" in records[0].getMessage()
     assert "ghp_supersecrettoken123" not in repr(settings.github)
+
+
+def test_a_one_shot_command_keeps_info_lines_off_the_console_and_in_the_log_file(tmp_path, capfd):
+    from tracker.logs import log_to_file
+
+    configure_logging(verbose=False)  # what `wgbot process` gets
+    path = log_to_file(tmp_path / "logs")
+    log = logging.getLogger("transcripts.minutes.grounding")
+    log.info("kept the action item on line 12")
+    log.warning("the forum answered 503")
+    console = " ".join(capfd.readouterr().err.split())  # unwrapped
+    assert "kept the action item" not in console and "the forum answered 503" in console
+    logged = path.read_text()
+    assert "kept the action item on line 12" in logged and "503" in logged
+
+    configure_logging(verbose=True)  # -v: everything on the console too
+    log.info("kept the wish on line 30")
+    assert "kept the wish on line 30" in " ".join(capfd.readouterr().err.split())
+
+
+def test_services_log_info_lines_to_the_console(capfd):
+    configure_logging(verbose=False, console_level=logging.INFO)  # `wgbot run`, `wgbot worker`
+    logging.getLogger("bot.app").info("synced 12 commands")
+    assert "synced 12 commands" in " ".join(capfd.readouterr().err.split())

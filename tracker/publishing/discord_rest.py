@@ -14,11 +14,18 @@ from dataclasses import dataclass
 
 import httpx
 
-from tracker.publishing.errors import PermanentError, RetryLater, redact
+from tracker.publishing.errors import redact
+from tracker.publishing.http_errors import Service, send
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
+DISCORD = Service(
+    name="Discord",
+    credentials_hint=" — check WGBOT_DISCORD_TOKEN",
+    describe=lambda body: str(body.get("message") or ""),
+    waits=lambda body: (body.get("retry_after"),),
+)
 USER_AGENT = "DiscordBot (https://github.com/wgbot/wgbot, 0.1)"
 
 
@@ -101,45 +108,9 @@ class DiscordRest:
         return MessageRef(id=int(message["id"]), channel_id=int(channel_id), url=url)
 
     def _request(self, method: str, path: str, action: str, **kwargs):
-        writes = method != "GET"
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.ConnectTimeout as exc:
-            raise RetryLater(self._clean(f"{action}: cannot connect to Discord ({type(exc).__name__})")) from None
-        except httpx.TimeoutException as exc:
-            raise RetryLater(
-                self._clean(f"{action}: no answer from Discord in time ({type(exc).__name__})"), outcome_unknown=writes
-            ) from None
-        except httpx.TransportError as exc:
-            raise RetryLater(
-                self._clean(f"{action}: connection to Discord failed ({type(exc).__name__}: {exc})"),
-                outcome_unknown=writes,
-            ) from None
-        if response.is_success:
-            return response.json() if response.content else {}
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
-        text = self._clean(f"{action}: Discord answered {response.status_code} {body.get('message', '')}".strip())
-        if response.status_code == 429:
-            return_wait = self._wait(response, body)
-            raise RetryLater(text, wait=return_wait)
-        if response.status_code >= 500:
-            raise RetryLater(text, outcome_unknown=writes)
-        if response.status_code == 401:
-            raise PermanentError(text + " — check WGBOT_DISCORD_TOKEN")
-        raise PermanentError(text)
-
-    def _wait(self, response: httpx.Response, body: dict) -> float:
-        for value in (response.headers.get("Retry-After"), body.get("retry_after")):
-            try:
-                if value is not None:
-                    return max(0.0, float(value))
-            except (TypeError, ValueError):
-                continue
-        return self.default_wait
+        return send(
+            self.http, DISCORD, method, path, action, secrets=[self._token], default_wait=self.default_wait, **kwargs
+        )
 
     def _clean(self, text: str) -> str:
         return redact(text, [self._token])

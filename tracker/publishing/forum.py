@@ -16,10 +16,34 @@ from dataclasses import dataclass
 
 import httpx
 
-from tracker.publishing.errors import PermanentError, RetryLater, redact
+from tracker.publishing.errors import PermanentError, redact
+from tracker.publishing.http_errors import Service, send
 from tracker.publishing.texts import carries_marker
 
 log = logging.getLogger(__name__)
+
+
+def _discourse_errors(body: dict) -> str:
+    errors = body.get("errors") or []
+    return "; ".join(str(e) for e in errors) if isinstance(errors, list) else str(errors)
+
+
+DISCOURSE = Service(
+    name="the forum",
+    credentials_hint=" — check WGBOT_FORUM_API_KEY and WGBOT_FORUM_API_USERNAME",
+    describe=_discourse_errors,
+    waits=lambda body: (
+        (body.get("extras") or {}).get("wait_seconds") if isinstance(body.get("extras"), dict) else None,
+    ),
+    forbidden_is_credentials=True,
+    hints={
+        422: (
+            ("in a row", "consecutive"),
+            " — Discourse allows the same user 3 consecutive replies unless it is staff or the topic owner; make the "
+            "API user staff (or let someone reply), then `wgbot publish --retry-failed`",
+        )
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,67 +126,16 @@ class DiscourseClient:
         return PostRef(id=int(post["id"]), post_number=int(post["post_number"]), url=url)
 
     def _request(self, method: str, path: str, action: str, **kwargs) -> dict:
-        writes = method != "GET"
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.ConnectTimeout as exc:
-            raise RetryLater(self._clean(f"{action}: cannot connect to the forum ({type(exc).__name__})")) from None
-        except httpx.TimeoutException as exc:
-            raise RetryLater(
-                self._clean(f"{action}: no answer from the forum in time ({type(exc).__name__})"),
-                outcome_unknown=writes,
-            ) from None
-        except httpx.TransportError as exc:
-            raise RetryLater(
-                self._clean(f"{action}: connection to the forum failed ({type(exc).__name__}: {exc})"),
-                outcome_unknown=writes,
-            ) from None
-        if response.is_success:
-            try:
-                return response.json()
-            except ValueError:
-                raise RetryLater(
-                    f"{action}: the forum answered {response.status_code} without JSON", outcome_unknown=writes
-                ) from None
-        raise self._error(action, response, writes)
-
-    def _error(self, action: str, response: httpx.Response, writes: bool) -> Exception:
-        status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        errors = body.get("errors") or []
-        message = "; ".join(str(e) for e in errors) if isinstance(errors, list) else str(errors)
-        text = self._clean(f"{action}: the forum answered {status}" + (f" {message}" if message else ""))
-        if status == 429:
-            return RetryLater(text, wait=self._wait(response, body))
-        if status >= 500:
-            return RetryLater(text, outcome_unknown=writes)
-        if status in (401, 403):
-            return PermanentError(text + " — check WGBOT_FORUM_API_KEY and WGBOT_FORUM_API_USERNAME")
-        if status == 422 and ("in a row" in message or "consecutive" in message):
-            return PermanentError(
-                text + " — Discourse allows the same user 3 consecutive replies unless it is staff or "
-                "the topic owner; make the API user staff (or let someone reply), then "
-                "`wgbot publish --retry-failed`"
-            )
-        return PermanentError(text)
-
-    def _wait(self, response: httpx.Response, body: dict) -> float:
-        header = response.headers.get("Retry-After")
-        if header:
-            try:
-                return max(0.0, float(header))
-            except ValueError:
-                pass
-        extras = body.get("extras") if isinstance(body.get("extras"), dict) else {}
-        wait = extras.get("wait_seconds")
-        if isinstance(wait, (int, float)) and not isinstance(wait, bool):
-            return max(0.0, float(wait))
-        return self.default_wait
+        return send(
+            self.http,
+            DISCOURSE,
+            method,
+            path,
+            action,
+            secrets=[self._api_key],
+            default_wait=self.default_wait,
+            **kwargs,
+        )
 
     def _clean(self, text: str) -> str:
         return redact(text, [self._api_key])
