@@ -18,8 +18,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # migrate, and not a difference between the models and the schema.
 FOREIGN_TABLE_PREFIXES = ("apscheduler_jobs", "procrastinate_")
 # The full-text index lives outside the models: SQLite's FTS5 table (and its shadow tables) and PostgreSQL's GIN
-# expression index, both made by the migration (tracker/search.py).
-FULL_TEXT_OBJECTS = ("search_fts", "search_doc_tsv")
+# tsvector column and its index, made by the migration (tracker/search.py).
+FULL_TEXT_OBJECTS = ("search_fts", "search_doc_tsv", "search_tsv")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -254,7 +254,7 @@ class SearchDoc(SQLModel, table=True):
     """One searchable text of a meeting: a transcript line, a part of the minutes, an item or a chat message.
 
     Rebuilt per meeting by `tracker.search.index_meeting`; the full-text index over it is SQLite FTS5 (`search_fts`,
-    kept in step by triggers) or a PostgreSQL GIN index on `to_tsvector('english', text)` (see the migration).
+    kept in step by triggers) or PostgreSQL's generated `search_tsv` column with a GIN index (see the migration).
     """
 
     __tablename__ = "search_doc"

@@ -387,14 +387,14 @@ def _search_sqlite(session: Session, query: Query, filters: str, params: dict):
 
 
 def _search_postgres(session: Session, query: Query, filters: str, params: dict):
-    # The WHERE uses the indexed expression exactly (to_tsvector('english', text)). ts_headline is not used: it
-    # drops markup-like text ("<b>") and leading stop words, so its snippet is not a quote; see `_snippet`.
+    # search_tsv is to_tsvector('english', text), stored and GIN-indexed (see the migration). ts_headline is not
+    # used: it drops markup-like text ("<b>") and leading stop words, so its snippet is not a quote; see `_snippet`.
     sql = f"""
         WITH q AS (SELECT websearch_to_tsquery('english', :websearch) AS query),
         ranked AS (
-            SELECT {_COLUMNS}, ts_rank_cd(to_tsvector('english', d.text), q.query) AS score
+            SELECT {_COLUMNS}, ts_rank_cd(d.search_tsv, q.query) AS score
             FROM search_doc d JOIN meeting m ON m.id = d.meeting_id, q
-            WHERE to_tsvector('english', d.text) @@ q.query AND {filters}
+            WHERE d.search_tsv @@ q.query AND {filters}
             ORDER BY score DESC, m.scheduled_start DESC, d.start
             LIMIT :limit
         )

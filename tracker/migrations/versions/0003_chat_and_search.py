@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-12-05 16:40:00
 
 SQLite: an FTS5 table `search_fts` over search_doc (external content, porter stemming), kept in step by triggers.
-PostgreSQL: a GIN index on to_tsvector('english', text). Neither is in tracker/models.py (tracker/db.py's
+PostgreSQL: a generated tsvector column `search_tsv` (to_tsvector('english', text)) with a GIN index. Neither is in tracker/models.py (tracker/db.py's
 `include_object` leaves them out of the model comparison). Existing transcripts and minutes summaries are indexed
 here; `wgbot search --reindex` rebuilds everything.
 """
@@ -90,7 +90,12 @@ def upgrade() -> None:
         for trigger in FTS_TRIGGERS:
             op.execute(trigger)
     elif bind.dialect.name == "postgresql":
-        op.execute("CREATE INDEX search_doc_tsv ON search_doc USING gin (to_tsvector('english', text))")
+        # Stored, so ranking reads the vector instead of parsing every matching text again.
+        op.execute(
+            "ALTER TABLE search_doc ADD COLUMN search_tsv tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"
+        )
+        op.execute("CREATE INDEX search_doc_tsv ON search_doc USING gin (search_tsv)")
 
     # What is already stored: the transcript lines and the minutes' summaries.
     op.execute(
