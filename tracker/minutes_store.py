@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, delete, select
 
-from tracker import search
+from tracker import followthrough, search
 from tracker.config import Settings
 from tracker.db import Database
 from tracker.models import (
@@ -221,6 +221,12 @@ def enqueue_current_items(session: Session, meeting: Meeting, targets: Targets) 
             )
             result.publication_keys.append(row.idempotency_key)
     _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=False)
+    # Items of earlier meetings reported done in this one: their issues are closed now that the review is over.
+    reported = session.exec(
+        select(ActionItem).where(ActionItem.done_in_meeting_id == meeting.id, ActionItem.status == ItemStatus.done)
+    ).all()
+    for item in reported:
+        followthrough.enqueue_issue_close(session, item)
     log.info("meeting %d: %d publication row(s) for its current items", meeting.id, len(result.publication_keys))
     return result
 

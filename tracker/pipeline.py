@@ -212,7 +212,8 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         minutes = followthrough.with_done_section(session, minutes, reports)
         stored = store_summary(session, meeting, minutes, targets, settings)
         for item in followthrough.mark_reported_done(session, meeting, reports):
-            followthrough.enqueue_issue_close(session, item)
+            if meeting.review_state != ReviewState.pending:  # held for review: closed once the organizers decide
+                followthrough.enqueue_issue_close(session, item)
         _set_state(session, meeting, MeetingState.summarized)
     return len(stored.publication_keys)
 

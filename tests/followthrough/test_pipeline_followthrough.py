@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from tests.pipeline.conftest import short_recording  # noqa: F401
 from tests.publishing.conftest import MEETING_START, REPO, FakeClock, add_meeting, make_publisher, store
-from tracker import followthrough, pipeline
+from tracker import followthrough, pipeline, review
 from tracker.config import load_settings
 from tracker.models import (
     ActionItem,
@@ -65,7 +65,8 @@ def test_next_meeting_counts_skips_and_reschedules(db):
         assert followthrough.next_meeting_on(s, group, MEETING_START.date()) == dt.date(2024, 3, 22)
 
 
-def test_the_minutes_take_the_chat_the_real_next_meeting_and_items_reported_done(db, github, tmp_path):
+def _second_meeting(db, github, tmp_path, review: bool = False):
+    """Meeting 1 published (three items filed), the next slot skipped, meeting 2 transcribed with its chat."""
     settings = _settings(github, tmp_path)
     first = add_meeting(db)
     store(db, first, forum=False, discord=False)
@@ -103,6 +104,16 @@ def test_the_minutes_take_the_chat_the_real_next_meeting_and_items_reported_done
                     at=60.0 + 60 * n,
                 )
             )
+    if review:
+        with db.session() as s:
+            group = s.exec(select(WorkingGroup)).first()
+            group.review_mode = True
+            s.add(group)
+    return settings, second, clock
+
+
+def test_the_minutes_take_the_chat_the_real_next_meeting_and_items_reported_done(db, github, tmp_path):
+    settings, second, clock = _second_meeting(db, github, tmp_path)
     pipeline.summarize_step(db, settings, second)
     with db.session() as s:
         record = s.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == second)).one()
@@ -125,6 +136,21 @@ def test_the_minutes_take_the_chat_the_real_next_meeting_and_items_reported_done
     with db.session() as s:
         closes = s.exec(select(Publication).where(Publication.kind == PublicationKind.issue_update)).all()
     assert len(closes) == 1 and closes[0].subject_id == bench.id
+
+
+def test_in_review_mode_a_reported_done_closes_the_issue_once_the_organizers_approve(db, github, tmp_path):
+    settings, second, clock = _second_meeting(db, github, tmp_path, review=True)
+    pipeline.summarize_step(db, settings, second)
+    with db.session() as s:
+        bench = s.exec(select(ActionItem).where(ActionItem.task == "Benchmark the new parser")).one()
+        assert bench.status == ItemStatus.done
+        assert s.exec(select(Publication).where(Publication.kind == PublicationKind.issue_update)).all() == []
+    make_publisher(db, settings, clock).drain()
+    assert github.issue(bench.github_issue_number)["state"] == "open"  # held with the meeting's items
+    with db.session() as s:
+        review.approve(s, second, settings)
+    make_publisher(db, settings, clock).drain()
+    assert github.issue(bench.github_issue_number)["state"] == "closed"
 
 
 def test_a_bot_recorded_meeting_gets_the_transcript_files_of_wgbot_process(db, github, tmp_path, short_recording):
