@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from tests.bot.conftest import NEXT_MEETING, FakeRecorder, settle
 from tests.fakes.discord_rest import ALICE, BOB, CAROL, DAVE, GUILD_ID, ORGANIZER_ROLE_ID, invoke
+from tracker import search
 from tracker.models import (
     ActionItem,
     AgendaItem,
@@ -264,6 +265,7 @@ async def seed_past_meeting(db) -> int:
                 text="I think the migration guide needs screenshots before we ship.",
             )
         )
+        search.index_meeting(session, meeting.id)  # as storing a meeting does
         return meeting.id
 
 
@@ -280,7 +282,8 @@ async def test_summary_and_search(bot, fake_discord, sqlite_db):
 
     found = await invoke(fake_discord, bot, "search", user=BOB, words="migration SCREENSHOTS")
     assert found.ephemeral
-    assert "Carol at 0:12:34" in found.text and "migration guide needs screenshots" in found.text
+    assert "2026-11-26 17:12** · transcript · Carol" in found.text
+    assert "**migration** guide needs **screenshots**" in found.text
     none = await invoke(fake_discord, bot, "search", user=BOB, words="kubernetes")
     assert "Nothing found" in none.text
 
