@@ -12,6 +12,8 @@ PROFILE=${WGBOT_SETUP_PROFILE:-dev}
 APT_PACKAGES=(ffmpeg espeak-ng libopus0 sox patch festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 # chromium: the web home's browser tests (tests/web), driven by Playwright with this system browser.
 APT_PACKAGES+=(chromium)
+# opus-tools: Xiph's opusinfo checks the recorded Ogg/Opus tracks (tests/voice/test_ogg_tools.py).
+APT_PACKAGES+=(opus-tools)
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\n\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }

@@ -7,8 +7,9 @@ at the end of its last packet. Pages never split a packet, so any prefix of whol
 Crash safety: every flush is one `os.write` of whole pages to a file opened with O_APPEND, so after a SIGKILL the
 file holds every page flushed before it (the kernel has them) and at most one torn page at the end, which readers
 skip and `repair_tail` cuts off before a file is reopened. `sync()` (fsync) covers power loss on the writer's
-slower timer. Pre-skip is 0: sample 0 of the decoded file is the first sample of the first packet, which keeps the
-file's own timeline and the meeting clock a fixed offset apart.
+slower timer. Pre-skip is 312 samples, libopus's encoder lookahead at 48 kHz (what every Discord client's encoder
+adds in front; RFC 7845 §4.2, and Xiph's opusinfo warns about anything implausibly low): a decoder drops them, so
+decoded sample 0 is sample 312 of the first packet — the file's offset in the manifest says where that one is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "PRE_SKIP",
     "OggOpusWriter",
     "OggPage",
     "iter_pages",
@@ -39,6 +41,8 @@ FLAG_CONTINUED = 0x01
 FLAG_BOS = 0x02
 FLAG_EOS = 0x04
 MAX_SEGMENTS = 255
+MAX_PAGE_SAMPLES = 48_000  # one second: Xiph's tools warn about a higher muxing delay
+PRE_SKIP = 312  # libopus's encoder delay at 48 kHz (6.5 ms): decoders discard this many samples at the start
 TEMPORARY_SUFFIX = ".tmp"  # a track file being created; never read, removed when a folder is reopened
 
 _REVERSED_BITS = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
@@ -70,7 +74,7 @@ def build_page(flags: int, granule: int, serial: int, sequence: int, packets: li
     return bytes(page)
 
 
-def opus_head(channels: int = 2, pre_skip: int = 0, input_rate: int = 48_000) -> bytes:
+def opus_head(channels: int = 2, pre_skip: int = PRE_SKIP, input_rate: int = 48_000) -> bytes:
     return b"OpusHead" + struct.pack("<BBHIhB", 1, channels, pre_skip, input_rate, 0, 0)
 
 
@@ -118,6 +122,7 @@ class OggOpusWriter:
         self._packets: list[bytes] = []
         self._packet_ends: list[int] = []  # granule after each buffered packet
         self._segments = 0
+        self._page_start = 0  # granule at the start of the page being filled
         self._pages: list[bytes] = []  # full pages waiting for the next flush
         if self.path.exists():  # a track file is never reopened for writing; a restart writes a new part instead
             raise FileExistsError(f"{self.path} already exists")
@@ -151,8 +156,15 @@ class OggOpusWriter:
         if self.closed:
             raise ValueError(f"{self.path.name} is closed")
         segments = len(packet) // 255 + 1
-        if self._segments + segments > MAX_SEGMENTS:
+        # A page ends before it would hold more than 255 lacing values or more than a second of audio (a long
+        # silence written at once would otherwise make a 5 s page: "high muxing delay" to opusinfo, and a coarse
+        # seek index).
+        if self._segments + segments > MAX_SEGMENTS or (
+            self._packets and self.granule + samples - self._page_start > MAX_PAGE_SAMPLES
+        ):
             self._seal_page()
+        if not self._packets:
+            self._page_start = self.granule
         self._packets.append(packet)
         self.granule += samples
         self._packet_ends.append(self.granule)

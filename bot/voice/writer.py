@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.voice.manifest import RecordingFolder, track_comments
-from bot.voice.ogg_writer import OggOpusWriter
+from bot.voice.ogg_writer import PRE_SKIP, OggOpusWriter
 from bot.voice.opus_frames import SAMPLE_RATE, decode_mono, is_silence, packet_samples, silence_frames
 from tracker import optout
 
@@ -419,7 +419,7 @@ class RecordingWriter:
         track.speaker = self._speaker_for(track.user_id)
         path = self.folder.new_track_path(track.user_id, track.speaker)
         position = max(position, 0)  # the meeting clock starts at 0; an early anchor may not precede it
-        offset = position / SAMPLE_RATE
+        offset = (position + PRE_SKIP) / SAMPLE_RATE  # decoders skip the first PRE_SKIP samples (the codec delay)
         comments = track_comments(self.folder.meeting, track.user_id, track.speaker, offset)
         track.writer = OggOpusWriter(path, (first_frame, samples), comments=comments)
         track.file_start = position
