@@ -33,6 +33,7 @@ WIRE_FORMAT_PUBLIC_MESSAGE = 1
 SENDER_TYPE_EXTERNAL = 2
 CONTENT_TYPE_PROPOSAL = 2
 PROPOSAL_TYPE_ADD = 1
+PROPOSAL_TYPE_REMOVE = 3
 CREDENTIAL_TYPE_BASIC = 1
 
 
@@ -68,6 +69,13 @@ class ExternalSender:
 
     def add_proposal(self, channel_id: int, epoch: int, key_package: bytes) -> bytes:
         """One MLSMessage: a PublicMessage from the external sender proposing to add `key_package`."""
+        return self._proposal(channel_id, epoch, struct.pack(">H", PROPOSAL_TYPE_ADD) + key_package)
+
+    def remove_proposal(self, channel_id: int, epoch: int, leaf_index: int) -> bytes:
+        """One MLSMessage proposing to remove the member at `leaf_index` (someone left the call)."""
+        return self._proposal(channel_id, epoch, struct.pack(">HI", PROPOSAL_TYPE_REMOVE, leaf_index))
+
+    def _proposal(self, channel_id: int, epoch: int, proposal: bytes) -> bytes:
         content = (
             _vector(struct.pack(">Q", channel_id))  # group id: DAVE uses the channel id
             + struct.pack(">Q", epoch)
@@ -75,16 +83,20 @@ class ExternalSender:
             + struct.pack(">I", 0)  # index into the group's external senders
             + _vector(b"")  # authenticated data
             + bytes([CONTENT_TYPE_PROPOSAL])
-            + struct.pack(">H", PROPOSAL_TYPE_ADD)
-            + key_package
+            + proposal
         )
         prefix = struct.pack(">HH", MLS_VERSION_10, WIRE_FORMAT_PUBLIC_MESSAGE)
         signature = self._sign(b"FramedContentTBS", prefix + content)
         return prefix + content + _vector(signature)
 
-    def proposals(self, channel_id: int, epoch: int, key_packages: Iterable[bytes]) -> bytes:
-        """The payload of voice opcode 27 after its operation-type byte: a vector of proposal messages."""
-        return _vector(b"".join(self.add_proposal(channel_id, epoch, kp) for kp in key_packages))
+    def proposals(
+        self, channel_id: int, epoch: int, key_packages: Iterable[bytes] = (), removed: Iterable[int] = ()
+    ) -> bytes:
+        """The payload of voice opcode 27 after its operation-type byte: a vector of proposal messages (adds for
+        `key_packages`, removes for the leaf indexes in `removed`)."""
+        messages = [self.add_proposal(channel_id, epoch, kp) for kp in key_packages]
+        messages += [self.remove_proposal(channel_id, epoch, leaf) for leaf in removed]
+        return _vector(b"".join(messages))
 
 
 def form_group(sender: ExternalSender, channel_id: int, sessions: Sequence[davey.DaveSession]) -> None:
