@@ -216,6 +216,11 @@ def build(db: Database, meetings: int, seed: int = 7) -> tuple[int, float]:
             started = time.perf_counter()
             search.index_meeting(session, meeting.id)
             indexing += time.perf_counter() - started
+    # Statistics as a database that has lived with its archive has them (autovacuum's ANALYZE, SQLite's ANALYZE):
+    # without them PostgreSQL's planner guesses the number of matches badly right after a bulk load.
+    with db.engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
     return lines, indexing
 
 
