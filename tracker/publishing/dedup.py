@@ -8,8 +8,9 @@ larger of the two must reach `THRESHOLD`; the test cases in tests/publishing/tes
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from typing import TypeVar
+
+from rapidfuzz.distance import Indel
 
 THRESHOLD = 0.8
 
@@ -105,7 +106,7 @@ def similarity(a: str, b: str) -> float:
         return 0.0
     sa, sb = set(ta), set(tb)
     dice = 2 * len(sa & sb) / (len(sa) + len(sb))
-    chars = SequenceMatcher(None, " ".join(sorted(sa)), " ".join(sorted(sb))).ratio()
+    chars = Indel.normalized_similarity(" ".join(sorted(sa)), " ".join(sorted(sb)))
     return max(dice, chars)
 
 
