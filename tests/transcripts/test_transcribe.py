@@ -76,22 +76,35 @@ def babble(seconds: float, seed: int, rate: int = 16_000) -> np.ndarray:
     return (0.05 * x + rng.normal(0, 0.005, t.size)).astype(np.float32)
 
 
-def drone_track(seconds: float, rate: int = 16_000) -> np.ndarray:
-    """A 20-second drone burst the speech detector lets through and Whisper (tiny.en) writes words on."""
+def drone_track(seconds: float, seed: int = 9, rate: int = 16_000) -> np.ndarray:
+    """A 20-second drone burst the speech detector lets through, on an open microphone."""
     drone = np.random.default_rng(0).normal(0, 0.003, int(seconds * rate)).astype(np.float32)  # an open microphone
-    piece = babble(20, seed=9)
+    piece = babble(20, seed=seed)
     drone[5 * rate : 5 * rate + piece.size] = piece
     return drone
 
 
-def test_without_the_guards_whisper_writes_text_on_the_drone(tmp_path, tiny_engine, monkeypatch):
-    """The noise test below can fail: on this drone Whisper does write words, which only the guards remove."""
+# Which drone Whisper writes words on differs between CPU kernels (AVX2, AVX-512, AMX round differently), so a
+# recording has several: on each of those CPUs Whisper writes words on some of them.
+DRONES = {"dave": 9, "dina": 0, "dirk": 6, "dora": 13}
+
+
+def write_drones(folder, seconds: float) -> list[str]:
+    """One drone track per name of `DRONES` in `folder`; their file names."""
+    for name, seed in DRONES.items():
+        write_audio(folder / f"{name}.ogg", drone_track(seconds, seed))
+    return [f"{name}.ogg" for name in DRONES]
+
+
+def test_without_the_guards_whisper_writes_text_on_the_drones(tmp_path, tiny_engine, monkeypatch):
+    """The noise test below can fail: on these drones Whisper does write words, which only the guards remove."""
     import transcripts.utterances
 
-    write_audio(tmp_path / "dave.ogg", drone_track(40))
+    write_drones(tmp_path, 40)
     monkeypatch.setattr(transcripts.utterances, "rejection_reason", lambda *args, **kwargs: None)
     transcript = transcribe_recording(tmp_path, hints=demo_hints(), engine=tiny_engine)
-    assert transcript.segments  # ("Thank you very much.")
+    assert transcript.segments  # ("Mm-hmm.", the prompt's words)
+    assert {s.speaker for s in transcript.segments} <= set(DRONES)
 
 
 def test_silent_and_noise_tracks_give_no_text(tmp_path, small_meeting, tiny_engine):
@@ -104,17 +117,18 @@ def test_silent_and_noise_tracks_give_no_text(tmp_path, small_meeting, tiny_engi
     noise = rng.normal(0, 0.02, t.size) + 0.05 * np.sin(2 * np.pi * 100 * t)  # fan hum and hiss
     noise[:: rate // 2] += 0.8  # a keyboard
     write_audio(folder / "fan.ogg", noise.astype(np.float32))
-    write_audio(folder / "dave.ogg", drone_track(seconds))
+    drones = write_drones(folder, seconds)
     write_audio(folder / "erin.ogg", np.zeros(t.size, np.float32))
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["tracks"] += [{"file": f"{name}.ogg", "speaker": name.title()} for name in ("fan", "dave", "erin")]
+    manifest["tracks"] += [{"file": name, "speaker": name[:-4].title()} for name in ["fan.ogg", *drones, "erin.ogg"]]
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
     transcript = transcribe_recording(folder, hints=demo_hints(), engine=tiny_engine)
     assert transcript.speakers == ["Alice", "Bob"]
     assert "fan.ogg: no speech found" in transcript.warnings
     assert "erin.ogg: no speech found" in transcript.warnings
-    assert "dave.ogg: speech found but no words recognized" in transcript.warnings
+    for name in drones:  # the detector may or may not let a drone through; Whisper's words on it never pass
+        assert {f"{name}: speech found but no words recognized", f"{name}: no speech found"} & set(transcript.warnings)
     _check_against_truth(transcript, small_meeting.lines)
 
 
