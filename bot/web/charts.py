@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 220
 PAD_LEFT, PAD_BOTTOM, PAD_TOP = 36, 44, 12
+MAX_BAR = 40  # a few months of data should not look like a wall
 PALETTE = ["#2f6db5", "#d9822b", "#3c9a5f", "#b5475a", "#7a5ab5", "#8a7a2f", "#2f9aa3", "#a35a2f"]
 
 
@@ -63,9 +64,10 @@ def bars(data: list[tuple[str, int]], *, label: str, unit: str) -> Markup:
     body = [_axis(top)]
     for i, (name, value) in enumerate(data):
         h = span * value / top
-        x = PAD_LEFT + step * i + step * 0.15
+        w = min(step * 0.7, MAX_BAR)
+        x = PAD_LEFT + step * (i + 0.5) - w / 2
         body.append(
-            f'<rect x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM - h:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
+            f'<rect x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM - h:.1f}" width="{w:.1f}" height="{h:.1f}" '
             f'fill="{PALETTE[0]}"><title>{escape(name)}: {value} {escape(unit)}</title></rect>'
         )
     body.append(_labels([n for n, _ in data], step))
@@ -108,9 +110,10 @@ def paired_bars(data: list[tuple[str, int, int]], *, label: str, names: tuple[st
     for i, (month, a, b) in enumerate(data):
         for j, value in enumerate((a, b)):
             h = span * value / top
-            x = PAD_LEFT + step * i + step * (0.1 + 0.4 * j)
+            w = min(step * 0.38, MAX_BAR)
+            x = PAD_LEFT + step * (i + 0.5) + (j - 1) * (w + 2) + (1 if j else 0)
             body.append(
-                f'<rect x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM - h:.1f}" width="{step * 0.38:.1f}" height="{h:.1f}" '
+                f'<rect x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM - h:.1f}" width="{w:.1f}" height="{h:.1f}" '
                 f'fill="{PALETTE[j]}"><title>{escape(month)}: {value} {escape(names[j])}</title></rect>'
             )
     body.append(_labels([m for m, _, _ in data], step))

@@ -41,6 +41,7 @@ DOWNLOADS = {
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _TRANSCRIPT_LINK = re.compile(r"\]\((?:\./)?transcript\.md#t=(\d+)\)")
+_HEADING = re.compile(r"<(/?)h([1-6])>")
 
 
 class PageNotFound(LookupError):
@@ -57,12 +58,15 @@ class Rendered:
     status: int = 200
 
 
-def markdown(text: str | None, page: str = "") -> Markup:
-    """Minutes text as HTML: raw HTML in it stays text, and links into `transcript.md#t=` land on the line of the
-    meeting's page (`page`, the address of that page; empty on the page itself)."""
+def markdown(text: str | None, page: str = "", *, headings_below: int = 2) -> Markup:
+    """Minutes text as HTML: raw HTML in it stays text, links into `transcript.md#t=` land on the line of the
+    meeting's page (`page`, the address of that page; empty on the page itself), and its headings sit below the
+    page's own (`headings_below`: a `#` becomes an <h3>)."""
     if not text:
         return Markup("")
-    return Markup(_markdown.render(_TRANSCRIPT_LINK.sub(lambda m: f"]({page}#t={m.group(1)})", text)))
+    html = _markdown.render(_TRANSCRIPT_LINK.sub(lambda m: f"]({page}#t={m.group(1)})", text))
+    html = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + headings_below)}>", html)
+    return Markup(html)
 
 
 def clock(seconds: float) -> str:
