@@ -182,7 +182,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         chat_lines = chat.chat_lines(session, meeting_id)
         next_day = followthrough.next_meeting_date(session, meeting)
         names = list(dict.fromkeys(transcript.speakers + followthrough.member_names(session)))
-    notes = parse_chat(chat_lines, meeting_date=day, next_meeting=next_day, names=names)
+    notes = parse_chat(chat_lines, meeting_date=day, next_meeting=next_day, names=names, transcript=transcript.segments)
     if transcript.segments:
         if progress:
             progress("writing the minutes")

@@ -147,6 +147,7 @@ def process(
     from transcripts.export import write_all
     from transcripts.llm import LLMError, load_llm
     from transcripts.minutes import make_minutes
+    from transcripts.minutes.chat_notes import chat_file_lines, merge_into, parse_chat
     from transcripts.model_files import ModelFileError, llm_model_path
     from transcripts.render import to_json, to_markdown_long, to_markdown_short
     from transcripts.types import Hints
@@ -197,6 +198,15 @@ def process(
             )
     except (TranscriptionError, ModelFileError, LLMError) as exc:
         fail(str(exc))
+    if chat_text:  # MeetBot-style notes (#action, #agreed, …) and links with who posted them, as typed
+        notes = parse_chat(
+            chat_file_lines(chat_text),
+            meeting_date=meeting_date,
+            next_meeting=following,
+            names=transcript.speakers,
+            transcript=transcript.segments,
+        )
+        minutes = merge_into(minutes, notes)
     (out / "minutes.json").write_text(to_json(minutes), encoding="utf-8")
     (out / "minutes.md").write_text(to_markdown_short(minutes, title=title, date=meeting_date), encoding="utf-8")
     (out / "minutes-long.md").write_text(to_markdown_long(minutes, title=title, date=meeting_date), encoding="utf-8")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from transcripts.minutes.chat_notes import ChatLine, merge_into, parse_chat
+from transcripts.minutes.chat_notes import ChatLine, chat_file_lines, merge_into, parse_chat
 from transcripts.minutes.dates import resolve_due
-from transcripts.types import ActionItem, Minutes
+from transcripts.types import ActionItem, Minutes, Segment
 
 THURSDAY = dt.date(2026, 12, 3)
 NEXT_MEETING = dt.date(2026, 12, 17)  # the 10th is skipped
@@ -79,3 +79,34 @@ def test_meeting_again_phrases_mean_the_next_meeting():
     assert resolve_due("before we meet again", THURSDAY, NEXT_MEETING) == dt.date(2026, 12, 16)
     assert resolve_due("by the next call", THURSDAY, NEXT_MEETING) == NEXT_MEETING
     assert resolve_due("by the next call", THURSDAY) == dt.date(2026, 12, 10)  # unknown schedule: a week later
+
+
+def test_chat_questions_the_call_answered_are_in_the_minutes():
+    said = [
+        Segment("Ada", 100.0, 104.0, "Welcome."),
+        Segment("Bob", 200.0, 206.0, "About the release date: the release date for version two is January fifteenth."),
+        Segment("Bob", 1500.0, 1504.0, "The venue for the sprint is still open."),
+    ]
+    notes = parse_chat(
+        [
+            ChatLine("Carol", 150.0, "what is the release date for version two?"),
+            ChatLine("Dave", 160.0, "where is the sprint venue?"),  # answered, but 22 minutes later
+            ChatLine("Erin", 170.0, "lol?"),
+        ],
+        meeting_date=THURSDAY,
+        transcript=said,
+    )
+    assert [(q.author, a.speaker, a.start) for q, a in notes.answered] == [("Carol", "Bob", 200.0)]
+    merged = merge_into(Minutes(summary="s"), notes)
+    assert "Carol asked: “what is the release date for version two?” — Bob answered:" in merged.long_summary
+
+
+def test_a_saved_chat_file_is_read_with_its_authors_and_times():
+    lines = chat_file_lines(
+        "[17:01] Dave: design doc: https://github.com/vector-wg/design\n"
+        "[17:03] Bob: #action @Ada review the design\n  and the benchmark\n"  # a message of two lines
+    )
+    assert [(line.author, line.at) for line in lines] == [("Dave", 0.0), ("Bob", 120.0)]
+    assert lines[1].text.endswith("and the benchmark")
+    notes = parse_chat(lines, meeting_date=THURSDAY, names=["Ada"])
+    assert [(a.owner, a.task) for a in notes.actions] == [("Ada", "review the design")]

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 from transcripts.minutes.dates import pick_due
 from transcripts.minutes.links import find_links
-from transcripts.minutes.words import name_matches
-from transcripts.types import ActionItem, Minutes, Wish
+from transcripts.minutes.words import content_words, name_matches, support
+from transcripts.types import ActionItem, Minutes, Segment, Wish
 
-__all__ = ["ChatLine", "ChatLink", "ChatNotes", "parse_chat", "merge_into"]
+__all__ = ["ChatLine", "ChatLink", "ChatNotes", "chat_file_lines", "merge_into", "parse_chat"]
 
 MAX_ITEM = 500
 _TAG = re.compile(
@@ -61,6 +61,43 @@ class ChatNotes:
     info: list[str] = field(default_factory=list)
     links: list[ChatLink] = field(default_factory=list)
     done: list[ChatLine] = field(default_factory=list)  # "#done …": matched against open items by the tracker
+    answered: list[tuple[ChatLine, Segment]] = field(default_factory=list)  # a chat question, the line answering it
+
+
+ANSWER_WINDOW = 600.0  # seconds after a chat question in which the call may answer it
+MIN_ANSWER_SUPPORT = 0.5  # share of the question's words the answering line must contain
+_FILE_LINE = re.compile(r"^\s*\[(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]\s*(?P<who>[^:]{1,80}):\s*(?P<text>.*)$")
+
+
+def chat_file_lines(text: str) -> list[ChatLine]:
+    """`[17:01] Dave: text` lines of a saved chat (`wgbot process --chat`), timed from the first line."""
+    lines: list[ChatLine] = []
+    first: int | None = None
+    for raw in text.splitlines():
+        match = _FILE_LINE.match(raw)
+        if not match:
+            if lines and raw.strip():  # a message of several lines
+                last = lines[-1]
+                lines[-1] = ChatLine(last.author, last.at, last.text + "\n" + raw.strip())
+            continue
+        seconds = int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"] or 0)
+        first = seconds if first is None else first
+        lines.append(ChatLine(match["who"].strip(), float(max(0, seconds - first)), match["text"].strip()))
+    return lines
+
+
+def _answered(lines: list[ChatLine], segments: list[Segment]) -> list[tuple[ChatLine, Segment]]:
+    """Questions typed in the chat that a line said in the call soon after answers (its words are the question's)."""
+    found = []
+    for line in lines:
+        if "?" not in line.text or _TAG.match(line.text) or len(set(content_words(line.text))) < 2:
+            continue
+        later = [s for s in segments if line.at <= s.start <= line.at + ANSWER_WINDOW and s.speaker != line.author]
+        scored = [(support(line.text, s.text), s) for s in later]
+        best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+        if best[1] is not None and best[0] >= MIN_ANSWER_SUPPORT:
+            found.append((line, best[1]))
+    return found
 
 
 def _owner(rest: str, author: str, names: list[str]) -> tuple[str, str]:
@@ -84,10 +121,12 @@ def parse_chat(
     meeting_date: dt.date,
     next_meeting: dt.date | None = None,
     names: list[str] | None = None,
+    transcript: list[Segment] | None = None,
 ) -> ChatNotes:
-    """The notes and links in the call's chat. `names`: the meeting's speakers and the group's members."""
+    """The notes and links in the call's chat. `names`: the meeting's speakers and the group's members;
+    `transcript`: what was said, for the chat's questions the call answered."""
     names = list(names or [])
-    notes = ChatNotes()
+    notes = ChatNotes(answered=_answered(lines, list(transcript or [])))
     seen_links: set[str] = set()
     for line in lines:
         for raw in line.text.splitlines():
@@ -140,6 +179,10 @@ def merge_into(minutes: Minutes, notes: ChatNotes) -> Minutes:
     long_summary = minutes.long_summary
     extra = [f"- {info}" for info in notes.info]
     extra += [f"- {link.url} (posted by {link.author})" for link in notes.links]
+    extra += [
+        f"- {question.author} asked: “{question.text}” — {answer.speaker} answered: “{answer.text}”"
+        for question, answer in notes.answered
+    ]
     if extra:
         long_summary = (long_summary.rstrip() + "\n\n" if long_summary.strip() else "") + "### From the chat\n\n"
         long_summary += "\n".join(extra)
