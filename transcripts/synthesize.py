@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import subprocess
+import tempfile
 import wave
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -121,9 +122,77 @@ def _cache_dir() -> Path:
     return path
 
 
+# A voice is an espeak-ng voice ("en-us+m2"), or "festival:<voice>" for one of Debian's festival voices
+# ("festival:kal_diphone", "festival:ked_diphone", "festival:cmu_us_slt_arctic_hts"), optionally followed by
+# "@<pitch cents>,<tempo>" for sox to make a further distinct speaker of it ("festival:kal_diphone@-250,1.08").
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+
+
+def _split_voice(voice: str) -> tuple[str, str, int, float]:
+    """(engine, voice, pitch in cents, tempo) of a voice spec."""
+    name, _, shift = voice.partition("@")
+    engine, _, rest = name.partition(":") if name.startswith("festival:") else ("espeak", "", name)
+    pitch, tempo = 0, 1.0
+    if shift:
+        parts = shift.split(",")
+        pitch = int(parts[0] or 0)
+        tempo = float(parts[1]) if len(parts) > 1 and parts[1] else 1.0
+    return engine, rest, pitch, tempo
+
+
+@lru_cache(maxsize=1)
+def _festival() -> tuple[str, str]:
+    exe = shutil.which("text2wave")
+    if exe is None or shutil.which("sox") is None:
+        raise SynthesisError("festival or sox is not installed (apt-get install festival festvox-kallpc16k sox)")
+    return exe, subprocess.run(["dpkg-query", "-W", "festival"], capture_output=True, text=True).stdout.strip()
+
+
+def _festival_wav(text: str, voice: str, pitch: int, tempo: float) -> bytes:
+    """`text` spoken by festival's `voice`, through sox: resampled to 22.05 kHz, pitch and tempo changed."""
+    exe, _ = _festival()
+    if voice not in FESTIVAL_VOICES:
+        raise SynthesisError(f"unknown festival voice {voice!r}; choose from {', '.join(FESTIVAL_VOICES)}")
+    # to a file: written to a pipe, its WAV header says the audio is empty
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "line.wav"
+        spoken = subprocess.run(
+            [exe, "-eval", f"(voice_{voice})", "-o", str(out)], input=text.encode(), capture_output=True, timeout=300
+        )
+        if spoken.returncode != 0 or not out.exists() or out.stat().st_size <= 44:
+            message = spoken.stderr.decode(errors="replace").strip().splitlines()
+            raise SynthesisError(f"festival failed for voice {voice!r}: {message[0] if message else 'no audio'}")
+        return _sox(out.read_bytes(), pitch, tempo, normalize=True)
+
+
+def _sox(wav: bytes, pitch: int, tempo: float, normalize: bool = False) -> bytes:
+    effects = (["pitch", str(pitch)] if pitch else []) + (["tempo", "-s", f"{tempo:g}"] if tempo != 1.0 else [])
+    effects += ["gain", "-n", "-4"] if normalize else []  # festival voices differ in loudness, up to clipping
+    args = ["sox", "-t", "wav", "-", "-t", "wav", "-r", str(ESPEAK_RATE), "-b", "16", "-c", "1", "-", *effects]
+    result = subprocess.run(args, input=wav, capture_output=True, timeout=300)
+    if result.returncode != 0 or not result.stdout:
+        raise SynthesisError(f"sox failed: {result.stderr.decode(errors='replace').strip()[:200]}")
+    return result.stdout
+
+
+def _read_wav(data: bytes) -> np.ndarray:
+    """16-bit PCM of a WAV file. A WAV written to a pipe may give no true length in its header (espeak-ng, sox), so
+    the samples are everything after the header's "data" chunk id."""
+    with wave.open(io.BytesIO(data)) as wav:
+        if wav.getframerate() != ESPEAK_RATE or wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+            raise SynthesisError(f"speech came as {wav.getframerate()} Hz / {8 * wav.getsampwidth()} bit audio")
+    pos = 12
+    while pos + 8 <= len(data) and data[pos : pos + 4] != b"data":
+        pos += 8 + int.from_bytes(data[pos + 4 : pos + 8], "little")
+    start = pos + 8
+    return np.frombuffer(data[start : start + (len(data) - start) // 2 * 2], dtype=np.int16)
+
+
 def render_line(text: str, voice: str, *, speed: int = DEFAULT_SPEED, pitch: int | None = None) -> np.ndarray:
-    """`text` spoken by espeak-ng as float32 at 22.05 kHz, leading and trailing silence trimmed. Cached on disk."""
-    exe, version = _espeak()
+    """`text` spoken in `voice` (see `FESTIVAL_VOICES` for the voice specs) as float32 at 22.05 kHz, leading and
+    trailing silence trimmed. Cached on disk."""
+    engine, name, shift, tempo = _split_voice(voice)
+    version = _festival()[1] if engine == "festival" else _espeak()[1]
     key = hashlib.sha256(f"{version}\0{voice}\0{speed}\0{pitch}\0{text}".encode()).hexdigest()[:32]
     cached = _cache_dir() / f"{key}.npy"
     if cached.exists():
@@ -131,21 +200,23 @@ def render_line(text: str, voice: str, *, speed: int = DEFAULT_SPEED, pitch: int
             return np.load(cached).astype(np.float32) / 32768.0
         except (OSError, ValueError):
             cached.unlink(missing_ok=True)
-    args = [exe, "-v", voice, "-s", str(speed), "--stdout"]
-    if pitch is not None:
-        args += ["-p", str(pitch)]
-    # text on stdin: a line starting with "-" is not an option, and no length limit of argv applies
-    result = subprocess.run(args, input=text.encode(), capture_output=True, timeout=120)
-    if result.returncode != 0 or not result.stdout:
-        message = result.stderr.decode(errors="replace").strip().splitlines()
-        raise SynthesisError(f"espeak-ng failed for voice {voice!r}: {message[0] if message else 'no audio'}")
-    with wave.open(io.BytesIO(result.stdout)) as wav:
-        if wav.getframerate() != ESPEAK_RATE or wav.getsampwidth() != 2:
-            raise SynthesisError(f"espeak-ng gave {wav.getframerate()} Hz / {8 * wav.getsampwidth()} bit audio")
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    if engine == "festival":
+        pcm = _read_wav(_festival_wav(text, name, shift, tempo))
+    else:
+        exe = _espeak()[0]
+        args = [exe, "-v", name, "-s", str(speed), "--stdout"]
+        if pitch is not None:
+            args += ["-p", str(pitch)]
+        # text on stdin: a line starting with "-" is not an option, and no length limit of argv applies
+        result = subprocess.run(args, input=text.encode(), capture_output=True, timeout=120)
+        if result.returncode != 0 or not result.stdout:
+            message = result.stderr.decode(errors="replace").strip().splitlines()
+            raise SynthesisError(f"espeak-ng failed for voice {name!r}: {message[0] if message else 'no audio'}")
+        wav = _sox(result.stdout, shift, tempo) if (shift or tempo != 1.0) else result.stdout
+        pcm = _read_wav(wav)
     loud = np.flatnonzero(np.abs(pcm) > _SILENCE_LEVEL * 32768)
     if loud.size == 0:
-        raise SynthesisError(f"espeak-ng produced silence for {text[:40]!r}")
+        raise SynthesisError(f"{engine} produced silence for {text[:40]!r}")
     pcm = pcm[loud[0] : loud[-1] + 1]
     tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(tmp, pcm)
