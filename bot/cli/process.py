@@ -82,10 +82,19 @@ def process(
     out: Annotated[Path | None, typer.Option("--out", help="output folder (default: ./minutes-DATE)")] = None,
     chat: Annotated[
         Path | None,
-        typer.Option("--chat", help="the call's text chat, for its links (default: chat.txt in the recording folder)"),
+        typer.Option(
+            "--chat",
+            help="the call's text chat ('[17:01] Name: text' lines), for its links and #action/#agreed/… notes "
+            "(default: chat.txt in the recording folder)",
+        ),
     ] = None,
     next_meeting: Annotated[
-        str | None, typer.Option("--next-meeting", help="YYYY-MM-DD, for 'by the next meeting' (default: a week later)")
+        str | None,
+        typer.Option(
+            "--next-meeting",
+            help="YYYY-MM-DD, for 'by the next meeting' (default: the next scheduled one when the database knows "
+            "the schedule, else a week later)",
+        ),
     ] = None,
     engine: Annotated[
         str | None, typer.Option("--engine", help="faster-whisper or openai-whisper (default: WGBOT_WHISPER_ENGINE)")
