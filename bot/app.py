@@ -58,6 +58,7 @@ EXTENSIONS = (
     "bot.exts.members",
     "bot.exts.review",
     "bot.exts.chat",
+    "bot.exts.projects",
 )
 
 

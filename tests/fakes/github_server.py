@@ -42,6 +42,8 @@ class RepoState:
     comments: list[dict] = field(default_factory=list)
     files: dict[tuple[str, str], dict] = field(default_factory=dict)  # (branch, path) → {"content": bytes, "sha"}
     commits: list[dict] = field(default_factory=list)  # {"path", "branch", "message", "sha"}
+    stars: int = 0
+    releases: list[dict] = field(default_factory=list)  # {"tag_name", "_published"}, oldest first
 
 
 class FakeGithub(FakeServer):
@@ -98,6 +100,25 @@ class FakeGithub(FakeServer):
             if state == "closed":
                 self.set_state(issue["number"], "closed")
             return issue
+
+    def add_repo(self, full_name: str, stars: int = 0) -> RepoState:
+        """Another repository (a project the group follows), with `stars` stargazers."""
+        owner, name = full_name.split("/")
+        with self.lock:
+            repo = self.repos[full_name.lower()] = RepoState(owner, name, stars=stars)
+            return repo
+
+    def add_release(self, full_name: str, tag: str, when: float | None = None) -> None:
+        with self.lock:
+            self.repos[full_name.lower()].releases.append({"tag_name": tag, "_published": when or time.time()})
+
+    def add_commit(self, full_name: str, message: str, when: float | None = None) -> None:
+        with self.lock:
+            repo = self.repos[full_name.lower()]
+            sha = hashlib.sha1(f"{message}{len(repo.commits)}".encode()).hexdigest()
+            repo.commits.append(
+                {"path": "", "branch": repo.default_branch, "message": message, "sha": sha, "time": when}
+            )
 
     def set_state(self, number: int, state: str, reason: str | None = None) -> None:
         with self.lock:
@@ -159,6 +180,8 @@ class FakeGithub(FakeServer):
         method = request.method
         routes = [
             ("GET", r"", self._get_repo),
+            ("GET", r"/releases/latest", self._latest_release),
+            ("GET", r"/commits", self._list_commits),
             ("GET", r"/labels", self._list_labels),
             ("POST", r"/labels", self._create_label),
             ("GET", r"/labels/(?P<name>.+)", self._get_label),
@@ -211,6 +234,7 @@ class FakeGithub(FakeServer):
             "default_branch": repo.default_branch,
             "has_issues": True,
             "open_issues_count": sum(i["state"] == "open" for i in repo.issues),
+            "stargazers_count": repo.stars,
             "created_at": "2024-01-01T00:00:00Z",
             "updated_at": "2024-01-01T00:00:00Z",
             "pushed_at": "2024-01-01T00:00:00Z",
@@ -306,6 +330,42 @@ class FakeGithub(FakeServer):
 
     def _get_repo(self, repo: RepoState, request: Request) -> Response:
         return Response(200, self._repo_json(repo))
+
+    def _latest_release(self, repo: RepoState, request: Request) -> Response:
+        if not repo.releases:
+            return Response(404, {"message": "Not Found", "documentation_url": f"{DOCS}/releases/releases"})
+        release = repo.releases[-1]
+        return Response(
+            200,
+            {
+                "id": 1,
+                "tag_name": release["tag_name"],
+                "name": release["tag_name"],
+                "url": self._api(repo, "/releases/1"),
+                "html_url": self._html(repo, f"/releases/tag/{release['tag_name']}"),
+                "draft": False,
+                "prerelease": False,
+                "created_at": iso(release["_published"]),
+                "published_at": iso(release["_published"]),
+            },
+        )
+
+    def _list_commits(self, repo: RepoState, request: Request) -> Response:
+        if not repo.commits:
+            return Response(409, {"message": "Git Repository is empty.", "documentation_url": f"{DOCS}/commits"})
+        items = []
+        for entry in reversed(repo.commits):  # newest first, as GitHub lists them
+            when = iso(entry.get("time") or time.time())
+            person = {"name": "wgbot", "email": "wgbot@example.org", "date": when}
+            items.append(
+                {
+                    "sha": entry["sha"],
+                    "url": self._api(repo, f"/commits/{entry['sha']}"),
+                    "html_url": self._html(repo, f"/commit/{entry['sha']}"),
+                    "commit": {"message": entry["message"], "author": person, "committer": person},
+                }
+            )
+        return self._paginate(request, items, self._api(repo, "/commits"))
 
     def _paginate(self, request: Request, items: list, url: str) -> Response:
         per_page = max(1, min(100, int(request.arg("per_page", "30"))))
