@@ -135,3 +135,16 @@ def forget(session: Session, discord_id: int) -> int:
     search.forget_person(session, discord_id=discord_id)
     log.info("chat: %d message(s) of a user forgotten in %d meeting(s)", result.rowcount or 0, len(meeting_ids))
     return result.rowcount or 0
+
+
+def forget_in_meeting(session: Session, meeting_id: int, discord_ids: list[int | str]) -> int:
+    """Someone opted out during the call: what they typed in it goes too (before the minutes are written)."""
+    ids = [int(i) for i in discord_ids if str(i).isdigit()]
+    if not ids:
+        return 0
+    result = session.exec(
+        delete(ChatMessage).where(ChatMessage.meeting_id == meeting_id, col(ChatMessage.author_discord_id).in_(ids))
+    )
+    if result.rowcount:
+        search.index_meeting(session, meeting_id)
+    return result.rowcount or 0

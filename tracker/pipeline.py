@@ -171,6 +171,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
             for row in session.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)):
                 if optout.is_theirs(opted_out, speaker=row.speaker, track=row.track):
                     session.delete(row)
+            chat.forget_in_meeting(session, meeting_id, [e.user_id for e in opted_out])  # and what they typed
             session.flush()
         transcript = load_transcript(session, meeting_id)
         hints = _hints(settings, meeting, session, transcript.speakers)

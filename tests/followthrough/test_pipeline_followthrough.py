@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from tests.pipeline.conftest import short_recording  # noqa: F401
 from tests.publishing.conftest import MEETING_START, REPO, FakeClock, add_meeting, make_publisher, store
-from tracker import followthrough, pipeline, review
+from tracker import followthrough, optout, pipeline, review
 from tracker.config import load_settings
 from tracker.models import (
     ActionItem,
@@ -151,6 +151,22 @@ def test_in_review_mode_a_reported_done_closes_the_issue_once_the_organizers_app
         review.approve(s, second, settings)
     make_publisher(db, settings, clock).drain()
     assert github.issue(bench.github_issue_number)["state"] == "closed"
+
+
+def test_what_someone_typed_before_opting_out_stays_out_of_the_minutes(db, github, tmp_path):
+    settings, second, _ = _second_meeting(db, github, tmp_path)
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    optout.record(folder, 602)  # typed "#agreed keep the weekly slot", then ran /record optout
+    with db.session() as s:
+        meeting = s.get(Meeting, second)
+        meeting.recording_dir = str(folder)
+        s.add(meeting)
+    pipeline.summarize_step(db, settings, second)
+    with db.session() as s:
+        record = s.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == second)).one()
+        authors = [m.author_discord_id for m in s.exec(select(ChatMessage)).all()]
+    assert "keep the weekly slot" not in record.decisions and 602 not in authors and 600 in authors
 
 
 def test_a_bot_recorded_meeting_gets_the_transcript_files_of_wgbot_process(db, github, tmp_path, short_recording):
