@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import dave  # dave.py: a test dependency (pyproject's [test] extra), so a missing wheel fails here, loudly
 import davey
-import pytest
 
 from bot.voice.receiver import VoiceReceiver
 from bot.voice.testing import ExternalSender, SimulatedSpeaker
 from bot.voice.transport_crypto import TransportEncryptor
 from tests.voice.speech import encode_line
-
-dave = pytest.importorskip("dave", reason="dave.py (libdave) is a test dependency: pip install -e '.[test]'")
 
 CHANNEL = 927_310_423_890_473_011
 BOT, LIB, CAROL = 1_000_000_000_000_010, 1_000_000_000_000_020, 1_000_000_000_000_030
