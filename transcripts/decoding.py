@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from transcripts.llama_model import LlamaModel
+
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
 
 PENALTY_LAST_N = 64  # llama-cpp-python's default window for the repeat penalty
@@ -119,7 +121,7 @@ class _Sequence:
 
 
 class Decoder:
-    """Owns the KV cache of one `llama_cpp.Llama` (created with several sequences, `n_seq_max`, and a unified
+    """Owns the KV cache of one `LlamaModel` (created with several sequences, `n_seq_max`, and a unified
     cache): nothing else may decode with that object meanwhile.
 
     `run` completes many prompts at once. Each step is one llama.cpp batch holding the next token of every answer
@@ -131,20 +133,19 @@ class Decoder:
     requests, so the same requests give the same answers.
     """
 
-    def __init__(self, llama, *, draft_tokens: int = DRAFT_TOKENS, max_active: int = 12) -> None:
+    def __init__(self, model: LlamaModel, *, draft_tokens: int = DRAFT_TOKENS, max_active: int = 12) -> None:
         import llama_cpp
 
         self._lib = llama_cpp
-        self._llama = llama
-        self._ctx = llama._ctx
-        self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
-        self._batch = llama._batch.batch
-        self._n_batch = llama.n_batch
-        self._n_ctx = llama.n_ctx()
-        self._vocab = llama._model.vocab
-        self._n_vocab = llama.n_vocab()
+        self._ctx = model.ctx
+        self._memory = model.memory
+        self._batch = model.batch
+        self._n_batch = model.n_batch
+        self._n_ctx = model.n_ctx
+        self._vocab = model.vocab
+        self._n_vocab = model.n_vocab
         self.draft_tokens = draft_tokens
-        n_seq = int(llama_cpp.llama_n_seq_max(self._ctx.ctx))
+        n_seq = model.n_seq_max
         self.max_active = max(1, min(max_active, n_seq))
         self._seqs = [_Sequence(i) for i in range(n_seq)]
         self._cell_refs: dict[int, int] = {}
@@ -187,7 +188,7 @@ class Decoder:
     # ---- choosing a token -----------------------------------------------------------------------------------
 
     def _logits(self, row: int) -> np.ndarray:
-        pointer = self._lib.llama_get_logits_ith(self._ctx.ctx, row)
+        pointer = self._lib.llama_get_logits_ith(self._ctx, row)
         if not pointer:
             raise DecodingError(f"llama.cpp has no logits for batch row {row}")
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).copy()
@@ -365,7 +366,7 @@ class Decoder:
 
         rows = self._fill(plan)
         started = time.perf_counter()
-        code = self._lib.llama_decode(self._ctx.ctx, self._batch)
+        code = self._lib.llama_decode(self._ctx, self._batch)
         self._steps += 1
         if code != 0:
             for seq, _, _ in plan:  # llama.cpp may have kept part of the batch: put the cache back as it was

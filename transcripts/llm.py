@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from transcripts.answer_cache import AnswerCache, answer_key
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
-from transcripts.llama_backend import ensure_cpu_backend
+from transcripts.llama_model import LlamaLoadError, LlamaModel
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
@@ -133,43 +133,11 @@ def _cpu_has_amx() -> bool:
 AMX_FIXED_LABEL = "+wgbot.amx"
 
 
-@contextlib.contextmanager
-def _llama_defaults(extra_buffers: bool):
-    """llama.cpp settings that llama-cpp-python has no option for: its default model and context parameters are
-    adjusted while the model loads.
-
-    - Extra buffer types (weights repacked for the CPU's matrix units: AMX on recent Xeons). With AMX, llama.cpp
-      0c1e570 built by GCC 12 loads a tile configuration whose stores the compiler dropped, and the first batched
-      decode dies of a general protection fault; the build of scripts/setup.sh fixes that, and then AMX reads
-      prompts 2.9 times faster here (measured: 72 -> 213 tokens/s, Q8_0 1.5B). Off for any other build on such a
-      CPU. The repacked weights are a copy, so the model file is then read instead of memory-mapped: a mapping
-      would keep the unused original resident as well (1.5 GB more).
-    - Several sequences in one unified KV cache, so answers decoded side by side can share a prompt's start
-      (llama-cpp-python sets this only for embedding models).
-    """
-    import llama_cpp.llama_cpp as lib
-
-    model_defaults, context_defaults = lib.llama_model_default_params, lib.llama_context_default_params
-
-    def model_params():
-        params = model_defaults()
-        params.use_extra_bufts = extra_buffers
-        return params
-
-    def context_params():
-        params = context_defaults()
-        params.n_seq_max = PARALLEL_SEQUENCES
-        params.kv_unified = True
-        return params
-
-    lib.llama_model_default_params, lib.llama_context_default_params = model_params, context_params
-    try:
-        yield
-    finally:
-        lib.llama_model_default_params, lib.llama_context_default_params = model_defaults, context_defaults
-
-
 def _extra_buffers_wanted() -> bool:
+    """Whether llama.cpp may repack the weights for the CPU's matrix units (AMX on recent Xeons). A stock
+    llama.cpp built by GCC 12 loads an AMX tile configuration whose stores the compiler dropped, and the first
+    batched decode dies; scripts/build-llama-cpp.sh fixes that (the `+wgbot.amx` label). Off for any other build
+    on an AMX CPU."""
     setting = os.environ.get("WGBOT_LLM_EXTRA_BUFFERS", "auto").lower()
     if setting in ("1", "true", "yes", "on"):
         return True
@@ -218,10 +186,9 @@ class LocalLLM:
 
     def __post_init__(self) -> None:
         try:
-            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as exc:  # pragma: no cover - the dependency is required
             raise LLMError("llama-cpp-python is not installed; run scripts/setup.sh") from exc
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._lock = threading.Lock()
         self._grammars: dict[str, str] = {}
@@ -229,34 +196,31 @@ class LocalLLM:
         self._identity = f"{self.path.name}:{self.path.stat().st_size}"  # what an answer cache key names the model by
         started = time.perf_counter()
         extra_buffers = _extra_buffers_wanted()
-        if not ensure_cpu_backend():
-            raise LLMError("llama.cpp found no CPU backend for this machine (its libggml-cpu-* files are missing)")
         try:
-            with _llama_defaults(extra_buffers):
-                self._llama = Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.n_ctx,
-                    n_batch=512,
-                    n_ubatch=512,
-                    n_threads=self.threads,
-                    n_threads_batch=self.threads,
-                    flash_attn=True,  # its CPU kernel skips the other sequences' cells of the shared KV cache
-                    use_mmap=not (extra_buffers and _cpu_has_amx()),
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError) as exc:
+            self._model = LlamaModel(
+                self.path,
+                n_ctx=self.n_ctx,
+                n_batch=512,
+                n_ubatch=512,
+                threads=self.threads,
+                n_seq_max=PARALLEL_SEQUENCES,
+                flash_attn=True,  # its CPU kernel skips the other sequences' cells of the shared KV cache
+                # Repacked weights are a copy: a mapping would keep the unused original resident as well.
+                use_mmap=not (extra_buffers and _cpu_has_amx()),
+                extra_buffers=extra_buffers,
+            )
+        except LlamaLoadError as exc:
             raise LLMError(f"could not load the language model {self.path}: {exc}") from exc
-        template = self._llama.metadata.get("tokenizer.chat_template")
+        template = self._model.metadata("tokenizer.chat_template")
         if not template:
             raise LLMError(f"{self.path.name} has no chat template: use an instruction-tuned (chat) GGUF model")
-        model = self._llama._model
-        eos, bos = self._llama.token_eos(), self._llama.token_bos()
+        eos, bos = self._model.eos, self._model.bos
         self._chat = Jinja2ChatFormatter(
             template=template,
-            eos_token=model.token_get_text(eos) if eos != -1 else "",
-            bos_token=model.token_get_text(bos) if bos != -1 else "",
+            eos_token=self._model.token_text(eos) if eos != -1 else "",
+            bos_token=self._model.token_text(bos) if bos != -1 else "",
         )
-        self._decoder = Decoder(self._llama, draft_tokens=self.draft_tokens, max_active=self.parallel)
+        self._decoder = Decoder(self._model, draft_tokens=self.draft_tokens, max_active=self.parallel)
         self.load_seconds = time.perf_counter() - started
         log.info(
             "loaded %s (n_ctx=%d, %d threads, extra buffer types %s) in %.1f s",
@@ -272,7 +236,7 @@ class LocalLLM:
         return self.path.name
 
     def count_tokens(self, text: str) -> int:
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def totals(self, since: int = 0) -> UsageTotals:
         totals = UsageTotals()
@@ -366,14 +330,14 @@ class LocalLLM:
         user = question.user + (question.retry_note if asking.attempt else "")
         messages = [{"role": "system", "content": question.system}, {"role": "user", "content": user}]
         chat = self._chat(messages=messages)
-        prompt = self._llama.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
+        prompt = self._model.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
         grammar = self._grammars[self._grammar_key(question.answer_model)]
         return Request(prompt, grammar, question.max_tokens, REPEAT_PENALTY, tag=asking)
 
     def _answered(self, request: Request, done: Completion) -> list[Request]:
         asking: _Asking = request.tag
         question = asking.question
-        text = self._llama.detokenize(done.tokens).decode("utf-8", errors="replace")
+        text = self._model.detokenize(done.tokens).decode("utf-8", errors="replace")
         stat = CallStats(
             purpose=question.purpose,
             prompt_tokens=done.prompt_tokens,

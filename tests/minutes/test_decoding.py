@@ -88,7 +88,7 @@ def test_the_grammar_shortcut_chooses_what_a_full_grammar_pass_chooses(tiny, mon
 
 def test_max_tokens_cuts_the_answer_and_a_prompt_too_long_is_a_clear_error(tiny):
     decoder: Decoder = tiny._decoder
-    prompt = tiny._llama.tokenize(b"Count: one two three four five six seven", add_bos=False)
+    prompt = tiny._model.tokenize(b"Count: one two three four five six seven", add_bos=False, special=False)
     done = decoder.complete(prompt, grammar_text=None, max_tokens=5)
     assert done.finish_reason == "length" and len(done.tokens) == 5
     with pytest.raises(LLMError, match="does not fit the context"):

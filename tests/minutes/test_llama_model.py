@@ -1,0 +1,54 @@
+"""The one adapter over llama.cpp (transcripts/llama_model.py): built from llama.cpp's C API with the parameters wgbot
+needs, and a loud failure when an upgraded llama-cpp-python no longer has a function the adapter or the decoder
+calls (instead of a crash in the middle of a meeting)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import llama_cpp
+import pytest
+
+from transcripts.llama_model import LlamaLoadError, LlamaModel
+from transcripts.model_files import llm_model_path
+
+TINY = "smollm2-135m-q8_0"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def model():
+    loaded = LlamaModel(llm_model_path(TINY), n_ctx=1024, n_batch=128, n_ubatch=128, threads=1, n_seq_max=4)
+    yield loaded
+    loaded.close()
+
+
+def test_the_context_has_the_sequences_and_the_size_asked_for(model):
+    assert model.n_seq_max == 4 and model.n_ctx == 1024 and model.n_batch == 128
+    assert model.n_vocab > 1000
+
+
+def test_text_survives_tokenize_and_detokenize_and_the_chat_template_is_read(model):
+    text = "Alice will send the invite on Monday — ünïcode too."
+    tokens = model.tokenize(text.encode(), add_bos=False, special=False)
+    assert len(tokens) > 5 and model.detokenize(tokens).decode() == text
+    assert "{%" in model.metadata("tokenizer.chat_template")
+    assert model.metadata("no.such.key") is None
+    assert model.token_text(model.eos)  # the end-of-sequence token has a name the chat template uses
+
+
+def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(LlamaLoadError, match="could not load"):
+        LlamaModel(fake, n_ctx=256, n_batch=32, n_ubatch=32, threads=1, n_seq_max=1)
+
+
+def test_every_llama_cpp_function_wgbot_calls_exists_in_the_installed_bindings():
+    called: set[str] = set()
+    for module in ("transcripts/llama_model.py", "transcripts/decoding.py", "transcripts/llama_backend.py"):
+        called |= set(re.findall(r"\blib\.(llama_\w+|LLAMA_\w+)", (ROOT / module).read_text()))
+    assert len(called) > 15  # the scan found the calls
+    missing = sorted(name for name in called if not hasattr(llama_cpp, name))
+    assert not missing, f"llama-cpp-python {llama_cpp.__version__} lacks {missing}: update transcripts/llama_model.py"

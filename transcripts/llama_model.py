@@ -1,0 +1,176 @@
+"""A GGUF model, its context and its batch, built through llama.cpp's C API (llama-cpp-python's low-level bindings,
+the documented `llama_cpp.llama_cpp` functions): the one module that holds llama.cpp handles.
+
+wgbot needs what the high-level `llama_cpp.Llama` has no option for: several sequences in one unified KV cache (for
+answers decoded side by side, `transcripts.decoding`) and, on an AMX CPU with a llama.cpp that is not fixed, no
+repacked weights. Building the three objects here takes those as arguments: no private attribute of `Llama` is
+read and nothing in the library is patched."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import weakref
+from pathlib import Path
+
+from transcripts.llama_backend import ensure_cpu_backend
+
+_backend_lock = threading.Lock()
+_backend_ready = False
+_log_callback = None  # kept referenced: llama.cpp calls it for as long as the process lives
+llama_log = logging.getLogger("llama.cpp")
+# ggml's log levels: 2 warning, 3 error; the rest (info, debug, continuation) is detail for the log file.
+_LOG_LEVELS = {2: logging.WARNING, 3: logging.ERROR}
+
+
+class LlamaLoadError(RuntimeError):
+    """The model file could not be loaded, or llama.cpp refused the context."""
+
+
+def _lib():
+    import llama_cpp
+
+    return llama_cpp
+
+
+def _route_llama_logs() -> None:
+    """llama.cpp's own messages go to Python logging ("llama.cpp"), not straight to the console."""
+    global _log_callback
+    lib = _lib()
+
+    @lib.llama_log_callback
+    def forward(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", errors="replace").rstrip()
+        if message:
+            llama_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+    _log_callback = forward
+    lib.llama_log_set(forward, ctypes.c_void_p(0))
+
+
+def _init_backend() -> None:
+    global _backend_ready
+    with _backend_lock:
+        if not _backend_ready:
+            _route_llama_logs()
+            _lib().llama_backend_init()
+            _backend_ready = True
+    if not ensure_cpu_backend():
+        raise LlamaLoadError("llama.cpp found no CPU backend for this machine (its libggml-cpu-* files are missing)")
+
+
+def _free(batch, ctx, model) -> None:
+    lib = _lib()
+    if batch is not None:
+        lib.llama_batch_free(batch)
+    if ctx:
+        lib.llama_free(ctx)  # the context before its model
+    if model:
+        lib.llama_model_free(model)
+
+
+class LlamaModel:
+    """Model, context (`n_seq_max` sequences in one unified KV cache) and a batch of `n_batch` tokens."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_batch: int,
+        n_ubatch: int,
+        threads: int,
+        n_seq_max: int,
+        flash_attn: bool = True,
+        use_mmap: bool = True,
+        extra_buffers: bool = True,
+    ) -> None:
+        lib = _lib()
+        _init_backend()
+        model_params = lib.llama_model_default_params()
+        model_params.n_gpu_layers = 0
+        model_params.use_mmap = use_mmap
+        model_params.use_extra_bufts = extra_buffers
+        self.model = lib.llama_model_load_from_file(str(path).encode("utf-8"), model_params)
+        if not self.model:
+            raise LlamaLoadError(f"llama.cpp could not load {path} (not a GGUF model, or a damaged file)")
+        self.vocab = lib.llama_model_get_vocab(self.model)
+        context_params = lib.llama_context_default_params()
+        context_params.n_ctx = n_ctx
+        context_params.n_batch = n_batch
+        context_params.n_ubatch = min(n_batch, n_ubatch)
+        context_params.n_threads = threads
+        context_params.n_threads_batch = threads
+        context_params.n_seq_max = n_seq_max
+        context_params.kv_unified = True  # sequences may share cells: a common prompt start is computed once
+        context_params.flash_attn_type = (
+            lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
+        self.ctx = lib.llama_init_from_model(self.model, context_params)
+        if not self.ctx:
+            _free(None, None, self.model)
+            raise LlamaLoadError(f"llama.cpp refused a context of {n_ctx} tokens and {n_seq_max} sequences")
+        self.batch = lib.llama_batch_init(n_batch, 0, n_seq_max)
+        self.memory = lib.llama_get_memory(self.ctx)
+        self.n_batch = n_batch
+        self.n_ctx = int(lib.llama_n_ctx(self.ctx))
+        self.n_seq_max = int(lib.llama_n_seq_max(self.ctx))
+        self.n_vocab = int(lib.llama_vocab_n_tokens(self.vocab))
+        self._close = weakref.finalize(self, _free, self.batch, self.ctx, self.model)
+
+    def close(self) -> None:
+        self._close()
+
+    # ---- tokens -----------------------------------------------------------------------------------------------
+
+    def tokenize(self, text: bytes, *, add_bos: bool, special: bool) -> list[int]:
+        lib = _lib()
+        room = max(16, len(text) + 8)  # a token is at least one byte, plus BOS and specials
+        tokens = (lib.llama_token * room)()
+        n = lib.llama_tokenize(self.vocab, text, len(text), tokens, room, add_bos, special)
+        if n < 0:  # -n tokens are needed
+            room = -n
+            tokens = (lib.llama_token * room)()
+            n = lib.llama_tokenize(self.vocab, text, len(text), tokens, room, add_bos, special)
+        if n < 0:
+            raise LlamaLoadError(f"llama.cpp could not tokenize a text of {len(text)} bytes")
+        return list(tokens[:n])
+
+    def detokenize(self, tokens: list[int]) -> bytes:
+        lib = _lib()
+        size = 64
+        buffer = (ctypes.c_char * size)()
+        out = bytearray()
+        for token in tokens:
+            n = lib.llama_token_to_piece(self.vocab, lib.llama_token(token), buffer, size, 0, False)
+            if n < 0:  # a piece longer than the buffer: -n bytes are needed
+                size = -n
+                buffer = (ctypes.c_char * size)()
+                n = lib.llama_token_to_piece(self.vocab, lib.llama_token(token), buffer, size, 0, False)
+            out += bytes(buffer[:n])
+        return bytes(out)
+
+    def token_text(self, token: int) -> str:
+        return _lib().llama_vocab_get_text(self.vocab, token).decode("utf-8", errors="replace")
+
+    @property
+    def eos(self) -> int:
+        return int(_lib().llama_vocab_eos(self.vocab))
+
+    @property
+    def bos(self) -> int:
+        return int(_lib().llama_vocab_bos(self.vocab))
+
+    def metadata(self, key: str) -> str | None:
+        """A GGUF metadata value as text (e.g. `tokenizer.chat_template`), or None when the model has none."""
+        lib = _lib()
+        size = 4096
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = lib.llama_model_meta_val_str(self.model, key.encode("utf-8"), buffer, size)
+            if n < 0:
+                return None
+            if n < size:
+                return buffer.value.decode("utf-8", errors="replace")
+            size = n + 1
