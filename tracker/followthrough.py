@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from tracker import actions, schedule, wishlist
+from tracker import actions, schedule, search, wishlist
 from tracker.models import (
     ActionItem,
     ItemStatus,
@@ -32,6 +32,7 @@ from tracker.models import (
 )
 from tracker.publishing.outbox import enqueue
 from transcripts.minutes.chat_notes import ChatLine
+from transcripts.minutes.summary import escape_markdown
 from transcripts.minutes.words import content_words, idf_weights, support
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,8 @@ def mark_done(session: Session, group: WorkingGroup, item_id: int, by: Member, i
     item.done_note = f"marked done in Discord by {by.display_name} on {schedule.aware(item.closed_at):%Y-%m-%d}."
     session.add(item)
     enqueue_issue_close(session, item)
+    if item.meeting_id is not None:
+        search.index_meeting(session, item.meeting_id)
     return item
 
 
@@ -220,6 +223,8 @@ def assign(
     item = actions.assign(session, group, item_id, to, by, is_organizer)
     if to.github_login:
         enqueue_issue_assign(session, item)
+    if item.meeting_id is not None:  # the owner's name is part of the item's searchable text
+        search.index_meeting(session, item.meeting_id)
     return item
 
 
@@ -250,6 +255,10 @@ def with_done_section(session: Session, minutes, reports: list[DoneReport]):
         issue = f" (#{item.github_issue_number})" if item.github_issue_number else ""
         where = "chat" if report.in_chat else "call"
         minute = f"{int(report.at) // 3600:02d}:{int(report.at) % 3600 // 60:02d}:{int(report.at) % 60:02d}"
-        lines.append(f"- {item.owner_name}: {item.task}{issue} — {report.speaker} ({where}, {minute}): “{report.line}”")
+        esc = escape_markdown
+        lines.append(
+            f"- {esc(item.owner_name)}: {esc(item.task)}{issue} — {esc(report.speaker)} ({where}, {minute}): "
+            f"“{esc(report.line)}”"
+        )
     long_summary = (minutes.long_summary.rstrip() + "\n\n" if minutes.long_summary.strip() else "") + "\n".join(lines)
     return minutes.model_copy(update={"long_summary": long_summary})

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from transcripts.minutes.dates import pick_due
 from transcripts.minutes.links import find_links
+from transcripts.minutes.summary import escape_markdown
 from transcripts.minutes.words import content_words, name_matches, support
 from transcripts.types import ActionItem, Minutes, Segment, Wish
 
@@ -177,10 +178,11 @@ def merge_into(minutes: Minutes, notes: ChatNotes) -> Minutes:
     have_links = {u.lower().rstrip("/") for u in minutes.links}
     links = list(minutes.links) + [link.url for link in notes.links if link.url.lower().rstrip("/") not in have_links]
     long_summary = minutes.long_summary
-    extra = [f"- {info}" for info in notes.info]
-    extra += [f"- {link.url} (posted by {link.author})" for link in notes.links]
+    esc = escape_markdown  # typed text stays text in the long minutes, as the summary's own points do
+    extra = [f"- {esc(info)}" for info in notes.info]
+    extra += [f"- {esc(link.url)} (posted by {esc(link.author)})" for link in notes.links]
     extra += [
-        f"- {question.author} asked: “{question.text}” — {answer.speaker} answered: “{answer.text}”"
+        f"- {esc(question.author)} asked: “{esc(question.text)}” — {esc(answer.speaker)} answered: “{esc(answer.text)}”"
         for question, answer in notes.answered
     ]
     if extra:
