@@ -81,7 +81,8 @@ class WgBot(commands.Bot):
         settings.discord.require("guild_id", purpose="to run the bot")
         use_api_base(settings.discord.api_base)
         intents = discord.Intents.default()  # guilds and voice states: slash commands and recording need no more
-        intents.message_content = True  # the call's chat (bot/exts/chat.py); privileged: enable it in the portal
+        # The call's chat (bot/exts/chat.py): a privileged intent, enabled in the Developer Portal.
+        intents.message_content = settings.discord.capture_chat
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

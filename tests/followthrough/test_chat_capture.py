@@ -141,3 +141,8 @@ async def test_forget_me_removes_a_persons_chat_and_its_search_entries(bot, cloc
         assert chat.forget(session, BOB.id) == 1
         assert [h.speaker for h in search.search(session, "budget")] == ["Alice"]
     assert [r.author_name for r in kept(sqlite_db)] == ["Alice"]
+
+
+async def test_the_message_content_intent_follows_the_setting(clock, bot_factory, sqlite_db):
+    assert (await bot_factory(sqlite_db)).intents.message_content
+    assert not (await bot_factory(sqlite_db, discord={"capture_chat": False})).intents.message_content
