@@ -141,8 +141,37 @@ def _slugs(meetings: list[Meeting]) -> dict[int, str]:
     return slugs
 
 
+# The meeting list is what every page starts from, and computing its attendees reads every transcript line: it is
+# kept per database and group, and computed again when a cheap fingerprint of what it depends on changes.
+_kept: dict[tuple[str, int], tuple[tuple, list[MeetingSummary]]] = {}
+
+
+def _fingerprint(session: Session, group: WorkingGroup) -> tuple:
+    meetings = session.exec(
+        select(func.count(col(Meeting.id)), func.sum(col(Meeting.id)), func.max(col(Meeting.updated_at))).where(
+            Meeting.group_id == group.id, Meeting.state == PUBLISHED
+        )
+    ).one()
+    members = session.exec(select(func.count(col(Member.id)), func.max(col(Member.updated_at)))).one()
+    lines = session.exec(select(func.count(col(TranscriptSegment.id)), func.max(col(TranscriptSegment.id)))).one()
+    agenda = session.exec(select(func.count(col(AgendaItem.id)), func.max(col(AgendaItem.id)))).one()
+    minutes = session.exec(select(func.count(col(MinutesRecord.id)), func.max(col(MinutesRecord.id)))).one()
+    return (*meetings, *members, *lines, *agenda, *minutes)
+
+
 def published_meetings(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
     """Every published meeting, newest first, with its attendees (speakers in the transcript) and topics."""
+    key = (str(session.get_bind().url), group.id)
+    fingerprint = _fingerprint(session, group)
+    kept = _kept.get(key)
+    if kept is not None and kept[0] == fingerprint:
+        return kept[1]
+    summaries = _summaries(session, group)
+    _kept[key] = (fingerprint, summaries)
+    return summaries
+
+
+def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
     meetings = _published(session, group)
     if not meetings:
         return []

@@ -32,6 +32,7 @@ MAX_QUERY = 200  # characters; longer is refused with 400
 SEARCH_KINDS = ("transcript", "minutes", "item")  # not the call's chat: it is not part of the published minutes
 SEARCH_LIMIT = 50
 PROJECT_MENTIONS = 5
+DONE_SHOWN = 100  # the latest closed items; each meeting's page lists all of its own
 DOWNLOADS = {
     "json": ("application/json", lambda t, title: export.to_json(t)),
     "md": ("text/markdown", lambda t, title: export.to_markdown(t, title=title)),
@@ -277,6 +278,7 @@ class Site:
         for row in open_rows:
             by_owner[row.item.owner_name or "(unassigned)"].append(row)
         done.sort(key=lambda r: r.item.closed_at or r.item.updated_at, reverse=True)
+        done_total = len(done)
         return self.render(
             "actions.html",
             "actions/",
@@ -285,7 +287,8 @@ class Site:
             overdue=overdue,
             by_owner=sorted(by_owner.items(), key=lambda kv: kv[0].casefold()),
             open_count=len(open_rows),
-            done=done,
+            done=done[:DONE_SHOWN],
+            done_total=done_total,
         )
 
     def wishes(self, session: Session, group: WorkingGroup, meetings=None) -> Rendered:
