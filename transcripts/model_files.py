@@ -216,6 +216,22 @@ def _expected_sha256(url: str) -> str:
     return value
 
 
+def _get_https_only(client, url: str, redirects: int = 5):
+    """A streamed GET that follows redirects itself, refusing any that leaves https (before connecting to it)."""
+    import httpx
+
+    for _ in range(redirects + 1):
+        response = client.send(client.build_request("GET", url), stream=True)
+        if not response.is_redirect:
+            return response
+        response.close()
+        target = str(response.url.join(response.headers["location"]))
+        if not target.lower().startswith("https://"):
+            raise ModelFileError(f"{url}: redirected away from https ({target}); not downloaded")
+        url = target
+    raise httpx.TooManyRedirects(f"more than {redirects} redirects", request=response.request)
+
+
 def download(url: str, dest_dir: Path | None = None, *, max_bytes: int = MAX_DOWNLOAD_BYTES, verify=True) -> Path:
     """Fetch a model file by URL into the cache once (production users with internet): https only (redirects too),
     at most `max_bytes`, and only kept when its SHA-256 is the one the URL names (see `_expected_sha256`).
@@ -235,9 +251,8 @@ def download(url: str, dest_dir: Path | None = None, *, max_bytes: int = MAX_DOW
     digest = hashlib.sha256()
     size = 0
     try:
-        with httpx.stream("GET", location, follow_redirects=True, timeout=60, verify=verify) as response:
-            if any(r.url.scheme != "https" for r in [*response.history, response]):
-                raise ModelFileError(f"{location}: redirected away from https ({response.url}); not downloaded")
+        with httpx.Client(timeout=60, verify=verify) as client:
+            response = _get_https_only(client, location)
             response.raise_for_status()
             announced = int(response.headers.get("content-length") or 0)
             if announced > max_bytes:
@@ -249,6 +264,7 @@ def download(url: str, dest_dir: Path | None = None, *, max_bytes: int = MAX_DOW
                         raise ModelFileError(f"{location}: more than the limit of {max_bytes} bytes; not kept")
                     digest.update(chunk)
                     f.write(chunk)
+            response.close()
     except httpx.HTTPError as exc:
         tmp.unlink(missing_ok=True)
         raise ModelFileError(f"{location}: download failed ({type(exc).__name__}: {exc})") from None

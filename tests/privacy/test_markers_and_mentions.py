@@ -97,9 +97,12 @@ def test_users_text_cannot_produce_a_marker_or_a_mention_in_any_published_text()
         "discord": texts.discord_minutes(meeting, minutes, None),
     }
     for name, body in bodies.items():
-        assert body.count("<!--") <= 1, name  # only wgbot's own marker, as the last line
+        if name == "discord":  # no markers there (a retry matches the whole content); shown literally
+            assert body.count("<!--") == body.count("\\<!--"), name
+        else:
+            assert body.count("<!--") <= 1, name  # only wgbot's own marker, as the last line
         assert "@everyone" not in body and "@octocat" not in body and "<@123>" not in body, name
-        assert "](https://evil" not in body and "**bold**" not in body, name
+        assert "[x](" not in body and "**bold**" not in body, name
         assert f"@{ZERO_WIDTH_SPACE}everyone" in body, name  # still readable
     assert texts.carries_marker(bodies["forum"], texts.marker("m1-forum"))
     assert not texts.carries_marker(bodies["issue"], texts.marker("m1-forum"))
