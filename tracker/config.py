@@ -285,8 +285,11 @@ class WebSettings(Section):
 
     model_config = SettingsConfigDict(env_prefix="WGBOT_WEB_")
     toml_section: ClassVar[str] = "web"
+    secret_fields: ClassVar[tuple[str, ...]] = ("secret",)
 
     public_url: str | None = None  # how people reach the web home, e.g. https://wg.example.org/ (links in calendars)
+    secret: SecretStr | None = None  # signs the live page's links (default: a random key kept in the data folder)
+    live_link_hours: float = Field(4.0, gt=0, le=48)  # how long a live page link works
 
     @field_validator("public_url")
     @classmethod

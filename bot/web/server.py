@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.web.calendar_feed import DEFAULT_PATH, CalendarFeed
+from bot.web.live import LivePages
 from bot.web.site import STATIC, PageNotFound, Rendered, Site
 from tracker import schedule
 from tracker.config import Settings
@@ -49,6 +50,7 @@ class WebServer:
         self.port: int | None = None
         self.feed = CalendarFeed(self._render_calendar)
         self.site = Site(root=self.root)
+        self.live = LivePages(self)
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -181,6 +183,8 @@ class WebServer:
         app.router.add_get(r + "search/", self.search)
         app.router.add_get(r + "stats/", self.stats)
         app.router.add_get(r + "projects/", self.projects)
+        app.router.add_get(r + "live/{meeting_id:\\d+}/", self.live.page)
+        app.router.add_get(r + "live/{meeting_id:\\d+}/events", self.live.events)
         app.router.add_static(r + "static/", STATIC)
         return app
 
@@ -234,6 +238,7 @@ class WebServer:
         self.port = runner.addresses[0][1] if runner.addresses else port
 
     async def _close(self) -> None:
+        self.live.closing = True
         await self.feed.close()
         if self._runner is not None:
             await self._runner.cleanup()

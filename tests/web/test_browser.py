@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.web.export import export_site
+from bot.web.live import link_path
 from tests.web.sample import NOW, PHRASE
+from tests.web.test_live import say
+from tracker.models import Meeting, MeetingState
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(os.environ.get("WGBOT_AXE_DIR", Path.home() / ".cache/wgbot/npm")) / "node_modules/axe-core/axe.min.js"
@@ -165,3 +168,31 @@ async def test_the_static_site_searches_offline_and_links_to_the_moment(db, samp
     assert not problems, problems
     await page.goto((out / "index.html").as_uri())
     assert await page.locator("h1").inner_text() == "DAI working group"
+
+
+async def test_the_live_page_shows_a_new_line_within_two_seconds_of_its_transcription(
+    server, sample, browser, tmp_path, db
+):
+    folder = tmp_path / "live"
+    folder.mkdir()
+    with db.session() as session:
+        call = Meeting(
+            group_id=sample.group_id,
+            scheduled_start=NOW,
+            title="Live call",
+            state=MeetingState.recording,
+            recording_dir=str(folder),
+        )
+        session.add(call)
+        session.flush()
+        meeting_id = call.id
+    say(folder, "Ada", 1.0, "Hello and welcome.")
+    page, problems = await _page(browser)
+    await page.goto(server.site_url + link_path(server.live.secret, meeting_id, 600))
+    assert await page.locator("#live-lines .line").count() == 1
+    await page.wait_for_timeout(300)  # the stream is open
+    say(folder, "Bob", 4.0, "This line was just transcribed.")
+    await page.locator("#live-lines .line", has_text="This line was just transcribed.").wait_for(timeout=2000)
+    await page.screenshot(path=str(SHOTS / "live-desktop.png"), full_page=True)
+    assert not await _serious_violations(page)
+    assert not problems, problems

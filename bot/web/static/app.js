@@ -94,3 +94,49 @@
   });
   window.addEventListener("hashchange", toMoment);
 })();
+
+// The live page: new transcript lines as the server sends them (server-sent events).
+(function () {
+  "use strict";
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds)), h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), r = s % 60;
+    var mm = (h ? String(m).padStart(2, "0") : String(m)), ss = String(r).padStart(2, "0");
+    return h ? h + ":" + mm + ":" + ss : mm + ":" + ss;
+  }
+  function line(data) {
+    var p = document.createElement("p");
+    p.className = "line";
+    p.setAttribute("data-start", data.start.toFixed(2));
+    [["time", clock(data.start)], ["speaker", data.speaker], ["text", data.text]].forEach(function (part, i) {
+      var span = document.createElement("span");
+      span.className = part[0];
+      span.textContent = part[1];  // text, never markup
+      if (i) p.appendChild(document.createTextNode(" "));
+      p.appendChild(span);
+    });
+    return p;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("live-lines");
+    if (!box || !window.EventSource) return;
+    var url = box.getAttribute("data-events") + "&from=" + box.getAttribute("data-offset");
+    var source = new EventSource(url);
+    var state = document.getElementById("live-state"), note = document.getElementById("live-note");
+    source.addEventListener("line", function (e) {
+      var nearEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+      box.appendChild(line(JSON.parse(e.data)));
+      if (nearEnd) window.scrollTo(0, document.body.scrollHeight);
+    });
+    source.addEventListener("reset", function () { box.textContent = ""; });
+    source.addEventListener("state", function (e) { state.textContent = JSON.parse(e.data); });
+    source.addEventListener("end", function (e) {
+      state.textContent = JSON.parse(e.data);
+      note.textContent = "The call has ended; the minutes appear on the meeting's page once they are published.";
+      source.close();
+    });
+    source.addEventListener("expired", function () {
+      note.textContent = "This live link has expired. Ask for a new one with /live in Discord.";
+      source.close();
+    });
+  });
+})();
