@@ -15,6 +15,7 @@ from transcripts.minutes.summary import (
     evidence_of,
     long_summary_markdown,
     short_summary_markdown,
+    supported_points,
     unsupported,
 )
 
@@ -47,27 +48,32 @@ def test_sections_keep_only_supported_points():
                     "Pat updated the deployment guide for Docker and GPU drivers",
                     "The team aims at improving the effectiveness of decentralized AI systems",
                     "Jeshli showed the GPT2 demo on the subnet",
+                    "Pat: Right, um, the deployment guide now covers the Docker setup",
                 ],
             )
         ]
     )
     grounder = Grounder(part, dt.date(2026, 12, 3))
     (section,) = _sections(answer, Chunk(1, part, 60), grounder)
+    assert supported_points(["Alice: Yeah, okay."], part) == []  # a quoted backchannel says nothing
     assert section.points == [
         "Pat updated the deployment guide for Docker and GPU drivers",
         "Jeshli showed the GPT2 demo on the subnet",
+        "Pat: the deployment guide now covers the Docker setup",
     ]
 
 
 def test_the_short_summary_is_topic_headings_with_points_and_decisions_within_its_limit():
     sections = [
         Section("Deployment guide", ["Pat updated the guide", "It covers Docker"], 0.0, 60.0),
-        Section("GPT2 demo", ["Jeshli showed the demo"], 60.0, 120.0, decisions=["Keep the demo on the subnet"]),
+        Section(
+            "GPT2 demo", ["Jeshli showed the demo"], 60.0, 120.0, decisions=["We agreed to keep the demo on the subnet"]
+        ),
     ]
     text = short_summary_markdown(sections)
     assert text == (
         "**Deployment guide**\n- Pat updated the guide\n- It covers Docker\n\n"
-        "**GPT2 demo**\n- Jeshli showed the demo\n- Agreed: Keep the demo on the subnet"
+        "**GPT2 demo**\n- Jeshli showed the demo\n- Agreed: keep the demo on the subnet"
     )
     many = [Section(f"Topic {i}", [f"Point {i}.{k} " + "word " * 12 for k in range(4)], i, i + 1) for i in range(12)]
     short = short_summary_markdown(many, limit=1500)

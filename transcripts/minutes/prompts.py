@@ -107,8 +107,9 @@ Use empty lists when there is none."""
 SECTIONS = """Task: summarize this transcript for the minutes: {topics}, each with two to four short points \
 (at most 15 words each) that say who presented or reported what and what was concluded, in the speakers' own words. \
 Only facts said in the transcript; no general statements.
-Answer: {"topics": [{"title": "<topic, at most 6 words>", "points": ["<fact>", "<fact>"]}]}
-Do not repeat yourself."""
+Answer: {"topics": [{"title": "<topic, at most 6 words>", "points": ["<who> reported <what>", "<what was \
+concluded>"]}]}
+Write each point as a short sentence of your own, not a quoted line. Do not repeat yourself."""
 
 
 def question(template: str, check: list[int] | None = None, topics: int = MAX_TOPICS_PER_PART) -> str:

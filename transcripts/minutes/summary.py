@@ -18,6 +18,13 @@ from transcripts.minutes.words import content_words, similar_word, similarity, s
 
 SHORT_SUMMARY_LIMIT = 1500
 MAX_POINTS = 5
+MIN_POINT_WORDS = 3
+# A point copied from a line keeps its speaker but not the line's fillers: "Bob: Right, um, the subnet works" →
+# "Bob: the subnet works".
+_QUOTED_LEAD = re.compile(
+    r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )(?:(?:right|okay|ok|yeah|yes|so|well|um|uh|oh|and|i think)[,.]?\s+)+",
+    re.IGNORECASE,
+)
 # Words a summary uses to report speech, not to claim anything: "Pat presented ...", "the group agreed ...".
 _REPORTING = frozenset(
     stem(w)
@@ -153,9 +160,9 @@ def supported_points(points: list[str], lines: list[Line]) -> list[str]:
     evidence = evidence_of(lines)
     kept: list[str] = []
     for point in points:
-        point = re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip()
-        if not content_words(point) or unsupported(point, evidence):
-            continue
+        point = _QUOTED_LEAD.sub(r"\1", re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip())
+        if len(content_words(point)) < MIN_POINT_WORDS or unsupported(point, evidence):
+            continue  # "Carol: Yeah, yeah." says nothing; a word nobody said is made up
         if any(similarity(point, k) >= 0.8 for k in kept):
             continue
         kept.append(point[:1].upper() + point[1:])
@@ -182,11 +189,16 @@ def escape_markdown(text: str) -> str:
     return "\\" + text if text.startswith(("#", "-", "+", ">", "|")) else text
 
 
+_AGREED_LEAD = re.compile(
+    r"^(?:so |then |okay,? )?(?:we|the group|everyone) (?:decided|agreed)(?: to| that| on)?\s+", re.I
+)
+
+
 def _bullets(section: Section) -> list[str]:
     points = list(section.points)
     for decision in section.decisions:
         if not any(similarity(decision, p) >= 0.6 for p in points):
-            points.append(f"Agreed: {decision}")
+            points.append(f"Agreed: {_AGREED_LEAD.sub('', decision)}")
     return points[:MAX_POINTS]
 
 
