@@ -59,6 +59,7 @@ EXTENSIONS = (
     "bot.exts.review",
     "bot.exts.chat",
     "bot.exts.projects",
+    "bot.exts.live",
 )
 
 

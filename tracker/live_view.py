@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from tracker import optout, public
 from tracker.models import Meeting, MeetingState
@@ -82,3 +82,12 @@ def read_lines(live: LiveMeeting, offset: int = 0) -> Chunk:
             continue
         lines.append(line)
     return Chunk(lines, start + len(complete), reset)
+
+
+def recording_now(session: Session, group_id: int) -> Meeting | None:
+    """The group's meeting being recorded, if any (the latest started, should there be two)."""
+    return session.exec(
+        select(Meeting)
+        .where(Meeting.group_id == group_id, Meeting.state == MeetingState.recording)
+        .order_by(col(Meeting.started_at).desc(), col(Meeting.id).desc())
+    ).first()
