@@ -203,6 +203,8 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
         # Nothing to file and nothing to archive: a short note in the channel says so.
         minutes = Minutes(summary=NO_SPEECH_SUMMARY, notes=["No speech was recorded."])
         targets = Targets(discord_channel_id=targets.discord_channel_id)
+    # What the recorder could not hear (its receive watchdog's gaps) is said in the minutes, not left as silence.
+    minutes.notes = [*minutes.notes, *(f"Recording: {note}." for note in _gap_notes(folder))]
     with db.session() as session:
         meeting = session.get(Meeting, meeting_id)
         if meeting.state != MeetingState.transcribed:
@@ -217,6 +219,18 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
                 followthrough.enqueue_issue_close(session, item)
         _set_state(session, meeting, MeetingState.summarized)
     return len(stored.publication_keys)
+
+
+def _gap_notes(folder: Path | None) -> list[str]:
+    from transcripts.errors import RecordingError
+    from transcripts.recording import read_recording
+
+    if folder is None or not folder.is_dir():
+        return []
+    try:
+        return read_recording(folder).gap_notes
+    except RecordingError:
+        return []
 
 
 def store_summary(session: Session, meeting: Meeting, minutes, targets, settings: Settings):

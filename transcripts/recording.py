@@ -8,7 +8,10 @@ This module is the one definition of manifest.json; the voice recorder writes it
       "tracks": [
         {"file": "alice.ogg", "speaker": "Alice", "user_id": "123", "offset": 0.0},
         {"file": "bob.ogg", "speaker": "Bob", "offset": 12.5}
-      ]
+      ],
+      "ended_at": "2026-11-26T18:02:11+00:00",       # set by the recorder when it stops cleanly (optional)
+      "stop_reason": "stopped by Alice",
+      "gaps": [{"start": 1390.2, "end": 1502.9, "note": "no audio received from 17:23 to 17:25 UTC"}]
     }
 
 - `offset`: seconds from the meeting start to the first sample of the file (default 0).
@@ -16,6 +19,8 @@ This module is the one definition of manifest.json; the voice recorder writes it
   with its own `offset` (use this when there is a gap between the files), or `"file": ["a.ogg", "a-2.ogg"]`, parts
   that continue one another without a gap (the second starts where the first ends). Both become one `Track`.
 - Without a manifest, every audio file in the folder is a track: the file stem is the speaker, the offset is 0.
+- `gaps`: stretches in which the recorder received no audio although people were talking (its receive watchdog);
+  each `note` goes into the minutes' notes.
 - A single file (not a folder) is a mixed recording: one track, speaker "Speaker". Per-speaker tracks are what give
   the transcript names.
 """
@@ -72,14 +77,25 @@ class ManifestTrack(BaseModel):
         return [self.file] if isinstance(self.file, str) else list(self.file)
 
 
+class ManifestGap(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    start: float  # meeting-clock seconds
+    end: float | None = None  # None while it lasts, or when the recording ended in it
+    note: str = ""
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     meeting: str | None = None
     started_at: dt.datetime | None = None
     tracks: list[ManifestTrack] = Field(default_factory=list)
+    ended_at: dt.datetime | None = None
+    stop_reason: str | None = None
+    gaps: list[ManifestGap] = Field(default_factory=list)
 
-    @field_validator("started_at")
+    @field_validator("started_at", "ended_at")
     @classmethod
     def _utc(cls, value):
         if value is not None and value.tzinfo is None:
@@ -88,14 +104,25 @@ class Manifest(BaseModel):
 
 
 def write_manifest(folder: str | Path, manifest: Manifest) -> Path:
-    """Write `manifest` to folder/manifest.json atomically (a reader never sees half a file)."""
+    """Write `manifest` to folder/manifest.json atomically and durably: a reader never sees half a file, and after
+    a crash (the recorder rewrites it during the call) it is either the old or the new one."""
     folder = Path(folder)
-    data = manifest.model_dump(mode="json", exclude_none=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest", suffix=".json")
+    data = manifest.model_dump(mode="json")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest", suffix=".json")  # created 0600
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, ensure_ascii=False)
         f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, folder / MANIFEST_NAME)
+    try:  # the rename itself, durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
     return folder / MANIFEST_NAME
 
 
@@ -148,6 +175,7 @@ class Recording:
     started_at: dt.datetime | None = None
     mixed: bool = False  # one file with everybody: no speaker names
     warnings: list[str] = field(default_factory=list)
+    gap_notes: list[str] = field(default_factory=list)  # stretches with no audio received (for the minutes' notes)
 
     @property
     def speakers(self) -> list[str]:
@@ -210,4 +238,5 @@ def _from_manifest(folder: Path, manifest: Manifest) -> Recording:
         meeting=manifest.meeting,
         started_at=manifest.started_at,
         warnings=warnings,
+        gap_notes=[gap.note for gap in manifest.gaps if gap.note],
     )

@@ -25,21 +25,20 @@ manifest entry; a file left without an entry by a crash in between is adopted wh
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot.voice.ogg_writer import TEMPORARY_SUFFIX, read_opus_packets, repair_tail
+from transcripts.errors import RecordingError
+from transcripts.recording import MANIFEST_NAME, Manifest, ManifestGap, ManifestTrack, read_manifest, write_manifest
 
 __all__ = ["MANIFEST_NAME", "Gap", "RecordingFolder", "RecordingFolderError", "TrackEntry", "track_comments"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.json"
 # Opus comments repeating the manifest entry inside each file, so a file can be identified (and adopted) alone.
 TAG_MEETING, TAG_USER_ID, TAG_SPEAKER, TAG_OFFSET = "WGBOT_MEETING", "WGBOT_USER_ID", "WGBOT_SPEAKER", "WGBOT_OFFSET"
 
@@ -90,14 +89,6 @@ def _slug(name: str) -> str:
     return slug or "speaker"
 
 
-def _parse_time(value: str, where: Path) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise RecordingFolderError(f"{where}: 'started_at' is not an ISO-8601 time: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 class RecordingFolder:
     """Owns `manifest.json` of one meeting's folder. Methods are called from one thread at a time."""
 
@@ -128,20 +119,14 @@ class RecordingFolder:
             folder.write_manifest()
             return folder
         try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            tracks = [
-                TrackEntry(t["file"], t["speaker"], str(t["user_id"]), float(t["offset"])) for t in data["tracks"]
-            ]
-            recorded_meeting = data["meeting"]
-            started = _parse_time(data["started_at"], manifest)
-            gaps = [
-                Gap(float(g["start"]), None if g.get("end") is None else float(g["end"]), str(g["note"]))
-                for g in data.get("gaps") or []
-            ]
-        except RecordingFolderError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            stored = read_manifest(manifest)
+        except RecordingError as exc:
             raise RecordingFolderError(f"{manifest}: not a readable recording manifest ({exc})") from exc
+        if stored.started_at is None or stored.meeting is None:
+            raise RecordingFolderError(f"{manifest}: not a recording manifest of wgbot's (no meeting or start time)")
+        tracks = [TrackEntry(t.files[0], t.speaker, str(t.user_id), t.offset) for t in stored.tracks]
+        recorded_meeting, started = stored.meeting, stored.started_at
+        gaps = [Gap(g.start, g.end, g.note) for g in stored.gaps]
         if recorded_meeting != meeting:
             raise RecordingFolderError(
                 f"{manifest}: belongs to meeting {recorded_meeting!r}, not {meeting!r}; choose another folder"
@@ -229,32 +214,18 @@ class RecordingFolder:
                 gap.note = gap_note(self.started_at, gap.start, None)
         self.write_manifest()
 
-    def to_dict(self) -> dict:
-        return {
-            "meeting": self.meeting,
-            "started_at": self.started_at.isoformat(),
-            "tracks": [asdict(t) for t in self.tracks],
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-            "stop_reason": self.stop_reason,
-            "gaps": [
-                {"start": round(g.start, 3), "end": None if g.end is None else round(g.end, 3), "note": g.note}
+    def to_manifest(self) -> Manifest:
+        return Manifest(
+            meeting=self.meeting,
+            started_at=self.started_at,
+            tracks=[ManifestTrack(**asdict(t)) for t in self.tracks],
+            ended_at=self.ended_at,
+            stop_reason=self.stop_reason,
+            gaps=[
+                ManifestGap(start=round(g.start, 3), end=None if g.end is None else round(g.end, 3), note=g.note)
                 for g in self.gaps
             ],
-        }
+        )
 
     def write_manifest(self) -> None:
-        tmp = self.manifest_path.with_name(MANIFEST_NAME + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.manifest_path)
-        try:  # make the rename itself durable
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
+        write_manifest(self.path, self.to_manifest())

@@ -124,3 +124,20 @@ def test_retry_leaves_a_meeting_that_did_not_fail_alone(sqlite_db, short_recordi
     assert pipeline.retry(sqlite_db, meeting_id) == MeetingState.transcribed
     unrecorded = _meeting(sqlite_db, None, state=MeetingState.failed)
     assert pipeline.retry(sqlite_db, unrecorded) == MeetingState.scheduled  # nothing to transcribe yet
+
+
+def test_a_gap_the_recorder_noted_reaches_the_minutes_notes(sqlite_db, short_recording, fixed_results, tmp_path):
+    import shutil
+
+    from transcripts.recording import ManifestGap, read_manifest, write_manifest
+
+    folder = tmp_path / "recording"
+    shutil.copytree(short_recording, folder)
+    manifest = read_manifest(folder / "manifest.json")
+    manifest.gaps = [ManifestGap(start=3.0, end=6.0, note="no audio received from 17:00:03 to 17:00:06 UTC")]
+    write_manifest(folder, manifest)
+    meeting_id = _meeting(sqlite_db, folder)
+    pipeline.run(sqlite_db, load_settings(), meeting_id, publish=False)
+    with sqlite_db.session() as session:
+        notes = pipeline.load_minutes(session, meeting_id).notes
+    assert "Recording: no audio received from 17:00:03 to 17:00:06 UTC." in notes

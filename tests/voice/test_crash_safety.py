@@ -11,6 +11,7 @@ reopened once more: torn tails are cut, every file is listed in the manifest, th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import pickle
@@ -128,7 +129,7 @@ def _chain(root: Path, chain: int, schedule_file: Path, schedule) -> tuple[list[
     problems = []
     started = json.loads((folder / "manifest.json").read_text())["started_at"]
     reopened = RecordingFolder.open(folder, MEETING)  # what the next restart does: repair and adopt
-    if reopened.started_at.isoformat() != started:
+    if reopened.started_at != dt.datetime.fromisoformat(started):
         problems.append(f"chain {chain}: the meeting clock moved on resume")
     listed = {t.file for t in reopened.tracks}
     on_disk = {p.name for p in folder.glob("*.ogg")}
