@@ -21,12 +21,12 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from tracker import schedule, search
+from tracker import search
 from tracker.db import Database
 from tracker.models import (
     ActionItem,
@@ -39,6 +39,7 @@ from tracker.models import (
     TranscriptSegment,
     WishlistEntry,
     WorkingGroup,
+    as_utc,
 )
 from tracker.search import Hit, SearchError
 from transcripts.llm import LocalLLM, load_llm
@@ -50,8 +51,10 @@ RETRIEVE = 40  # hits read from the index
 PASSAGES = 6  # passages given to the model
 PASSAGE_WORDS = 70
 NEIGHBOURS = 1  # transcript lines read on each side of a hit
+NEIGHBOUR_SECONDS = 120.0  # ... looked for this far around it
 MIN_COVERAGE = 0.6  # share (by rarity) of the question's words the best passage must contain
-MIN_STATEMENT_SUPPORT = 0.5  # share of a statement's words its cited passages must contain
+MIN_STATEMENT_SUPPORT = 0.6  # share of a statement's words the passage it cites must contain
+CITE_MARGIN = 0.15  # a cited passage may support a statement this much less than the best one does
 MAX_QUESTION = 300
 ANSWER_TOKENS = 220
 NOTHING = "No recorded meeting discussed this."
@@ -91,6 +94,13 @@ class Passage:
     number: int
     hit: Hit
     text: str  # what the model reads: the hit, with the transcript lines around it
+    lines: tuple[tuple[float | None, str], ...] = ()  # (seconds from the start, text) of each line in `text`
+
+    def moment(self, start: float | None) -> str:
+        """`2026-12-03 17:04`: when a line of this passage was said."""
+        if start is None:
+            return self.hit.cite
+        return f"{self.hit.meeting_start + dt.timedelta(seconds=round(start)):%Y-%m-%d %H:%M}"
 
     @property
     def label(self) -> str:
@@ -103,6 +113,7 @@ class Passage:
 class Statement:
     text: str
     sources: tuple[Passage, ...]
+    cites: tuple[str, ...] = ()  # for each source, the moment of its line that says it
 
 
 @dataclass
@@ -119,13 +130,14 @@ class Answer:
     def answered(self) -> bool:
         return bool(self.statements or self.quoted)
 
-    def _cite(self, passage: Passage) -> str:
+    def _cite(self, passage: Passage, moment: str | None = None) -> str:
+        moment = moment or passage.hit.cite
         link = self.links.get(passage.hit.meeting_id)
-        return f"[{passage.hit.cite}]({link})" if link else passage.hit.cite
+        return f"[{moment}](<{link}>)" if link else moment
 
     def citations(self) -> list[str]:
         """Every cited moment, `2026-12-03 17:04`, in order."""
-        found = [p.hit.cite for s in self.statements for p in s.sources] + [p.hit.cite for p in self.quoted]
+        found = [c for s in self.statements for c in s.cites] + [p.hit.cite for p in self.quoted]
         return list(dict.fromkeys(found))
 
     def render(self, limit: int = 1900) -> str:
@@ -134,7 +146,7 @@ class Answer:
             return NOTHING
         lines = []
         for statement in self.statements:
-            cites = ", ".join(dict.fromkeys(self._cite(p) for p in statement.sources))
+            cites = ", ".join(dict.fromkeys(self._cite(p, c) for p, c in zip(statement.sources, statement.cites)))
             lines.append(f"- {search.escape_markdown(statement.text)} ({cites})")
         if self.quoted:
             lines.append("The meetings did not say it in so many words; the closest records:")
@@ -160,20 +172,39 @@ def _focus(question: str) -> str:
     return " ".join(w for w in content_words(question) if w not in QUESTION_WORDS)
 
 
-def _with_neighbours(session: Session, hit: Hit) -> str:
+def _with_neighbours(session: Session, hit: Hit) -> tuple[str, tuple[tuple[float | None, str], ...]]:
+    """The passage's text (the hit and the lines around it) and its lines with their times."""
+    alone = (_cut(hit.text, PASSAGE_WORDS), ((hit.start, hit.text),))
     if hit.kind != "transcript" or hit.start is None:
-        return _cut(hit.text, PASSAGE_WORDS)
+        return alone
     rows = session.exec(
         select(TranscriptSegment)
-        .where(TranscriptSegment.meeting_id == hit.meeting_id)
+        .where(
+            TranscriptSegment.meeting_id == hit.meeting_id,
+            col(TranscriptSegment.start) >= hit.start - NEIGHBOUR_SECONDS,
+            col(TranscriptSegment.start) <= hit.start + NEIGHBOUR_SECONDS,
+        )
         .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
     ).all()
     index = next((i for i, r in enumerate(rows) if r.id == hit.ref_id), None)
     if index is None:
-        return _cut(hit.text, PASSAGE_WORDS)
+        return alone
     window = rows[max(0, index - NEIGHBOURS) : index + NEIGHBOURS + 1]
     text = " ".join((f"{r.speaker}: " if r.speaker != hit.speaker else "") + r.text for r in window)
-    return _cut(text, PASSAGE_WORDS)
+    return _cut(text, PASSAGE_WORDS), tuple((r.start, f"{r.speaker}: {r.text}") for r in window)
+
+
+def _when_said(session: Session, hit: Hit) -> Hit:
+    """A part of the minutes has no time of its own: it gets the time of the transcript line that says it best, so
+    its citation points at the moment in the call (it keeps the meeting's start when no line says it)."""
+    if hit.start is not None or hit.kind not in ("minutes", "item"):
+        return hit
+    rows = session.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == hit.meeting_id)).all()
+    scored = [(support(hit.text, r.text), -r.start, r) for r in rows]
+    best = max(scored, key=lambda s: (s[0], s[1]), default=None)
+    if best is None or best[0] < MIN_STATEMENT_SUPPORT:
+        return hit
+    return replace(hit, start=best[2].start)
 
 
 def _transcript_links(session: Session, meeting_ids: set[int]) -> dict[int, str]:
@@ -209,7 +240,8 @@ def retrieve(
         raise AskError(str(exc)) from exc
     if not hits:
         return [], 0.0
-    texts = [_with_neighbours(session, h) for h in hits]
+    read = [_with_neighbours(session, h) for h in hits]
+    texts = [text for text, _ in read]
     weights = idf_weights(texts)
     # Words of the question found nowhere get the highest weight (support() does that): a question about
     # something never said cannot be covered by the words around it.
@@ -220,27 +252,43 @@ def retrieve(
         ),
         key=lambda s: (-(s[0] + s[1]), s[2]),
     )
-    chosen = [Passage(number=n + 1, hit=hits[i], text=texts[i]) for n, (_, _, i) in enumerate(scored[:passages])]
+    chosen = []
+    for n, (_, _, i) in enumerate(scored[:passages]):
+        hit = _when_said(session, hits[i])
+        lines = read[i][1] if hit.start == hits[i].start else ((hit.start, hit.text),)
+        chosen.append(Passage(number=n + 1, hit=hit, text=texts[i], lines=lines))
     return chosen, max(s[1] for s in scored)
 
 
 def _validated(answer: _Answer | None, passages: list[Passage]) -> list[Statement]:
+    """The model's statements that the passages support, each cited by the passages that say it best: the model's
+    own citations are kept when they support it about as well as the best passage does, else the best one is cited;
+    a statement no passage supports is dropped."""
     by_number = {p.number: p for p in passages}
+    weights = idf_weights([p.text for p in passages])  # words the passages rarely use tell them apart
     statements: list[Statement] = []
     for raw in answer.statements if answer else []:
         text = " ".join(raw.text.split())
         if not content_words(text):
             continue
-        cited = [by_number[n] for n in dict.fromkeys(raw.sources) if n in by_number]
-        if cited and support(text, " ".join(p.text for p in cited)) >= MIN_STATEMENT_SUPPORT:
-            statements.append(Statement(text, tuple(cited)))
-            continue
-        # The model cited the wrong passage (or none): one that does say it may stand in; else it goes.
-        best = max(passages, key=lambda p: support(text, p.text))
-        if support(text, best.text) >= MIN_STATEMENT_SUPPORT:
-            statements.append(Statement(text, (best,)))
-        else:
+        # A passage supports a statement through its window of lines; the citation is the time of the line in it
+        # that says it best, so it points where it was said.
+        window = {p.number: support(text, p.text, weights) for p in passages}
+        best = max(passages, key=lambda p: (window[p.number], -p.number))
+        if window[best.number] < MIN_STATEMENT_SUPPORT:
             log.info("ask: dropped a statement no passage supports: %r", text)
+            continue
+        cited = [
+            by_number[n]
+            for n in dict.fromkeys(raw.sources)
+            if n in by_number and window[n] >= max(MIN_STATEMENT_SUPPORT, window[best.number] - CITE_MARGIN)
+        ] or [best]
+        cites = []
+        for passage in cited:
+            start = max(passage.lines or ((passage.hit.start, passage.hit.text),),
+                        key=lambda line: support(text, line[1], weights))[0]  # fmt: skip
+            cites.append(passage.moment(start))
+        statements.append(Statement(text, tuple(cited), tuple(cites)))
     return statements
 
 
@@ -337,7 +385,7 @@ def render_catchup(digests: list[MeetingDigest], limit: int = 2000) -> str:
     esc = search.escape_markdown
     blocks = []
     for digest in digests:
-        day = schedule.aware(digest.meeting.scheduled_start).date().isoformat()
+        day = as_utc(digest.meeting.scheduled_start).date().isoformat()
         lines = [f"**{day} — {esc(digest.meeting.title)}**"]
         lines += [f"✔ {esc(d)}" for d in digest.decisions] or ["✔ no decisions recorded"]
         for item in digest.open_items:

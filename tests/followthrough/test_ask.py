@@ -126,11 +126,16 @@ def test_statements_the_passages_do_not_support_are_dropped(db, group, meetings)
         statements=[
             asking._Statement(text="The group decided to buy a Kubernetes cluster in Lisbon.", sources=[1]),
             asking._Statement(text="CI moves to the self-hosted runners at the university.", sources=[99]),
+            asking._Statement(text="Bob will set up the two runner machines by Friday.", sources=[1]),
         ]
     )
     kept = asking._validated(invented, passages)
-    assert [s.text for s in kept] == ["CI moves to the self-hosted runners at the university."]
+    assert [s.text for s in kept] == [
+        "CI moves to the self-hosted runners at the university.",
+        "Bob will set up the two runner machines by Friday.",
+    ]
     assert kept[0].sources[0].hit.meeting_id == meetings["runners"]  # the wrong number was replaced by code
+    assert kept[1].cites == ("2026-11-19 17:05",)  # the moment Bob said it (305 s in), whatever the model cited
 
 
 def test_bad_questions_are_refused_in_plain_words(db, group, meetings):
