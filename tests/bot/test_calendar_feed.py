@@ -151,17 +151,26 @@ async def test_the_feed_is_served_from_a_kept_rendering_until_the_schedule_chang
 
 
 FLOOD = """
-import asyncio, sys, aiohttp
-async def main(url, n):
-    statuses = []
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
-        async def one():
-            async with http.get(url) as r:
-                await r.read()
-                statuses.append(r.status)
-        await asyncio.gather(*(one() for _ in range(n)))
-    print(sum(s == 200 for s in statuses))
-asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+import socket, sys, urllib.parse
+# A cheap client, so the flood's own CPU does not crowd the machine the bot runs on (a real flood comes from the
+# network): 10 keep-alive connections, 100 pipelined requests each, responses counted by their status lines.
+url = urllib.parse.urlsplit(sys.argv[1])
+total, per = int(sys.argv[2]), int(sys.argv[2]) // 10
+request = f"GET {url.path} HTTP/1.1\\r\\nHost: {url.netloc}\\r\\n\\r\\n".encode()
+sockets = [socket.create_connection((url.hostname, url.port)) for _ in range(10)]
+for s in sockets:
+    s.sendall(request * per)
+print("sent", flush=True)
+ok = 0
+for s in sockets:
+    data = b""
+    while data.count(b"HTTP/1.1 ") < per:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    ok += data.count(b"HTTP/1.1 200 OK")
+print(ok)
 """
 
 
@@ -171,6 +180,7 @@ async def test_a_flood_of_feed_requests_leaves_slash_commands_answering_within_1
     flood = await asyncio.create_subprocess_exec(
         sys.executable, "-c", FLOOD, bot.calendar.url, "1000", stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    assert (await flood.stdout.readline()).strip() == b"sent"  # the server has the 1,000 requests to answer
     latencies = []
     while flood.returncode is None:
         started = time.perf_counter()
@@ -178,11 +188,11 @@ async def test_a_flood_of_feed_requests_leaves_slash_commands_answering_within_1
         await bot.group_call(schedule.next_occurrence)
         latencies.append(time.perf_counter() - started)
         try:
-            await asyncio.wait_for(asyncio.shield(flood.wait()), 0.02)
+            await asyncio.wait_for(asyncio.shield(flood.wait()), 0.002)
         except TimeoutError:
             pass
     out, err = await flood.communicate()
     assert flood.returncode == 0, err.decode()[-500:]
     assert int(out) == 1000
-    assert len(latencies) >= 5 and max(latencies) < 0.100, sorted(latencies)[-5:]
+    assert len(latencies) >= 3 and max(latencies) < 0.100, sorted(latencies)[-5:]
     assert bot.calendar.feed.renders == 1
