@@ -14,7 +14,7 @@ from discord.utils import format_dt
 
 from tracker import schedule
 from tracker.agenda import Agenda, AgendaDigest
-from tracker.models import ActionItem, Meeting, WishlistEntry
+from tracker.models import ActionItem, Meeting, WishlistEntry, as_utc
 from tracker.recordings import Status
 from tracker.search import PastMinutes, SearchHit
 
@@ -80,7 +80,7 @@ def next_meetings(occurrences: Sequence[schedule.Occurrence], voice_channel_id: 
 def status(state: Status) -> discord.Embed:
     embed = discord.Embed(title="Meeting status", colour=ORANGE if state.recording else BLUE)
     if state.recording is not None:
-        started = schedule.aware(state.recording.started_at or state.recording.scheduled_start)
+        started = as_utc(state.recording.started_at or state.recording.scheduled_start)
         embed.add_field(
             name="Recording", value=f"🔴 {state.recording.title}, since {format_dt(started, 'R')}", inline=False
         )
@@ -92,7 +92,7 @@ def status(state: Status) -> discord.Embed:
         reason = f" ({state.last.state_reason})" if state.last.state_reason else ""
         embed.add_field(
             name="Last meeting",
-            value=f"{schedule.aware(state.last.scheduled_start):%a %Y-%m-%d}: {state.last.state.value}{reason}",
+            value=f"{as_utc(state.last.scheduled_start):%a %Y-%m-%d}: {state.last.state.value}{reason}",
             inline=False,
         )
     return embed
@@ -194,7 +194,7 @@ def reminder(occ: schedule.Occurrence, reference: str) -> discord.Embed:
 def minutes(past: PastMinutes) -> discord.Embed:
     meeting: Meeting = past.meeting
     record = past.minutes
-    start = schedule.aware(meeting.scheduled_start)
+    start = as_utc(meeting.scheduled_start)
     embed = discord.Embed(title=f"Minutes: {meeting.title}, {start:%Y-%m-%d}", colour=GREEN, url=past.archive_url)
     embed.description = cut(record.summary or record.long_summary or "(no summary)", DESCRIPTION_LIMIT)
     if record.decisions:

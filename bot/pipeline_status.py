@@ -52,6 +52,7 @@ from tracker.models import (
     ReviewState,
     TranscriptSegment,
     WishlistEntry,
+    as_utc,
 )
 from tracker.publishing.outbox import owned
 
@@ -120,12 +121,6 @@ class Progress:
         return self.state not in ACTIVE_STATES
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _tracks(folder: str | None) -> int:
     """Speakers recorded: one non-empty Ogg/Opus track each (the recorder's layout)."""
     path = Path(folder) if folder else None
@@ -139,7 +134,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise LookupError(f"meeting {meeting_id} does not exist")
-    started, ended = _aware(meeting.started_at), _aware(meeting.ended_at)
+    started, ended = as_utc(meeting.started_at), as_utc(meeting.ended_at)
     count, speakers, last_end = session.exec(
         select(
             func.count(col(TranscriptSegment.id)),
@@ -176,7 +171,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
     return Progress(
         meeting_id=meeting.id,
         title=meeting.title,
-        day=_aware(meeting.scheduled_start).date(),
+        day=as_utc(meeting.scheduled_start).date(),
         state=meeting.state,
         reason=meeting.state_reason,
         recorded_seconds=recorded,
@@ -191,7 +186,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
         forum=first(PublicationKind.forum_post),
         minutes_message=first(PublicationKind.discord_message),
         review_state=meeting.review_state,
-        review_deadline=_aware(meeting.review_deadline),
+        review_deadline=as_utc(meeting.review_deadline),
         review_default=meeting.review_default,
         review_message_id=meeting.review_message_id,
         status_message_id=meeting.status_message_id,

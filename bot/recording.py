@@ -20,7 +20,7 @@ import discord
 
 from tracker import members, recordings, retention, schedule
 from tracker.live import LiveOptions, LiveTranscription
-from tracker.models import Meeting
+from tracker.models import Meeting, as_utc
 from tracker.recordings import RecordingError
 
 if TYPE_CHECKING:
@@ -232,9 +232,9 @@ class RecordingControl:
             stale = await self.bot.group_call(recordings.active)
             if stale is None or stale.id in self._active:
                 return
-            started = schedule.aware(stale.started_at or stale.scheduled_start)
+            started = as_utc(stale.started_at or stale.scheduled_start)
             ends = max(
-                schedule.aware(stale.scheduled_start) + dt.timedelta(minutes=stale.duration_minutes),
+                as_utc(stale.scheduled_start) + dt.timedelta(minutes=stale.duration_minutes),
                 started + dt.timedelta(seconds=self.bot.settings.recording.empty_timeout_seconds),
             )
             if schedule.now() < ends:

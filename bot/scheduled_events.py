@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from tracker import discord_state, schedule
-from tracker.models import Meeting
+from tracker.models import Meeting, as_utc
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -98,7 +98,7 @@ class EventSync:
         """Update or remove the events of upcoming meetings after schedule changes (here or through the CLI)."""
         meetings = await self.bot.group_call(discord_state.meetings_with_events)
         now = schedule.now()
-        upcoming = [m for m in meetings if schedule.aware(m.scheduled_start) > now]
+        upcoming = [m for m in meetings if as_utc(m.scheduled_start) > now]
         if not upcoming:
             return
         after = now - dt.timedelta(days=1)

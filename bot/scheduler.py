@@ -44,7 +44,7 @@ from sqlmodel import Session
 
 from tracker import discord_state, schedule
 from tracker.config import ScheduleSettings
-from tracker.models import Meeting, MeetingState, WorkingGroup
+from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -149,7 +149,7 @@ def find_occurrence(session: Session, group: WorkingGroup, key: str) -> schedule
         meeting = session.get(Meeting, int(key[1:]))
         if meeting is None:
             return None
-        after = schedule.aware(meeting.scheduled_start) - dt.timedelta(seconds=1)
+        after = as_utc(meeting.scheduled_start) - dt.timedelta(seconds=1)
         return next(
             (
                 o

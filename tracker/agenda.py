@@ -21,6 +21,7 @@ from tracker.models import (
     Member,
     WishlistEntry,
     WorkingGroup,
+    as_utc,
 )
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class AgendaDigest:
 
 def upcoming(session: Session, group: WorkingGroup, after: dt.datetime | None = None) -> schedule.Occurrence:
     """The next meeting that has not started yet."""
-    after = schedule.aware(after) if after else schedule.now()
+    after = as_utc(after) if after else schedule.now()
     for occ in schedule.next_occurrences(session, group, count=3, after=after):
         if occ.start > after:
             return occ
@@ -113,7 +114,7 @@ def remove_item(session: Session, group: WorkingGroup, item_id: int, by: Member,
         raise AgendaError(f"there is no agenda item #{item_id}")
     if not is_organizer and item.added_by_id != by.id:
         raise AgendaError(f"agenda item #{item_id} was added by someone else: only they or an organizer can remove it")
-    if schedule.aware(meeting.scheduled_start) <= schedule.now():
+    if as_utc(meeting.scheduled_start) <= schedule.now():
         raise AgendaError(f"agenda item #{item_id} belongs to a meeting that has already started")
     session.delete(item)
     session.flush()

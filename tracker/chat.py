@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, delete, select
 
 from tracker import members, optout, schedule, search
-from tracker.models import ChatMessage, Meeting, MeetingState, WorkingGroup
+from tracker.models import ChatMessage, Meeting, MeetingState, WorkingGroup, as_utc
 from transcripts.minutes.chat_notes import ChatLine
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ def keep(session: Session, group: WorkingGroup, message: Incoming) -> ChatMessag
     if _opted_out(session, meeting, message.author_id):
         log.debug("chat: message %s not kept (its author opted out)", message.message_id)
         return None
-    started = schedule.aware(meeting.started_at or meeting.scheduled_start)
-    posted = schedule.aware(message.posted_at)
+    started = as_utc(meeting.started_at or meeting.scheduled_start)
+    posted = as_utc(message.posted_at)
     member = members.find(session, message.author_id)
     row = ChatMessage(
         meeting_id=meeting.id,

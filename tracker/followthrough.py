@@ -28,6 +28,7 @@ from tracker.models import (
     PublicationKind,
     WishlistEntry,
     WorkingGroup,
+    as_utc,
     utcnow,
 )
 from tracker.publishing.outbox import enqueue
@@ -59,7 +60,7 @@ def next_meeting_date(session: Session, meeting: Meeting) -> dt.date | None:
     group = session.get(WorkingGroup, meeting.group_id)
     if group is None:
         return None
-    start = schedule.aware(meeting.scheduled_start)
+    start = as_utc(meeting.scheduled_start)
     for occurrence in schedule.next_occurrences(session, group, count=4, after=start):
         if occurrence.meeting_id != meeting.id and occurrence.start > start:
             return occurrence.start.date()
@@ -74,7 +75,7 @@ def next_meeting_on(session: Session, group: WorkingGroup, day: dt.date) -> dt.d
 
 
 def export_dir(data_dir: Path | str, meeting: Meeting) -> Path:
-    return Path(data_dir) / EXPORT_DIR / f"{schedule.aware(meeting.scheduled_start):%Y-%m-%d}-{meeting.id}"
+    return Path(data_dir) / EXPORT_DIR / f"{as_utc(meeting.scheduled_start):%Y-%m-%d}-{meeting.id}"
 
 
 def export_transcript(data_dir: Path | str, meeting: Meeting, transcript) -> dict[str, Path]:
@@ -145,7 +146,7 @@ def mark_reported_done(session: Session, meeting: Meeting, reports: list[DoneRep
         item = session.get(ActionItem, report.item_id)
         if item is None or item.status != ItemStatus.open:
             continue
-        when = schedule.aware(meeting.started_at or meeting.scheduled_start) + dt.timedelta(seconds=report.at)
+        when = as_utc(meeting.started_at or meeting.scheduled_start) + dt.timedelta(seconds=report.at)
         where = "in the chat of" if report.in_chat else "in"
         item.status = ItemStatus.done
         item.closed_at = item.updated_at = utcnow()
@@ -172,7 +173,7 @@ def _issue_row(session: Session, item: ActionItem) -> Publication | None:
 
 
 def _stamp(moment: dt.datetime | None) -> int:
-    return int(schedule.aware(moment or utcnow()).timestamp())
+    return int(as_utc(moment or utcnow()).timestamp())
 
 
 def enqueue_issue_close(session: Session, item: ActionItem) -> Publication | None:
@@ -208,7 +209,7 @@ def enqueue_issue_assign(session: Session, item: ActionItem) -> Publication | No
 def mark_done(session: Session, group: WorkingGroup, item_id: int, by: Member, is_organizer: bool) -> ActionItem:
     """`/actions done`: the item is done here, and its issue is closed with a comment (through the outbox)."""
     item = actions.mark_done(session, group, item_id, by, is_organizer)
-    item.done_note = f"marked done in Discord by {by.display_name} on {schedule.aware(item.closed_at):%Y-%m-%d}."
+    item.done_note = f"marked done in Discord by {by.display_name} on {as_utc(item.closed_at):%Y-%m-%d}."
     session.add(item)
     enqueue_issue_close(session, item)
     if item.meeting_id is not None:

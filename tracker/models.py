@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import overload
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlalchemy.types import JSON
@@ -17,6 +18,17 @@ from sqlmodel import Field, SQLModel
 def utcnow() -> dt.datetime:
     # Datetime columns are timezone-aware UTC (SQLModel's UTCDateTime rejects naive values and returns UTC).
     return dt.datetime.now(dt.UTC)
+
+
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Timezone-aware UTC; a naive value is taken to be UTC already (older SQLite rows, some API payloads)."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class MeetingState(str, enum.Enum):

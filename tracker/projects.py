@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from tracker.models import Project, WorkingGroup, utcnow
+from tracker.models import Project, WorkingGroup, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,6 @@ def stale(project: Project, now: dt.datetime | None = None) -> bool:
     return project.fetched_at is None or now - project.fetched_at.astimezone(dt.UTC) > MAX_AGE
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def fetch_figures(repo: str, *, api_url: str = "https://api.github.com", token: str | None = None) -> Figures:
     """The repository's figures from GitHub (PyGithub). Raises ProjectError with a short reason."""
     from github import Auth, Github, GithubException
@@ -107,7 +101,7 @@ def fetch_figures(repo: str, *, api_url: str = "https://api.github.com", token: 
         remote = gh.get_repo(repo)
         try:
             release = remote.get_latest_release()
-            last_release, last_release_at = release.tag_name, _utc(release.published_at or release.created_at)
+            last_release, last_release_at = release.tag_name, as_utc(release.published_at or release.created_at)
         except GithubException as exc:
             if exc.status != 404:  # 404: no release yet
                 raise
@@ -117,7 +111,7 @@ def fetch_figures(repo: str, *, api_url: str = "https://api.github.com", token: 
             commits = remote.get_commits()
             first = next(iter(commits), None)
             if first is not None:
-                last_commit_at = _utc(first.commit.committer.date if first.commit.committer else None)
+                last_commit_at = as_utc(first.commit.committer.date if first.commit.committer else None)
         except GithubException as exc:
             if exc.status != 409:  # 409: an empty repository
                 raise

@@ -29,6 +29,7 @@ from tracker.models import (
     TranscriptSegment,
     WishlistEntry,
     WorkingGroup,
+    as_utc,
 )
 
 PUBLISHED = MeetingState.published
@@ -133,10 +134,10 @@ def _published(session: Session, group: WorkingGroup) -> list[Meeting]:
 def _slugs(meetings: list[Meeting]) -> dict[int, str]:
     per_day: dict[dt.date, int] = defaultdict(int)
     for m in meetings:
-        per_day[schedule.aware(m.scheduled_start).date()] += 1
+        per_day[as_utc(m.scheduled_start).date()] += 1
     slugs = {}
     for m in meetings:
-        day = schedule.aware(m.scheduled_start).date()
+        day = as_utc(m.scheduled_start).date()
         slugs[m.id] = day.isoformat() if per_day[day] == 1 else f"{day.isoformat()}-{m.id}"
     return slugs
 
@@ -209,14 +210,14 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
     out = []
     for m in meetings:
         if m.started_at and m.ended_at:
-            duration = (schedule.aware(m.ended_at) - schedule.aware(m.started_at)).total_seconds()
+            duration = (as_utc(m.ended_at) - as_utc(m.started_at)).total_seconds()
         else:
             duration = ends.get(m.id) or m.duration_minutes * 60.0
         out.append(
             MeetingSummary(
                 id=m.id,
                 slug=slugs[m.id],
-                start=schedule.aware(m.scheduled_start),
+                start=as_utc(m.scheduled_start),
                 title=m.title,
                 duration_seconds=duration,
                 attendees=speakers.get(m.id, []),

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from tracker import schedule
-from tracker.models import Meeting, MeetingState, WorkingGroup, utcnow
+from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def current_occurrence(
     session: Session, group: WorkingGroup, at: dt.datetime | None = None
 ) -> schedule.Occurrence | None:
     """The scheduled meeting under way at `at`, or starting within the hour."""
-    at = schedule.aware(at) if at else schedule.now()
+    at = as_utc(at) if at else schedule.now()
     for occ in schedule.next_occurrences(session, group, count=2, after=at):
         if occ.start - EARLY_START <= at < occ.end:
             return occ
@@ -49,7 +49,7 @@ def folder_name(meeting: Meeting) -> str:
 
 def begin(session: Session, group: WorkingGroup, recordings_dir: Path, at: dt.datetime | None = None) -> Meeting:
     """Mark the meeting held now as recording and give it a folder under `recordings_dir`."""
-    at = schedule.aware(at) if at else schedule.now()
+    at = as_utc(at) if at else schedule.now()
     running = active(session, group)
     if running is not None:
         raise RecordingError(f"already recording the meeting of {running.scheduled_start:%Y-%m-%d %H:%M} UTC")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from tracker.models import Meeting, MeetingState
+from tracker.models import Meeting, MeetingState, as_utc
 from tracker.optout import write_private
 from tracker.recording_files import DELETED_MARKER, LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE
 from tracker.recordings import folder_name
@@ -56,10 +56,6 @@ class PurgedRecording:
     bytes: int
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def audio_expiry(session: Session, retention_days: int) -> dict[str, dt.datetime]:
     """Recording folder name → when that meeting's audio expires (see the module's docstring)."""
     days = dt.timedelta(days=retention_days)
@@ -68,9 +64,9 @@ def audio_expiry(session: Session, retention_days: int) -> dict[str, dt.datetime
         if meeting.state == MeetingState.recording:
             continue
         if meeting.state == MeetingState.published:
-            expiry[folder_name(meeting)] = _aware(meeting.updated_at) + days
+            expiry[folder_name(meeting)] = as_utc(meeting.updated_at) + days
         else:
-            ended = _aware(meeting.ended_at or meeting.updated_at)
+            ended = as_utc(meeting.ended_at or meeting.updated_at)
             expiry[folder_name(meeting)] = ended + max(days, UNPUBLISHED_GRACE)
     return expiry
 
@@ -117,7 +113,7 @@ def purge_expired_audio(
 
         def expires_at(meeting: str) -> dt.datetime | None:
             published = published_at(meeting)
-            return _aware(published) + dt.timedelta(days=retention_days) if published else None
+            return as_utc(published) + dt.timedelta(days=retention_days) if published else None
 
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     purged: list[PurgedRecording] = []
@@ -135,7 +131,7 @@ def purge_expired_audio(
             log.warning("%s: unreadable manifest, its audio is left alone: %s", manifest, exc)
             continue
         expires = expires_at(meeting)
-        if expires is None or now < _aware(expires):
+        if expires is None or now < as_utc(expires):
             continue
         size = sum(f.stat().st_size for f in audio)
         purged.append(PurgedRecording(folder, meeting, [f.name for f in audio], size))
@@ -143,7 +139,7 @@ def purge_expired_audio(
             continue
         for file in audio:
             file.unlink(missing_ok=True)
-        _write_marker(folder, now, _aware(expires), retention_days, [f.name for f in audio])
+        _write_marker(folder, now, as_utc(expires), retention_days, [f.name for f in audio])
         log.info("deleted the audio of %s (%d files, %.1f MB): its retention ended", meeting, len(audio), size / 1e6)
     return purged
 

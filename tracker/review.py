@@ -34,6 +34,7 @@ from tracker.models import (
     ReviewState,
     WishlistEntry,
     WorkingGroup,
+    as_utc,
     utcnow,
 )
 from tracker.publishing.outbox import owned
@@ -86,10 +87,6 @@ class Review:
         return self.state == ReviewState.pending
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 # ---- holding -----------------------------------------------------------------------------------------------------
 
 
@@ -133,9 +130,9 @@ def _review(session: Session, meeting: Meeting) -> Review:
     return Review(
         meeting_id=meeting.id,
         title=meeting.title,
-        day=_aware(meeting.scheduled_start).date(),
+        day=as_utc(meeting.scheduled_start).date(),
         state=meeting.review_state,
-        deadline=_aware(meeting.review_deadline) if meeting.review_deadline else None,
+        deadline=as_utc(meeting.review_deadline) if meeting.review_deadline else None,
         default=meeting.review_default,
         message_id=meeting.review_message_id,
         actions=[
@@ -315,4 +312,4 @@ def next_deadline(session: Session) -> dt.datetime | None:
         .where(Meeting.review_state == ReviewState.pending)
         .order_by(col(Meeting.review_deadline))
     ).first()
-    return _aware(deadline) if deadline else None
+    return as_utc(deadline) if deadline else None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from icalendar import Calendar, Event, vRecur
 from sqlmodel import Session, select
 
-from tracker.models import AgendaItem, Meeting, MeetingState, WorkingGroup, utcnow
+from tracker.models import AgendaItem, Meeting, MeetingState, WorkingGroup, as_utc, utcnow
 
 if TYPE_CHECKING:
     from tracker.config import Settings
@@ -39,12 +39,8 @@ class Occurrence:
     status: Literal["scheduled", "rescheduled", "skipped"]
 
 
-def aware(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def now() -> dt.datetime:
-    return aware(utcnow())
+    return as_utc(utcnow())
 
 
 # ---- the working group ---------------------------------------------------------------------------------------
@@ -88,14 +84,14 @@ def set_cadence(
     if not 5 <= duration_minutes <= 24 * 60:
         raise ScheduleError("duration must be between 5 minutes and 24 hours")
     current = now()
-    future = [m for m in _series_meetings(session, group) if aware(m.occurrence_start) > current]
+    future = [m for m in _series_meetings(session, group) if as_utc(m.occurrence_start) > current]
     group.weekday, group.start_time, group.duration_minutes = weekday, start_time.replace(tzinfo=None), duration_minutes
     group.series_start = current.date()
     for meeting in future:
-        old_slot = aware(meeting.occurrence_start)
+        old_slot = as_utc(meeting.occurrence_start)
         monday = old_slot.date() - dt.timedelta(days=old_slot.weekday())
         new_slot = _slot(group, monday + dt.timedelta(days=weekday))
-        was_moved = old_slot != aware(meeting.scheduled_start)
+        was_moved = old_slot != as_utc(meeting.scheduled_start)
         meeting.occurrence_start = new_slot
         if not was_moved:
             meeting.scheduled_start = new_slot
@@ -153,7 +149,7 @@ def _occurrence(meeting: Meeting | None, group: WorkingGroup, slot: dt.datetime 
         return Occurrence(
             slot, slot, slot + dt.timedelta(minutes=group.duration_minutes), group.title, None, "scheduled"
         )
-    start = aware(meeting.scheduled_start)
+    start = as_utc(meeting.scheduled_start)
     if meeting.state == MeetingState.cancelled:
         status = "skipped"
     elif slot is not None and start != slot:
@@ -173,8 +169,8 @@ def next_occurrences(
     include_skipped: bool = False,
 ) -> list[Occurrence]:
     """The next `count` meetings that have not ended by `after` (default: now), in start order."""
-    after = aware(after) if after else now()
-    by_slot = {aware(m.occurrence_start): m for m in _series_meetings(session, group)}
+    after = as_utc(after) if after else now()
+    by_slot = {as_utc(m.occurrence_start): m for m in _series_meetings(session, group)}
     # Start a week back: an earlier slot may have been rescheduled to after `after`.
     day = _first_slot_on_or_after(group, max(group.series_start, after.date() - dt.timedelta(days=7)))
     found: list[Occurrence] = []
@@ -211,15 +207,15 @@ def meeting_for(session: Session, group: WorkingGroup, occurrence: Occurrence) -
     assert occurrence.occurrence_start is not None
     existing = session.exec(
         select(Meeting).where(
-            Meeting.group_id == group.id, Meeting.occurrence_start == aware(occurrence.occurrence_start)
+            Meeting.group_id == group.id, Meeting.occurrence_start == as_utc(occurrence.occurrence_start)
         )
     ).first()
     if existing:
         return existing
     meeting = Meeting(
         group_id=group.id,
-        occurrence_start=aware(occurrence.occurrence_start),
-        scheduled_start=aware(occurrence.start),
+        occurrence_start=as_utc(occurrence.occurrence_start),
+        scheduled_start=as_utc(occurrence.start),
         duration_minutes=group.duration_minutes,
         title=group.title,
     )
@@ -257,12 +253,12 @@ def skip(session: Session, group: WorkingGroup, day: dt.date) -> Meeting:
 
 def reschedule(session: Session, group: WorkingGroup, day: dt.date, new_start: dt.datetime) -> Meeting:
     occ = occurrence_on(session, group, day)
-    if aware(new_start) <= now():
+    if as_utc(new_start) <= now():
         raise ScheduleError("the new time is in the past")
     meeting = meeting_for(session, group, occ)
     if meeting.state not in (MeetingState.scheduled, MeetingState.cancelled):
         raise ScheduleError(f"the meeting of {day.isoformat()} has already started ({meeting.state.value})")
-    meeting.scheduled_start = aware(new_start)
+    meeting.scheduled_start = as_utc(new_start)
     meeting.state = MeetingState.scheduled  # rescheduling a skipped meeting brings it back
     meeting.state_reason = None
     meeting.updated_at = utcnow()
@@ -294,7 +290,7 @@ def _sequence(when: dt.datetime | dt.date) -> int:
     so subscribed calendars take a moved meeting as newer than what they hold."""
     if not isinstance(when, dt.datetime):
         when = dt.datetime.combine(when, dt.time(), tzinfo=UTC)
-    return max(0, int((aware(when) - SEQUENCE_EPOCH).total_seconds() // 60))
+    return max(0, int((as_utc(when) - SEQUENCE_EPOCH).total_seconds() // 60))
 
 
 def join_url(group: WorkingGroup) -> str | None:
@@ -373,15 +369,15 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
 
     overrides: list[Event] = []
     for meeting in series:
-        slot = aware(meeting.occurrence_start)
+        slot = as_utc(meeting.occurrence_start)
         if not _in_series(group, slot.date()) or slot.time().replace(tzinfo=None) != group.start_time:
             continue  # a slot of an older cadence
         if meeting.state == MeetingState.cancelled:
             master.add("exdate", slot)
             continue
-        moved = aware(meeting.scheduled_start) != slot or meeting.duration_minutes != group.duration_minutes
+        moved = as_utc(meeting.scheduled_start) != slot or meeting.duration_minutes != group.duration_minutes
         if moved or agendas.get(meeting.id):
-            start = aware(meeting.scheduled_start)
+            start = as_utc(meeting.scheduled_start)
             override = Event()
             override.add("uid", _series_uid(group))
             override.add("dtstamp", stamp)
@@ -396,7 +392,7 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
         cal.add_component(override)
 
     for meeting in adhoc:
-        start = aware(meeting.scheduled_start)
+        start = as_utc(meeting.scheduled_start)
         event = Event()
         event.add("uid", f"wgbot-meeting-{meeting.id}@wgbot")
         event.add("dtstamp", stamp)

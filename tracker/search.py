@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, or_, text
 from sqlmodel import Session, col, select
 
-from tracker import schedule
 from tracker.db import Database
 from tracker.models import (
     ActionItem,
@@ -35,6 +34,7 @@ from tracker.models import (
     TranscriptSegment,
     WishlistEntry,
     WorkingGroup,
+    as_utc,
 )
 from tracker.publishing import escape
 from transcripts.minutes.words import stem
@@ -340,7 +340,7 @@ def search(
         hits.append(
             Hit(
                 meeting_id=row.meeting_id,
-                meeting_start=schedule.aware(_as_datetime(started)),
+                meeting_start=as_utc(_as_datetime(started)),
                 kind=row.kind,
                 snippet=snippet,
                 highlights=spans,

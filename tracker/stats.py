@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from tracker import public, schedule
-from tracker.models import ItemStatus, TranscriptSegment, WorkingGroup
+from tracker import public
+from tracker.models import ItemStatus, TranscriptSegment, WorkingGroup, as_utc
 
 TALK_TIME_MEETINGS = 12  # the talk-time chart shows the latest meetings
 
@@ -33,7 +33,7 @@ class Stats:
 
 
 def _month(value) -> str:
-    return schedule.aware(value).strftime("%Y-%m")
+    return as_utc(value).strftime("%Y-%m")
 
 
 def compute(session: Session, group: WorkingGroup, meetings: list[public.MeetingSummary] | None = None) -> Stats:
@@ -77,7 +77,7 @@ def compute(session: Session, group: WorkingGroup, meetings: list[public.Meeting
             stats.done_items += 1
             if item.closed_at is not None:
                 closed[_month(item.closed_at)] += 1
-                days.append((schedule.aware(item.closed_at) - schedule.aware(item.created_at)).total_seconds() / 86400)
+                days.append((as_utc(item.closed_at) - as_utc(item.created_at)).total_seconds() / 86400)
         else:
             stats.open_items += 1
     months = sorted(set(opened) | set(closed))

@@ -15,7 +15,7 @@ from bot import embeds
 from bot.checks import organizer_only
 from bot.converters import MeetingDate, UtcTime
 from tracker import agenda, recordings, schedule
-from tracker.models import Meeting, MeetingState, WorkingGroup
+from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -63,7 +63,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
     @organizer_only("skip a meeting")
     async def skip(self, interaction: discord.Interaction, date: DateArg | None = None) -> None:
         meeting = await self.bot.group_call(skip_meeting, date)
-        start = schedule.aware(meeting.occurrence_start or meeting.scheduled_start)
+        start = as_utc(meeting.occurrence_start or meeting.scheduled_start)
         await interaction.response.send_message(
             f"🚫 The meeting of {start:%A %Y-%m-%d} is skipped. "
             "The calendar, the Discord event and the reminders follow."
@@ -83,7 +83,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
         new_start = dt.datetime.combine(date, time, tzinfo=dt.UTC)
         moved = await self.bot.group_call(reschedule_meeting, meeting, new_start)
         await interaction.response.send_message(
-            f"📅 **{moved.title}** moved to {embeds.when(schedule.aware(moved.scheduled_start))}. "
+            f"📅 **{moved.title}** moved to {embeds.when(as_utc(moved.scheduled_start))}. "
             "The calendar, the Discord event and the reminders follow."
         )
         await self.bot.schedule_changed()

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.web import charts
 from tracker import public, schedule, stats
 from tracker import search as fulltext
-from tracker.models import Project, WorkingGroup
+from tracker.models import Project, WorkingGroup, as_utc
 from transcripts import export
 from transcripts.types import Segment, Transcript
 
@@ -87,7 +87,7 @@ def find(session: Session, group: WorkingGroup, query: str, limit: int) -> list[
 
 
 def utc(value: dt.datetime | None) -> str:
-    return schedule.aware(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
 def duration(seconds: float) -> str:
@@ -99,7 +99,7 @@ def time_tag(value: dt.datetime | None, with_time: bool = True) -> Markup:
     """A <time> the page's script adds the reader's local time to; without script it reads as UTC."""
     if value is None:
         return Markup("")
-    value = schedule.aware(value)
+    value = as_utc(value)
     iso = value.strftime("%Y-%m-%dT%H:%M:%SZ")
     text = utc(value) if with_time else value.date().isoformat()
     local = ' data-local="1"' if with_time else ""
@@ -107,7 +107,7 @@ def time_tag(value: dt.datetime | None, with_time: bool = True) -> Markup:
 
 
 def countdown(value: dt.datetime, now: dt.datetime) -> str:
-    seconds = (schedule.aware(value) - now).total_seconds()
+    seconds = (as_utc(value) - now).total_seconds()
     if seconds <= 0:
         return "now"
     days, rest = divmod(int(seconds), 86400)

@@ -22,6 +22,7 @@ from github import Auth, Github, GithubException, UnknownObjectException
 from github.Repository import Repository
 from urllib3.util.retry import Retry
 
+from tracker.models import as_utc
 from tracker.publishing.errors import PermanentError, RetryLater, redact
 from tracker.publishing.texts import carries_marker
 
@@ -59,13 +60,6 @@ class FileRef:
     changed: bool  # False: the file already had this content, no commit was made
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Timezone-aware UTC, like the tracker's columns."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _issue_ref(issue) -> IssueRef:
     return IssueRef(
         number=issue.number,
@@ -74,8 +68,8 @@ def _issue_ref(issue) -> IssueRef:
         body=issue.body or "",
         state=issue.state,
         state_reason=issue.state_reason,
-        updated_at=_utc(issue.updated_at),
-        closed_at=_utc(issue.closed_at),
+        updated_at=as_utc(issue.updated_at),
+        closed_at=as_utc(issue.closed_at),
     )
 
 

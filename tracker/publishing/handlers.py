@@ -26,6 +26,7 @@ from tracker.models import (
     PublicationKind,
     TranscriptSegment,
     WishlistEntry,
+    as_utc,
 )
 from tracker.publishing import texts
 from tracker.publishing.clients import Clients
@@ -49,13 +50,9 @@ class Outcome:
 # ---- reading a meeting into plain data ---------------------------------------------------------------------------
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def meeting_day(meeting: Meeting) -> dt.date:
     """The meeting's date (UTC) from its scheduled start: stable, so its archive folder never moves."""
-    return _utc(meeting.scheduled_start).date()
+    return as_utc(meeting.scheduled_start).date()
 
 
 def archive_folder(session: Session, meeting: Meeting, archive_dir: str) -> str:
@@ -101,7 +98,7 @@ def archive_folder(session: Session, meeting: Meeting, archive_dir: str) -> str:
 
 
 def meeting_view(meeting: Meeting) -> texts.MeetingView:
-    started = _utc(meeting.started_at or meeting.scheduled_start)
+    started = as_utc(meeting.started_at or meeting.scheduled_start)
     return texts.MeetingView(id=meeting.id, title=meeting.title, date=meeting_day(meeting), started_at=started)
 
 
