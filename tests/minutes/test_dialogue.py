@@ -182,3 +182,15 @@ def test_a_proposal_turned_down_is_not_a_decision():
         ]
     )
     assert g.decision("Move the call to Benchmarking") is None
+
+
+def test_an_answer_without_task_words_takes_the_task_of_the_request():
+    g = grounder(
+        [
+            ("Ana", "Ben, can you clean up the old artifacts on the build server?"),
+            ("Ben", "Yes, I'll do it in three days."),
+        ]
+    )
+    item = g.action("Ben", "do it in three days", cited=2)
+    assert item.task == "Clean up the old artifacts on the build server"
+    assert (item.owner, item.due) == ("Ben", dt.date(2026, 12, 6))

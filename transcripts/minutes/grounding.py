@@ -224,9 +224,16 @@ class Grounder:
             self._drop("action", task, f"owner {owner!r} is not a speaker or a name said in the call")
             return None
         due, _ = exchange_due(self.lines, taken, self.meeting_date, self.next_meeting)
+        title = task_title(task)
+        if not content_words(title) and taken.request is not None:
+            # "I'll do it in three days": the task is what was asked
+            title = task_title(best_clause(self.lines[taken.request].text, task))
+        if not content_words(title):
+            self._drop("action", task, "no task words besides its date")
+            return None
         return ActionItem(
             owner=resolved,
-            task=task_title(task),
+            task=title,
             due=due.date if due else None,
             at=round(self.lines[taken.anchor].start, 2),
             excerpt=" / ".join(self.lines[j].quote for j in taken.lines),
