@@ -79,7 +79,7 @@ class MeetingPage:
     wishes: list[WishlistEntry]
     links: list[Link]
     agenda: list[AgendaItem]
-    segments: list[TranscriptSegment]
+    segments: list  # rows with speaker, member_id, start, end, text
     previous: MeetingSummary | None = None
     following: MeetingSummary | None = None
 
@@ -154,10 +154,12 @@ def _fingerprint(session: Session, group: WorkingGroup) -> tuple:
         )
     ).one()
     members = session.exec(select(func.count(col(Member.id)), func.max(col(Member.updated_at)))).one()
-    lines = session.exec(select(func.count(col(TranscriptSegment.id)), func.max(col(TranscriptSegment.id)))).one()
+    # Transcripts are replaced with new rows (tracker/minutes_store.py), so their newest id says they changed; a
+    # count of the lines would read the whole table.
+    lines = session.exec(select(func.max(col(TranscriptSegment.id)))).one()
     agenda = session.exec(select(func.count(col(AgendaItem.id)), func.max(col(AgendaItem.id)))).one()
     minutes = session.exec(select(func.count(col(MinutesRecord.id)), func.max(col(MinutesRecord.id)))).one()
-    return (*meetings, *members, *lines, *agenda, *minutes)
+    return (*meetings, *members, lines, *agenda, *minutes)
 
 
 def published_meetings(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
@@ -270,10 +272,17 @@ def _page(session: Session, meetings: list[MeetingSummary], summary: MeetingSumm
     )
     links = list(session.exec(select(Link).where(Link.meeting_id == mid).order_by(col(Link.id))))
     agenda = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == mid).order_by(col(AgendaItem.id))))
+    # Plain rows, not ORM objects: an hour of talk is hundreds of lines, and nothing here changes them.
     segments = [
         s
         for s in session.exec(
-            select(TranscriptSegment)
+            select(
+                TranscriptSegment.speaker,
+                TranscriptSegment.member_id,
+                TranscriptSegment.start,
+                TranscriptSegment.end,
+                TranscriptSegment.text,
+            )
             .where(TranscriptSegment.meeting_id == mid)
             .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
         )

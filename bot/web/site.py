@@ -23,6 +23,7 @@ from bot.web import charts
 from tracker import public, schedule, stats
 from tracker import search as fulltext
 from tracker.models import Project, WorkingGroup, as_utc
+from transcripts import clock as meeting_clock
 from transcripts import export
 from transcripts.types import Segment, Transcript
 
@@ -68,13 +69,6 @@ def markdown(text: str | None, page: str = "", *, headings_below: int = 2) -> Ma
     html = _markdown.render(_TRANSCRIPT_LINK.sub(lambda m: f"]({page}#t={m.group(1)})", text))
     html = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + headings_below)}>", html)
     return Markup(html)
-
-
-def clock(seconds: float) -> str:
-    """M:SS or H:MM:SS, as the minutes' time links read."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def snippet(hit: fulltext.Hit) -> Markup:
@@ -132,9 +126,9 @@ class Site:
             lstrip_blocks=True,
         )
         self.env.globals.update(
-            time_tag=time_tag, utc=utc, duration=duration, clock=clock, markdown=markdown, snippet=snippet
+            time_tag=time_tag, utc=utc, duration=duration, clock=meeting_clock.short, markdown=markdown, snippet=snippet
         )
-        self.env.filters["clock"] = clock
+        self.env.filters["clock"] = meeting_clock.short
 
     # ---- links -------------------------------------------------------------------------------------------------
 
@@ -315,7 +309,7 @@ class Site:
         hidden = public.hidden_speakers(session)
         try:
             # Ask for more than is shown: hits in unpublished meetings and hidden speakers' lines are dropped.
-            found = find(session, group, query, SEARCH_LIMIT * 4)
+            found = find(session, group, query, SEARCH_LIMIT * 2)
         except fulltext.SearchError as exc:
             return self._search_error(group, shown, str(exc)[:1].upper() + str(exc)[1:] + ".")
         hits = [
