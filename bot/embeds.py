@@ -17,6 +17,7 @@ from tracker.agenda import Agenda, AgendaDigest
 from tracker.models import ActionItem, Meeting, WishlistEntry, as_utc
 from tracker.recordings import Status
 from tracker.search import PastMinutes, SearchHit
+from transcripts import clock as meeting_clock
 
 BLUE = discord.Colour.blurple()
 GREEN = discord.Colour.green()
@@ -214,11 +215,6 @@ def minutes(past: PastMinutes) -> discord.Embed:
     return embed
 
 
-def _clock(seconds: float | None) -> str:
-    total = int(seconds or 0)
-    return f"{total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 def search_results(words: str, hits: Sequence[SearchHit]) -> discord.Embed:
     embed = discord.Embed(title=f"Search: {cut(words, 200)}", colour=BLUE)
     if not hits:
@@ -226,7 +222,7 @@ def search_results(words: str, hits: Sequence[SearchHit]) -> discord.Embed:
         return embed
     lines = []
     for hit in hits:
-        where = "minutes" if hit.kind == "minutes" else f"{hit.speaker or '?'} at {_clock(hit.at)}"
+        where = "minutes" if hit.kind == "minutes" else f"{hit.speaker or '?'} at {meeting_clock.full(hit.at)}"
         lines.append(f"**{hit.meeting_start:%Y-%m-%d}** · {where}\n> {cut(hit.snippet, 300)}")
     embed.description = lines_within(lines, DESCRIPTION_LIMIT)
     return embed

@@ -14,26 +14,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from transcripts import clock as meeting_clock
+
 from .types import Segment, Transcript
 
 # A speaker's segments closer together than this are one paragraph in the Markdown.
 PARAGRAPH_GAP = 20.0
-
-
-def _clock(seconds: float, separator: str = ".") -> str:
-    """HH:MM:SS.mmm (WebVTT) or HH:MM:SS,mmm (SRT)."""
-    millis = max(0, int(round(seconds * 1000)))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, ms = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
-
-
-def _short_clock(seconds: float) -> str:
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours:d}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def _cue_times(segment: Segment) -> tuple[float, float]:
@@ -60,7 +46,7 @@ def to_markdown(transcript: Transcript, title: str | None = None) -> str:
     if transcript.started_at:
         facts.append(transcript.started_at.strftime("%Y-%m-%d %H:%M UTC"))
     if transcript.duration:
-        facts.append(f"{_short_clock(transcript.duration)} long")
+        facts.append(f"{meeting_clock.padded(transcript.duration)} long")
     if transcript.speakers:
         facts.append("speakers: " + ", ".join(transcript.speakers))
     if facts:
@@ -68,7 +54,7 @@ def to_markdown(transcript: Transcript, title: str | None = None) -> str:
     if not transcript.segments:
         lines += ["_(no speech was transcribed)_", ""]
     for speaker, start, texts in _turns(transcript.segments):
-        lines += [f"**{_escape_md(speaker)}** [{_short_clock(start)}]: " + _escape_md(" ".join(texts)), ""]
+        lines += [f"**{_escape_md(speaker)}** [{meeting_clock.padded(start)}]: " + _escape_md(" ".join(texts)), ""]
     if transcript.warnings:
         lines += ["---", "", "Notes:", ""] + [f"- {_escape_md(w)}" for w in transcript.warnings] + [""]
     return "\n".join(lines).rstrip() + "\n"
@@ -102,7 +88,12 @@ def to_vtt(transcript: Transcript) -> str:
         start, end = _cue_times(seg)
         speaker = _escape_vtt(seg.speaker).replace("&gt;", "")  # a voice name ends at ">"
         text = " ".join(_escape_vtt(seg.text).split())
-        out += [str(i), f"{_clock(start)} --> {_clock(end)}", f"<v {speaker}>{text}</v>", ""]
+        out += [
+            str(i),
+            f"{meeting_clock.subtitle(start)} --> {meeting_clock.subtitle(end)}",
+            f"<v {speaker}>{text}</v>",
+            "",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -111,7 +102,12 @@ def to_srt(transcript: Transcript) -> str:
     for i, seg in enumerate(transcript.segments, 1):
         start, end = _cue_times(seg)
         text = " ".join(seg.text.split())  # a blank line would end the cue
-        out += [str(i), f"{_clock(start, ',')} --> {_clock(end, ',')}", f"{seg.speaker}: {text}", ""]
+        out += [
+            str(i),
+            f"{meeting_clock.subtitle(start, ',')} --> {meeting_clock.subtitle(end, ',')}",
+            f"{seg.speaker}: {text}",
+            "",
+        ]
     return "\n".join(out) + ("\n" if out else "")
 
 

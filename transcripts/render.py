@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from transcripts.minutes.lines import clock
+from transcripts import clock as meeting_clock
 from transcripts.minutes.summary import escape_markdown
 from transcripts.types import ActionItem, Minutes
 
@@ -18,7 +18,7 @@ DEFAULT_LINK_BASE = "transcript.md"
 
 def time_link(at: float, base: str = DEFAULT_LINK_BASE) -> str:
     second = int(at)  # the same second in the label and the address
-    return f"[{clock(second)}]({base}#t={second})"
+    return f"[{meeting_clock.short(second)}]({base}#t={second})"
 
 
 _escape = escape_markdown

@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from bot.voice.rtp import RtpError, parse_rtp_header
 from bot.voice.watchdog import STALL_AFTER
+from transcripts import clock as meeting_clock
 
 __all__ = ["CAPTURE_FORMAT", "CallAnalysis", "CaptureError", "CaptureRecorder", "read_capture"]
 
@@ -48,14 +49,6 @@ _REDACTED_KEYS = ("secret_key",)
 
 class CaptureError(ValueError):
     """A file that is not a wgbot voice capture, or a damaged one."""
-
-
-def clock_text(seconds: float) -> str:
-    """mm:ss (or h:mm:ss) from the capture's start."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -153,7 +146,7 @@ class Stall:
     def text(self, until: float) -> str:
         end = self.end if self.end is not None else until
         tail = "" if self.end is not None else " (the end of the check)"
-        return f"no audio received from {clock_text(self.start)} to {clock_text(end)}{tail}, {end - self.start:.0f} s"
+        return f"no audio received from {meeting_clock.padded(self.start)} to {meeting_clock.padded(end)}{tail}, {end - self.start:.0f} s"
 
 
 class CallAnalysis:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tracker.publishing.escape import discord as _dc
 from tracker.publishing.escape import markdown as _md
+from transcripts import clock as meeting_clock
 
 GITHUB_TITLE_LIMIT = 256
 FORUM_LIMIT = 32_000  # Discourse's default `max_post_length`
@@ -37,14 +38,6 @@ UNASSIGNED_LABEL = "unassigned"
 
 def owner_label(owner: str) -> str:
     return owner.strip() or UNASSIGNED_LABEL
-
-
-def clock(seconds: float | None) -> str:
-    """Seconds from the meeting start as HH:MM:SS (the time printed in the transcript)."""
-    if seconds is None:
-        return "--:--:--"
-    total = max(0, int(round(seconds)))
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
 @dataclass(slots=True)
@@ -124,7 +117,7 @@ def quote(text: str) -> str:
 
 def _when(meeting: MeetingView, at: float | None) -> str:
     wall = meeting.wall_clock(at)
-    return f"at {clock(at)}" + (f" ({wall})" if wall else "")
+    return f"at {meeting_clock.full(at)}" + (f" ({wall})" if wall else "")
 
 
 def _minutes_link(meeting: MeetingView) -> str:
@@ -239,7 +232,7 @@ def archive_transcript(meeting: MeetingView, segments: list[SegmentView], key: s
     if not segments:
         out += ["(no transcript)", ""]
     for seg in segments:
-        out += [f"**[{clock(seg.start)}] {_md(seg.speaker)}:** {_md(' '.join(seg.text.split()))}", ""]
+        out += [f"**[{meeting_clock.full(seg.start)}] {_md(seg.speaker)}:** {_md(' '.join(seg.text.split()))}", ""]
     out += [marker(key), ""]
     return "\n".join(out)
 

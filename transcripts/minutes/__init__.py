@@ -20,13 +20,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from transcripts import clock as meeting_clock
 from transcripts.answer_cache import AnswerCache
 from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
 from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.cues import is_injection
 from transcripts.minutes.extract import ANSWER_TOKENS, QUESTIONS_PER_PART, part_budgets, read_parts
 from transcripts.minutes.grounding import Grounder
-from transcripts.minutes.lines import clock, transcript_lines
+from transcripts.minutes.lines import transcript_lines
 from transcripts.minutes.links import find_links
 from transcripts.minutes.summary import long_summary_markdown, short_summary_markdown
 from transcripts.minutes.titles import drop_placeholder_sentences, placeholders
@@ -110,7 +111,7 @@ def make_minutes(
 
     withheld = [line for line in lines if is_injection(line)]
     if withheld:
-        times = ", ".join(clock(line.start) for line in withheld[:5])
+        times = ", ".join(meeting_clock.short(line.start) for line in withheld[:5])
         notes.append(f"{len(withheld)} line(s) addressed to the note-taker were not acted on (at {times}).")
     return without_placeholders(
         Minutes(

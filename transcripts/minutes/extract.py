@@ -19,13 +19,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from transcripts import clock as meeting_clock
 from transcripts.llm import Flow, LocalLLM, Question
 from transcripts.minutes import cues, prompts
 from transcripts.minutes.chunking import Chunk
 from transcripts.minutes.condense import document_frequencies, select_lines
 from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.grounding import Grounder
-from transcripts.minutes.lines import Line, clock
+from transcripts.minutes.lines import Line
 from transcripts.minutes.summary import Section, supported_points
 from transcripts.minutes.titles import placeholders
 from transcripts.minutes.words import content_words, similarity
@@ -68,7 +69,11 @@ class ReadResult:
 
 
 def _label(chunk: Chunk, count: int) -> str:
-    return "the meeting" if count == 1 else f"part {chunk.number} ({clock(chunk.start)}-{clock(chunk.end)})"
+    return (
+        "the meeting"
+        if count == 1
+        else f"part {chunk.number} ({meeting_clock.short(chunk.start)}-{meeting_clock.short(chunk.end)})"
+    )
 
 
 def _render(lines: list[Line]) -> str:

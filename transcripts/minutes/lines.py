@@ -60,11 +60,3 @@ def transcript_lines(transcript: Transcript) -> list[Line]:
         speaker, start, end, parts = seg.speaker, seg.start, seg.end, [text]
     close()
     return lines
-
-
-def clock(seconds: float) -> str:
-    """Meeting time as m:ss or h:mm:ss."""
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from transcripts.minutes.lines import Line, clock
+from transcripts import clock as meeting_clock
+from transcripts.minutes.lines import Line
 from transcripts.minutes.words import content_words, similar_word, similarity, stem, words
 
 SHORT_SUMMARY_LIMIT = 1500
@@ -230,6 +231,6 @@ def long_summary_markdown(sections: list[Section]) -> str:
     blocks = []
     for s in sections:
         body = "\n".join(f"- {escape_markdown(p)}" for p in _bullets(s))
-        head = f"### {escape_markdown(s.title)} ({clock(s.start)}–{clock(s.end)})"
+        head = f"### {escape_markdown(s.title)} ({meeting_clock.short(s.start)}–{meeting_clock.short(s.end)})"
         blocks.append(f"{head}\n\n{body}" if body else head)
     return "\n\n".join(blocks)
