@@ -111,7 +111,8 @@ def ics() -> None:
     """Write the calendar (ICS) to standard output: `wgbot ics > wg.ics`."""
     loaded = settings()
     with database(loaded).session() as session:
-        data = sched.to_ics(session, sched.ensure_group(session, loaded), loaded.calendar.public_url)
+        group = sched.ensure_group(session, loaded)
+        data = sched.to_ics(session, group, loaded.calendar.public_url, site_url=loaded.web.public_url)
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
 
