@@ -118,3 +118,15 @@ def test_a_wish_added_in_discord_is_filed_or_raised_again(db, github, settings, 
     assert len(titles) == 1 and "Offline mode for the app" in titles[0]
     dark = next(i for i in github.repo.issues if i["title"] == "Add dark mode to the dashboard")
     assert any("Dark mode on the dashboard please" in c for c in _comments_on(github, dark["number"]))
+
+
+def test_a_done_note_typed_in_the_chat_reports_the_item_it_names(db, github, settings, clock):
+    _, items, _ = _published_meeting(db, settings, clock)
+    later = add_meeting(db, NEXT_WEEK)
+    with db.session() as s:
+        meeting = s.get(Meeting, later)
+        typed = [ChatLine("Carol", 300.0, "the migration guide, finally")]
+        vague = [ChatLine("Dave", 310.0, "the thing from last week")]
+        [report] = followthrough.find_done_reports(s, meeting, [], typed + vague)
+    assert report.item_id == items["Write the migration guide"].id and report.in_chat
+    assert report.line == "#done the migration guide, finally"
