@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, or_, text
+from sqlalchemy import bindparam, delete, func, insert, or_, text
 from sqlmodel import Session, col, select
 
 from tracker.db import Database
@@ -368,6 +368,12 @@ def _escape_like(value: str) -> str:
 _COLUMNS = "d.meeting_id, d.kind, d.ref_id, d.speaker, d.start, d.text, m.scheduled_start, m.started_at"
 
 
+def _typed(statement, params: dict):
+    """Dates bound as the meeting table stores them (SQLite keeps text: the same format compares correctly)."""
+    column_type = Meeting.__table__.c.scheduled_start.type
+    return statement.bindparams(*(bindparam(name, type_=column_type) for name in ("since", "until") if name in params))
+
+
 def _search_sqlite(session: Session, query: Query, filters: str, params: dict):
     # bm25() is negative, lower is better. The snippet is computed for the rows returned only.
     sql = f"""
@@ -381,7 +387,7 @@ def _search_sqlite(session: Session, query: Query, filters: str, params: dict):
         LIMIT :limit
     """
     try:
-        return session.execute(text(sql), {**params, "match": query.fts5()}).all()
+        return session.execute(_typed(text(sql), params), {**params, "match": query.fts5()}).all()
     except Exception as exc:  # the query is quoted word by word, so this is not the user's doing
         raise SearchError(f"the search could not be run: {str(exc).splitlines()[0]}") from exc
 
@@ -401,7 +407,7 @@ def _search_postgres(session: Session, query: Query, filters: str, params: dict)
         SELECT ranked.* FROM ranked
         ORDER BY ranked.score DESC, ranked.scheduled_start DESC, ranked.start
     """
-    return session.execute(text(sql), {**params, "websearch": query.websearch()}).all()
+    return session.execute(_typed(text(sql), params), {**params, "websearch": query.websearch()}).all()
 
 
 # ---- keeping the index -------------------------------------------------------------------------------------------

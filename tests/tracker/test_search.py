@@ -231,3 +231,15 @@ def test_minutes_by_date_or_the_latest(db, group, archive):
         with pytest.raises(SearchError, match="there was no meeting on 2026-11-13"):
             search.minutes_for(session, group, dt.date(2026, 11, 13))
         assert search.days_with_minutes(session, group) == [dt.date(2026, 11, 26), dt.date(2026, 11, 19)]
+
+
+def test_the_date_range_includes_its_first_and_last_day_whole(db, group):
+    with db.session() as session:
+        for day, hour in ((dt.date(2026, 10, 1), 0), (dt.date(2026, 10, 2), 23), (dt.date(2026, 10, 3), 0)):
+            meeting = Meeting(group_id=group.id, scheduled_start=dt.datetime.combine(day, dt.time(hour), tzinfo=UTC))
+            session.add(meeting)
+            session.flush()
+            session.add(TranscriptSegment(meeting_id=meeting.id, speaker="Ada", start=1, end=2, text="Midnight talk."))
+            search.index_meeting(session, meeting.id)
+        hits = search.search(session, "midnight", since=dt.date(2026, 10, 1), until=dt.date(2026, 10, 2))
+    assert sorted(h.meeting_date for h in hits) == [dt.date(2026, 10, 1), dt.date(2026, 10, 2)]
