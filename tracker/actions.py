@@ -1,15 +1,16 @@
 """Action items: listing what is open, marking items done, giving them an owner.
 
-Items come from the minutes with an owner *name* as it was said in the call; `owner_id` links the name to a member
-once someone claims or is assigned the item. Until then an item belongs to the member whose display name or GitHub
-login matches the name (case-insensitively).
+Items come from the minutes with an owner *name* as it was said in the call: a label, nothing more. An item belongs
+to the member in `owner_id`: the speaker whose Discord account said it in the call (their track knows the account,
+`members.link_speakers`), or whoever claimed it or was assigned it. A display name proves nothing — anyone can rename
+themselves "Alice" — so names never grant anything; an item without an owner can be taken (`assign` to oneself,
+visibly) or closed by an organizer.
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
 from tracker.models import ActionItem, ItemStatus, Meeting, Member, WorkingGroup, utcnow
@@ -35,14 +36,8 @@ def _base(group: WorkingGroup, status: ItemStatus | None = ItemStatus.open):
     return query.order_by(col(ActionItem.created_at), col(ActionItem.id))
 
 
-def _names(member: Member) -> list[str]:
-    return [n.casefold() for n in (member.display_name, member.github_login) if n]
-
-
 def is_owner(item: ActionItem, member: Member) -> bool:
-    if item.owner_id is not None:
-        return item.owner_id == member.id
-    return item.owner_name.casefold() in _names(member)
+    return item.owner_id is not None and item.owner_id == member.id
 
 
 def list_open(
@@ -65,14 +60,8 @@ def list_open(
 
 
 def mine(session: Session, group: WorkingGroup, member: Member, limit: int = LIST_LIMIT) -> list[ActionItem]:
-    """The member's open items: linked to them, or unlinked and named after them."""
-    names = _names(member)
-    query = _base(group).where(
-        or_(
-            ActionItem.owner_id == member.id,
-            (col(ActionItem.owner_id).is_(None)) & (func.lower(ActionItem.owner_name).in_(names)),
-        )
-    )
+    """The member's open items (owned by their account, whatever they are called now)."""
+    query = _base(group).where(ActionItem.owner_id == member.id)
     return list(session.exec(query.limit(limit)))
 
 
@@ -91,13 +80,16 @@ def mark_done(session: Session, group: WorkingGroup, item_id: int, by: Member, i
     if item.status != ItemStatus.open:
         raise ActionError(f"action item #{item_id} was {item.status.value}; it cannot be marked done")
     if not is_organizer and not is_owner(item, by):
+        if item.owner_id is None:
+            raise ActionError(
+                f"action item #{item_id} ({item.owner_name or 'unassigned'}) is not linked to anyone's account yet: "
+                "take it with /actions assign first, or ask an organizer"
+            )
         raise ActionError(
             f"action item #{item_id} belongs to {item.owner_name}: only they or an organizer can mark it done"
         )
     item.status = ItemStatus.done
     item.closed_at = item.updated_at = utcnow()
-    if item.owner_id is None and is_owner(item, by):
-        item.owner_id = by.id
     session.add(item)
     session.flush()
     log.info("action item %s done (by member %s)", item.id, by.id)

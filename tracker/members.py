@@ -11,7 +11,7 @@ import re
 
 from sqlmodel import Session, select
 
-from tracker.models import Member, utcnow
+from tracker.models import ActionItem, Member, TranscriptSegment, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +92,39 @@ def is_opted_out(session: Session, discord_id: int) -> bool:
 def opted_out_ids(session: Session) -> set[int]:
     """The Discord ids of everyone who opted out of recording (the recorder's cache)."""
     return {i for i in session.exec(select(Member.discord_id).where(Member.recording_opt_out == True)) if i}  # noqa: E712
+
+
+def _label(name: str) -> str:
+    return " ".join(re.findall(r"\w+", name.casefold()))
+
+
+def link_speakers(session: Session, meeting_id: int, speakers: dict[str, str]) -> int:
+    """Tie the meeting's transcript lines and action items to the Discord accounts that spoke them.
+
+    `speakers`: each speaker label of the recording → the Discord user id of its track (the recorder knows it). An
+    item's owner is the account of the speaker its owner name is, or nobody — never a member who merely has that
+    display name. Returns the number of items with an owner."""
+    by_label: dict[str, int] = {}
+    for label, discord_id in speakers.items():
+        if not discord_id or not str(discord_id).isdigit():
+            continue
+        member = find(session, int(discord_id))
+        if member is None:
+            member = Member(discord_id=int(discord_id), display_name=label)
+            session.add(member)
+            session.flush()
+        by_label[_label(label)] = member.id
+    owned = 0
+    for item in session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting_id)):
+        owner = by_label.get(_label(item.owner_name)) if item.owner_name else None
+        if item.owner_id != owner:
+            item.owner_id = owner
+            session.add(item)
+        owned += owner is not None
+    for segment in session.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)):
+        member_id = by_label.get(_label(segment.speaker))
+        if segment.member_id != member_id:
+            segment.member_id = member_id
+            session.add(segment)
+    session.flush()
+    return owned

@@ -245,9 +245,29 @@ def store_summary(session: Session, meeting: Meeting, minutes, targets, settings
     stored = save_minutes(
         session, meeting, minutes, targets=Targets() if held else targets, model=settings.models.llm_model
     )
+    _link_speakers(session, meeting)
     if held:
         review.hold(session, meeting, settings)
     return stored
+
+
+def _link_speakers(session: Session, meeting: Meeting) -> None:
+    """Items are owned by the Discord account whose track said the owner's name, not by display names (which anyone
+    can take). Only a recording made by the bot knows the accounts; a folder without them keeps what the names
+    gave (`wgbot process --publish`: the organizer's own recording)."""
+    from tracker import members
+    from transcripts.recording import RecordingError, read_recording
+
+    folder = Path(meeting.recording_dir) if meeting.recording_dir else None
+    if folder is None or not folder.is_dir():
+        return
+    try:
+        tracks = read_recording(folder).tracks
+    except RecordingError:
+        return
+    speakers = {t.speaker: t.user_id for t in tracks if t.user_id}
+    if speakers:
+        members.link_speakers(session, meeting.id, speakers)
 
 
 def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> MeetingState:

@@ -182,10 +182,11 @@ async def test_start_and_stop_recording(bot, fake_discord, sqlite_db, clock):
 async def seed_items(db) -> dict[str, int]:
     with db.session() as session:
         carol = Member(discord_id=CAROL.id, display_name="Carol")
-        session.add(carol)
+        bob = Member(discord_id=BOB.id, display_name="Bob")  # Bob's track said it: owned by his account
+        session.add_all([carol, bob])
         session.flush()
         items = [
-            ActionItem(owner_name="Bob", task="Write the release notes"),
+            ActionItem(owner_name="Bob", owner_id=bob.id, task="Write the release notes"),
             ActionItem(owner_name="Carol", owner_id=carol.id, task="Book the venue"),
             ActionItem(owner_name="Dave", task="Fix the CI cache"),
         ]

@@ -17,9 +17,9 @@ def people_and_items(db, group):
         bob = members.get_or_create(session, 2, "Bob")
         bob.github_login = "bobby"
         items = [
-            ActionItem(owner_name="ada", task="Write the notes"),  # named, not linked
+            ActionItem(owner_name="ada", owner_id=ada.id, task="Write the notes"),  # said by Ada's account
             ActionItem(owner_name="Robert", owner_id=bob.id, task="Book the room"),  # linked
-            ActionItem(owner_name="bobby", task="Fix CI"),  # named by GitHub login
+            ActionItem(owner_name="bobby", task="Fix CI"),  # named by GitHub login, not linked
             ActionItem(owner_name="Ada", task="Old", status=ItemStatus.done),
             ActionItem(owner_name="100%_sure", task="Odd name"),
         ]
@@ -42,11 +42,11 @@ def test_list_and_filter_by_owner(db, group, people_and_items):
         assert actions.owner_names(session, group, "b") == ["bobby"]
 
 
-def test_mine_matches_links_names_and_logins(db, group, people_and_items):
+def test_mine_is_what_the_account_owns_not_what_its_names_match(db, group, people_and_items):
     ada, bob, _ = people_and_items
     with db.session() as session:
         assert [i.task for i in actions.mine(session, group, ada)] == ["Write the notes"]
-        assert [i.task for i in actions.mine(session, group, bob)] == ["Book the room", "Fix CI"]
+        assert [i.task for i in actions.mine(session, group, bob)] == ["Book the room"]  # "bobby" is only a label
 
 
 def test_done_by_the_owner_or_an_organizer(db, group, people_and_items):
@@ -74,3 +74,16 @@ def test_assign_to_others_is_for_organizers(db, group, people_and_items):
         assert taken.owner_id == ada.id and taken.owner_name == "Ada"
         moved = actions.assign(session, group, ids["Book the room"], ada, bob, is_organizer=True)
         assert moved.owner_id == ada.id
+
+
+def test_renaming_yourself_after_a_member_does_not_let_you_close_their_items(db, group, people_and_items):
+    ada, bob, ids = people_and_items
+    with db.session() as session:
+        mallory = members.get_or_create(session, 666, "Mallory")
+        mallory = members.get_or_create(session, 666, "Ada")  # renamed on Discord to look like Ada
+        with pytest.raises(ActionError, match="belongs to ada"):
+            actions.mark_done(session, group, ids["Write the notes"], mallory, is_organizer=False)
+        assert actions.mine(session, group, mallory) == []
+        mallory = members.get_or_create(session, 666, "bobby")
+        with pytest.raises(ActionError, match="not linked to anyone's account yet"):
+            actions.mark_done(session, group, ids["Fix CI"], mallory, is_organizer=False)
