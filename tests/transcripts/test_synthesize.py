@@ -79,3 +79,29 @@ def test_rendering_is_cached(tmp_path, monkeypatch):
     second = synthesize_meeting(lines, tmp_path / "b")
     assert (tmp_path / "b" / "ann.ogg").exists() and (tmp_path / "b" / "manifest.json").exists()
     assert second.lines[0].end == first.lines[0].end
+
+
+def test_festival_voices_and_sox_variants_speak_as_distinct_speakers(tmp_path, tiny_engine):
+    """The second speech engine of the evaluation corpus: festival voices, and sox's pitch and tempo on them."""
+    import pytest
+
+    from transcripts.synthesize import ESPEAK_RATE, SynthesisError, render_line
+    from transcripts.transcribe import transcribe_recording
+    from transcripts.wer import word_error_rate
+
+    text = "Jeshli, could you share the slides from the benchmark tomorrow?"
+    plain = render_line(text, "festival:kal_diphone")
+    slower_lower = render_line(text, "festival:kal_diphone@-300,0.9")
+    assert 1.5 < len(plain) / ESPEAK_RATE < 8 and np.abs(plain).max() < 1.0  # normalized, not clipped
+    assert len(slower_lower) > len(plain) * 1.05  # tempo 0.9: longer
+    with pytest.raises(SynthesisError, match="unknown festival voice"):
+        render_line(text, "festival:no_such_voice")
+    lines = [
+        ScriptLine("Alice", text, voice="festival:cmu_us_slt_arctic_hts"),
+        ScriptLine("Bob", "Sure, I will share the slides tomorrow morning.", voice="festival:ked_diphone@200,1.05"),
+    ]
+    meeting = synthesize_meeting(lines, tmp_path, noise=0.003)
+    transcript = transcribe_recording(tmp_path, engine=tiny_engine)
+    assert transcript.speakers == ["Alice", "Bob"]
+    hypothesis = " ".join(s.text for s in transcript.segments)
+    assert word_error_rate(meeting.text(), hypothesis) <= 0.2, hypothesis
