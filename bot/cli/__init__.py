@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ask, db, doctor, health, process, project, publish, run, schedule, search, site, web, worker
+from bot.cli import ask, db, doctor, forget, health, process, project, publish, run, schedule, search, site, web, worker
 from tracker.logs import configure_logging
 
 app = typer.Typer(
@@ -40,5 +40,5 @@ def main(
     configure_logging(verbose, console_level=logging.INFO if ctx.invoked_subcommand in SERVICES else logging.WARNING)
 
 
-for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask, web, site, project):
+for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask, web, site, project, forget):
     module.register(app)
