@@ -26,6 +26,7 @@ from tracker.models import (
     MeetingState,
     Member,
     MinutesRecord,
+    SearchDoc,
     TranscriptSegment,
     WishlistEntry,
     WorkingGroup,
@@ -44,7 +45,6 @@ class MeetingSummary:
     duration_seconds: float
     attendees: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
-    summary: str = ""
 
     @property
     def date(self) -> str:
@@ -143,7 +143,8 @@ def _slugs(meetings: list[Meeting]) -> dict[int, str]:
 
 
 # The meeting list is what every page starts from, and computing its attendees reads every transcript line: it is
-# kept per database and group, and computed again when a cheap fingerprint of what it depends on changes.
+# kept per database and group, and computed again when a cheap fingerprint of what it depends on changes. It holds
+# no minutes text (`summary_of` reads that fresh).
 _kept: dict[tuple[str, int], tuple[tuple, list[MeetingSummary]]] = {}
 
 
@@ -157,9 +158,12 @@ def _fingerprint(session: Session, group: WorkingGroup) -> tuple:
     # Transcripts are replaced with new rows (tracker/minutes_store.py), so their newest id says they changed; a
     # count of the lines would read the whole table.
     lines = session.exec(select(func.max(col(TranscriptSegment.id)))).one()
+    # Every change to a meeting's lines or minutes rebuilds its search texts (tracker.search.index_meeting: deleted
+    # and inserted again), which moves their newest id: forgetting someone's lines shows here too.
+    texts = session.exec(select(func.max(col(SearchDoc.id)))).one()
     agenda = session.exec(select(func.count(col(AgendaItem.id)), func.max(col(AgendaItem.id)))).one()
     minutes = session.exec(select(func.count(col(MinutesRecord.id)), func.max(col(MinutesRecord.id)))).one()
-    return (*meetings, *members, lines, *agenda, *minutes)
+    return (*meetings, *members, lines, texts, *agenda, *minutes)
 
 
 def published_meetings(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
@@ -203,11 +207,6 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
         select(AgendaItem).where(col(AgendaItem.meeting_id).in_(ids)).order_by(col(AgendaItem.id))
     ).all():
         topics[item.meeting_id].append(item.topic)
-    summaries = dict(
-        session.exec(
-            select(MinutesRecord.meeting_id, MinutesRecord.summary).where(col(MinutesRecord.meeting_id).in_(ids))
-        ).all()
-    )
     slugs = _slugs(meetings)
     out = []
     for m in meetings:
@@ -224,10 +223,14 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
                 duration_seconds=duration,
                 attendees=speakers.get(m.id, []),
                 topics=topics.get(m.id, []),
-                summary=summaries.get(m.id, ""),
             )
         )
     return out
+
+
+def summary_of(session: Session, meeting_id: int) -> str:
+    """The short summary of a meeting's minutes ("" without minutes); read fresh, never from the kept list."""
+    return session.exec(select(MinutesRecord.summary).where(MinutesRecord.meeting_id == meeting_id)).first() or ""
 
 
 def find_meeting(meetings: list[MeetingSummary], slug: str) -> MeetingSummary | None:

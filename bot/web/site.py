@@ -183,6 +183,7 @@ class Site:
             countdown=countdown(upcoming.occurrence.start, now) if upcoming else "",
             join_url=schedule.join_url(group),
             last=meetings[0] if meetings else None,
+            last_summary=public.summary_of(session, meetings[0].id) if meetings else "",
             open_actions=[a for a in actions if a.item.status.value == "open"][:15],
             top_wishes=[w for w in wishes if w.status.value == "open"][:10],
         )

@@ -7,11 +7,14 @@ import json
 import re
 
 import pytest
+from sqlmodel import delete
 
 from bot.web.export import export_site
 from tests.web.conftest import get
 from tests.web.sample import HOSTILE, HOSTILE_TOPIC, OPTED_OUT_WORDS, PHRASE, UNPUBLISHED_WORDS
 from tracker import public, stats
+from tracker.models import TranscriptSegment
+from tracker.search import index_meeting
 
 PAGES = ["", "meetings/", "meetings/2026-11-19/", "meetings/2026-11-26/", "actions/", "wishes/", "stats/", "projects/"]
 PAGES += ["search/", f"search/?q={PHRASE}", "meetings/2026-12-03/"]
@@ -163,3 +166,20 @@ async def test_the_stats_page_draws_its_charts_as_svg(server, sample):
     _, _, body = await get(server.site_url + "stats/")
     assert body.count("<svg") == 4 and body.count("<figure") == 4
     assert "4.6 days" in body
+
+
+def test_the_kept_meeting_list_follows_lines_deleted_as_forgetting_someone_deletes_them(db, sample):
+    with db.session() as session:
+        group = public.first_group(session)
+        before = {m.slug: m.attendees for m in public.published_meetings(session, group)}  # computed and kept
+        assert before["2026-11-19"] == ["Ada", "Bob"]
+    with db.session() as session:  # what tracker/forget.py does to a person's lines (not the newest rows)
+        session.exec(
+            delete(TranscriptSegment).where(
+                TranscriptSegment.meeting_id == sample.published[0], TranscriptSegment.speaker == "Bob"
+            )
+        )
+        index_meeting(session, sample.published[0])
+    with db.session() as session:
+        after = {m.slug: m.attendees for m in public.published_meetings(session, public.first_group(session))}
+    assert after["2026-11-19"] == ["Ada"]
