@@ -70,11 +70,19 @@ def test_a_date_in_the_owners_next_turn_corrects_the_promise():
     assert item.due == dt.date(2026, 12, 9)
 
 
-def test_a_new_promise_in_the_next_turn_keeps_its_own_date():
+def test_a_new_promise_or_a_report_in_the_next_turn_keeps_its_own_date():
     g = grounder(
         [
             ("Carol", "I will fix the nightly build by Monday."),
             ("Carol", "And I will write the release blog post next week."),
+        ]
+    )
+    assert g.action("Carol", "fix the nightly build").due == dt.date(2026, 12, 7)
+    g = grounder(
+        [
+            ("Carol", "I will fix the nightly build by Monday."),
+            ("Dave", "Thanks."),
+            ("Carol", "The release itself is on Wednesday."),
         ]
     )
     assert g.action("Carol", "fix the nightly build").due == dt.date(2026, 12, 7)

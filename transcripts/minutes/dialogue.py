@@ -170,8 +170,8 @@ def exchange_at(
 
 
 def _with_corrections(lines: list[Line], taken: Exchange, task: str) -> Exchange:
-    """Add the owner's next turn when it corrects the date ("Actually, let's say Monday") without taking anything
-    else on."""
+    """Add the owner's next turn when it corrects the date ("Actually, let's say Monday") or restates the task with
+    a date ("the guide by Wednesday, then"), without taking anything else on."""
     owner = taken.owner or lines[taken.lines[-1]].speaker
     last = taken.lines[-1]
     for j in range(last + 1, min(len(lines), last + 1 + FOLLOW_UP_WITHIN)):
@@ -181,8 +181,8 @@ def _with_corrections(lines: list[Line], taken: Exchange, task: str) -> Exchange
         if is_injection(turn) or not find_due_dates(turn.text, dt.date.min):
             break
         corrects = bool(CORRECTION.search(turn.text))
-        if not corrects and COMMITMENT.search(turn.text) and _new_words(turn.text, task) >= 2:
-            break  # a new promise of its own
+        if not corrects and (support(task, turn.text) < 0.5 or _new_words(turn.text, task) >= 2):
+            break  # not about this task ("The release is on Monday"), or a new promise of its own
         taken.lines.append(j)
         taken.clauses[j] = [p for p in clauses(turn.text) if not (COMMITMENT.search(p) and _new_words(p, task) >= 2)]
         break
