@@ -202,3 +202,22 @@ def test_an_answer_without_task_words_takes_the_task_of_the_request():
     item = g.action("Ben", "do it in three days", cited=2)
     assert item.task == "Clean up the old artifacts on the build server"
     assert (item.owner, item.due) == ("Ben", dt.date(2026, 12, 6))
+
+
+def test_the_same_task_said_again_shorter_or_longer_is_one_item():
+    g = grounder(
+        [
+            ("Jeshli", "I will share the slides from the GPT2 demo tomorrow."),
+            ("Bob", "The CI is green again, by the way."),
+            ("Jeshli", "And yes, I'll share the slides, promise."),
+            ("Jeshli", "I will also share the benchmark notebook."),
+        ]
+    )
+    found = [
+        g.action("Jeshli", "share the slides from the GPT2 demo", cited=1),
+        g.action("Jeshli", "share the slides", cited=3),
+        g.action("Jeshli", "share the benchmark notebook", cited=4),
+    ]
+    items = _dedupe_actions([f for f in found if f], g.similarity)
+    assert [i.task for i in items] == ["Share the slides from the GPT2 demo", "Share the benchmark notebook"]
+    assert items[0].due == dt.date(2026, 12, 4)

@@ -29,7 +29,7 @@ from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import Line
 from transcripts.minutes.summary import Section, supported_points
 from transcripts.minutes.titles import placeholders
-from transcripts.minutes.words import content_words, similarity
+from transcripts.minutes.words import content_words, similarity, support
 from transcripts.types import ActionItem, Hints, Wish
 
 log = logging.getLogger(__name__)
@@ -325,8 +325,16 @@ def _attach_decisions(sections: list[Section], decisions: list[str], timed: list
         section.decisions.append(text)
 
 
+def _restated(a: ActionItem, b: ActionItem) -> bool:
+    """Whether b says a's task again, shorter or longer ("Share the slides" / "Share the slides from the demo"),
+    with no other due date."""
+    short, long = sorted((a.task, b.task), key=lambda t: len(content_words(t)))
+    return len(content_words(short)) >= 2 and support(short, long) >= 0.9 and (a.due == b.due or None in (a.due, b.due))
+
+
 def _dedupe_actions(items: list[ActionItem], similar=similarity) -> list[ActionItem]:
-    """One item per task: the same owner on the same line with a similar task, or an almost identical task."""
+    """One item per commitment: the same owner in the same exchange with a similar task, an almost identical task,
+    or the same task said again."""
     kept: list[ActionItem] = []
     for item in sorted(items, key=lambda a: a.at):
         twin = next(
@@ -334,7 +342,11 @@ def _dedupe_actions(items: list[ActionItem], similar=similarity) -> list[ActionI
                 k
                 for k in kept
                 if k.owner == item.owner
-                and (similar(k.task, item.task) >= SAME_TASK or (k.at == item.at and similar(k.task, item.task) > 0.3))
+                and (
+                    similar(k.task, item.task) >= SAME_TASK
+                    or (k.at == item.at and similar(k.task, item.task) > 0.3)
+                    or _restated(k, item)
+                )
             ),
             None,
         )
