@@ -34,6 +34,7 @@ from tracker.models import (
 )
 
 PUBLISHED = MeetingState.published
+_HEADING = re.compile(r"^\*\*(.+?)\*\*\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -207,6 +208,11 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
         select(AgendaItem).where(col(AgendaItem.meeting_id).in_(ids)).order_by(col(AgendaItem.id))
     ).all():
         topics[item.meeting_id].append(item.topic)
+    for meeting_id, summary in session.exec(
+        select(MinutesRecord.meeting_id, MinutesRecord.summary).where(col(MinutesRecord.meeting_id).in_(ids))
+    ).all():
+        if not topics.get(meeting_id):  # no agenda: the minutes' topic headings (a bold line per topic)
+            topics[meeting_id] = _HEADING.findall(summary or "")
     slugs = _slugs(meetings)
     out = []
     for m in meetings:

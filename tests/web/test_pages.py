@@ -36,6 +36,7 @@ async def test_every_page_answers_with_html_from_the_published_history(server, s
     for path in PAGES:
         assert pages[path].startswith("<!doctype html>") and "</html>" in pages[path], path
     assert "DAI WG call" in pages["meetings/"] and "2026-11-26" in pages["meetings/"]
+    assert "<td>Runners</td>" in pages["meetings/"]  # no agenda: the topic headings of the minutes
     assert "Keep the weekly call at 17:00 UTC" in pages["meetings/2026-11-19/"]  # a decision
     assert "https://example.org/runners" in pages["meetings/2026-11-26/"]  # a link
     assert "Release 1.2 planning" in pages[""] and "in 3 days" in pages[""]  # the next meeting's agenda, countdown
