@@ -8,7 +8,6 @@ record was lost to a crash between posting and recording. The post itself carrie
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ import discord
 
 from bot import embeds
 from tracker import agenda, discord_state, schedule
+from tracker.publishing.discord_rest import nonce_for
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_SCAN = 50  # messages to look through for an earlier post of the same announcement
-
-
-def nonce(key: str) -> str:
-    return "wg" + hashlib.sha256(key.encode()).hexdigest()[:20]  # Discord allows 25 characters
 
 
 def reference(key: str) -> str:
@@ -80,7 +76,7 @@ class Announcer:
                 )
                 return None
         message = await channel.send(
-            content=content, embed=embed, nonce=nonce(key), allowed_mentions=discord.AllowedMentions.none()
+            content=content, embed=embed, nonce=nonce_for(key), allowed_mentions=discord.AllowedMentions.none()
         )
         await self.bot.db_call(
             discord_state.record_posted, meeting_id, key, message.channel.id, message.id, message.jump_url

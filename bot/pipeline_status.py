@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from tracker.models import (
     WishlistEntry,
     as_utc,
 )
+from tracker.publishing.discord_rest import nonce_for
 from tracker.publishing.outbox import owned
 
 if TYPE_CHECKING:
@@ -346,11 +346,6 @@ def render(p: Progress, review_url: str | None = None) -> discord.Embed:
 Observer = Callable[[Progress], Awaitable[None]]
 
 
-def status_nonce(meeting_id: int) -> str:
-    """A repeat of the first post within minutes (a crash before its id was stored) is the same message."""
-    return "st" + hashlib.sha256(f"m{meeting_id}-status".encode()).hexdigest()[:20]
-
-
 class PipelineStatus:
     """One watcher task per meeting whose pipeline is running; each keeps the meeting's status message current."""
 
@@ -441,7 +436,9 @@ class PipelineStatus:
             except discord.NotFound:
                 log.warning("the status message of meeting %s was deleted; posting a new one", progress.meeting_id)
         message = await channel.send(
-            embed=embed, nonce=status_nonce(progress.meeting_id), allowed_mentions=discord.AllowedMentions.none()
+            embed=embed,
+            nonce=nonce_for(f"m{progress.meeting_id}-status"),
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         await self.bot.db_call(set_status_message, progress.meeting_id, message.id)
         progress.status_message_id = message.id

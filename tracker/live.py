@@ -40,6 +40,7 @@ import numpy as np
 
 from tracker import optout
 from tracker.recording_files import LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE
+from transcripts.cpu import available_threads
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class LiveOptions:
     ) -> LiveOptions:
         m = settings.models
         # Leave one core to the bot and the recorder: the live transcriber must not starve the receive path.
-        threads = m.threads or max(1, (os.cpu_count() or 2) - 1)
+        threads = m.threads or max(1, available_threads() - 1)
         return cls(
             m.whisper_engine,
             m.whisper_model,

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from transcripts.cpu import available_threads
+
 from .errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -99,13 +101,6 @@ def split_at_timestamps(
         begin = start if start is not None else last_time
         pieces.append((begin, max(begin, content_duration), current))
     return pieces
-
-
-def default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def normalize_compute_type(compute_type: str) -> str:
@@ -422,7 +417,7 @@ def load_engine(
 ) -> Engine:
     """The engine for these settings, loaded on first use and then shared by the whole process."""
     compute_type = normalize_compute_type(compute_type)
-    threads = threads or default_threads()
+    threads = threads or available_threads()
     key = (engine, model, compute_type, threads)
     with _cache_lock:
         cached = _cache.get(key)

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from transcripts.answer_cache import AnswerCache, answer_key
+from transcripts.cpu import available_threads
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
 from transcripts.llama_model import LlamaLoadError, LlamaModel
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
@@ -95,26 +96,6 @@ class UsageTotals:
     @property
     def generation_tokens_per_second(self) -> float:
         return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
-
-
-def available_threads() -> int:
-    """CPU threads this process may use: the CPUs it may run on, within a container's CPU quota."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        count = os.cpu_count() or 1
-    return max(1, _cgroup_cpu_limit(count))
-
-
-def _cgroup_cpu_limit(count: int) -> int:
-    # A container limited to 2 CPUs on a 64-core host must not start 64 threads.
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            return max(1, min(count, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return count
 
 
 def _cpu_has_amx() -> bool:

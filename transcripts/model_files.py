@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcripts.cpu import available_threads
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WHISPER_MODEL = "base"
@@ -190,7 +192,7 @@ def quantize_q8_0(src: Path, dest: Path, threads: int | None = None) -> Path:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
     params.allow_requantize = True
-    params.nthread = threads or os.cpu_count() or 1
+    params.nthread = threads or available_threads()
     tmp = dest.with_name(dest.name + ".part")
     status = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), params)
     if status != 0 or not tmp.exists():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,7 @@ from bot.errors import explain, reply_ephemeral
 from bot.pipeline_status import Progress
 from tracker import review as reviews
 from tracker.models import ReviewDefault, ReviewState
+from tracker.publishing.discord_rest import nonce_for
 from tracker.review import Review, ReviewError, ReviewItem
 
 if TYPE_CHECKING:
@@ -249,10 +249,6 @@ class EditItemModal(discord.ui.Modal):
 # ---- the cog ---------------------------------------------------------------------------------------------------
 
 
-def review_nonce(meeting_id: int) -> str:
-    return "rv" + hashlib.sha256(f"m{meeting_id}-review".encode()).hexdigest()[:20]
-
-
 class ReviewCog(commands.Cog, name="Review"):
     def __init__(self, bot: WgBot, check_seconds: float = 60.0) -> None:
         self.bot = bot
@@ -319,7 +315,7 @@ class ReviewCog(commands.Cog, name="Review"):
             content=review_content(current, role),
             embed=review_embed(current),
             view=ReviewView(self, current),
-            nonce=review_nonce(meeting_id),
+            nonce=nonce_for(f"m{meeting_id}-review"),
             allowed_mentions=discord.AllowedMentions(
                 everyone=False, users=False, roles=[discord.Object(role)] if role else False
             ),

@@ -37,7 +37,8 @@ class MessageRef:
 
 
 def nonce_for(key: str) -> str:
-    """Discord nonces are at most 25 characters; the idempotency key is longer, so hash it."""
+    """The nonce of every message wgbot creates (here and in the bot): a repeat of the same create within minutes
+    is the same message. Discord nonces are at most 25 characters; the idempotency key is longer, so hash it."""
     return hashlib.sha256(key.encode()).hexdigest()[:25]
 
 
