@@ -24,7 +24,8 @@ from tracker.models import (
 )
 
 SLASH_COMMANDS = {
-    "meeting", "agenda", "actions", "wishlist", "summary", "search", "ask", "catchup", "calendar", "link", "record"
+    "meeting", "agenda", "actions", "wishlist", "summary", "search", "ask", "catchup", "calendar", "link", "record",
+    "project", "live",
 }  # fmt: skip
 
 
