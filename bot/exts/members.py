@@ -1,13 +1,16 @@
-"""`/link github <login>` and `/record optout | optin`: what members say about themselves."""
+"""`/link github <login>`, `/record optout | optin` and `/forget-me`: what members say about themselves."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import embeds
+from tracker import forget as forgetting
 from tracker import members
 
 if TYPE_CHECKING:
@@ -48,6 +51,53 @@ class Members(commands.Cog):
             "🎙️ You are opted in: your voice is recorded for the transcript and minutes of the calls.",
             ephemeral=True,
         )
+
+    @app_commands.command(name="forget-me", description="Remove your voice and words from every meeting")
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        def find(session):
+            try:
+                return forgetting.resolve(session, str(interaction.user.id))
+            except forgetting.ForgetError:
+                return None
+
+        person = await self.bot.db_call(find)
+        if person is None:
+            await interaction.response.send_message("🗑️ wgbot keeps nothing of you: nothing to forget.", ephemeral=True)
+            return
+        planned = await asyncio.to_thread(forgetting.preview, self.bot.db, person)
+        text = embeds.lines_within(planned.lines_of_text(), 1700)
+        await interaction.response.send_message(
+            f"**This is what wgbot would remove or edit:**\n{text}\n\nIt cannot be undone.",
+            view=ForgetView(self.bot, person, interaction.user.id),
+            ephemeral=True,
+        )
+
+
+class ForgetView(discord.ui.View):
+    """The confirmation of `/forget-me`: nothing happens until its owner presses "Forget me"."""
+
+    def __init__(self, bot: WgBot, person: forgetting.Person, user_id: int) -> None:
+        super().__init__(timeout=600)
+        self.bot, self.person, self.user_id = bot, person, user_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.user_id
+
+    @discord.ui.button(label="Forget me", style=discord.ButtonStyle.danger, custom_id="wgbot:forget:yes")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.stop()
+        report = await asyncio.to_thread(forgetting.forget, self.bot.db, self.person)
+        done = (
+            f"🗑️ Done: {report.lines} transcript line(s) and {len(report.audio_files)} audio file(s) removed; "
+            f"{len(report.edits)} published text(s) are being edited."
+        )
+        cannot = [f"• cannot change: {p.kind} {p.where} ({p.note})" for p in report.unchanged] + report.notes
+        await interaction.response.edit_message(content=embeds.lines_within([done, *cannot], 1900), view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="wgbot:forget:no")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was changed.", view=None)
 
 
 async def setup(bot: WgBot) -> None:
