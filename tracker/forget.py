@@ -6,7 +6,7 @@ labels are those of the tracks their account recorded (the manifests know the ac
 tied to their member.
 
 What changes (`forget`), in one transaction, then on disk:
-- transcript lines of theirs: deleted; the search index is rebuilt for those meetings and their own texts dropped;
+- transcript lines and call-chat messages of theirs: deleted; the search index is rebuilt for those meetings and their own texts dropped;
 - action items they owned: stay, unassigned, without their words (excerpts lose their lines); wishes lose their lines;
 - the minutes' prose (written by the model from the whole call): their name is replaced by "a participant" — what
   they said may still be paraphrased there, and the report says so;
@@ -34,6 +34,7 @@ from tracker.db import Database
 from tracker.live import scrub_files
 from tracker.models import (
     ActionItem,
+    ChatMessage,
     Meeting,
     Member,
     MinutesRecord,
@@ -45,6 +46,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.publishing.outbox import owned, republish
+from transcripts.errors import UserError
 from transcripts.recording import MANIFEST_NAME
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ FORGOTTEN_NAME = "(forgotten member)"
 _MENTION = re.compile(r"<@!?(\d+)>|(\d+)")
 
 
-class ForgetError(ValueError):
+class ForgetError(UserError, ValueError):
     """A forget request that cannot be honoured; the message is fit to show the user."""
 
 
@@ -83,6 +85,7 @@ class ForgetReport:
     person: Person
     meetings: list[int] = field(default_factory=list)
     lines: int = 0
+    chat_messages: int = 0
     audio_files: list[str] = field(default_factory=list)
     items_unassigned: int = 0
     search_texts: int = 0
@@ -92,7 +95,8 @@ class ForgetReport:
 
     def lines_of_text(self) -> list[str]:
         out = [
-            f"{self.person.label}: {self.lines} transcript line(s) in {len(self.meetings)} meeting(s), "
+            f"{self.person.label}: {self.lines} transcript line(s) and {self.chat_messages} chat message(s) in "
+            f"{len(self.meetings)} meeting(s), "
             f"{len(self.audio_files)} audio file(s), {self.items_unassigned} action item(s) unassigned, "
             f"{self.search_texts} search text(s)."
         ]
@@ -204,6 +208,15 @@ def _scrub_db(session: Session, person: Person, report: ForgetReport) -> set[int
         changed.add(segment.meeting_id)
         session.delete(segment)
         report.lines += 1
+    chat = []
+    if person.discord_id is not None:
+        chat.append(ChatMessage.author_discord_id == person.discord_id)
+    if person.member_id is not None:
+        chat.append(ChatMessage.member_id == person.member_id)
+    for message in session.exec(select(ChatMessage).where(or_(*chat))) if chat else []:
+        changed.add(message.meeting_id)
+        session.delete(message)
+        report.chat_messages += 1
     changed_items: list[tuple[PublicationKind, int]] = []
     for item in _items(session, person):
         owner = item.owner_id == person.member_id and person.member_id is not None
