@@ -14,32 +14,13 @@ import discord
 from discord import app_commands
 
 from bot.checks import NotOrganizer
-from tracker.actions import ActionError
-from tracker.agenda import AgendaError
-from tracker.members import MemberError
-from tracker.recordings import RecordingError
-from tracker.schedule import ScheduleError
-from tracker.search import SearchError
-from tracker.wishlist import WishlistError
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
-class CommandProblem(app_commands.AppCommandError):
+class CommandProblem(UserError, app_commands.AppCommandError):
     """A bot-level problem the user can act on (bad input, a channel that is not configured); shown as is."""
-
-
-# Errors raised by the tracker for requests that cannot be honoured: their messages are written for users.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    CommandProblem,
-    ScheduleError,
-    AgendaError,
-    ActionError,
-    WishlistError,
-    MemberError,
-    SearchError,
-    RecordingError,
-)
 
 
 def sentence(message: str) -> str:
@@ -66,7 +47,7 @@ def explain(interaction: discord.Interaction, error: Exception) -> str:
     if isinstance(original, NotOrganizer):
         log.info("refused %s: not an organizer", _context(interaction))
         return f"🚫 {original}"
-    if isinstance(original, USER_ERRORS):
+    if isinstance(original, UserError):
         log.info("%s: %s", _context(interaction), original)
         return f"❌ {sentence(str(original))}"
     if isinstance(original, app_commands.TransformerError):

@@ -14,13 +14,14 @@ import logging
 from sqlmodel import Session, col, or_, select
 
 from tracker.models import ActionItem, ItemStatus, Meeting, Member, WorkingGroup, utcnow
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
 LIST_LIMIT = 25
 
 
-class ActionError(ValueError):
+class ActionError(UserError, ValueError):
     """An action-item request that cannot be honoured; the message is fit to show the user."""
 
 

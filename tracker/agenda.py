@@ -23,6 +23,7 @@ from tracker.models import (
     WorkingGroup,
     as_utc,
 )
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ DIGEST_WISHES = 10
 WISH_WINDOW = dt.timedelta(days=30)  # "recent" wish-list entries in the digest
 
 
-class AgendaError(ValueError):
+class AgendaError(UserError, ValueError):
     """An agenda request that cannot be honoured; the message is fit to show the user."""
 
 

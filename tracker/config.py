@@ -21,8 +21,10 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from transcripts.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """One line naming the setting that is missing or wrong."""
 
 
@@ -290,6 +292,11 @@ class WebSettings(Section):
     public_url: str | None = None  # how people reach the web home, e.g. https://wg.example.org/ (links in calendars)
     secret: SecretStr | None = None  # signs the live page's links (default: a random key kept in the data folder)
     live_link_hours: float = Field(4.0, gt=0, le=48)  # how long a live page link works
+    # The static site in the GitHub repository ([github] repo): committed by the bot after each published meeting
+    # when publish_site is on, and by `wgbot site --publish`; site_branch "gh-pages" with site_dir "" for Pages.
+    publish_site: bool = False
+    site_branch: str | None = None  # default: the repository's default branch
+    site_dir: str = "site"  # the folder in that branch ("" for its root)
 
     @field_validator("public_url")
     @classmethod

@@ -12,6 +12,7 @@ import re
 from sqlmodel import Session, select
 
 from tracker.models import ActionItem, Member, TranscriptSegment, utcnow
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/([^/?#]+)/?$", re.IGNORECASE)
 
 
-class MemberError(ValueError):
+class MemberError(UserError, ValueError):
     """A request about a member that cannot be honoured; the message is fit to show the user."""
 
 

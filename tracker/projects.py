@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from tracker.models import Project, WorkingGroup, as_utc, utcnow
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _REPO_URL = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/([^/]+/[^/?#]+?)(?:\.git)?/?$", re.IGNORECASE)
 
 
-class ProjectError(ValueError):
+class ProjectError(UserError, ValueError):
     """A project request that cannot be honoured; the message is fit to show the user."""
 
 

@@ -16,13 +16,14 @@ from sqlmodel import Session, col, select
 
 from tracker import schedule
 from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc, utcnow
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
 EARLY_START = dt.timedelta(minutes=60)  # a recording started this long before a scheduled meeting belongs to it
 
 
-class RecordingError(ValueError):
+class RecordingError(UserError, ValueError):
     """A recording request that cannot be honoured; the message is fit to show the user."""
 
 

@@ -38,6 +38,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.publishing.outbox import owned
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ ItemKind = Literal["action", "wish"]
 OWNER_MAX = 80
 
 
-class ReviewError(ValueError):
+class ReviewError(UserError, ValueError):
     """A review request that cannot be honoured; the message is fit to show the user."""
 
 

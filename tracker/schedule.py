@@ -16,6 +16,7 @@ from icalendar import Calendar, Event, vRecur
 from sqlmodel import Session, select
 
 from tracker.models import AgendaItem, Meeting, MeetingState, WorkingGroup, as_utc, utcnow
+from transcripts.errors import UserError
 
 if TYPE_CHECKING:
     from tracker.config import Settings
@@ -25,7 +26,7 @@ WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 MAX_SCAN_WEEKS = 520  # ten years of slots: a bound, so a fully skipped series cannot loop forever
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UserError, ValueError):
     """A schedule request that cannot be honoured; the message is fit to show a user."""
 
 

@@ -37,6 +37,7 @@ from tracker.models import (
     as_utc,
 )
 from tracker.publishing import escape
+from transcripts.errors import UserError
 from transcripts.minutes.words import stem
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ _STOP_TEXT = (
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
 
-class SearchError(ValueError):
+class SearchError(UserError, ValueError):
     """A search or minutes request that cannot be answered; the message is fit to show the user."""
 
 

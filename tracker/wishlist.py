@@ -7,6 +7,7 @@ import logging
 from sqlmodel import Session, col, or_, select
 
 from tracker.models import ItemStatus, Meeting, Member, WishlistEntry, WorkingGroup
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ MAX_DETAILS = 2000
 LIST_LIMIT = 20
 
 
-class WishlistError(ValueError):
+class WishlistError(UserError, ValueError):
     """A wish-list request that cannot be honoured; the message is fit to show the user."""
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 
-class TranscriptionError(RuntimeError):
+class UserError(Exception):
+    """A message written for the person who asked (bad input, a refusal, a missing setting): every face shows it as
+    it is — the CLI on one line, Discord as the command's answer — never as a traceback. Every such error of
+    wgbot's subclasses this, so no face keeps a list of them."""
+
+
+class TranscriptionError(UserError, RuntimeError):
     """Nothing could be transcribed (every track failed), or the input cannot be read at all."""
 
 

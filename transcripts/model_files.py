@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transcripts.cpu import available_threads
+from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ DEFAULT_WHISPER_MODEL = "base"
 DEFAULT_LLM_MODEL = "qwen2.5-coder-1.5b-q8_0"
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(UserError, RuntimeError):
     """A model file is missing, incomplete, or not the one we expect."""
 
 

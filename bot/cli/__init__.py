@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from bot.cli import ask, db, doctor, forget, health, process, project, publish, run, schedule, search, site, web, worker
+from bot.cli.common import err_console
 from tracker.logs import configure_logging
+from transcripts.errors import UserError
 
 app = typer.Typer(
     name="wgbot",
@@ -42,3 +46,13 @@ def main(
 
 for module in (process, run, schedule, publish, worker, doctor, health, db, search, ask, web, site, project, forget):
     module.register(app)
+
+
+def run() -> None:
+    """The `wgbot` command. A `UserError` that a command did not handle itself is its one-line message and exit
+    code 1, never a traceback."""
+    try:
+        app()
+    except UserError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -79,3 +79,37 @@ def test_bad_configuration_is_a_one_line_error(env, expected):
 def test_a_bad_date_is_a_usage_error():
     result = run("schedule", "skip", "next week")
     assert result.returncode == 2 and "is not a date" in result.stderr
+
+
+def test_a_user_error_no_command_handled_is_one_line_and_exit_code_1(monkeypatch, capsys):
+    import typer
+
+    import bot.cli as cli
+    from tracker.schedule import ScheduleError
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def skip() -> None:
+        raise ScheduleError("2026-12-10 is not a meeting day of this group")
+
+    monkeypatch.setattr(cli, "app", probe)
+    monkeypatch.setattr("sys.argv", ["wgbot"])
+    with pytest.raises(SystemExit) as exited:
+        cli.run()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "error: 2026-12-10 is not a meeting day of this group" and "Traceback" not in err
+
+
+def test_every_error_meant_for_users_shares_one_base():
+    """The Discord error handler and the CLI recognize user errors by this base alone (no hand-kept list)."""
+    from bot.errors import CommandProblem
+    from tracker.actions import ActionError
+    from tracker.config import ConfigError
+    from tracker.schedule import ScheduleError
+    from transcripts.errors import TranscriptionError, UserError
+    from transcripts.model_files import ModelFileError
+
+    for error in (CommandProblem, ActionError, ConfigError, ScheduleError, TranscriptionError, ModelFileError):
+        assert issubclass(error, UserError), error
