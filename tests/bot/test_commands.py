@@ -25,7 +25,7 @@ from tracker.models import (
 
 SLASH_COMMANDS = {
     "meeting", "agenda", "actions", "wishlist", "summary", "search", "ask", "catchup", "calendar", "link", "record",
-    "project", "live",
+    "project", "live", "forget-me",
 }  # fmt: skip
 
 
