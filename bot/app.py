@@ -60,6 +60,7 @@ EXTENSIONS = (
     "bot.exts.chat",
     "bot.exts.projects",
     "bot.exts.live",
+    "bot.exts.site",
 )
 
 

@@ -44,6 +44,11 @@ class RepoState:
     commits: list[dict] = field(default_factory=list)  # {"path", "branch", "message", "sha"}
     stars: int = 0
     releases: list[dict] = field(default_factory=list)  # {"tag_name", "_published"}, oldest first
+    # The Git Data API (blobs, trees, commits, refs): one commit for many files. Trees are {path: blob sha}.
+    heads: dict[str, str] = field(default_factory=dict)  # branch → head commit sha
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    trees: dict[str, dict[str, str]] = field(default_factory=dict)
+    git_commits: dict[str, dict] = field(default_factory=dict)  # sha → {"tree", "parents", "message"}
 
 
 class FakeGithub(FakeServer):
@@ -181,6 +186,14 @@ class FakeGithub(FakeServer):
         routes = [
             ("GET", r"", self._get_repo),
             ("GET", r"/releases/latest", self._latest_release),
+            ("GET", r"/git/ref/heads/(?P<branch>.+)", self._get_ref),
+            ("POST", r"/git/refs", self._create_ref),
+            ("PATCH", r"/git/refs/heads/(?P<branch>.+)", self._update_ref),
+            ("GET", r"/git/commits/(?P<sha>[0-9a-f]+)", self._get_git_commit),
+            ("POST", r"/git/commits", self._create_git_commit),
+            ("GET", r"/git/trees/(?P<sha>[0-9a-f]+)", self._get_tree),
+            ("POST", r"/git/trees", self._create_tree),
+            ("POST", r"/git/blobs", self._create_blob),
             ("GET", r"/commits", self._list_commits),
             ("GET", r"/labels", self._list_labels),
             ("POST", r"/labels", self._create_label),
@@ -366,6 +379,146 @@ class FakeGithub(FakeServer):
                 }
             )
         return self._paginate(request, items, self._api(repo, "/commits"))
+
+    # ---- Git Data API ----------------------------------------------------------------------------------------------
+
+    def _branch_tree(self, repo: RepoState, branch: str) -> str:
+        files = {p: e["sha"] for (b, p), e in repo.files.items() if b == branch}
+        for (b, _path), e in repo.files.items():
+            if b == branch:
+                repo.blobs.setdefault(e["sha"], e["content"])
+        sha = hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()
+        repo.trees[sha] = files
+        return sha
+
+    def _head(self, repo: RepoState, branch: str) -> str | None:
+        if branch in repo.heads:
+            return repo.heads[branch]
+        if branch != repo.default_branch and not any(b == branch for b, _ in repo.files):
+            return None
+        tree = self._branch_tree(repo, branch)
+        sha = hashlib.sha1(f"head {branch} {tree}".encode()).hexdigest()
+        repo.git_commits[sha] = {"tree": tree, "parents": [], "message": "files written through the contents API"}
+        repo.heads[branch] = sha
+        return sha
+
+    def _ref_json(self, repo: RepoState, branch: str) -> dict:
+        sha = repo.heads[branch]
+        return {
+            "ref": f"refs/heads/{branch}",
+            "node_id": f"REF_{branch}",
+            "url": self._api(repo, f"/git/refs/heads/{branch}"),
+            "object": {"type": "commit", "sha": sha, "url": self._api(repo, f"/git/commits/{sha}")},
+        }
+
+    def _checkout(self, repo: RepoState, branch: str, commit_sha: str) -> None:
+        """The branch's files become the commit's tree (what the contents API then reads)."""
+        tree = repo.trees[repo.git_commits[commit_sha]["tree"]]
+        for key in [k for k in repo.files if k[0] == branch]:
+            del repo.files[key]
+        for path, blob in tree.items():
+            repo.files[(branch, path)] = {"content": repo.blobs[blob], "sha": blob}
+        repo.heads[branch] = commit_sha
+        repo.commits.append(
+            {"path": "", "branch": branch, "message": repo.git_commits[commit_sha]["message"], "sha": commit_sha}
+        )
+
+    def _get_ref(self, repo: RepoState, request: Request, branch: str) -> Response:
+        if self._head(repo, branch) is None:
+            return self.not_found(request)
+        return Response(200, self._ref_json(repo, branch))
+
+    def _create_ref(self, repo: RepoState, request: Request) -> Response:
+        data = request.json()
+        branch = data["ref"].removeprefix("refs/heads/")
+        if self._head(repo, branch) is not None:
+            return Response(422, {"message": "Reference already exists", "documentation_url": DOCS})
+        if data["sha"] not in repo.git_commits:
+            return Response(422, {"message": "Object does not exist", "documentation_url": DOCS})
+        self._checkout(repo, branch, data["sha"])
+        return Response(201, self._ref_json(repo, branch))
+
+    def _update_ref(self, repo: RepoState, request: Request, branch: str) -> Response:
+        data = request.json()
+        head = self._head(repo, branch)
+        commit = repo.git_commits.get(data["sha"])
+        if head is None or commit is None:
+            return self.not_found(request)
+        if head not in commit["parents"] and not data.get("force"):
+            return Response(422, {"message": "Update is not a fast forward", "documentation_url": DOCS})
+        self._checkout(repo, branch, data["sha"])
+        return Response(200, self._ref_json(repo, branch))
+
+    def _git_commit_json(self, repo: RepoState, sha: str) -> dict:
+        commit = repo.git_commits[sha]
+        person = {"name": "wgbot", "email": "wgbot@example.org", "date": iso(time.time())}
+        return {
+            "sha": sha,
+            "node_id": f"C_{sha[:8]}",
+            "url": self._api(repo, f"/git/commits/{sha}"),
+            "html_url": self._html(repo, f"/commit/{sha}"),
+            "message": commit["message"],
+            "author": person,
+            "committer": person,
+            "tree": {"sha": commit["tree"], "url": self._api(repo, f"/git/trees/{commit['tree']}")},
+            "parents": [{"sha": p, "url": self._api(repo, f"/git/commits/{p}")} for p in commit["parents"]],
+        }
+
+    def _get_git_commit(self, repo: RepoState, request: Request, sha: str) -> Response:
+        if sha not in repo.git_commits:
+            return self.not_found(request)
+        return Response(200, self._git_commit_json(repo, sha))
+
+    def _create_git_commit(self, repo: RepoState, request: Request) -> Response:
+        data = request.json()
+        if data.get("tree") not in repo.trees:
+            return Response(422, {"message": "Tree SHA does not exist", "documentation_url": DOCS})
+        sha = hashlib.sha1(f"{data['tree']}{data.get('parents')}{data['message']}{time.time()}".encode()).hexdigest()
+        repo.git_commits[sha] = {
+            "tree": data["tree"],
+            "parents": list(data.get("parents") or []),
+            "message": data["message"],
+        }
+        return Response(201, self._git_commit_json(repo, sha))
+
+    def _tree_json(self, repo: RepoState, sha: str) -> dict:
+        entries = [
+            {"path": path, "mode": "100644", "type": "blob", "sha": blob, "size": len(repo.blobs.get(blob, b"")),
+             "url": self._api(repo, f"/git/blobs/{blob}")}
+            for path, blob in sorted(repo.trees[sha].items())
+        ]  # fmt: skip
+        return {"sha": sha, "url": self._api(repo, f"/git/trees/{sha}"), "tree": entries, "truncated": False}
+
+    def _get_tree(self, repo: RepoState, request: Request, sha: str) -> Response:
+        if sha not in repo.trees:
+            return self.not_found(request)
+        return Response(200, self._tree_json(repo, sha))
+
+    def _create_tree(self, repo: RepoState, request: Request) -> Response:
+        data = request.json()
+        files = dict(repo.trees.get(data.get("base_tree") or "", {}))
+        for entry in data["tree"]:
+            if entry.get("content") is not None:
+                content = entry["content"].encode()
+                blob = self.blob_sha(content)
+                repo.blobs[blob] = content
+                files[entry["path"]] = blob
+            elif entry.get("sha") is None:
+                files.pop(entry["path"], None)
+            elif entry["sha"] not in repo.blobs:
+                return Response(422, {"message": "Invalid tree info", "documentation_url": DOCS})
+            else:
+                files[entry["path"]] = entry["sha"]
+        sha = hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()
+        repo.trees[sha] = files
+        return Response(201, self._tree_json(repo, sha))
+
+    def _create_blob(self, repo: RepoState, request: Request) -> Response:
+        data = request.json()
+        content = base64.b64decode(data["content"]) if data.get("encoding") == "base64" else data["content"].encode()
+        sha = self.blob_sha(content)
+        repo.blobs[sha] = content
+        return Response(201, {"sha": sha, "url": self._api(repo, f"/git/blobs/{sha}")})
 
     def _paginate(self, request: Request, items: list, url: str) -> Response:
         per_page = max(1, min(100, int(request.arg("per_page", "30"))))
@@ -633,6 +786,7 @@ class FakeGithub(FakeServer):
         repo.files[(branch, path)] = entry
         commit_sha = hashlib.sha1(f"{path}{time.time()}{len(repo.commits)}".encode()).hexdigest()
         repo.commits.append({"path": path, "branch": branch, "message": data["message"], "sha": commit_sha})
+        repo.heads.pop(branch, None)  # the branch moved on outside the Git Data API: its tree is read from the files
         now = iso(time.time())
         commit = {
             "sha": commit_sha,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.github_server import FakeGithub
 from tests.web.sample import PHRASE, UNPUBLISHED_WORDS
 
 WGBOT = str(Path(sys.executable).with_name("wgbot"))
@@ -78,3 +79,20 @@ def test_wgbot_web_serves_the_home_and_the_feed_until_interrupted(sample, tmp_pa
         started = time.monotonic()
         process.wait(timeout=30)
     assert process.returncode == 0 and time.monotonic() - started < 30
+
+
+def test_wgbot_site_publish_commits_once(sample, tmp_path):
+    with FakeGithub(token="ghp_test_token_0123456789", repo="wg/meetings") as github:
+        env = _env(tmp_path) | {
+            "WGBOT_GITHUB_REPO": "wg/meetings",
+            "WGBOT_GITHUB_TOKEN": "ghp_test_token_0123456789",
+            "WGBOT_GITHUB_API_URL": github.api_url,
+        }
+        first = subprocess.run([WGBOT, "site", "--publish"], capture_output=True, text=True, timeout=120, env=env)
+        assert first.returncode == 0, first.stderr
+        assert re.search(r"committed \d+ changed and 0 removed file\(s\) to wg/meetings main:site", first.stdout)
+        again = subprocess.run([WGBOT, "site", "--publish"], capture_output=True, text=True, timeout=120, env=env)
+        assert again.returncode == 0 and "already holds this site" in again.stdout
+        assert len(github.repo.commits) == 1
+    missing = subprocess.run([WGBOT, "site"], capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    assert missing.returncode == 2 and "--out DIR, or --publish" in missing.stderr
