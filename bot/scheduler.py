@@ -1,4 +1,4 @@
-"""The meeting jobs: APScheduler 3 (`AsyncIOScheduler`) with its jobs in the tracker database.
+"""The meeting jobs: APScheduler 3 (`AsyncIOScheduler`), its jobs in memory and rebuilt from the schedule.
 
 For each upcoming meeting there are up to four one-shot jobs, derived from the schedule (cadence plus skips and
 moves) by `plan()`:
@@ -11,7 +11,10 @@ moves) by `plan()`:
 (a setting of 0 turns that job off, except `start`). Job ids are `wg:<meeting key>:<kind>`, the meeting key being its
 slot in the series (`s20261203T1700Z`) or, for an ad-hoc meeting, its id (`a42`): moving a meeting moves its jobs,
 skipping it removes them. `sync()` reconciles the stored jobs with the plan; it runs at start, after every schedule
-change made through the bot, and every hour (`wg:refresh`), which also picks up changes made with the CLI.
+change made through the bot, and every hour (`wg:refresh`), which also picks up changes made with the CLI. Because
+the plan is derived from the database at every start, the jobs need no store of their own: APScheduler's database
+job store would unpickle rows from a shared database (code execution for anyone who can write to it), so the jobs
+stay in memory.
 
 Misfires, deliberately: each job's `misfire_grace_time` lasts until its deadline — the meeting's start for the
 event, agenda and reminder, its end for `start` — so a bot that was down at the planned time still does the work
@@ -36,7 +39,7 @@ from apscheduler.events import (
     JobEvent,
     JobSubmissionEvent,
 )
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -52,7 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UTC = dt.UTC
-JOBS_TABLE = "apscheduler_jobs"
+JOBS_TABLE = "apscheduler_jobs"  # where versions before the in-memory store kept their jobs (no longer read)
 PREFIX = "wg:"
 REFRESH_JOB_ID = "wg:refresh"
 REFRESH_EVERY = dt.timedelta(hours=1)
@@ -61,8 +64,8 @@ RETENTION_EVERY = dt.timedelta(days=1)
 KINDS = ("event", "agenda", "reminder", "start")
 STALE_TOLERANCE = dt.timedelta(minutes=1)  # a job firing this much earlier than its meeting now needs is stale
 
-# Jobs are stored in the database by reference ("bot.scheduler:run_meeting_job"), so they cannot hold the bot;
-# the running bot registers itself here when its scheduler starts.
+# Job functions are module-level references ("bot.scheduler:run_meeting_job"), so they do not hold the bot; the
+# running bot registers itself here when its scheduler starts.
 _active: MeetingJobs | None = None
 
 
@@ -190,7 +193,7 @@ class MeetingJobs:
         self.bot = bot
         self.settings = bot.settings.schedule
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=bot.db.engine, tablename=JOBS_TABLE)},
+            jobstores={"default": MemoryJobStore()},  # rebuilt by sync() at every start: nothing to unpickle
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             timezone=UTC,
         )

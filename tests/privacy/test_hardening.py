@@ -138,3 +138,34 @@ def test_the_live_queue_is_bounded_by_audio_and_falls_back_to_the_files(tmp_path
     assert live.lost == 1 and live.submitted == 9
     assert "transcribed from its files" in caplog.text
     assert live.finish() is False  # the pipeline transcribes the recording's files
+
+
+class _Planted:
+    """What someone with write access to the database could store as a job: unpickling it runs code."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+async def test_a_pickled_job_planted_in_the_database_is_never_loaded(clock, bot_factory, sqlite_db, tmp_path):
+    import pickle
+    import time
+
+    import sqlalchemy as sa
+
+    planted = tmp_path / "code-ran"
+    with sqlite_db.engine.begin() as connection:
+        connection.execute(
+            sa.text("CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BLOB)")
+        )
+        connection.execute(
+            sa.text("INSERT INTO apscheduler_jobs VALUES ('wg:refresh', :t, :state)"),
+            {"t": time.time() - 60, "state": pickle.dumps(_Planted(planted))},
+        )
+    bot = await bot_factory(sqlite_db)
+    await bot.jobs.sync()
+    assert bot.jobs.scheduler.get_job("wg:refresh") is not None  # the bot's own, rebuilt from the schedule
+    assert not planted.exists()
