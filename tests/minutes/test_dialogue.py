@@ -221,3 +221,18 @@ def test_the_same_task_said_again_shorter_or_longer_is_one_item():
     items = _dedupe_actions([f for f in found if f], g.similarity)
     assert [i.task for i in items] == ["Share the slides from the GPT2 demo", "Share the benchmark notebook"]
     assert items[0].due == dt.date(2026, 12, 4)
+
+
+def test_a_wish_said_outright_is_found_by_code_and_a_proposal_is_not_a_wish():
+    g = grounder(
+        [
+            ("Rosa", "It would be great to have automatic dependency updates."),
+            ("Jun", "Maybe we should lower the student fee."),
+            ("Zoe", "Um, I'd love a dark mode for the forum."),
+            ("Tom", "That would be great, thank you."),
+        ]
+    )
+    assert g.plain_wish(1).title == "Automatic dependency updates"
+    assert g.plain_wish(2) is None
+    assert g.plain_wish(3).title == "Dark mode for the forum"
+    assert g.plain_wish(4) is None

@@ -228,12 +228,20 @@ class _Part:
             self.tick("wishes")
             return
         answer = yield from self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes")
-        if answer:
-            self.result.wishes += [
-                w
-                for c in answer.wishes
-                if (w := self.grounder.wish(c.title, cited=c.line, cut=len(c.title) >= prompts.WISH_TITLE_CHARS))
-            ]
+        found = [
+            w
+            for c in (answer.wishes if answer else [])
+            if (w := self.grounder.wish(c.title, cited=c.line, cut=len(c.title) >= prompts.WISH_TITLE_CHARS))
+        ]
+        # A wish said outright that the model's list left out is taken as said (code, no further question).
+        covered = {w.at for w in found}
+        for number in wished:
+            if round(self._line(number).start, 2) in covered:
+                continue
+            wish = self.grounder.plain_wish(number)
+            if wish and not any(self.grounder.similarity(wish.title, w.title) >= 0.5 for w in found):
+                found.append(wish)
+        self.result.wishes += found
 
     def decisions(self) -> Flow:
         settled = self._candidates(cues.DECISION_OR_TOPIC)

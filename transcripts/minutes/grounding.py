@@ -31,7 +31,7 @@ from transcripts.minutes.cues import (
     is_injection,
 )
 from transcripts.minutes.dates import find_due_dates
-from transcripts.minutes.dialogue import addressee, exchange_at, exchange_due, mentions, reply_to
+from transcripts.minutes.dialogue import addressee, clauses, exchange_at, exchange_due, mentions, reply_to
 from transcripts.minutes.lines import Line
 from transcripts.minutes.titles import task_title
 from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support
@@ -278,6 +278,21 @@ class Grounder:
             excerpt=self.lines[i].quote,
         )
 
+    def plain_wish(self, number: int) -> Wish | None:
+        """The wish said outright on line `number` ("It would be great to have X", "I wish we had X", "I'd love a
+        X"), found by code: what follows the wishing words is its title."""
+        i = self._by_number.get(number)
+        if i is None or is_injection(self.lines[i]):
+            return None
+        for clause in clauses(self.lines[i].text):
+            said = clean_text(clause)
+            if not _PLAIN_WISH.match(said):
+                continue
+            title = wish_title(_PLAIN_WISH.sub("", said))
+            if len(content_words(title)) >= 2 and not find_due_dates(title, self.meeting_date):
+                return self.wish(title, cited=number)
+        return None
+
     def _wished_line(self, i: int, title: str) -> int | None:
         """The line that wishes for what line i says: line i itself, or a neighbour that wishes without taking a
         task on ("That would be great" after "a dashboard for the GPUs")."""
@@ -371,6 +386,13 @@ _WISH_LEAD = re.compile(
 )
 _DANGLING = re.compile(
     r"(?:[\s,]+(?:for|the|a|an|of|to|and|or|on|in|with|about|some ?day|one day|eventually))+$", re.IGNORECASE
+)
+# A wish said outright, at the start of a clause: what follows is what is wished for (a proposal, "maybe we should",
+# is not one).
+_PLAIN_WISH = re.compile(
+    r"^(?:(?:and|also|so|um|uh|oh|well),?\s+)*(?:(?:it(?:'d| would) be) (?:really )?(?:nice|great|good|cool|useful) "
+    r"to (?:have|get|see)|i wish (?:we|i) had|(?:i|we)(?:'d| would) (?:love|like) (?:to (?:have|see) )?(?=an?\s))",
+    re.IGNORECASE,
 )
 
 
