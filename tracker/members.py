@@ -60,18 +60,40 @@ def normalize_github_login(value: str) -> str:
 
 
 def link_github(session: Session, member: Member, login: str) -> Member:
-    """Remember the member's GitHub login, so action items they own are assigned to them on GitHub."""
+    """The member says their GitHub login is `login`. Anyone can type anyone's login, so it counts (issues are
+    assigned to it) only once an organizer confirms it (`confirm_github`); until then it waits as pending."""
     login = normalize_github_login(login)
+    _check_free(session, member, login)
+    if (member.github_login or "").casefold() == login.casefold():
+        member.github_login_pending = None  # relinking your own confirmed login changes nothing
+    else:
+        member.github_login_pending = login
+    member.updated_at = utcnow()
+    session.add(member)
+    session.flush()
+    return member
+
+
+def confirm_github(session: Session, member: Member) -> Member:
+    """An organizer confirms the login `member` claimed: from now on their items are assigned to it on GitHub."""
+    login = member.github_login_pending
+    if not login:
+        raise MemberError(f"{member.display_name} has no GitHub login waiting for confirmation (/link github)")
+    _check_free(session, member, login)
+    member.github_login, member.github_login_pending = login, None
+    member.updated_at = utcnow()
+    session.add(member)
+    session.flush()
+    log.info("member %s: GitHub login confirmed", member.id)
+    return member
+
+
+def _check_free(session: Session, member: Member, login: str) -> None:
     other = session.exec(
         select(Member).where(Member.github_login.ilike(login), Member.id != member.id)  # type: ignore[union-attr]
     ).first()
     if other is not None:
         raise MemberError(f"the GitHub login {login} is already linked to {other.display_name}")
-    member.github_login = login
-    member.updated_at = utcnow()
-    session.add(member)
-    session.flush()
-    return member
 
 
 def set_recording_opt_out(session: Session, member: Member, opted_out: bool) -> Member:

@@ -133,7 +133,8 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     discord_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
     display_name: str
-    github_login: str | None = None
+    github_login: str | None = None  # confirmed by an organizer: what issues are assigned to
+    github_login_pending: str | None = None  # claimed with /link github, waiting for an organizer's /link confirm
     recording_opt_out: bool = False
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds
+from bot.checks import organizer_only
 from tracker import forget as forgetting
 from tracker import members
 
@@ -28,9 +29,22 @@ class Members(commands.Cog):
     @app_commands.describe(login="your GitHub login (or profile URL)")
     async def link_github(self, interaction: discord.Interaction, login: app_commands.Range[str, 1, 100]) -> None:
         member = await self.bot.db_call(members.link_github, interaction.user, login)
+        if member.github_login_pending is None:
+            text = f"🔗 Linked to GitHub **{member.github_login}** (confirmed)."
+        else:
+            text = (
+                f"🔗 GitHub **{member.github_login_pending}** noted. It counts once an organizer confirms it "
+                "(`/link confirm`); then action items you own are assigned to you there."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @link.command(name="confirm", description="Confirm the GitHub login a member linked (organizers)")
+    @app_commands.describe(member="whose GitHub login to confirm")
+    @organizer_only("confirm GitHub logins")
+    async def link_confirm(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        confirmed = await self.bot.db_call(members.confirm_github, member)
         await interaction.response.send_message(
-            f"🔗 Linked to GitHub **{member.github_login}**: action items you own will be assigned to you there.",
-            ephemeral=True,
+            f"✅ GitHub **{confirmed.github_login}** confirmed for {member.mention}: their items are assigned there."
         )
 
     @record.command(name="optout", description="Never record my voice")

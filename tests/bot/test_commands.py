@@ -306,7 +306,7 @@ async def test_calendar_link_and_record_optout(bot, fake_discord, sqlite_db):
     await invoke(fake_discord, bot, "record optin", user=BOB)
     assert not bot.recording.opted_out(BOB.id)
     [bob] = rows(sqlite_db, Member, Member.discord_id == BOB.id)
-    assert bob.github_login == "bob-the-dev" and not bob.recording_opt_out
+    assert bob.github_login_pending == "bob-the-dev" and not bob.recording_opt_out  # until an organizer confirms
 
 
 async def test_an_unexpected_error_is_logged_with_context_and_answered_politely(bot, fake_discord, monkeypatch, caplog):

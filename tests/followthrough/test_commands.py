@@ -14,6 +14,7 @@ from tracker.models import (
     ActionItem,
     Meeting,
     MeetingState,
+    Member,
     MinutesRecord,
     Publication,
     PublicationKind,
@@ -29,7 +30,12 @@ def _seed(db) -> int:
         meeting = Meeting(group_id=1, scheduled_start=start, started_at=start, state=MeetingState.published)
         session.add(meeting)
         session.flush()
-        item = ActionItem(meeting_id=meeting.id, owner_name="Bob", task="Write the FAQ", github_issue_number=7)
+        bob = Member(discord_id=BOB.id, display_name="Bob")  # his track said it: the item is his account's
+        session.add(bob)
+        session.flush()
+        item = ActionItem(
+            meeting_id=meeting.id, owner_name="Bob", owner_id=bob.id, task="Write the FAQ", github_issue_number=7
+        )
         session.add(item)
         session.add(MinutesRecord(meeting_id=meeting.id, summary="FAQ talk.", long_summary="", decisions=["Do a FAQ"]))
         session.add(
@@ -72,6 +78,7 @@ async def test_actions_assign_queues_the_assignee_when_the_member_linked_github(
     await invoke(fake_discord, bot, "actions assign", user=ALICE, item=item, member=BOB.as_option)
     assert _updates(sqlite_db) == []  # Bob has no GitHub login yet: nothing to tell GitHub
     await invoke(fake_discord, bot, "link github", user=BOB, login="bob-gh")
+    await invoke(fake_discord, bot, "link confirm", user=ALICE, member=BOB.as_option)  # an organizer confirms it
     await invoke(fake_discord, bot, "actions assign", user=ALICE, item=item, member=BOB.as_option)
     [row] = _updates(sqlite_db)
     assert "-assign-" in row.idempotency_key

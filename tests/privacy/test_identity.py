@@ -57,3 +57,32 @@ def test_an_item_belongs_to_the_speakers_account_not_to_whoever_took_the_name(sq
         assert actions.mine(s, group, mallory) == [] and [i.id for i in actions.mine(s, group, alice)] == [item.id]
         assert actions.mark_done(s, group, item.id, alice, is_organizer=False).owner_id == alice.id
         assert s.exec(select(Member).where(Member.discord_id == MALLORY)).one().display_name == "Alice"
+
+
+def test_a_claimed_github_login_counts_only_once_an_organizer_confirms_it(sqlite_db):
+    from tracker.publishing.handlers import action_view
+
+    with sqlite_db.session() as s:
+        mallory = members.get_or_create(s, MALLORY, "Mallory")
+        members.link_github(s, mallory, "alice-gh")  # Alice's login, typed by Mallory
+        item = ActionItem(owner_name="Mallory", owner_id=mallory.id, task="Merge the release branch")
+        s.add(item)
+        s.flush()
+        assert mallory.github_login is None and action_view(s, item).github_login is None  # not assigned to it
+        members.confirm_github(s, mallory)
+        assert action_view(s, item).github_login == "alice-gh"
+
+
+async def test_only_organizers_confirm_a_github_login(bot, fake_discord, sqlite_db):
+    from tests.fakes.discord_rest import ALICE, BOB, invoke
+
+    noted = await invoke(fake_discord, bot, "link github", user=BOB, login="bob-gh")
+    assert "noted" in noted.text and "confirms it" in noted.text
+    refused = await invoke(fake_discord, bot, "link confirm", user=BOB, member=BOB.as_option)
+    assert refused.ephemeral and "can confirm GitHub logins" in refused.text
+    with sqlite_db.session() as s:
+        assert members.find(s, BOB.id).github_login is None
+    confirmed = await invoke(fake_discord, bot, "link confirm", user=ALICE, member=BOB.as_option)
+    assert "confirmed" in confirmed.text and confirmed.messages[0]["allowed_mentions"] == {"parse": []}
+    with sqlite_db.session() as s:
+        assert members.find(s, BOB.id).github_login == "bob-gh"

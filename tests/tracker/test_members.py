@@ -40,9 +40,14 @@ def test_a_login_belongs_to_one_member(db):
         ada = members.get_or_create(session, 1, "Ada")
         bob = members.get_or_create(session, 2, "Bob")
         members.link_github(session, ada, "ada-l")
-        with pytest.raises(MemberError, match="already linked to Ada"):
+        members.link_github(session, bob, "ADA-L")  # a claim does not block another claim...
+        members.confirm_github(session, ada)
+        with pytest.raises(MemberError, match="already linked to Ada"):  # ...a confirmed login does
             members.link_github(session, bob, "ADA-L")
-        assert members.link_github(session, ada, "ada-l").github_login == "ada-l"  # relinking your own is fine
+        with pytest.raises(MemberError, match="already linked to Ada"):
+            members.confirm_github(session, bob)
+        relinked = members.link_github(session, ada, "ada-l")  # relinking your own is fine
+        assert relinked.github_login == "ada-l" and relinked.github_login_pending is None
 
 
 def test_recording_opt_out_and_back_in(db):
