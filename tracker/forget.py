@@ -36,6 +36,7 @@ from tracker.models import (
     ActionItem,
     ChatMessage,
     Meeting,
+    MeetingState,
     Member,
     MinutesRecord,
     Publication,
@@ -317,34 +318,59 @@ def _queue_edits(
         )
 
 
+def _remove_from_folder(folder: Path, person: Person, *, dry_run: bool = False) -> list[str]:
+    """Their tracks deleted and dropped from the manifest, their lines gone from the live transcript, the answer
+    cache deleted, and `opted_out.json` noting them; returns the audio files (that were) there."""
+    tracks = _manifest_tracks(folder)
+    theirs = [
+        t
+        for t in tracks
+        if (person.discord_id is not None and str(t.get("user_id")) == str(person.discord_id))
+        or t.get("speaker") in person.speakers
+    ]
+    files = [f for t in theirs for f in ([t["file"]] if isinstance(t["file"], str) else t["file"])]
+    present = [str(folder / f) for f in files if (folder / f).exists()]
+    if dry_run:
+        return present
+    if theirs or any((folder / n).exists() for n in ("transcript.live.jsonl", "transcript.live.json")):
+        optout.record(
+            folder,
+            person.discord_id if person.discord_id is not None else f"speaker:{sorted(person.speakers)}",
+            speakers=person.speakers | {t["speaker"] for t in theirs},
+            tracks=files,
+        )
+        scrub_files(folder, {Path(f).stem for f in files}, set(person.speakers))
+    if theirs:
+        for name in files:
+            (folder / name).unlink(missing_ok=True)
+        data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+        data["tracks"] = [t for t in tracks if t not in theirs]
+        optout.write_private(folder / MANIFEST_NAME, json.dumps(data, indent=2) + "\n")
+    return present
+
+
 def _scrub_folders(session: Session, person: Person, report: ForgetReport, dry_run: bool) -> None:
     for _meeting_id, folder in _folders(session):
-        tracks = _manifest_tracks(folder)
-        theirs = [
-            t
-            for t in tracks
-            if (person.discord_id is not None and str(t.get("user_id")) == str(person.discord_id))
-            or t.get("speaker") in person.speakers
-        ]
-        files = [f for t in theirs for f in ([t["file"]] if isinstance(t["file"], str) else t["file"])]
-        present = [f for f in files if (folder / f).exists()]
-        report.audio_files += [str(folder / f) for f in present]
-        if dry_run:
-            continue
-        if theirs or any((folder / n).exists() for n in ("transcript.live.jsonl", "transcript.live.json")):
-            optout.record(
-                folder,
-                person.discord_id if person.discord_id is not None else f"speaker:{sorted(person.speakers)}",
-                speakers=person.speakers | {t["speaker"] for t in theirs},
-                tracks=files,
-            )
-            scrub_files(folder, {Path(f).stem for f in files}, set(person.speakers))
-        if theirs:
-            for name in files:
-                (folder / name).unlink(missing_ok=True)
-            data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
-            data["tracks"] = [t for t in tracks if t not in theirs]
-            optout.write_private(folder / MANIFEST_NAME, json.dumps(data, indent=2) + "\n")
+        report.audio_files += _remove_from_folder(folder, person, dry_run=dry_run)
+
+
+def opt_out_of_unfinished(session: Session, discord_id: int) -> list[int]:
+    """`/record optout` after a call whose minutes are not written yet: the person goes from that meeting before
+    anything of it is stored or published — their tracks now, their lines at the pipeline's next step (which reads
+    `opted_out.json`). Returns the meetings concerned."""
+    unfinished = (MeetingState.recorded, MeetingState.transcribed)
+    meetings = session.exec(
+        select(Meeting).where(col(Meeting.state).in_(unfinished), col(Meeting.recording_dir).is_not(None))
+    ).all()
+    touched = []
+    for meeting in meetings:
+        folder = Path(meeting.recording_dir)
+        speakers = {t["speaker"] for t in _manifest_tracks(folder) if str(t.get("user_id")) == str(discord_id)}
+        if speakers:
+            _remove_from_folder(folder, Person(discord_id, None, frozenset(speakers)))
+            touched.append(meeting.id)
+            log.info("meeting %s: a participant opted out after the call; removed before the minutes", meeting.id)
+    return touched
 
 
 def preview(db: Database, person: Person) -> ForgetReport:

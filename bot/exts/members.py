@@ -51,6 +51,8 @@ class Members(commands.Cog):
     async def optout(self, interaction: discord.Interaction) -> None:
         await self.bot.db_call(members.set_recording_opt_out, interaction.user, True)
         self.bot.recording.member_opted(interaction.user.id, out=True)  # also in a recording under way
+        # and from a call that is over but whose minutes are not written yet
+        await self.bot.db_call(forgetting.opt_out_of_unfinished, interaction.user.id)
         await interaction.response.send_message(
             "🔇 You are opted out: your voice is not recorded or transcribed. You can still join the calls. "
             "`/record optin` undoes this.",

@@ -195,3 +195,41 @@ def test_reading_ahead_forgets_what_it_had_read(tmp_path):
     ahead.forget({"Alice-101"}, {"Alice"})
     assert [s.speaker for s in ahead.segments] == ["Bob"] and ahead.parts == 0 and len(ahead.cache) == 0
     assert not (tmp_path / MINUTES_CACHE).exists()
+
+
+async def test_an_optout_after_the_call_removes_them_before_the_minutes_are_written(
+    bot, fake_discord, sqlite_db, short_recording, tmp_path, fast_models
+):
+    """The call is over, the minutes are not written yet: `/record optout` still takes them out of that meeting."""
+    import shutil
+
+    from tests.fakes.discord_rest import BOB, invoke
+
+    folder = tmp_path / "2026.12.03-m9"
+    shutil.copytree(short_recording, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for track in manifest["tracks"]:  # in SHORT_SCRIPT Bob says "I will update the documentation on Friday."
+        track["user_id"] = str(BOB.id if track["speaker"] == "Bob" else ALICE)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with sqlite_db.session() as s:
+        group = s.exec(select(WorkingGroup)).first()
+        meeting = Meeting(
+            group_id=group.id,
+            scheduled_start=dt.datetime(2026, 12, 3, 17, tzinfo=dt.UTC),
+            state=MeetingState.recorded,
+            recording_dir=str(folder),
+        )
+        s.add(meeting)
+        s.flush()
+        meeting_id = meeting.id
+
+    await invoke(fake_discord, bot, "record optout", user=BOB)
+    assert not [f for f in folder.iterdir() if f.name.lower().startswith("bob")]
+    assert [e.user_id for e in optout.load(folder)] == [str(BOB.id)]
+
+    settings = load_settings(models={"whisper_model": "tiny.en", "llm_model": fast_models["WGBOT_LLM_MODEL"]})
+    assert pipeline.run(sqlite_db, settings, meeting_id, publish=False) == MeetingState.summarized
+    with sqlite_db.session() as s:
+        rows = s.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)).all()
+    assert rows and {r.speaker for r in rows} == {"Alice"}
+    assert not any("documentation" in r.text.lower() for r in rows)
