@@ -44,7 +44,9 @@ class Agenda(commands.GroupCog, group_name="agenda", group_description="Topics f
     @app_commands.describe(item="the agenda item's number")
     async def remove(self, interaction: discord.Interaction, item: int) -> None:
         removed = await self.bot.group_call(agenda.remove_item, item, interaction.user, is_organizer(interaction))
-        await interaction.response.send_message(f"🗑️ Removed `#{removed.id}` “{escaped(removed.topic)}” from the agenda.")
+        await interaction.response.send_message(
+            f"🗑️ Removed `#{removed.id}` “{escaped(removed.topic)}” from the agenda."
+        )
 
     @remove.autocomplete("item")
     async def _items(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
