@@ -333,7 +333,12 @@ def _overdue(item: ActionItem, today: dt.date) -> bool:
 
 
 def action_items(
-    session: Session, group: WorkingGroup, meetings: list[MeetingSummary] | None = None
+    session: Session,
+    group: WorkingGroup,
+    meetings: list[MeetingSummary] | None = None,
+    *,
+    status: ItemStatus | None = None,
+    limit: int | None = None,
 ) -> list[ActionRow]:
     """Action items of published meetings, and those filed on GitHub without a meeting; oldest first."""
     meetings = published_meetings(session, group) if meetings is None else meetings
@@ -350,6 +355,10 @@ def action_items(
         )
         .order_by(col(ActionItem.created_at), col(ActionItem.id))
     )
+    if status is not None:
+        query = query.where(ActionItem.status == status)
+    if limit is not None:
+        query = query.limit(limit)
     return [ActionRow(a, by_id.get(a.meeting_id), _overdue(a, today)) for a in session.exec(query)]
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.web import charts
 from tracker import public, schedule, stats
 from tracker import search as fulltext
-from tracker.models import Project, WorkingGroup, as_utc
+from tracker.models import ItemStatus, Project, WorkingGroup, as_utc
 from transcripts import clock as meeting_clock
 from transcripts import export
 from transcripts.types import Segment, Transcript
@@ -33,6 +33,7 @@ MAX_QUERY = 200  # characters; longer is refused with 400
 SEARCH_KINDS = ("transcript", "minutes", "item")  # not the call's chat: it is not part of the published minutes
 SEARCH_LIMIT = 50
 PROJECT_MENTIONS = 5
+HOME_ITEMS = 15  # open action items on the home page
 DONE_SHOWN = 100  # the latest closed items; each meeting's page lists all of its own
 DOWNLOADS = {
     "json": ("application/json", lambda t, title: export.to_json(t)),
@@ -169,7 +170,7 @@ class Site:
 
     def home(self, session: Session, group: WorkingGroup) -> Rendered:
         meetings = public.published_meetings(session, group)
-        actions = public.action_items(session, group, meetings)
+        open_actions = public.action_items(session, group, meetings, status=ItemStatus.open, limit=HOME_ITEMS)
         wishes = public.wishes(session, group, meetings)
         now = schedule.now()
         upcoming = public.upcoming(session, group)
@@ -184,7 +185,7 @@ class Site:
             join_url=schedule.join_url(group),
             last=meetings[0] if meetings else None,
             last_summary=public.summary_of(session, meetings[0].id) if meetings else "",
-            open_actions=[a for a in actions if a.item.status.value == "open"][:15],
+            open_actions=open_actions,
             top_wishes=[w for w in wishes if w.status.value == "open"][:10],
         )
 
