@@ -1,4 +1,4 @@
-"""`/calendar`: the address of the calendar feed, and the next meeting."""
+"""`/calendar`: the address of the calendar feed, and the next meeting; the feed follows agenda changes."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ class Calendar(commands.Cog):
     async def calendar(self, interaction: discord.Interaction) -> None:
         occ = await self.bot.group_call(schedule.next_occurrence)
         await interaction.response.send_message(embed=embeds.calendar(self.bot.calendar.url, occ), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: discord.Interaction, command) -> None:
+        # The feed's events carry each meeting's agenda: a new or removed topic renders it again.
+        if command.qualified_name.startswith("agenda "):
+            self.bot.calendar.invalidate()
 
 
 async def setup(bot: WgBot) -> None:
