@@ -70,7 +70,7 @@ else
 fi
 
 step "Model files"
-"$VENV/bin/python" -m transcripts.model_files assemble \
+"$VENV/bin/python" -m transcripts.model_files assemble ${WGBOT_MODEL_DIR:+--model-dir "$WGBOT_MODEL_DIR"} \
   || fail "the model files could not be assembled or did not match their SHA-256 (see above)."
 
 if [ "$PROFILE" != production ]; then

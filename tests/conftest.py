@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from tracker.db import Database
+from transcripts import runtime
 
 POSTGRES_URL = os.environ.get("WGBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -23,6 +24,8 @@ def _isolated_settings(monkeypatch, tmp_path_factory):
             monkeypatch.delenv(name)
     monkeypatch.setenv("WGBOT_CONFIG", str(tmp_path_factory.getbasetemp() / "no-such-wgbot.toml"))
     monkeypatch.setenv("WGBOT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    # Every test starts with the model folder the set-up used, whatever settings an earlier test loaded.
+    runtime.configure(model_dir=os.environ.get("WGBOT_MODEL_DIR") or None)
 
 
 def _postgres_admin() -> Database | None:

@@ -7,6 +7,7 @@ an import of `pkg.name` when that is a module, else of `pkg` itself."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,3 +132,14 @@ def test_the_checker_sees_a_lazy_upward_import_and_a_cycle(tmp_path, monkeypatch
     graph = import_graph()
     assert "tracker.b" in graph["transcripts.a"]
     assert _cycles(graph) == [["tracker.b", "tracker.c"]]
+
+
+def test_transcripts_takes_its_options_as_arguments_and_never_reads_the_environment():
+    """Settings come through `tracker.config` (environment, secret files, wgbot.toml) and reach `transcripts` as
+    arguments or through `transcripts.runtime`. (Setting OpenMP's own variable before llama.cpp loads is allowed.)"""
+    reads = []
+    for path in sorted((ROOT / "transcripts").rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"os\.(getenv|environ\.get|environ\[)|os\.environ\)", line) or "environ.items" in line:
+                reads.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not reads, "\n".join(reads)

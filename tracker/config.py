@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from transcripts import runtime
 from transcripts.errors import UserError
 
 
@@ -192,6 +193,13 @@ class ModelSettings(Section):
     llm_model: str = "qwen2.5-coder-1.5b-q8_0"  # a bundled name, a .gguf path, or an https URL
     threads: int | None = Field(None, ge=1)  # default: the machine's cores
     model_dir: Path | None = None  # model cache (default ~/.cache/wgbot/models)
+    llm_extra_buffers: Literal["auto", "on", "off"] = "auto"  # llama.cpp's repacked weights (AMX): see the README
+
+    @field_validator("llm_extra_buffers", mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        words = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}
+        return words.get(str(value).lower(), str(value).lower()) if value is not None else value
 
     @field_validator("language")
     @classmethod
@@ -353,5 +361,8 @@ def _load_section(cls: type[Section], overrides: dict[str, Any]) -> Section:
 
 
 def load_settings(**overrides: dict[str, Any]) -> Settings:
-    """Read every section now; raises ConfigError naming the first bad setting."""
-    return Settings(**overrides)
+    """Read every section now; raises ConfigError naming the first bad setting. The speech and language options
+    are applied to `transcripts` (it takes them from here, never from the environment)."""
+    settings = Settings(**overrides)
+    runtime.configure(model_dir=settings.models.model_dir, llm_extra_buffers=settings.models.llm_extra_buffers)
+    return settings

@@ -33,13 +33,14 @@ import logging
 import multiprocessing
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tracker import optout
 from tracker.recording_files import LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE
+from transcripts import runtime as transcripts_runtime
 from transcripts.cpu import available_threads
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class LiveOptions:
     # Reading ahead for the minutes: the summary model and the meeting's date (both needed; None: no reading ahead).
     llm_model: str | None = None
     meeting_date: dt.date | None = None
+    runtime: transcripts_runtime.Runtime = field(default_factory=transcripts_runtime.current)  # the parent's
 
     @classmethod
     def from_settings(
@@ -197,6 +199,7 @@ def _worker(
 ) -> None:
     from transcripts.incremental import IncrementalTranscriber
 
+    transcripts_runtime.use(options.runtime)  # model folder and llama.cpp options, as in the parent
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     transcriber = IncrementalTranscriber(

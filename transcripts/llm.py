@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from transcripts import runtime
 from transcripts.answer_cache import AnswerCache, answer_key
 from transcripts.cpu import available_threads
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
@@ -119,11 +120,9 @@ def _extra_buffers_wanted() -> bool:
     llama.cpp built by GCC 12 loads an AMX tile configuration whose stores the compiler dropped, and the first
     batched decode dies; scripts/build-llama-cpp.sh fixes that (the `+wgbot.amx` label). Off for any other build
     on an AMX CPU."""
-    setting = os.environ.get("WGBOT_LLM_EXTRA_BUFFERS", "auto").lower()
-    if setting in ("1", "true", "yes", "on"):
-        return True
-    if setting in ("0", "false", "no", "off"):
-        return False
+    setting = runtime.current().llm_extra_buffers
+    if setting != "auto":
+        return setting == "on"
     import llama_cpp
 
     return not _cpu_has_amx() or llama_cpp.__version__.endswith(AMX_FIXED_LABEL)
@@ -397,11 +396,6 @@ _loaded: dict[tuple[str, int, int, int, int], LocalLLM] = {}
 _loading_lock = threading.Lock()
 
 
-def configured_model_name() -> str:
-    """The model to use when none is given: WGBOT_LLM_MODEL, else the offline default."""
-    return os.environ.get("WGBOT_LLM_MODEL") or DEFAULT_LLM_MODEL
-
-
 def load_llm(
     model: str | os.PathLike | None = None,
     *,
@@ -416,7 +410,7 @@ def load_llm(
     `parallel=1` decodes one answer at a time.
     Raises `ModelFileError` for an unknown name or a bad file, `LLMError` when llama.cpp cannot load it.
     """
-    path = Path(llm_model_path(str(model) if model else configured_model_name())).resolve()
+    path = Path(llm_model_path(str(model) if model else DEFAULT_LLM_MODEL)).resolve()
     threads = threads or available_threads()
     key = (str(path), n_ctx, threads, draft_tokens, parallel)
     with _loading_lock:

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcripts import runtime
 from transcripts.cpu import available_threads
 from transcripts.errors import UserError
 
@@ -33,7 +34,7 @@ class ModelFileError(UserError, RuntimeError):
 
 
 def cache_dir() -> Path:
-    path = Path(os.environ.get("WGBOT_MODEL_DIR") or Path.home() / ".cache" / "wgbot" / "models")
+    path = runtime.current().model_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -312,8 +313,11 @@ def assemble_all() -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if sys.argv[1:] != ["assemble"]:
-        sys.exit("usage: python -m transcripts.model_files assemble")
+    args = sys.argv[1:]
+    if args[:1] != ["assemble"] or len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--model-dir"):
+        sys.exit("usage: python -m transcripts.model_files assemble [--model-dir DIR]")
+    if len(args) == 3:
+        runtime.configure(model_dir=Path(args[2]))
     try:
         assemble_all()
     except ModelFileError as exc:

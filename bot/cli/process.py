@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -129,8 +128,6 @@ def process(
     models = loaded.models
     if following is None:  # "by the next meeting": the real one, when the database knows the schedule
         following = _scheduled_next_meeting(loaded, meeting_date)
-    if models.model_dir:
-        os.environ.setdefault("WGBOT_MODEL_DIR", str(models.model_dir))
     engine = engine or models.whisper_engine
     if engine not in ("faster-whisper", "openai-whisper"):
         fail(f"--engine {engine!r}: use faster-whisper or openai-whisper", code=2)

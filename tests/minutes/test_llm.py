@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
+from tracker.config import load_settings
 from transcripts.llm import LLMError, available_threads, load_llm, schema_for
 from transcripts.model_files import ModelFileError
 
@@ -100,6 +101,7 @@ def test_extra_buffer_types_are_used_where_they_work(monkeypatch, setting, amx, 
     from transcripts import llm
 
     monkeypatch.setenv("WGBOT_LLM_EXTRA_BUFFERS", setting)
+    load_settings()  # the setting reaches transcripts through the settings, not the environment
     monkeypatch.setattr(llm, "_cpu_has_amx", lambda: amx)
     monkeypatch.setattr(llama_cpp, "__version__", version)
     assert llm._extra_buffers_wanted() is wanted
@@ -112,7 +114,6 @@ def test_this_machines_build_takes_the_cpus_matrix_units_when_it_has_them(monkey
 
     from transcripts import llm
 
-    monkeypatch.delenv("WGBOT_LLM_EXTRA_BUFFERS", raising=False)
     assert llama_cpp.__version__.endswith(llm.AMX_FIXED_LABEL)
     if llm._cpu_has_amx():
         assert llm._extra_buffers_wanted()
