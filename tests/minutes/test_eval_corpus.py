@@ -93,3 +93,19 @@ def test_scoring_counts_right_items_duplicates_and_what_must_file_nothing():
     t = totals([score(meeting, worse, transcript, reference_text=None)])
     assert t["action_precision"] == 0.5 and t["action_recall"] == 1.0
     assert t["filed_what_must_not_be"] == 1 and t["unsupported_points"] == 1
+
+
+def test_a_meeting_is_the_same_in_every_process_so_its_audio_is_synthesized_once():
+    import os
+    import subprocess
+    import sys
+
+    code = "from transcripts.eval.build import meeting_key; from transcripts.eval.corpus import MEETINGS; "
+    code += "print([meeting_key(m) for m in MEETINGS])"
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED=seed)
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(keys) == 1 and "[" in keys.pop()

@@ -18,6 +18,7 @@ that are reported). Due dates are written out by hand, not computed by the code 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -92,7 +93,8 @@ _BACKCHANNEL = ("Mm-hmm.", "Right.", "Yeah, yeah.", "Okay.", "Uh-huh.")
 
 def filled_script(meeting: EvalMeeting) -> list[tuple[str, str, bool]]:
     """The meeting's turns with filler talk spread between them: (speaker, text, overlaps the previous turn)."""
-    rng = random.Random(meeting.seed or hash(meeting.name) & 0xFFFF)
+    # the same filler in every run and process (str hashes are salted per process)
+    rng = random.Random(meeting.seed or int(hashlib.sha256(meeting.name.encode()).hexdigest()[:8], 16))
     turns = [(t[0], t[1], len(t) > 2 and t[2] == OVERLAP) for t in meeting.script]
     seconds = sum(_seconds(text) for _, text, _ in turns)
     target = meeting.minutes * 60
