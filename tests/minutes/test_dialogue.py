@@ -236,3 +236,14 @@ def test_a_wish_said_outright_is_found_by_code_and_a_proposal_is_not_a_wish():
     assert g.plain_wish(2) is None
     assert g.plain_wish(3).title == "Dark mode for the forum"
     assert g.plain_wish(4) is None
+
+
+def test_a_vague_answer_is_titled_by_the_request():
+    g = grounder(
+        [
+            ("Kim", "Lee, would you contact the judges from last year?"),
+            ("Lee", "Of course, I'll email them tomorrow."),
+        ]
+    )
+    item = g.action("Lee", "email them tomorrow", cited=2)
+    assert (item.task, item.owner, item.due) == ("Contact the judges from last year", "Lee", dt.date(2026, 12, 4))

@@ -24,6 +24,7 @@ from transcripts.minutes.titles import (
         ("let me fix my benchmark script by the end of the month", "Fix the benchmark script"),
         ("Send the invite on Monday", "Send the invite"),
         ("Review the parser", "Review the parser"),
+        ("Of course, I'll email the judges tomorrow", "Email the judges"),
     ],
 )
 def test_task_titles_are_imperative_without_the_speakers_person_or_the_date(said, title):

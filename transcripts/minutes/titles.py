@@ -17,7 +17,8 @@ from transcripts.minutes.dates import find_due_dates
 
 # How a task is said, not what it is: who takes it on and how they say so.
 _LEAD = re.compile(
-    r"^(?:(?:ok(?:ay)?|so|sure|yes|yeah|alright|and|also|then|well|um|uh)[,.]?\s+)*"
+    r"^(?:(?:ok(?:ay)?|so|sure|yes|yeah|alright|and|also|then|well|um|uh|of course|no problem|absolutely|definitely)"
+    r"[,.]?\s+)*"
     r"(?:(?:[A-Z][a-z]+),\s+)?"
     r"(?:(?:i|we)(?:'ll| will| can| could| shall|'m going to| am going to|'m gonna| am gonna| plan to| need to|"
     r" have to| should| promise to| volunteer to| want to| would like to)|let me|"
