@@ -131,3 +131,27 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
+
+
+def test_the_example_configuration_names_every_setting_and_loads(monkeypatch, tmp_path):
+    """wgbot.toml.example is where a deployer starts: every setting of every section is in it (set, or commented
+    with its default), no secret value is, and wgbot reads it as it is."""
+    from tracker.config import SECTIONS, load_settings
+
+    text = (ROOT / "wgbot.toml.example").read_text()
+    parsed = tomllib.loads(text)
+    sections = re.split(r"^\[(\w+)\]$", text, flags=re.MULTILINE)
+    by_section = dict(zip(sections[1::2], sections[2::2], strict=True))
+    assert set(by_section) == set(SECTIONS)
+    for name, section in SECTIONS.items():
+        for key in section.model_fields:
+            secret = key in getattr(section, "secret_fields", ())
+            written = f"{key}_file" if secret else key
+            assert re.search(rf"^#? ?{written} = ", by_section[name], flags=re.MULTILINE), f"[{name}] {written}"
+            assert not (secret and key in parsed.get(name, {})), f"[{name}] {key}: a secret value in the example"
+    config = tmp_path / "wgbot.toml"
+    config.write_text(text.replace('data_dir = "/data"', f'data_dir = "{tmp_path}"'))
+    monkeypatch.setenv("WGBOT_CONFIG", str(config))
+    monkeypatch.delenv("WGBOT_DATA_DIR", raising=False)
+    settings = load_settings()
+    assert settings.discord.voice_channel_id and settings.github.repo == "your-org/working-group"
