@@ -56,6 +56,10 @@ def test_sections_keep_only_supported_points():
     grounder = Grounder(part, dt.date(2026, 12, 3))
     (section,) = _sections(answer, Chunk(1, part, 60), grounder)
     assert supported_points(["Alice: Yeah, okay."], part) == []  # a quoted backchannel says nothing
+    cut = "Pat updated the deployment guide, it now covers the Docker setup and the GPU drivers, and Jeshli showed the"
+    assert supported_points([cut], part, cut_at=len(cut)) == [
+        "Pat updated the deployment guide, it now covers the Docker setup and the GPU drivers, and Jeshli showed…"
+    ]
     assert section.points == [
         "Pat updated the deployment guide for Docker and GPU drivers",
         "Jeshli showed the GPT2 demo on the subnet",

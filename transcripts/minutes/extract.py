@@ -303,7 +303,7 @@ def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line
 def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -> list[Section]:
     out: list[Section] = []
     for topic in answer.topics:
-        points = supported_points(topic.points, chunk.lines)  # only what the part's lines say
+        points = supported_points(topic.points, chunk.lines, cut_at=prompts.POINT_CHARS)  # what the lines say
         title = topic.title
         if _PLACEHOLDER.search(title) or placeholders(title):
             # the question's "<topic, at most 6 words>", copied: name it by its first point

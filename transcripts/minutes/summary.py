@@ -156,12 +156,15 @@ def unsupported(sentence: str, evidence: set[str]) -> list[str]:
     return missing
 
 
-def supported_points(points: list[str], lines: list[Line]) -> list[str]:
-    """The points (sentences) whose content words are all said in `lines`, each once, in order."""
+def supported_points(points: list[str], lines: list[Line], cut_at: int | None = None) -> list[str]:
+    """The points (sentences) whose content words are all said in `lines`, each once, in order. `cut_at`: a point
+    this long was stopped at the length limit, so its last word may be cut: it ends at the word before, with "…"."""
     evidence = evidence_of(lines)
     kept: list[str] = []
     for point in points:
         point = _QUOTED_LEAD.sub(r"\1", re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip())
+        if cut_at and len(point) >= cut_at - 1 and " " in point:
+            point = _DANGLING_END.sub("", point.rsplit(" ", 1)[0]) + "…"
         if len(content_words(point)) < MIN_POINT_WORDS or unsupported(point, evidence):
             continue  # "Carol: Yeah, yeah." says nothing; a word nobody said is made up
         if any(similarity(point, k) >= 0.8 for k in kept):
@@ -190,6 +193,7 @@ def escape_markdown(text: str) -> str:
     return "\\" + text if text.startswith(("#", "-", "+", ">", "|")) else text
 
 
+_DANGLING_END = re.compile(r"(?:[\s,;:]+(?:a|an|the|of|to|and|or|for|in|on|at|with|about|but))*[\s,;:]*$", re.I)
 _AGREED_LEAD = re.compile(
     r"^(?:so |then |okay,? )?(?:we|the group|everyone) (?:decided|agreed)(?: to| that| on)?\s+", re.I
 )
