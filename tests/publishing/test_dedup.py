@@ -26,6 +26,8 @@ def test_the_same_wish_in_other_words_matches_and_a_different_one_does_not():
     assert similarity("Export minutes as PDFs", "PDF export of the minutes") >= THRESHOLD
     assert similarity("Export minutes as PDFs", "Export the transcript as SRT") < THRESHOLD
     assert similarity("", "Dark mode") == 0.0
+    # A misspelt word (a typo, or Whisper's spelling) still matches by its characters, not by the word sets.
+    assert similarity("Nightly benchmark dashbord", "Nightly benchmark dashboard") >= THRESHOLD
 
 
 def test_best_match_prefers_the_closest_of_several_close_titles():
@@ -36,3 +38,4 @@ def test_best_match_prefers_the_closest_of_several_close_titles():
     closest, close = Wish("Dark mode for the dashboard"), Wish("Dark mode for the dashboard and the forum")
     assert best_match("Add dark mode to the dashboard", [close, closest]) is closest
     assert best_match("Add dark mode to the dashboard", [close, closest], threshold=1.01) is None
+    assert best_match("Dark mode for the dashboard", [closest], threshold=1.0) is closest  # the threshold counts
