@@ -14,7 +14,8 @@ read and the prompt throughput, tokens generated and the generation throughput, 
 ratio of wall time against the baseline model (the shipped Q4_K_M) and against the same model's `:plain` and
 `:noamx` runs, all measured in the same run. Prompt and generation throughput divide each batch's time among
 the answers by the tokens each had in it (answers decoded side by side share one batch). Targets (issue 4):
-10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine.
+10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine. The CPU line names the
+vector units the run had (AVX2, AVX-512, AMX).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.cpu import cpu_line  # noqa: E402
 
 BASELINE = "qwen2.5-coder-1.5b-q4_k_m"
 PLAIN, NO_AMX = ":plain", ":noamx"
@@ -132,6 +135,7 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} at start",
         flush=True,
     )
+    print(cpu_line(), flush=True)
     results: dict[str, list[dict]] = {}
     for model in models:
         print(f"running {model} ...", flush=True)
