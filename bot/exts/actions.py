@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot import embeds
 from bot.checks import is_organizer, organizer_only
 from tracker import actions, followthrough
+from tracker.publishing.escape import discord as escaped
 from tracker.publishing.sync import sync_issue_states
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class Actions(commands.GroupCog, group_name="actions", group_description="Action
     async def done(self, interaction: discord.Interaction, item: int) -> None:
         closed = await self.bot.group_call(followthrough.mark_done, item, interaction.user, is_organizer(interaction))
         self._publish()
-        await interaction.response.send_message(f"✅ `#{closed.id}` {embeds.cut(closed.task, 200)} — done.")
+        await interaction.response.send_message(f"✅ `#{closed.id}` {escaped(embeds.cut(closed.task, 200))} — done.")
 
     @app_commands.command(name="assign", description="Give an action item an owner (organizers; others: take one)")
     @app_commands.describe(item="the action item's number", member="who will do it")
@@ -56,7 +57,7 @@ class Actions(commands.GroupCog, group_name="actions", group_description="Action
         )
         self._publish()
         await interaction.response.send_message(
-            f"👤 `#{assigned.id}` {embeds.cut(assigned.task, 200)} → {member.mention}",
+            f"👤 `#{assigned.id}` {escaped(embeds.cut(assigned.task, 200))} → {member.mention}",
             allowed_mentions=discord.AllowedMentions(users=[member]),
         )
 

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot import embeds
 from tracker import followthrough, wishlist
+from tracker.publishing.escape import discord as escaped
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -33,7 +34,7 @@ class Wishlist(commands.GroupCog, group_name="wishlist", group_description="Feat
         )
         if self.bot.publisher is not None:  # files it on GitHub (or comments "raised again" on the same wish)
             self.bot.publisher.wake()
-        await interaction.response.send_message(f"🌟 Added `#{entry.id}` “{entry.title}” to the wish list.")
+        await interaction.response.send_message(f"🌟 Added `#{entry.id}` “{escaped(entry.title)}” to the wish list.")
 
     @app_commands.command(name="list", description="The open wish-list entries, newest first")
     async def list_(self, interaction: discord.Interaction) -> None:

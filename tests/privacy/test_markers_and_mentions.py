@@ -136,3 +136,9 @@ async def test_an_agenda_topic_with_everyone_pings_nobody(bot, fake_discord):
     assert data["allowed_mentions"] == {"parse": []}  # the bot's default: nobody is pinged
     assert "@everyone" not in reply.text and f"@{ZERO_WIDTH_SPACE}everyone" in reply.text
     assert "\\*\\*now\\*\\*" in reply.text
+
+
+async def test_a_wish_title_with_here_pings_nobody(bot, fake_discord):
+    reply = await invoke(fake_discord, bot, "wishlist add", user=BOB, title="@here look [at this](https://x.example)")
+    assert reply.messages[0]["allowed_mentions"] == {"parse": []}
+    assert "@here" not in reply.text and "[at this](" not in reply.text
