@@ -124,7 +124,7 @@ def test_pyproject_pins_what_matters():
     assert "<4" in deps["apscheduler"]
     assert "openai-whisper" not in deps  # installed --no-deps by scripts/setup.sh: its metadata pulls triton
     assert "openai-whisper" in (ROOT / "scripts" / "setup.sh").read_text()
-    assert project["scripts"]["wgbot"] == "bot.cli:run"
+    assert project["scripts"]["wgbot"] == "bot.cli:console_main"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -48,7 +48,7 @@ for module in (process, run, schedule, publish, worker, doctor, health, db, sear
     module.register(app)
 
 
-def run() -> None:
+def console_main() -> None:
     """The `wgbot` command. A `UserError` that a command did not handle itself is its one-line message and exit
     code 1, never a traceback."""
     try:

@@ -96,7 +96,7 @@ def test_a_user_error_no_command_handled_is_one_line_and_exit_code_1(monkeypatch
     monkeypatch.setattr(cli, "app", probe)
     monkeypatch.setattr("sys.argv", ["wgbot"])
     with pytest.raises(SystemExit) as exited:
-        cli.run()
+        cli.console_main()
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert err.strip() == "error: 2026-12-10 is not a meeting day of this group" and "Traceback" not in err
