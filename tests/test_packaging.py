@@ -159,7 +159,7 @@ def test_the_example_configuration_names_every_setting_and_loads(monkeypatch, tm
 
 def test_ci_runs_the_linters_before_the_tests():
     run = (ROOT / ".ci" / "run").read_text()
-    assert run.index("make lint") < run.index("make test")
+    assert run.index("\nmake lint") < run.index("\nmake test")
     makefile = (ROOT / "Makefile").read_text()
     lint = makefile.split("lint: setup\n", 1)[1].split("\n\n", 1)[0]
     assert "ruff check" in lint and "ruff format --check" in lint and "mypy" in lint
