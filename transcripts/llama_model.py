@@ -20,8 +20,11 @@ _backend_lock = threading.Lock()
 _backend_ready = False
 _log_callback = None  # kept referenced: llama.cpp calls it for as long as the process lives
 llama_log = logging.getLogger("llama.cpp")
-# ggml's log levels: 2 warning, 3 error; the rest (info, debug, continuation) is detail for the log file.
-_LOG_LEVELS = {2: logging.WARNING, 3: logging.ERROR}
+# ggml's log levels (ggml.h): 1 debug, 2 info, 3 warning, 4 error, 5 continues the previous message. Its warnings
+# are about model files and buffers (e.g. a vocabulary quirk of the shipped Qwen), nothing a user can act on: they
+# go to the log file with its info lines; its errors reach the console.
+_LOG_LEVELS = {1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO, 4: logging.ERROR}
+_CONTINUATION = 5
 
 
 class LlamaLoadError(RuntimeError):
@@ -39,11 +42,15 @@ def _route_llama_logs() -> None:
     global _log_callback
     lib = _lib()
 
+    previous = [logging.DEBUG]
+
     @lib.llama_log_callback
     def forward(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if level != _CONTINUATION:
+            previous[0] = _LOG_LEVELS.get(level, logging.DEBUG)  # llama.cpp's info lines are detail for the log
         message = text.decode("utf-8", errors="replace").rstrip()
         if message:
-            llama_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
+            llama_log.log(previous[0], "%s", message)
 
     _log_callback = forward
     lib.llama_log_set(forward, ctypes.c_void_p(0))

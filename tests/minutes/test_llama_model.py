@@ -52,3 +52,15 @@ def test_every_llama_cpp_function_wgbot_calls_exists_in_the_installed_bindings()
     assert len(called) > 15  # the scan found the calls
     missing = sorted(name for name in called if not hasattr(llama_cpp, name))
     assert not missing, f"llama-cpp-python {llama_cpp.__version__} lacks {missing}: update transcripts/llama_model.py"
+
+
+def test_llama_cpps_own_messages_go_to_the_log_not_the_console(caplog):
+    """What llama.cpp prints while loading (buffer sizes, vocabulary notes) is detail for the log file: nothing
+    reaches a one-shot command's console, which shows warnings and errors only."""
+    import logging
+
+    with caplog.at_level(logging.DEBUG, logger="llama.cpp"):
+        LlamaModel(llm_model_path(TINY), n_ctx=512, n_batch=64, n_ubatch=64, threads=1, n_seq_max=1).close()
+    ours = [r for r in caplog.records if r.name == "llama.cpp"]
+    assert ours, "llama.cpp's messages are routed into Python logging"
+    assert all(r.levelno < logging.WARNING for r in ours), [r.getMessage() for r in ours if r.levelno >= 30]
