@@ -155,3 +155,20 @@ def test_rate_limit_wait_reads_each_header_form():
 def test_redact_hides_secrets_and_keeps_one_line():
     assert redact("token abc123secret\nfailed", ["abc123secret"]) == "token *** failed"
     assert len(redact("x" * 2000, [])) == 500
+
+
+def test_the_minutes_summary_keeps_its_headings_and_points_escaped_once():
+    """transcripts writes the summary as Markdown (topic headings and points, what was said escaped): the forum, the
+    archive and Discord show that structure, with each piece escaped once (no `\\*\\*` or `\\###` on the page)."""
+    from transcripts.minutes.summary import escape_markdown
+
+    short = f"**{escape_markdown('CI_runner costs')}**\n- {escape_markdown('Ada showed the *nightly* bill @octocat')}"
+    long = f"### {escape_markdown('CI_runner costs')} (0:00–4:10)\n\n- {escape_markdown('Bob <b>agreed</b>')}"
+    meeting = texts.MeetingView(1, "DAI WG call", dt.date(2026, 12, 3))
+    minutes = texts.MinutesView(short, long, [], [], [], [], [])
+    forum = texts.forum_post(meeting, minutes, "m1-forum")
+    assert "**CI\\_runner costs**\n- Ada showed the \\*nightly\\* bill @\u200boctocat" in forum
+    readme = texts.archive_readme(meeting, minutes, "m1-archive")
+    assert "### CI\\_runner costs (0:00–4:10)" in readme and "- Bob &lt;b&gt;agreed&lt;/b&gt;" in readme
+    discord = texts.discord_minutes(meeting, minutes, None)
+    assert "**CI\\_runner costs**\n- Ada showed the \\*nightly\\* bill" in discord

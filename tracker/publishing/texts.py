@@ -12,6 +12,7 @@ the callers only look at what the bot's own account wrote). Everything users sai
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from tracker.publishing.escape import discord as _dc
@@ -209,7 +210,7 @@ def archive_readme(meeting: MeetingView, minutes: MinutesView, key: str) -> str:
         ]
     else:
         out += ["Transcript: [transcript.md](transcript.md).", ""]
-    out += ["## Summary", "", _md((minutes.long_summary or minutes.summary).strip()) or "(no summary)", ""]
+    out += ["## Summary", "", _minutes_markdown(minutes.long_summary or minutes.summary) or "(no summary)", ""]
     if minutes.decisions:
         out += ["## Decisions", "", *[f"- {_md(d.strip())}" for d in minutes.decisions], ""]
     out += ["## Action items", ""]
@@ -237,6 +238,34 @@ def archive_transcript(meeting: MeetingView, segments: list[SegmentView], key: s
     return "\n".join(out)
 
 
+_HEADING = re.compile(r"^(#{1,6} +)(.*)$")
+_BOLD_LINE = re.compile(r"^\*\*(.+)\*\*$")
+_POINT = re.compile(r"^([-*] +)(.*)$")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>#+\-|~.!()])")
+
+
+def _minutes_markdown(text: str, escape=_md) -> str:
+    """A summary as `transcripts` writes it: Markdown lines of topic headings (`### …`, `**…**`) and points (`- …`).
+    The structure is kept; every piece of text in it is escaped here like any user text (after undoing the escaping
+    `transcripts` did, so nothing is escaped twice and a raw line is as safe as an escaped one)."""
+
+    def piece(words: str) -> str:
+        return escape(_ESCAPED.sub(r"\1", words))
+
+    out = []
+    for line in (text or "").strip().splitlines():
+        line = line.rstrip()
+        if heading := _HEADING.match(line):
+            out.append(heading[1] + piece(heading[2]))
+        elif bold := _BOLD_LINE.match(line):
+            out.append("**" + piece(bold[1]) + "**")
+        elif point := _POINT.match(line):
+            out.append("- " + piece(point[2]))
+        else:
+            out.append(piece(line))
+    return "\n".join(out)
+
+
 # ---- the forum ---------------------------------------------------------------------------------------------------
 
 
@@ -244,7 +273,7 @@ def forum_post(meeting: MeetingView, minutes: MinutesView, key: str, limit: int 
     """The short summary, the action items with their issues, a link to the archive; cut at a section boundary to fit
     `limit`, with a link to the rest."""
     head = f"## {_md(meeting.title)}: {meeting.day}\n\n"
-    sections = [_md((minutes.summary or minutes.long_summary).strip()) or "(no summary)"]
+    sections = [_minutes_markdown(minutes.summary or minutes.long_summary) or "(no summary)"]
     if minutes.decisions:
         sections.append("### Decisions\n\n" + "\n".join(f"- {_md(d.strip())}" for d in minutes.decisions))
     sections.append("### Action items\n\n" + ("\n".join(_action_line(a) for a in minutes.actions) or "(none)"))
@@ -301,7 +330,7 @@ def discord_minutes(
         links.append(f"Forum: <{forum_url}>")
     footer = "\n\n" + "\n".join(links) if links else ""
     head = f"**{_dc(meeting.title)}: {meeting.day}**\n"
-    summary = _dc(one_line(minutes.summary or minutes.long_summary or "(no summary)", 900))
+    summary = _cut_text(_minutes_markdown(minutes.summary or minutes.long_summary, _dc) or "(no summary)", 900)
     body = head + summary
     if minutes.actions:
         body += "\n\n**Action items**"
