@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.publishing import dedup
+from transcripts.cpu import cpu_line
 from transcripts.minutes import words
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import transcript_lines
@@ -108,7 +109,7 @@ def main() -> int:
     agree_dedupe = sum(a == b for a, b in zip(base_pairs, rapid_pairs)) / len(base_pairs)
     print(
         f"fuzzy matching, {len(lines)} lines ({meeting.words} words), {len(claims)} claims, {len(WISHES)} wishes; "
-        f"CPU: {cpu_name()}"
+        f"{cpu_line()}"
     )
     print("| what | implementation | seconds | vs difflib | same answer |")
     print("|---|---|---|---|---|")
@@ -119,16 +120,6 @@ def main() -> int:
         f"| wish de-duplication | rapidfuzz | {rapid_dedupe:.3f} | {rapid_dedupe / base_dedupe:.2f}× | {agree_dedupe:.0%} |"
     )
     return 0
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":

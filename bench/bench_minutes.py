@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cpu import cpu_line  # noqa: E402
+from transcripts.cpu import cpu_line  # noqa: E402
 
 BASELINE = "qwen2.5-coder-1.5b-q4_k_m"
 PLAIN, NO_AMX = ":plain", ":noamx"

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cpu import cpu_line  # noqa: E402
+from transcripts.cpu import cpu_line  # noqa: E402
 
 TARGETS = {
     "action_recall": 0.95,

@@ -25,3 +25,36 @@ def _cgroup_cpu_limit(count: int) -> int:
     except (OSError, ValueError):
         pass
     return count
+
+
+FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (/proc/cpuinfo); empty where they cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags") and ":" in line:
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def has_amx() -> bool:
+    return "amx_int8" in cpu_flags()
+
+
+def cpu_line() -> str:
+    """The CPU a benchmark ran on, in one line: model name, cores and the vector units that decide the kernels."""
+    name = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    flags = cpu_flags()
+    have = [f for f in FEATURES if f in flags]
+    amx = "AMX" if "amx_tile" in flags else "no AMX"
+    return f"CPU: {name}, {available_threads()} threads, {amx}; features: {' '.join(have) or 'none of ' + ' '.join(FEATURES)}"

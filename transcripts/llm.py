@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from transcripts import runtime
+from transcripts import cpu, runtime
 from transcripts.answer_cache import AnswerCache, answer_key
 from transcripts.cpu import available_threads
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
@@ -99,17 +99,6 @@ class UsageTotals:
         return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
 
 
-def _cpu_has_amx() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return "amx_int8" in line.split()
-    except OSError:
-        pass
-    return False
-
-
 # The local version label of the llama-cpp-python that scripts/setup.sh builds: llama.cpp with its AMX tile
 # configuration fixed (scripts/llama-cpp-amx-tile-config.patch).
 AMX_FIXED_LABEL = "+wgbot.amx"
@@ -125,7 +114,7 @@ def _extra_buffers_wanted() -> bool:
         return setting == "on"
     import llama_cpp
 
-    return not _cpu_has_amx() or llama_cpp.__version__.endswith(AMX_FIXED_LABEL)
+    return not cpu.has_amx() or llama_cpp.__version__.endswith(AMX_FIXED_LABEL)
 
 
 def _grammar_for(schema: dict) -> str:
@@ -186,7 +175,7 @@ class LocalLLM:
                 n_seq_max=PARALLEL_SEQUENCES,
                 flash_attn=True,  # its CPU kernel skips the other sequences' cells of the shared KV cache
                 # Repacked weights are a copy: a mapping would keep the unused original resident as well.
-                use_mmap=not (extra_buffers and _cpu_has_amx()),
+                use_mmap=not (extra_buffers and cpu.has_amx()),
                 extra_buffers=extra_buffers,
             )
         except LlamaLoadError as exc:

@@ -102,7 +102,7 @@ def test_extra_buffer_types_are_used_where_they_work(monkeypatch, setting, amx, 
 
     monkeypatch.setenv("WGBOT_LLM_EXTRA_BUFFERS", setting)
     load_settings()  # the setting reaches transcripts through the settings, not the environment
-    monkeypatch.setattr(llm, "_cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(llm.cpu, "has_amx", lambda: amx)
     monkeypatch.setattr(llama_cpp, "__version__", version)
     assert llm._extra_buffers_wanted() is wanted
 
@@ -115,5 +115,5 @@ def test_this_machines_build_takes_the_cpus_matrix_units_when_it_has_them(monkey
     from transcripts import llm
 
     assert llama_cpp.__version__.endswith(llm.AMX_FIXED_LABEL)
-    if llm._cpu_has_amx():
+    if llm.cpu.has_amx():
         assert llm._extra_buffers_wanted()
