@@ -176,34 +176,28 @@ def _stamp(moment: dt.datetime | None) -> int:
     return int(as_utc(moment or utcnow()).timestamp())
 
 
+def _enqueue_issue_update(session: Session, item: ActionItem, key: str) -> Publication | None:
+    filed = _issue_row(session, item)
+    if filed is None:
+        return None
+    return enqueue(
+        session,
+        kind=PublicationKind.issue_update,
+        target=filed.target,
+        key=key,
+        meeting_id=item.meeting_id,
+        subject_id=item.id,
+    )
+
+
 def enqueue_issue_close(session: Session, item: ActionItem) -> Publication | None:
     """The outbox row that closes the item's issue with a comment (None when the item was never filed). Keyed by
     the moment it was closed: the same closing is published once, a later re-close again."""
-    filed = _issue_row(session, item)
-    if filed is None:
-        return None
-    return enqueue(
-        session,
-        kind=PublicationKind.issue_update,
-        target=filed.target,
-        key=f"a{item.id}-close-{_stamp(item.closed_at)}",
-        meeting_id=item.meeting_id,
-        subject_id=item.id,
-    )
+    return _enqueue_issue_update(session, item, f"a{item.id}-close-{_stamp(item.closed_at)}")
 
 
 def enqueue_issue_assign(session: Session, item: ActionItem) -> Publication | None:
-    filed = _issue_row(session, item)
-    if filed is None:
-        return None
-    return enqueue(
-        session,
-        kind=PublicationKind.issue_update,
-        target=filed.target,
-        key=f"a{item.id}-assign-{item.owner_id}-{_stamp(item.updated_at)}",
-        meeting_id=item.meeting_id,
-        subject_id=item.id,
-    )
+    return _enqueue_issue_update(session, item, f"a{item.id}-assign-{item.owner_id}-{_stamp(item.updated_at)}")
 
 
 def mark_done(session: Session, group: WorkingGroup, item_id: int, by: Member, is_organizer: bool) -> ActionItem:
