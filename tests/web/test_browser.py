@@ -72,8 +72,8 @@ async def _serious_violations(page) -> list[str]:
 
 
 async def test_every_page_loads_cleanly_passes_axe_and_is_photographed(server, sample, browser):
-    if not AXE.exists():
-        pytest.skip(f"axe-core is not installed at {AXE} (scripts/setup.sh installs it with npm)")
+    # A test dependency: missing, the accessibility check must fail, not pass quietly.
+    assert AXE.exists(), f"axe-core is not installed at {AXE} (scripts/setup.sh installs it with npm)"
     SHOTS.mkdir(parents=True, exist_ok=True)
     failures = []
     for width, viewport in WIDTHS.items():
