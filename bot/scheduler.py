@@ -270,28 +270,21 @@ class MeetingJobs:
             for job_id in existing:  # skipped, cancelled, or done
                 self.scheduler.remove_job(job_id)
                 log.info("removed job %s: its meeting no longer needs it", job_id)
-            if self.scheduler.get_job(REFRESH_JOB_ID) is None:
-                self.scheduler.add_job(
-                    refresh_schedule,
-                    trigger=IntervalTrigger(seconds=REFRESH_EVERY.total_seconds(), timezone=UTC),
-                    id=REFRESH_JOB_ID,
-                    name="rebuild the meeting jobs",
-                    replace_existing=True,
-                    coalesce=True,
-                    misfire_grace_time=None,
-                    max_instances=1,
-                )
-            if self.scheduler.get_job(RETENTION_JOB_ID) is None:
-                self.scheduler.add_job(
-                    run_retention,
-                    trigger=IntervalTrigger(seconds=RETENTION_EVERY.total_seconds(), timezone=UTC),
-                    id=RETENTION_JOB_ID,
-                    name="delete expired recordings",
-                    replace_existing=True,
-                    coalesce=True,
-                    misfire_grace_time=None,
-                    max_instances=1,
-                )
+            for job_id, run, every, name in (
+                (REFRESH_JOB_ID, refresh_schedule, REFRESH_EVERY, "rebuild the meeting jobs"),
+                (RETENTION_JOB_ID, run_retention, RETENTION_EVERY, "delete expired recordings"),
+            ):
+                if self.scheduler.get_job(job_id) is None:
+                    self.scheduler.add_job(
+                        run,
+                        trigger=IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
+                        id=job_id,
+                        name=name,
+                        replace_existing=True,
+                        coalesce=True,
+                        misfire_grace_time=None,
+                        max_instances=1,
+                    )
         if reconcile_events and self.bot.voice_channel_id:
             await self.bot.events.reconcile()
         return planned

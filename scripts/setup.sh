@@ -79,11 +79,14 @@ if [ "$PROFILE" != production ]; then
   AXE_DIR=${WGBOT_AXE_DIR:-$HOME/.cache/wgbot/npm}
   if [ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
     echo "present"
-  elif command -v npm >/dev/null; then
+  else
+    if ! command -v npm >/dev/null; then  # Debian's npm, only where no Node.js is installed already
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm; } \
+        || fail "apt-get could not install npm (needed for axe-core, the web tests' accessibility check)."
+    fi
     npm install --prefix "$AXE_DIR" --no-save --no-audit --no-fund axe-core@4.11.0 >/dev/null \
       || fail "npm could not install axe-core (the web tests' accessibility check)."
-  else
-    echo "npm not found: the web tests' accessibility check will be skipped (install nodejs and npm to run it)"
   fi
 fi
 

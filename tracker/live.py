@@ -261,6 +261,9 @@ class LiveTranscription:
         self.resumed = (self.folder / LIVE_SEGMENTS).exists()
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue()
+        # At exit, never wait to hand queued audio to a worker that is gone (killed, crashed, aborted): it would
+        # wait forever. The worker reads everything before the end-of-call marker while it lives (`finish`).
+        self._inbox.cancel_join_thread()
         self._outbox = context.Queue()
         self._queued = context.Value("q", 0)  # samples submitted and not yet taken by the worker
         self._max_queued = int(max_queued_seconds * 16_000)

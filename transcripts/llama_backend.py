@@ -14,10 +14,15 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
-def _libggml() -> ctypes.CDLL:
-    from llama_cpp._ggml import libggml  # the libggml that llama-cpp-python itself loaded
+def _lib_folder() -> Path:
+    import llama_cpp
 
-    return libggml
+    return Path(llama_cpp.__file__).parent / "lib"
+
+
+def _libggml() -> ctypes.CDLL:
+    # The libggml beside libllama: already loaded by llama_cpp, so this is the same library (dlopen shares it).
+    return ctypes.CDLL(str(_lib_folder() / "libggml.so"))
 
 
 def backend_count() -> int:
@@ -32,9 +37,7 @@ def ensure_cpu_backend() -> int:
         count = backend_count()
         if count:
             return count
-        import llama_cpp
-
-        folder = Path(llama_cpp.__file__).parent / "lib"
+        folder = _lib_folder()
         lib = _libggml()
         lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
         lib.ggml_backend_load_all_from_path.restype = None

@@ -64,3 +64,13 @@ def test_llama_cpps_own_messages_go_to_the_log_not_the_console(caplog):
     ours = [r for r in caplog.records if r.name == "llama.cpp"]
     assert ours, "llama.cpp's messages are routed into Python logging"
     assert all(r.levelno < logging.WARNING for r in ours), [r.getMessage() for r in ours if r.levelno >= 30]
+
+
+def test_the_ggml_functions_that_load_a_portable_builds_cpu_backend_exist():
+    """The portable build (Docker) loads its CPU variant through these two libggml functions."""
+    from transcripts import llama_backend
+
+    lib = llama_backend._libggml()
+    for name in ("ggml_backend_reg_count", "ggml_backend_load_all_from_path"):
+        assert hasattr(lib, name), name
+    assert llama_backend.ensure_cpu_backend() >= 1  # this build links its CPU backend in

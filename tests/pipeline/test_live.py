@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +137,25 @@ def test_a_recording_resumed_after_a_crash_is_not_passed_off_as_transcribed_live
     live.submit(1, "Alice", tmp_path / "alice.ogg", 100.0, np.zeros(16_000, dtype=np.float32))
     assert live.finish() is False and live.submitted == 0
     assert not (tmp_path / LIVE_TRANSCRIPT).exists()
+
+
+def test_a_process_whose_live_worker_died_with_audio_queued_still_exits(tmp_path):
+    """The worker is gone (killed, crashed) while audio waits in its queue: the bot or a test process must still be
+    able to exit. (Before, the queue's feeder thread waited forever to hand the audio to no one.)"""
+    script = f"""
+import numpy as np
+from pathlib import Path
+from tracker.live import LiveOptions, LiveTranscription
+
+live = LiveTranscription(Path({str(tmp_path)!r}), LiveOptions(model="tiny.en", threads=1))
+live.start()
+live._process.kill()
+live._process.join(30)
+for i in range(4):  # far more than a pipe holds
+    live.submit(1, "Alice", Path("alice-1.ogg"), 10.0 * i, np.zeros(160_000, np.float32))
+print("submitted", flush=True)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
+    )
+    assert done.returncode == 0 and "submitted" in done.stdout, done.stderr[-2000:]

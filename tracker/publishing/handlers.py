@@ -175,6 +175,14 @@ def _meeting(session: Session, row: Publication) -> Meeting:
     return meeting
 
 
+def _subject(session: Session, row: Publication, model, what: str):
+    """The action item or wish a row publishes; a row whose subject is gone fails at once."""
+    subject = session.get(model, row.subject_id) if row.subject_id is not None else None
+    if subject is None:
+        raise PermanentError(f"publication {row.idempotency_key}: {what} {row.subject_id} does not exist")
+    return subject
+
+
 def _target_number(target: str, prefix: str) -> int:
     """`forum:topic/123` → 123."""
     if not target.startswith(prefix):
@@ -217,9 +225,7 @@ class ActionIssueHandler:
         self.clients = clients
 
     def prepare(self, session: Session, row: Publication) -> IssueJob:
-        item = session.get(ActionItem, row.subject_id) if row.subject_id is not None else None
-        if item is None:
-            raise PermanentError(f"publication {row.idempotency_key}: action item {row.subject_id} does not exist")
+        item = _subject(session, row, ActionItem, "action item")
         meeting = _meeting(session, row)
         folder = archive_folder(session, meeting, self.clients.archive_dir)
         return IssueJob(
@@ -273,9 +279,7 @@ class WishIssueHandler:
         self.clients = clients
 
     def prepare(self, session: Session, row: Publication) -> IssueJob:
-        wish = session.get(WishlistEntry, row.subject_id) if row.subject_id is not None else None
-        if wish is None:
-            raise PermanentError(f"publication {row.idempotency_key}: wish-list entry {row.subject_id} does not exist")
+        wish = _subject(session, row, WishlistEntry, "wish-list entry")
         meeting = session.get(Meeting, wish.meeting_id) if wish.meeting_id is not None else None
         readme = None
         if meeting is not None:
@@ -530,9 +534,7 @@ class IssueUpdateHandler:
         self.clients = clients
 
     def prepare(self, session: Session, row: Publication) -> IssueUpdateJob:
-        item = session.get(ActionItem, row.subject_id) if row.subject_id is not None else None
-        if item is None:
-            raise PermanentError(f"publication {row.idempotency_key}: action item {row.subject_id} does not exist")
+        item = _subject(session, row, ActionItem, "action item")
         if item.github_issue_number is None:
             raise NotReady(f"action item {item.id} has no issue yet")
         change = "close" if "-close-" in row.idempotency_key else "assign"
