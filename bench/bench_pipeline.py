@@ -41,7 +41,7 @@ from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line
 
 CHANNEL = 555
 MEETING_START = dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC)
-TITLE = "Bench WG call"  # the live worker is given the meeting's title, as the bot gives it (bot/recording.py)
+TITLE = "Bench WG call"  # the live worker is given the meeting's title, as the bot gives it (bot/exts/recording.py)
 
 
 def call_lines(minutes: float) -> list[CallLine]:

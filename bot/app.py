@@ -1,21 +1,25 @@
-"""The Discord bot: a `commands.Bot` with one extension per feature, and the services that run beside it.
+"""The Discord bot's core: infrastructure only. Every feature is an extension under `bot/exts/`.
 
-`setup_hook` (run once, after login and before the gateway connects):
-  1. makes sure the working group row exists (from the settings),
-  2. loads the extensions in `EXTENSIONS`, each adding its commands to the configured guild only,
-  3. syncs the command tree to that guild (guild commands update at once; global ones take up to an hour),
-  4. starts the web home with the calendar feed (aiohttp, bot/web/) and the meeting scheduler (APScheduler, jobs
-     in the tracker database),
-  5. starts the outbox publisher (`tracker.publishing.service.BackgroundPublisher`), which also runs the hourly
-     GitHub issue-state sync.
-A finished recording goes to the pipeline (`tracker.tasks.PipelineRunner`: a local worker process on SQLite, a
-Procrastinate job for `wgbot worker` on PostgreSQL) and gets a status message that follows it
-(bot/pipeline_status.py). When the gateway delivers the guild (`on_guild_available`), a recording a crash interrupted
-is resumed or finished, the status messages of unfinished meetings are followed again, and the Discord events are
-brought in line with the schedule.
+The core holds the settings and the database (`db_call`/`group_call`: one tracker call in a worker thread, in one
+transaction), finds the configured guild and its channels, answers command errors (`bot/errors.py`), serves the
+web home and the calendar feed (one aiohttp listener that several features link to), and beats the heartbeat the
+container healthcheck reads. `setup_hook` (once, after login, before the gateway connects) makes sure the working
+group row exists, loads the extensions and syncs their commands to the configured guild.
 
-Command handlers stay thin: parse, one tracker call through `group_call`/`db_call` (run in a worker thread inside
-one database transaction), reply.
+Features own their state and talk to each other through discord.py events, never through the core:
+
+  schedule_changed                     a skip, move or cadence change (and hourly): timers, events, calendar follow
+  meeting_<kind>_timer_complete(occ)   a meeting timer fired (bot/exts/timers.py): event, agenda, reminder, start
+  recording_started(meeting)           bot/exts/recording.py → the Discord event goes active
+  recording_finished(meeting, result)  → the event completes, the pipeline takes the meeting
+  member_opted(discord_id, out)        /record optout|optin → a recording under way drops or keeps them
+  pipeline_progress(progress)          the status watcher read a meeting's progress → review posts or closes
+  review_ended(meeting_id)             a review was approved or expired → the pipeline publishes
+  outbox_changed()                     something was queued for publishing → the publisher wakes
+  configured_guild_ready(guild)        the gateway delivered the guild: recover, resume, reconcile
+
+Tests and embedders may pass a recorder factory, a pipeline runner, or `background=False` (no publisher); the
+extensions read them from `bot.services`.
 """
 
 from __future__ import annotations
@@ -23,25 +27,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands, tasks
 
-from bot.announcements import Announcer
 from bot.errors import WgCommandTree
-from bot.pipeline_status import PipelineStatus, meetings_to_follow
-from bot.recording import RecorderFactory, RecordingControl
-from bot.scheduled_events import EventSync
-from bot.scheduler import MeetingJobs
 from bot.web.server import WebServer
 from tracker import health, members, schedule
 from tracker.config import Settings
 from tracker.db import Database
-from tracker.models import Meeting, MeetingState, WorkingGroup
-from tracker.publishing.service import BackgroundPublisher
-from tracker.tasks import PipelineRunner
+from tracker.models import WorkingGroup
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,11 @@ T = TypeVar("T")
 HEARTBEAT_SECONDS = 30
 
 EXTENSIONS = (
+    "bot.exts.timers",
+    "bot.exts.scheduled_events",
+    "bot.exts.announcements",
+    "bot.exts.recording",
+    "bot.exts.pipeline",
     "bot.exts.meetings",
     "bot.exts.agenda",
     "bot.exts.actions",
@@ -70,17 +73,27 @@ def use_api_base(url: str | None) -> None:
         discord.http.Route.BASE = url.rstrip("/")
 
 
+@dataclass(frozen=True)
+class Services:
+    """What an embedder (or a test) may put in place of the real thing."""
+
+    recorder_factory: Callable[..., Any] | None = None  # MeetingRecorder's signature (bot/voice/recorder.py)
+    pipeline_runner: Any | None = None  # tracker.tasks.PipelineRunner's interface
+    background: bool = True  # run the outbox publisher in this process
+
+
 class WgBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
         db: Database,
         *,
-        recorder_factory: RecorderFactory | None = None,
-        pipeline_runner: PipelineRunner | None = None,
+        recorder_factory: Callable[..., Any] | None = None,
+        pipeline_runner: Any | None = None,
         background: bool = True,
     ) -> None:
         settings.discord.require("guild_id", purpose="to run the bot")
+        assert settings.discord.guild_id is not None  # for the type checker: require() made sure
         use_api_base(settings.discord.api_base)
         intents = discord.Intents.default()  # guilds and voice states: slash commands and recording need no more
         # The call's chat (bot/exts/chat.py): a privileged intent, enabled in the Developer Portal.
@@ -95,6 +108,7 @@ class WgBot(commands.Bot):
         )
         self.settings = settings
         self.db = db
+        self.services = Services(recorder_factory, pipeline_runner, background)
         self.guild_id: int = settings.discord.guild_id
         self.guild_object = discord.Object(id=self.guild_id)
         self.organizer_role_id: int | None = settings.discord.organizer_role_id
@@ -103,18 +117,7 @@ class WgBot(commands.Bot):
         self.recordings_dir = Path(settings.storage.data_dir) / "recordings"
         self.group_id: int | None = None
         self.guild_ready = asyncio.Event()  # set once the configured guild is in the cache (gateway GUILD_CREATE)
-        self.calendar = WebServer(settings, db)  # the web home and the calendar feed, on one aiohttp server
-        self.events = EventSync(self)
-        self.announcer = Announcer(self)
-        self.jobs = MeetingJobs(self)
-        self.recording = RecordingControl(self, recorder_factory)
-        self.pipeline_status = PipelineStatus(self)
-        self.publisher: BackgroundPublisher | None = None  # the outbox publisher (not in tests that leave it out)
-        self._runner = pipeline_runner  # else created on first use: it may open a task-queue connection
-        self._handed_over: set[int] = set()  # meetings this process gave to the pipeline when their recording ended
-        self._run_background = background
-        self._stop = asyncio.Event()
-        self._background: list[asyncio.Task] = []
+        self.web = WebServer(settings, db)  # the web home and the calendar feed, on one aiohttp server
 
     # ---- tracker access ------------------------------------------------------------------------------------
 
@@ -149,22 +152,39 @@ class WgBot(commands.Bot):
 
         return await self.db_call(with_group, *args, **kwargs)
 
+    # ---- the guild and its channels ------------------------------------------------------------------------
+
+    async def guild(self, timeout: float = 120.0) -> discord.Guild:
+        """The configured guild, waiting (up to `timeout`) for the gateway to deliver it after a start."""
+        guild = self.get_guild(self.guild_id)
+        if guild is None:
+            await asyncio.wait_for(self.guild_ready.wait(), timeout)
+            guild = self.get_guild(self.guild_id)
+        if guild is None:
+            raise RuntimeError(f"guild {self.guild_id} is not available to the bot")
+        return guild
+
+    async def text_channel(self) -> discord.abc.Messageable:
+        """The configured text channel, where announcements, status and review messages go."""
+        if not self.text_channel_id:
+            raise RuntimeError("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set")
+        guild = await self.guild()
+        channel = guild.get_channel(self.text_channel_id) or await self.fetch_channel(self.text_channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise RuntimeError(f"channel {self.text_channel_id} (WGBOT_DISCORD_TEXT_CHANNEL_ID) is not a text channel")
+        return channel
+
     # ---- life cycle ----------------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
         group = await self.db_call(schedule.ensure_group, self.settings)
         self.group_id = group.id
+        await self.web.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         synced = await self.tree.sync(guild=self.guild_object)
         log.info("synced %d commands to guild %s", len(synced), self.guild_id)
-        await self.calendar.start()
-        log.info("web home at %s, calendar feed at %s", self.calendar.site_url, self.calendar.url)
-        self.jobs.start()
-        await self.jobs.sync(reconcile_events=False)  # events are reconciled once the guild is ready
-        if self._run_background:
-            self._start_publisher()
-            self.heartbeat.start()
+        self.heartbeat.start()
         if not self.text_channel_id:
             log.warning("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set: no agenda or reminder posts")
         if not self.voice_channel_id:
@@ -181,25 +201,7 @@ class WgBot(commands.Bot):
     async def on_guild_available(self, guild: discord.Guild) -> None:
         if guild.id == self.guild_id and not self.guild_ready.is_set():
             self.guild_ready.set()
-            await self.recording.recover()  # before the jobs: a resumed recording is not started twice
-            await self.resume_pipelines()
-            await self.jobs.sync(reconcile_events=True)
-
-    async def guild(self, timeout: float = 120.0) -> discord.Guild:
-        """The configured guild, waiting (up to `timeout`) for the gateway to deliver it after a start."""
-        guild = self.get_guild(self.guild_id)
-        if guild is None:
-            await asyncio.wait_for(self.guild_ready.wait(), timeout)
-            guild = self.get_guild(self.guild_id)
-        if guild is None:
-            raise RuntimeError(f"guild {self.guild_id} is not available to the bot")
-        return guild
-
-    async def schedule_changed(self) -> None:
-        """After a skip, reschedule or cadence change: rebuild the jobs, update or remove Discord events, and have
-        the calendar feed rendered again."""
-        self.calendar.invalidate()
-        await self.jobs.sync(reconcile_events=True)
+            self.dispatch("configured_guild_ready", guild)
 
     @tasks.loop(seconds=HEARTBEAT_SECONDS)
     async def heartbeat(self) -> None:
@@ -209,81 +211,14 @@ class WgBot(commands.Bot):
 
     async def close(self) -> None:
         self.heartbeat.cancel()
-        await self.recording.stop_all("the bot is shutting down")
-        self._stop.set()
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        self._background.clear()
-        await self.pipeline_status.close()
-        if self._runner is not None:
-            await self._runner.close()
-        self.jobs.shutdown()
-        await self.calendar.stop()
+        # Each feature stops what it runs; recordings first, while the others can still take what they hand over.
+        for extension in sorted(self.extensions, key=lambda name: name != "bot.exts.recording"):
+            try:
+                await self.unload_extension(extension)
+            except Exception:
+                log.exception("could not unload %s cleanly", extension)
+        await self.web.stop()
         await super().close()
-
-    # ---- the publisher and the pipeline --------------------------------------------------------------------
-
-    def _start_publisher(self) -> None:
-        """The outbox publisher (GitHub issues, forum post, archive, minutes message) and its hourly GitHub sync."""
-        try:
-            self.publisher = BackgroundPublisher(self.db, self.settings)
-        except Exception:  # the bot is still useful without it; `wgbot publish` can do the work
-            log.exception("the outbox publisher could not start: nothing is published from this process")
-            return
-        self._background.append(asyncio.create_task(self.publisher.run(self._stop), name="wgbot: publisher"))
-        log.info("outbox publisher started")
-
-    @property
-    def runner(self) -> PipelineRunner:
-        if self._runner is None:
-            self._runner = PipelineRunner(self.settings)
-        return self._runner
-
-    async def start_pipeline(self, meeting_id: int) -> None:
-        """Hand the meeting to the pipeline's runner; it returns at once (the work happens in another process)."""
-        try:
-            await self.runner.start(meeting_id)
-        except Exception:  # e.g. the task queue is unreachable: the meeting keeps its state for a later run
-            log.exception(
-                "could not start the pipeline for meeting %s (`wgbot process` or a restart resumes it)", meeting_id
-            )
-
-    async def continue_pipeline(self, meeting_id: int) -> None:
-        """After a review ended: publish what it released (the publisher here, else the pipeline's runner)."""
-        if self.publisher is not None:
-            self.publisher.wake()
-        else:
-            await self.start_pipeline(meeting_id)
-        if self.text_channel_id:
-            self.pipeline_status.track(meeting_id)
-
-    async def recording_finished(self, meeting: Meeting, result: Any) -> None:
-        """A recording ended: hand a recorded meeting to the pipeline (transcribe, summarize, store, publish) and
-        follow it in the status message."""
-        if meeting.state != MeetingState.recorded:
-            return
-        self._handed_over.add(meeting.id)
-        await self.start_pipeline(meeting.id)
-        if self.text_channel_id:
-            self.pipeline_status.track(meeting.id)
-
-    async def resume_pipelines(self) -> None:
-        """After a start: follow the meetings whose pipeline had not finished. On SQLite a transcription or
-        summary ran in a process of the previous bot, so it is started again (it resumes from the last finished
-        step); a task queue still holds its job. Publishing is the publisher's, here or in `wgbot publish`."""
-        try:
-            unfinished = await self.db_call(meetings_to_follow, self.group_id)
-        except Exception:
-            log.exception("could not read the unfinished meetings")
-            return
-        for meeting_id, state, has_status in unfinished:
-            if meeting_id in self._handed_over:  # a recording the restart finished: already on its way
-                continue
-            if state in (MeetingState.recorded, MeetingState.transcribed) and not self.runner.uses_queue:
-                await self.start_pipeline(meeting_id)
-            if has_status and self.text_channel_id:
-                self.pipeline_status.track(meeting_id)
 
 
 async def _run(settings: Settings, db: Database) -> None:

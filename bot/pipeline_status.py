@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -343,11 +342,9 @@ def render(p: Progress, review_url: str | None = None) -> discord.Embed:
 # ---- keeping the message current -------------------------------------------------------------------------------
 
 
-Observer = Callable[[Progress], Awaitable[None]]
-
-
 class PipelineStatus:
-    """One watcher task per meeting whose pipeline is running; each keeps the meeting's status message current."""
+    """One watcher task per meeting whose pipeline is running; each keeps the meeting's status message current and
+    dispatches `pipeline_progress(progress)` with each fresh reading (the review posts its message from it)."""
 
     def __init__(
         self,
@@ -362,7 +359,6 @@ class PipelineStatus:
         self.max_poll_seconds = max_poll_seconds  # the interval grows to this while nothing changes
         # A failed meeting is retried by the task queue (backoff up to ~20 min): keep watching it this long.
         self.failed_grace_seconds = failed_grace_seconds
-        self.observers: list[Observer] = []  # told each fresh Progress (the review cog posts its message from it)
         self._watchers: dict[int, asyncio.Task] = {}
 
     def track(self, meeting_id: int) -> None:
@@ -403,8 +399,7 @@ class PipelineStatus:
         while True:
             try:
                 progress = await self.bot.db_call(read_progress, meeting_id)
-                for observer in self.observers:
-                    await observer(progress)
+                self.bot.dispatch("pipeline_progress", progress)
                 embed = render(progress, self.review_url(progress))
                 if embed.to_dict() != shown:
                     await self._show(progress, embed)
@@ -428,7 +423,7 @@ class PipelineStatus:
             await asyncio.sleep(delay)
 
     async def _show(self, progress: Progress, embed: discord.Embed) -> None:
-        channel = await self.bot.announcer.channel()
+        channel = await self.bot.text_channel()
         if progress.status_message_id is not None:
             try:
                 await channel.get_partial_message(progress.status_message_id).edit(embed=embed)

@@ -143,3 +143,58 @@ def test_transcripts_takes_its_options_as_arguments_and_never_reads_the_environm
             if re.search(r"os\.(getenv|environ\.get|environ\[)|os\.environ\)", line) or "environ.items" in line:
                 reads.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not reads, "\n".join(reads)
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module a file names in an import, TYPE_CHECKING ones included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.update({node.module} | {f"{node.module}.{a.name}" for a in node.names})
+    return found
+
+
+def test_the_bot_core_knows_no_feature_and_features_know_each_other_only_as_types():
+    """bot/app.py is infrastructure: it names its extensions by string and imports none. An extension may name
+    another one for type hints only; at run time they talk through discord.py events."""
+    core = _all_imports(ROOT / "bot" / "app.py")
+    assert not {m for m in core if m.startswith("bot.exts")}, "bot/app.py imports a feature"
+    graph = import_graph()
+    crossing = sorted(
+        f"{a} imports {b}"
+        for a, targets in graph.items()
+        if a.startswith("bot.exts.")
+        for b in targets
+        if b.startswith("bot.exts.")
+    )
+    assert not crossing, "\n".join(crossing)
+
+
+def _dispatched_and_heard() -> tuple[set[str], set[str]]:
+    dispatched: set[str] = set()
+    heard: set[str] = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        text = path.read_text()
+        dispatched |= set(re.findall(r'\.dispatch\(\s*f?"([a-z_{}.]+)"', text))
+        heard |= set(re.findall(r"@commands\.Cog\.listener\(\)\s+async def on_([a-z_]+)\(", text))
+    return dispatched, heard
+
+
+def test_every_event_a_feature_dispatches_is_heard_and_every_custom_listener_has_a_sender():
+    """A renamed event must not leave a sender talking to no one, or a listener waiting for nothing."""
+    from tracker.timers import KINDS
+
+    dispatched, heard = _dispatched_and_heard()
+    expanded = {e for e in dispatched if "{" not in e} | {f"meeting_{kind}_timer_complete" for kind in KINDS}
+    assert any("{timer.kind}" in e for e in dispatched)  # the timers' one templated event, expanded above
+    assert expanded - heard == set()
+    discord_events = {
+        "message",
+        "raw_message_edit",
+        "raw_message_delete",
+        "app_command_completion",
+        "voice_state_update",
+    }
+    assert heard - expanded - discord_events == set()

@@ -14,7 +14,8 @@ from sqlmodel import Session, create_engine
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Tables other libraries keep in the same database (APScheduler's job store, Procrastinate's queue): not ours to
+# Tables other libraries keep in the same database (Procrastinate's queue; APScheduler's job store, left by versions
+# before the timers were rows of our own): not ours to
 # migrate, and not a difference between the models and the schema.
 FOREIGN_TABLE_PREFIXES = ("apscheduler_jobs", "procrastinate_")
 # The full-text index lives outside the models: SQLite's FTS5 table (and its shadow tables) and PostgreSQL's GIN

@@ -66,7 +66,6 @@ def configure_logging(verbose: bool = False, *, console_level: int = logging.WAR
         "discord.gateway",
         "discord.http",
         "faster_whisper",
-        "apscheduler",
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

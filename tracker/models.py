@@ -301,3 +301,15 @@ class Project(SQLModel, table=True):
     fetched_at: dt.datetime | None = None  # when the figures were fetched (None: never)
     fetch_error: str | None = None  # why the last fetch failed, if it did
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Timer(SQLModel, table=True):
+    """A piece of work due at a time (tracker/timers.py): planned from the schedule, fired once by the bot's
+    dispatcher (bot/exts/timers.py). Plain columns only: a row names the work, it never carries code or pickles."""
+
+    id: str = Field(primary_key=True)  # "wg:<meeting key>:<kind>"
+    kind: str  # event | agenda | reminder | start
+    key: str  # the meeting: its series slot (s20261203T1700Z) or ad-hoc id (a42)
+    run_at: dt.datetime = Field(index=True)
+    deadline: dt.datetime  # after this the work is pointless: the timer is dropped, not fired
+    fired_at: dt.datetime | None = None  # handed to the bot's listeners; not fired again unless its work failed

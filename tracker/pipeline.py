@@ -46,7 +46,7 @@ def _hints(settings: Settings, meeting: Meeting, session: Session, speakers: lis
     from tracker.recordings import agenda_topics
     from transcripts.types import Hints
 
-    # The live transcriber got the same title and agenda (bot/recording.py): its read-ahead answers then match.
+    # The live transcriber got the same title and agenda (bot/exts/recording.py): its read-ahead answers then match.
     return Hints(
         title=meeting.title,
         agenda=agenda_topics(session, meeting.id),

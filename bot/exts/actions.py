@@ -72,8 +72,7 @@ class Actions(commands.GroupCog, group_name="actions", group_description="Action
         await interaction.followup.send(text, ephemeral=True)
 
     def _publish(self) -> None:
-        if self.bot.publisher is not None:
-            self.bot.publisher.wake()
+        self.bot.dispatch("outbox_changed")
 
     @done.autocomplete("item")
     @assign.autocomplete("item")

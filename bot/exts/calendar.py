@@ -22,13 +22,17 @@ class Calendar(commands.Cog):
     @app_commands.command(name="calendar", description="Subscribe to the meetings in your calendar app")
     async def calendar(self, interaction: discord.Interaction) -> None:
         occ = await self.bot.group_call(schedule.next_occurrence)
-        await interaction.response.send_message(embed=embeds.calendar(self.bot.calendar.url, occ), ephemeral=True)
+        await interaction.response.send_message(embed=embeds.calendar(self.bot.web.url, occ), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_schedule_changed(self) -> None:
+        self.bot.web.invalidate()
 
     @commands.Cog.listener()
     async def on_app_command_completion(self, interaction: discord.Interaction, command) -> None:
         # The feed's events carry each meeting's agenda: a new or removed topic renders it again.
         if command.qualified_name.startswith("agenda "):
-            self.bot.calendar.invalidate()
+            self.bot.web.invalidate()
 
 
 async def setup(bot: WgBot) -> None:

@@ -15,6 +15,7 @@ import discord
 from discord.ext import commands
 
 from tracker import chat
+from tracker.models import Meeting
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -33,9 +34,18 @@ def _clean(content: str, mentions: list[dict]) -> str:
 class Chat(commands.Cog):
     def __init__(self, bot: WgBot) -> None:
         self.bot = bot
+        self._recording: set[int] = set()  # meetings being recorded (recording_started … recording_finished)
+
+    @commands.Cog.listener()
+    async def on_recording_started(self, meeting: Meeting) -> None:
+        self._recording.add(meeting.id)
+
+    @commands.Cog.listener()
+    async def on_recording_finished(self, meeting: Meeting, result: object) -> None:
+        self._recording.discard(meeting.id)
 
     def _watched(self, guild_id: int | None, channel_id: int) -> bool:
-        if guild_id != self.bot.guild_id or not self.bot.recording.recording:
+        if guild_id != self.bot.guild_id or not self._recording:
             return False
         return channel_id in {c for c in (self.bot.voice_channel_id, self.bot.text_channel_id) if c}
 

@@ -29,7 +29,7 @@ class Live(commands.Cog):
         if meeting is None:
             raise CommandProblem("Nothing is being recorded right now.")
         hours = self.bot.settings.web.live_link_hours
-        link = self.bot.calendar.live.link(meeting.id)
+        link = self.bot.web.live.link(meeting.id)
         await interaction.response.send_message(
             f"🔴 Live transcript of **{discord.utils.escape_markdown(meeting.title)}**: {link}\n"
             f"This link is yours: it works for {hours:g} hours; do not share it.",

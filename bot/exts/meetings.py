@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
@@ -14,11 +14,13 @@ from sqlmodel import Session
 from bot import embeds
 from bot.checks import organizer_only
 from bot.converters import MeetingDate, UtcTime
+from bot.errors import CommandProblem
 from tracker import agenda, recordings, schedule
 from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc
 
 if TYPE_CHECKING:
     from bot.app import WgBot
+    from bot.exts.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,12 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
         self.bot = bot
         super().__init__()
 
+    def recording(self) -> Recording:
+        recording = self.bot.get_cog("Recording")
+        if recording is None:
+            raise CommandProblem("recording is not available in this bot")
+        return cast("Recording", recording)
+
     @app_commands.command(name="next", description="When the next meetings are")
     async def next_(self, interaction: discord.Interaction) -> None:
         occurrences = await self.bot.group_call(schedule.next_occurrences, 5, None, True)
@@ -68,7 +76,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
             f"🚫 The meeting of {start:%A %Y-%m-%d} is skipped. "
             "The calendar, the Discord event and the reminders follow."
         )
-        await self.bot.schedule_changed()  # after the reply: Discord wants an answer within 3 seconds
+        self.bot.dispatch("schedule_changed")
 
     @app_commands.command(name="reschedule", description="Move a meeting to another date and time (organizers)")
     @app_commands.describe(
@@ -86,13 +94,13 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
             f"📅 **{moved.title}** moved to {embeds.when(as_utc(moved.scheduled_start))}. "
             "The calendar, the Discord event and the reminders follow."
         )
-        await self.bot.schedule_changed()
+        self.bot.dispatch("schedule_changed")
 
     @app_commands.command(name="start", description="Join the voice channel and record now (organizers)")
     @organizer_only("start a recording")
     async def start(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
-        meeting = await self.bot.recording.start()
+        meeting = await self.recording().start()
         await interaction.followup.send(
             f"🔴 Recording **{meeting.title}** in <#{self.bot.voice_channel_id}>. "
             "Members who used `/record optout` are not recorded. Stop with `/meeting stop`."
@@ -102,7 +110,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
     @organizer_only("stop a recording")
     async def stop(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
-        meeting = await self.bot.recording.stop(f"stopped by {interaction.user.display_name}")
+        meeting = await self.recording().stop(f"stopped by {interaction.user.display_name}")
         if meeting.state == MeetingState.recorded:
             text = f"⏹️ Recording of **{meeting.title}** stopped. Transcript and minutes follow here when ready."
         else:

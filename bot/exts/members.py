@@ -50,7 +50,7 @@ class Members(commands.Cog):
     @record.command(name="optout", description="Never record my voice")
     async def optout(self, interaction: discord.Interaction) -> None:
         await self.bot.db_call(members.set_recording_opt_out, interaction.user, True)
-        self.bot.recording.member_opted(interaction.user.id, out=True)  # also in a recording under way
+        self.bot.dispatch("member_opted", interaction.user.id, True)  # also in a recording under way
         # and from a call that is over but whose minutes are not written yet
         await self.bot.db_call(forgetting.opt_out_of_unfinished, interaction.user.id)
         await interaction.response.send_message(
@@ -62,7 +62,7 @@ class Members(commands.Cog):
     @record.command(name="optin", description="Allow recording my voice for the minutes")
     async def optin(self, interaction: discord.Interaction) -> None:
         await self.bot.db_call(members.set_recording_opt_out, interaction.user, False)
-        self.bot.recording.member_opted(interaction.user.id, out=False)
+        self.bot.dispatch("member_opted", interaction.user.id, False)
         await interaction.response.send_message(
             "🎙️ You are opted in: your voice is recorded for the transcript and minutes of the calls.",
             ephemeral=True,

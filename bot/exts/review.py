@@ -200,7 +200,7 @@ class ReviewView(discord.ui.View):
         self.cog.closed.add(approved.meeting_id)
         await interaction.response.edit_message(embed=review_embed(approved, interaction.user.display_name), view=None)
         log.info("meeting %s: review approved by %s", approved.meeting_id, interaction.user.id)
-        await self.cog.bot.continue_pipeline(approved.meeting_id)
+        self.cog.bot.dispatch("review_ended", approved.meeting_id)
 
 
 class EditItemModal(discord.ui.Modal):
@@ -259,12 +259,9 @@ class ReviewCog(commands.Cog, name="Review"):
 
     async def cog_load(self) -> None:
         self.bot.add_view(ReviewView(self))  # presses on any review message, also one posted before a restart
-        self.bot.pipeline_status.observers.append(self.on_progress)
         self._expiry = asyncio.create_task(self._expire_loop(), name="wgbot: review deadlines")
 
     async def cog_unload(self) -> None:
-        if self.on_progress in self.bot.pipeline_status.observers:
-            self.bot.pipeline_status.observers.remove(self.on_progress)
         if self._expiry is not None:
             self._expiry.cancel()
             await asyncio.gather(self._expiry, return_exceptions=True)
@@ -289,7 +286,8 @@ class ReviewCog(commands.Cog, name="Review"):
 
     # ---- the message ----
 
-    async def on_progress(self, progress: Progress) -> None:
+    @commands.Cog.listener()
+    async def on_pipeline_progress(self, progress: Progress) -> None:
         """From the status watcher: post the review message when a meeting is held, close it when the review ended."""
         if progress.review_state == ReviewState.pending and progress.review_message_id is None:
             await self.post(progress.meeting_id)
@@ -309,7 +307,7 @@ class ReviewCog(commands.Cog, name="Review"):
 
     async def _post(self, current: Review) -> discord.Message:
         meeting_id = current.meeting_id
-        channel = await self.bot.announcer.channel()
+        channel = await self.bot.text_channel()
         role = self.bot.organizer_role_id
         message = await channel.send(
             content=review_content(current, role),
@@ -329,7 +327,7 @@ class ReviewCog(commands.Cog, name="Review"):
         current = await self.bot.db_call(reviews.load, meeting_id)
         if current.message_id is None:
             return
-        channel = await self.bot.announcer.channel()
+        channel = await self.bot.text_channel()
         try:
             await channel.get_partial_message(current.message_id).edit(embed=review_embed(current), view=None)
         except discord.NotFound:
@@ -343,7 +341,7 @@ class ReviewCog(commands.Cog, name="Review"):
         post the review message of held meetings that have none yet (held by a pipeline the bot did not follow)."""
         expired = await self.bot.db_call(reviews.expire_due, None, self.bot.settings)
         for meeting_id in expired:
-            await self.bot.continue_pipeline(meeting_id)
+            self.bot.dispatch("review_ended", meeting_id)
         if self.bot.text_channel_id:
             for meeting_id in await self.bot.db_call(reviews.unannounced):
                 await self.post(meeting_id)

@@ -32,8 +32,7 @@ class Wishlist(commands.GroupCog, group_name="wishlist", group_description="Feat
         entry = await self.bot.group_call(
             followthrough.add_wish, title, details, added_by=interaction.user, repo=self.bot.settings.github.repo
         )
-        if self.bot.publisher is not None:  # files it on GitHub (or comments "raised again" on the same wish)
-            self.bot.publisher.wake()
+        self.bot.dispatch("outbox_changed")  # files it on GitHub (or comments "raised again" on the same wish)
         await interaction.response.send_message(f"🌟 Added `#{entry.id}` “{escaped(entry.title)}” to the wish list.")
 
     @app_commands.command(name="list", description="The open wish-list entries, newest first")

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 import discord
 import pytest
@@ -27,9 +28,15 @@ from tests.fakes.discord_rest import (
     FakeDiscord,
     guild_payload,
 )
+from tracker import timers
 from tracker.config import Settings, load_settings
 from tracker.db import Database
 from tracker.models import Meeting
+
+if TYPE_CHECKING:
+    from bot.exts.pipeline import Pipeline
+    from bot.exts.recording import Recording
+    from bot.exts.timers import Timers
 
 UTC = dt.UTC
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -155,6 +162,7 @@ async def start_bot(settings: Settings, db: Database, fake: FakeDiscord) -> WgBo
     await bot.login(TOKEN)
     guild = bot._connection._add_guild_from_data(guild_payload())
     await bot.on_guild_available(guild)
+    await settle(bot)  # the features' start-up work (recovery, resumed pipelines, events, due timers)
     return bot
 
 
@@ -186,21 +194,46 @@ async def eventually(condition: Callable[[], object], timeout: float = 10.0, wha
         await asyncio.sleep(0.02)
 
 
-async def settle(bot: WgBot) -> None:
-    """Let the due jobs run to the end: wake the scheduler, wait until none is due and none is running."""
-    scheduler = bot.jobs.scheduler
-    executor = scheduler._lookup_executor("default")
+def timers_cog(bot: WgBot) -> Timers:
+    return cast("Timers", bot.get_cog("Timers"))
 
-    def idle() -> bool:
-        now = dt.datetime.now(UTC)
-        due = [j for j in scheduler.get_jobs() if j.next_run_time is not None and j.next_run_time <= now]
-        return not due and not executor._pending_futures and not bot.jobs._running
 
-    scheduler.wakeup()
-    await asyncio.sleep(0.05)
-    await eventually(
-        idle, what=f"the due jobs to run ({scheduler.get_jobs()}, {executor._pending_futures}, {bot.jobs._running})"
-    )
+def recording_cog(bot: WgBot) -> Recording:
+    return cast("Recording", bot.get_cog("Recording"))
+
+
+def pipeline_cog(bot: WgBot) -> Pipeline:
+    return cast("Pipeline", bot.get_cog("Pipeline"))
+
+
+def job_times(bot: WgBot) -> dict[str, dt.datetime]:
+    """The planned timers: id -> time (the database rows)."""
+    with bot.db.session() as session:
+        return timers.planned_times(session)
+
+
+def _listeners_running() -> bool:
+    # discord.py runs every listener of a dispatched event as a task of this name.
+    return any(t.get_name().startswith("discord.py: ") and not t.done() for t in asyncio.all_tasks())
+
+
+async def settle(bot: WgBot, timeout: float = 10.0) -> None:
+    """Let the due timers fire and everything they set going run to the end."""
+    cog = timers_cog(bot)
+    cog.wake()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet_rounds = 0
+    while quiet_rounds < 3:  # quiet three times in a row: nothing is left that dispatches more
+        await asyncio.sleep(0.02)
+        with bot.db.session() as session:
+            upcoming = timers.next_run_at(session)
+        due = upcoming is not None and upcoming <= dt.datetime.now(UTC)
+        if due:
+            cog.wake()
+        quiet_rounds = 0 if (due or cog.busy or _listeners_running()) else quiet_rounds + 1
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for the due timers (next at {upcoming}, busy {cog.busy})")
 
 
 async def advance(clock: time_machine.Traveller, bot: WgBot, moment: dt.datetime) -> None:

@@ -1,11 +1,12 @@
-"""What runs beside the commands: the outbox publisher started by the bot, and stopped with it."""
+"""The core loads every feature as an extension and unloads them with it; the outbox publisher runs beside the
+commands (in the pipeline extension) and stops with the bot."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.app import WgBot
-from tests.bot.conftest import bot_settings
+from bot.app import EXTENSIONS, WgBot
+from tests.bot.conftest import bot_settings, pipeline_cog
 from tests.fakes.discord_rest import TOKEN
 from tracker.publishing.service import BackgroundPublisher
 
@@ -14,11 +15,13 @@ async def test_the_outbox_publisher_runs_beside_the_bot_and_stops_with_it(clock,
     bot = WgBot(bot_settings(tmp_path / "data"), sqlite_db, background=True)
     await bot.login(TOKEN)
     try:
-        assert isinstance(bot.publisher, BackgroundPublisher)
-        [task] = bot._background
+        assert set(bot.extensions) == set(EXTENSIONS)
+        publisher = pipeline_cog(bot).publisher
+        assert isinstance(publisher, BackgroundPublisher)
+        task = pipeline_cog(bot)._publishing
         await asyncio.sleep(0.2)  # a first (empty) pass over the outbox
-        assert not task.done()
+        assert task is not None and not task.done()
     finally:
         await bot.close()
     assert task.done()
-    assert bot._background == []
+    assert dict(bot.extensions) == {} and dict(bot.cogs) == {}  # every feature stopped with the bot

@@ -30,7 +30,7 @@ async def fetch(url: str, **headers: str) -> tuple[int, CIMultiDict, bytes]:
 
 
 async def test_the_feed_is_a_weekly_series_with_its_exceptions(bot, fake_discord):
-    status, headers, body = await fetch(bot.calendar.url)
+    status, headers, body = await fetch(bot.web.url)
     assert status == 200 and headers["Content-Type"] == "text/calendar; charset=utf-8"
     [series] = Calendar.from_ical(body).walk("VEVENT")
     assert series["RRULE"]["FREQ"] == ["WEEKLY"] and series["RRULE"]["BYDAY"] == ["TH"]
@@ -40,7 +40,7 @@ async def test_the_feed_is_a_weekly_series_with_its_exceptions(bot, fake_discord
     await invoke(
         fake_discord, bot, "meeting reschedule", user=ALICE, date="2026-12-04", time="18:30", meeting="2026-12-03"
     )
-    _, _, body = await fetch(bot.calendar.url)
+    _, _, body = await fetch(bot.web.url)
     events = Calendar.from_ical(body).walk("VEVENT")
     series = next(e for e in events if "RRULE" in e)
     excluded = (
@@ -56,20 +56,20 @@ async def test_the_feed_is_a_weekly_series_with_its_exceptions(bot, fake_discord
 
 
 async def test_an_unchanged_feed_answers_304_to_its_etag(bot, fake_discord, clock):
-    status, headers, body = await fetch(bot.calendar.url)
+    status, headers, body = await fetch(bot.web.url)
     assert status == 200 and headers["ETag"]
     clock.shift(dt.timedelta(minutes=10))  # a later poll: a new DTSTAMP, the same schedule
-    again, _, empty = await fetch(bot.calendar.url, **{"If-None-Match": headers["ETag"]})
+    again, _, empty = await fetch(bot.web.url, **{"If-None-Match": headers["ETag"]})
     assert again == 304 and empty == b""
     await invoke(fake_discord, bot, "meeting skip", user=ALICE)
-    changed, new_headers, _ = await fetch(bot.calendar.url, **{"If-None-Match": headers["ETag"]})
+    changed, new_headers, _ = await fetch(bot.web.url, **{"If-None-Match": headers["ETag"]})
     assert changed == 200 and new_headers["ETag"] != headers["ETag"]
 
 
 async def test_the_public_url_sets_the_path_and_the_address_people_see(clock, bot_factory, sqlite_db, fake_discord):
     bot = await bot_factory(sqlite_db, calendar={"public_url": "https://wg.example.org/feeds/wg.ics"})
-    assert bot.calendar.url == "https://wg.example.org/feeds/wg.ics"
-    local = f"http://127.0.0.1:{bot.calendar.port}"
+    assert bot.web.url == "https://wg.example.org/feeds/wg.ics"
+    local = f"http://127.0.0.1:{bot.web.port}"
     assert (await fetch(local + "/feeds/wg.ics"))[0] == 200
     assert (await fetch(local + "/calendar.ics"))[0] == 404
     reply = await invoke(fake_discord, bot, "calendar", user=BOB)
@@ -109,9 +109,9 @@ def _event_for(body: bytes, start: dt.datetime):
 
 
 async def test_a_calendar_entry_is_enough_to_join_the_call(bot, fake_discord):
-    await fetch(bot.calendar.url)  # rendered and kept before the agenda changes
+    await fetch(bot.web.url)  # rendered and kept before the agenda changes
     await invoke(fake_discord, bot, "agenda add", user=BOB, topic="Release plan")
-    _, _, body = await fetch(bot.calendar.url)
+    _, _, body = await fetch(bot.web.url)
     join = f"https://discord.com/channels/{GUILD_ID}/{VOICE_CHANNEL_ID}"
     series = next(e for e in Calendar.from_ical(body).walk("VEVENT") if "RRULE" in e)
     assert str(series["URL"]) == join and join in str(series["LOCATION"])
@@ -119,35 +119,35 @@ async def test_a_calendar_entry_is_enough_to_join_the_call(bot, fake_discord):
     assert str(nxt["URL"]) == join and join in str(nxt["LOCATION"])
     description = str(nxt["DESCRIPTION"])
     assert f"Join the call: {join}" in description and "- Release plan" in description
-    assert f"Meeting page: {bot.calendar.site_url}meetings/2026-12-03/" in description
+    assert f"Meeting page: {bot.web.site_url}meetings/2026-12-03/" in description
 
 
 async def test_a_moved_meeting_gets_a_higher_sequence_each_time(bot, fake_discord, clock):
-    _, _, body = await fetch(bot.calendar.url)
+    _, _, body = await fetch(bot.web.url)
     series = next(e for e in Calendar.from_ical(body).walk("VEVENT") if "RRULE" in e)
     first_sequence = int(series["SEQUENCE"])
     await invoke(
         fake_discord, bot, "meeting reschedule", user=ALICE, date="2026-12-04", time="18:30", meeting="2026-12-03"
     )
-    _, _, body = await fetch(bot.calendar.url)
+    _, _, body = await fetch(bot.web.url)
     moved = int(_event_for(body, NEXT_MEETING)["SEQUENCE"])
     assert moved > first_sequence
     clock.shift(dt.timedelta(minutes=5))
     await invoke(
         fake_discord, bot, "meeting reschedule", user=ALICE, date="2026-12-04", time="19:00", meeting="2026-12-03"
     )
-    _, _, body = await fetch(bot.calendar.url)
+    _, _, body = await fetch(bot.web.url)
     again = _event_for(body, NEXT_MEETING)
     assert int(again["SEQUENCE"]) > moved and again.decoded("DTSTART") == dt.datetime(2026, 12, 4, 19, tzinfo=UTC)
 
 
 async def test_the_feed_is_served_from_a_kept_rendering_until_the_schedule_changes(bot, fake_discord):
     for _ in range(20):
-        assert (await fetch(bot.calendar.url))[0] == 200
-    assert bot.calendar.feed.renders == 1
+        assert (await fetch(bot.web.url))[0] == 200
+    assert bot.web.feed.renders == 1
     await invoke(fake_discord, bot, "meeting skip", user=ALICE)
-    _, _, body = await fetch(bot.calendar.url)
-    assert bot.calendar.feed.renders == 2 and b"EXDATE" in body
+    _, _, body = await fetch(bot.web.url)
+    assert bot.web.feed.renders == 2 and b"EXDATE" in body
 
 
 FLOOD = """
@@ -175,10 +175,10 @@ print(ok)
 
 
 async def test_a_flood_of_feed_requests_leaves_slash_commands_answering_within_100_ms(bot, fake_discord):
-    await fetch(bot.calendar.url)  # rendered and kept
+    await fetch(bot.web.url)  # rendered and kept
     # The flood comes from another process, as it would from the network.
     flood = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", FLOOD, bot.calendar.url, "1000", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        sys.executable, "-c", FLOOD, bot.web.url, "1000", stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert (await flood.stdout.readline()).strip() == b"sent"  # the server has the 1,000 requests to answer
     latencies = []
@@ -195,4 +195,4 @@ async def test_a_flood_of_feed_requests_leaves_slash_commands_answering_within_1
     assert flood.returncode == 0, err.decode()[-500:]
     assert int(out) == 1000
     assert len(latencies) >= 3 and max(latencies) < 0.100, sorted(latencies)[-5:]
-    assert bot.calendar.feed.renders == 1
+    assert bot.web.feed.renders == 1

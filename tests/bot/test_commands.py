@@ -8,7 +8,7 @@ import logging
 
 from sqlmodel import select
 
-from tests.bot.conftest import NEXT_MEETING, FakeRecorder, settle
+from tests.bot.conftest import NEXT_MEETING, FakeRecorder, job_times, recording_cog, settle
 from tests.fakes.discord_rest import ALICE, BOB, CAROL, DAVE, GUILD_ID, ORGANIZER_ROLE_ID, invoke
 from tracker import search
 from tracker.models import (
@@ -104,10 +104,11 @@ async def test_skip_by_role_or_by_manage_events_permission(bot, fake_discord, sq
 
     skipped = await invoke(fake_discord, bot, "meeting skip", user=CAROL)  # no role, but may manage events
     assert not skipped.ephemeral and "Thursday 2026-12-03 is skipped" in skipped.text
+    await settle(bot)  # the calendar, the event and the timers follow the schedule
     [meeting] = rows(sqlite_db, Meeting)
     assert meeting.state == MeetingState.cancelled and meeting.discord_event_id is None
     assert fake_discord.events == {} and fake_discord.deleted_events == [int(event["id"])]
-    jobs = {j.id for j in bot.jobs.scheduler.get_jobs()}
+    jobs = set(job_times(bot))
     assert not any(j.startswith("wg:s20261203T1700Z") for j in jobs)
     assert "wg:s20261210T1700Z:agenda" in jobs
 
@@ -122,14 +123,14 @@ async def test_reschedule_moves_the_event_and_the_jobs(bot, fake_discord, sqlite
     await settle(bot)
     moved = await invoke(fake_discord, bot, "meeting reschedule", user=ALICE, date="2026-12-04", time="18:30")
     assert "moved to" in moved.text and "18:30 UTC" in moved.text
+    await settle(bot)
     [event] = fake_discord.events.values()
     assert event["scheduled_start_time"] == "2026-12-04T18:30:00+00:00"
     assert event["scheduled_end_time"] == "2026-12-04T19:30:00+00:00"
     assert fake_discord.requests_to("PATCH", r"guilds/\d+/scheduled-events/\d+")
-    start_job = bot.jobs.scheduler.get_job("wg:s20261203T1700Z:start")
-    assert start_job.next_run_time == dt.datetime(2026, 12, 4, 18, 30, tzinfo=dt.UTC)
-    reminder = bot.jobs.scheduler.get_job("wg:s20261203T1700Z:reminder")
-    assert reminder.next_run_time == dt.datetime(2026, 12, 4, 17, 30, tzinfo=dt.UTC)
+    times = job_times(bot)
+    assert times["wg:s20261203T1700Z:start"] == dt.datetime(2026, 12, 4, 18, 30, tzinfo=dt.UTC)
+    assert times["wg:s20261203T1700Z:reminder"] == dt.datetime(2026, 12, 4, 17, 30, tzinfo=dt.UTC)
 
 
 async def test_bad_dates_and_times_get_a_plain_answer(bot, fake_discord):
@@ -159,6 +160,7 @@ async def test_start_and_stop_recording(bot, fake_discord, sqlite_db, clock):
     [meeting] = rows(sqlite_db, Meeting)
     assert meeting.state == MeetingState.recording and meeting.occurrence_start == NEXT_MEETING
     assert recorder.folder == bot.recordings_dir / f"2026.12.03-m{meeting.id}"
+    await settle(bot)  # the Discord event follows the recording
     [event] = fake_discord.events.values()
     assert event["status"] == 2  # active
 
@@ -174,6 +176,7 @@ async def test_start_and_stop_recording(bot, fake_discord, sqlite_db, clock):
     assert recorder.stopped_with == "stopped by Alice"
     [meeting] = rows(sqlite_db, Meeting)
     assert meeting.state == MeetingState.recorded and meeting.ended_at is not None
+    await settle(bot)
     assert event["status"] == 3  # completed
 
     nothing = await invoke(fake_discord, bot, "meeting stop", user=ALICE)
@@ -292,19 +295,21 @@ async def test_summary_and_search(bot, fake_discord, sqlite_db):
 
 async def test_calendar_link_and_record_optout(bot, fake_discord, sqlite_db):
     calendar = await invoke(fake_discord, bot, "calendar", user=BOB)
-    assert calendar.ephemeral and bot.calendar.url in calendar.text and "webcal://" in calendar.text
+    assert calendar.ephemeral and bot.web.url in calendar.text and "webcal://" in calendar.text
 
     linked = await invoke(fake_discord, bot, "link github", user=BOB, login="https://github.com/bob-the-dev")
     assert linked.ephemeral and "**bob-the-dev**" in linked.text
     bad = await invoke(fake_discord, bot, "link github", user=BOB, login="not a login!")
     assert bad.ephemeral and "is not a GitHub login" in bad.text
 
-    assert not bot.recording.opted_out(BOB.id)
+    assert not recording_cog(bot).opted_out(BOB.id)
     out = await invoke(fake_discord, bot, "record optout", user=BOB)
     assert out.ephemeral and "opted out" in out.text
-    assert bot.recording.opted_out(BOB.id)
+    await settle(bot)
+    assert recording_cog(bot).opted_out(BOB.id)
     await invoke(fake_discord, bot, "record optin", user=BOB)
-    assert not bot.recording.opted_out(BOB.id)
+    await settle(bot)
+    assert not recording_cog(bot).opted_out(BOB.id)
     [bob] = rows(sqlite_db, Member, Member.discord_id == BOB.id)
     assert bob.github_login_pending == "bob-the-dev" and not bob.recording_opt_out  # until an organizer confirms
 

@@ -44,6 +44,6 @@ async def test_participants_of_a_recorded_call_get_a_working_live_link(bot, fake
     reply = await invoke(fake_discord, bot, "live", user=BOB)
     assert reply.ephemeral and "works for 4 hours" in reply.text
     link = reply.text.split(": ", 1)[1].split()[0]
-    assert link.startswith(bot.calendar.site_url + f"live/{meeting_id}/?exp=")
+    assert link.startswith(bot.web.site_url + f"live/{meeting_id}/?exp=")
     async with aiohttp.ClientSession() as http, http.get(link) as response:
         assert response.status == 200 and "Live: " in await response.text()

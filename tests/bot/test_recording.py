@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from tests.bot.conftest import NEXT_MEETING, FakeRecorder, FakeRunner, settle
+from tests.bot.conftest import NEXT_MEETING, FakeRecorder, FakeRunner, recording_cog, settle
 from tests.fakes.discord_rest import ALICE, BOB, invoke
 from tracker.models import Meeting, MeetingState
 
@@ -24,8 +24,7 @@ def meeting(db, meeting_id: int = 1) -> Meeting:
 
 
 async def wait_for_pipeline(bot) -> None:
-    for task in list(bot._background):
-        await task
+    await settle(bot)  # the pipeline takes the meeting in its `recording_finished` listener
 
 
 async def test_a_recording_that_stops_by_itself_goes_to_the_pipeline(bot, clock, fake_discord, sqlite_db, pipeline):
@@ -42,7 +41,7 @@ async def test_a_recording_that_stops_by_itself_goes_to_the_pipeline(bot, clock,
     assert meeting(sqlite_db).state == MeetingState.recorded
     assert meeting(sqlite_db).state_reason == "everyone left the channel"
     assert pipeline == [(1, "recorded")]
-    assert not bot.recording.recording
+    assert not recording_cog(bot).recording
 
     again = await invoke(fake_discord, bot, "meeting stop", user=ALICE)
     assert again.text == "❌ Nothing is being recorded."
@@ -73,7 +72,7 @@ async def crash_while_recording(bot, clock, fake_discord) -> Meeting:
     await settle(bot)
     clock.move_to(NEXT_MEETING + dt.timedelta(minutes=1))
     await invoke(fake_discord, bot, "meeting start", user=ALICE)
-    bot.recording._active.clear()  # the recorder dies with the process
+    recording_cog(bot)._active.clear()  # the recorder dies with the process
     await bot.close()
     return FakeRecorder.instances[0]
 
@@ -131,10 +130,10 @@ async def test_expired_recordings_lose_their_audio_and_what_was_said(bot, clock,
         session.add(published)
         session.commit()
 
-    await bot.recording.purge_expired_audio()  # not yet: published today
+    await recording_cog(bot).purge_expired_audio()  # not yet: published today
     assert (folder / MINUTES_CACHE).exists() and list(folder.glob("*.ogg"))
     clock.move_to(NEXT_MEETING + dt.timedelta(days=bot.settings.recording.retention_days + 1))
-    await bot.recording.purge_expired_audio()
+    await recording_cog(bot).purge_expired_audio()
     assert not list(folder.glob("*.ogg"))
     assert not (folder / MINUTES_CACHE).exists() and not (folder / LIVE_SEGMENTS).exists()
     assert (folder / "manifest.json").exists()

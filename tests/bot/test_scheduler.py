@@ -1,5 +1,5 @@
-"""The meeting jobs under a controlled clock: they fire at the right UTC times, follow skips and moves, survive a
-restart in a new process, respect their misfire deadlines, and never do their work twice."""
+"""The meeting timers under a controlled clock: they fire at the right UTC times, follow skips and moves, survive a
+restart in a new process, respect their deadlines, and never do their work twice."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from tests.bot.conftest import MONDAY_NOON, NEXT_MEETING, FakeRecorder, advance, settle
+from tests.bot.conftest import (
+    MONDAY_NOON,
+    NEXT_MEETING,
+    FakeRecorder,
+    advance,
+    job_times,
+    settle,
+    timers_cog,
+)
 from tests.fakes.discord_rest import (
     ALICE,
     BOB,
@@ -25,7 +33,7 @@ from tests.fakes.discord_rest import (
     VOICE_CHANNEL_ID,
     invoke,
 )
-from tracker import schedule
+from tracker import schedule, timers
 from tracker.db import Database
 from tracker.models import (
     ActionItem,
@@ -34,6 +42,7 @@ from tracker.models import (
     Publication,
     PublicationKind,
     PublicationState,
+    Timer,
     WorkingGroup,
 )
 
@@ -46,29 +55,27 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
     return dt.datetime(2026, 12, day, hour, minute, second, tzinfo=UTC)
 
 
-def job_times(bot) -> dict[str, dt.datetime]:
-    return {job.id: job.next_run_time for job in bot.jobs.scheduler.get_jobs()}
-
-
 def publications(db) -> list[Publication]:
     with db.session() as session:
         return list(session.exec(select(Publication).order_by(Publication.id)))
 
 
 async def test_each_job_is_planned_at_its_utc_time(bot):
-    await settle(bot)  # next Thursday's event was due a week before it: created at once, not planned again
+    await settle(bot)  # next Thursday's event was due a week before it: fired at once
+    with bot.db.session() as session:
+        assert session.get(Timer, f"wg:{KEY}:event").fired_at is not None
+    await timers_cog(bot).replan()
     times = job_times(bot)
-    assert f"wg:{KEY}:event" not in times
+    assert f"wg:{KEY}:event" not in times  # its work is on record: not planned again
     assert times[f"wg:{KEY}:agenda"] == at(2, 17)  # the day before
     assert times[f"wg:{KEY}:reminder"] == at(3, 16)  # an hour before
     assert times[f"wg:{KEY}:start"] == at(3, 17)
     assert times["wg:s20261210T1700Z:event"] == at(3, 17)  # a week ahead
-    assert bot.jobs.scheduler.get_job("wg:refresh").trigger.interval == dt.timedelta(hours=1)
-    agenda = bot.jobs.scheduler.get_job(f"wg:{KEY}:agenda")
-    start = bot.jobs.scheduler.get_job(f"wg:{KEY}:start")
-    assert agenda.misfire_grace_time == 24 * 3600 and start.misfire_grace_time == 3600  # until the start, the end
-    assert agenda.coalesce and agenda.max_instances == 1
-    assert agenda.func_ref == "bot.scheduler:run_meeting_job"  # stored by reference: survives a restart
+    with bot.db.session() as session:
+        agenda = session.get(Timer, f"wg:{KEY}:agenda")
+        start = session.get(Timer, f"wg:{KEY}:start")
+    assert (agenda.kind, agenda.key, agenda.fired_at) == ("agenda", KEY, None)  # plain columns: no code, no pickle
+    assert agenda.deadline == NEXT_MEETING and start.deadline == at(3, 18)  # until the start, the end
 
 
 async def test_jobs_fire_at_their_times_and_not_before(bot, clock, fake_discord, sqlite_db):
@@ -114,8 +121,9 @@ async def test_jobs_fire_at_their_times_and_not_before(bot, clock, fake_discord,
         ("m1-agenda", PublicationKind.discord_message, PublicationState.done),
         ("m1-reminder", PublicationKind.discord_message, PublicationState.done),
     ]
-    assert bot.jobs.done[:3] == [("event", KEY), ("agenda", KEY), ("reminder", KEY)]
-    assert sorted(bot.jobs.done[3:]) == [("event", "s20261210T1700Z"), ("start", KEY)]  # both due at 17:00
+    fired = timers_cog(bot).fired
+    assert fired[:3] == [("event", KEY), ("agenda", KEY), ("reminder", KEY)]
+    assert sorted(fired[3:]) == [("event", "s20261210T1700Z"), ("start", KEY)]  # both due at 17:00
 
 
 async def test_skip_and_reschedule_move_what_fires(bot, clock, fake_discord):
@@ -186,15 +194,17 @@ async def test_jobs_survive_a_restart_in_a_new_process_and_fire_once(
     planned = job_times(first)
     await first.close()
 
-    # Nothing of the jobs is stored (no pickled rows for anyone to plant): a restart rebuilds them from the schedule.
+    # The timers are rows of the tracker's database, which outlive the process.
     engine_again = Database(sqlite_db.url)
+    with engine_again.session() as session:
+        assert timers.planned_times(session) == planned
     assert "apscheduler_jobs" not in sa.inspect(engine_again.engine).get_table_names()
     engine_again.dispose()
     assert planned
 
     # A new process, started five minutes after the agenda was due, posts it, once.
     result = await run_child(child_env(tmp_path, fake_discord.base, sqlite_db.url), at(2, 17, 5))
-    assert result["done"] == [["agenda", KEY]]
+    assert result["fired"] == [["agenda", KEY]]
     [agenda] = fake_discord.channel_posts()
     assert agenda["embeds"][0]["footer"]["text"].endswith("ref m1-agenda")
 
@@ -202,7 +212,7 @@ async def test_jobs_survive_a_restart_in_a_new_process_and_fire_once(
     clock.move_to(at(2, 17, 10))
     again = await bot_factory(sqlite_db)
     await settle(again)
-    assert again.jobs.done == []
+    assert timers_cog(again).fired == []
     assert len(fake_discord.channel_posts()) == 1
     assert len(fake_discord.events) == 1  # the event was created once, by the first start
 
@@ -234,32 +244,39 @@ async def test_a_job_that_fires_again_does_nothing_twice(bot, clock, fake_discor
     await advance(clock, bot, at(2, 17, 0, 1))
     [posted] = fake_discord.channel_posts()
 
-    await bot.jobs.run("agenda", KEY, at(2, 17))  # fired again (a restart before APScheduler forgot it)
+    async def fire_again(kind: str) -> None:  # as after a restart while its work was under way
+        occ = await bot.group_call(timers.find_occurrence, KEY)
+        bot.dispatch(f"meeting_{kind}_timer_complete", occ)
+        bot.dispatch(f"meeting_{kind}_timer_complete", occ)  # twice at once, too
+        await settle(bot)
+
+    await fire_again("agenda")
     assert len(fake_discord.channel_posts()) == 1
 
     # Posted, then a crash before the record was written: the post is found in the channel by its reference.
     with sqlite_db.session() as session:
         session.delete(session.exec(select(Publication)).one())
-    await bot.jobs.run("agenda", KEY, at(2, 17))
+    await fire_again("agenda")
     assert len(fake_discord.channel_posts()) == 1
     [record] = publications(sqlite_db)
     assert record.external_id == posted["id"] and record.state == PublicationState.done
 
-    await bot.jobs.run("event", KEY, NEXT_MEETING - dt.timedelta(days=7))
+    await fire_again("event")
     assert len(fake_discord.events) == 1  # the event is updated in place, not created again
     before = dict(job_times(bot))
-    await bot.jobs.sync()
+    await timers_cog(bot).replan()
     assert job_times(bot) == before
 
 
-async def test_a_job_planned_before_a_move_does_not_fire_at_the_old_time(bot, sqlite_db, fake_discord):
+async def test_a_job_planned_before_a_move_does_not_fire_at_the_old_time(bot, clock, sqlite_db, fake_discord):
     await settle(bot)
     with sqlite_db.session() as session:  # moved behind the bot's back (the CLI, another process)
         group = session.get(WorkingGroup, bot.group_id)
         schedule.reschedule(session, group, NEXT_MEETING.date(), at(4, 17))
-    await bot.jobs.run("reminder", KEY, at(3, 16))
+    await advance(clock, bot, at(3, 16, 0, 1))  # the old agenda and reminder times
     assert fake_discord.channel_posts() == []
-    assert bot.jobs.scheduler.get_job(f"wg:{KEY}:reminder").next_run_time == at(4, 16)
+    assert job_times(bot)[f"wg:{KEY}:reminder"] == at(4, 16)
+    assert job_times(bot)[f"wg:{KEY}:agenda"] == at(3, 17)
 
 
 async def test_a_job_planned_before_a_move_earlier_does_not_fire_after_the_meeting(bot, clock, sqlite_db, fake_discord):
@@ -268,29 +285,19 @@ async def test_a_job_planned_before_a_move_earlier_does_not_fire_after_the_meeti
     with sqlite_db.session() as session:  # moved to 12:00 the same day, behind the bot's back
         group = session.get(WorkingGroup, bot.group_id)
         schedule.reschedule(session, group, NEXT_MEETING.date(), at(3, 12))
-    clock.move_to(at(3, 16, 0, 1))  # the old reminder time: that meeting is over
-    await bot.jobs.run("reminder", KEY, at(3, 16))
+    await advance(clock, bot, at(3, 16, 0, 1))  # the old reminder time: that meeting is over
     assert fake_discord.channel_posts() == []
-
-
-@pytest.fixture
-def postgres_jobs_db(postgres_db):
-    """The session's PostgreSQL database, without the job table afterwards: the migrations test compares that
-    database's tables with the models, and the job table is APScheduler's, not the tracker's."""
-    yield postgres_db
-    with postgres_db.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS apscheduler_jobs")
+    assert FakeRecorder.instances == []
 
 
 @pytest.mark.postgres
-async def test_the_jobs_are_rebuilt_on_postgresql(clock, bot_factory, postgres_jobs_db, fake_discord):
-    first = await bot_factory(postgres_jobs_db)
+async def test_the_timers_are_kept_on_postgresql(clock, bot_factory, postgres_db, fake_discord):
+    first = await bot_factory(postgres_db)
     await settle(first)
     planned = job_times(first)
     await first.close()
-    again = await bot_factory(postgres_jobs_db)
-    meeting_jobs = lambda times: {k: v for k, v in times.items() if k not in ("wg:refresh", "wg:retention")}  # noqa: E731
-    assert meeting_jobs(job_times(again)) == meeting_jobs(planned)  # rebuilt from the schedule, not loaded
+    again = await bot_factory(postgres_db)
+    assert job_times(again) == planned
     await advance(clock, again, at(2, 17, 0, 1))
     assert len(fake_discord.channel_posts()) == 1
     await again.close()

@@ -12,7 +12,14 @@ import time_machine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from tests.bot.conftest import bot_factory, clock, eventually, fake_discord  # noqa: F401  (fixtures)
+from tests.bot.conftest import (  # noqa: F401  (fixtures)
+    bot_factory,
+    clock,
+    eventually,
+    fake_discord,
+    pipeline_cog,
+    settle,
+)
 from tests.fakes.discord_rest import (
     ALICE,
     BOB,
@@ -295,9 +302,9 @@ def _sections(fake_discord, github, **review_options) -> dict:
 
 async def _held_in_bot(bot_factory, fake_discord, db, github, **review_options):
     bot = await bot_factory(db, **_sections(fake_discord, github, **review_options))
-    bot.pipeline_status.poll_seconds = 0.05
+    pipeline_cog(bot).status.poll_seconds = 0.05
     meeting_id = await asyncio.to_thread(held_meeting, db, bot.settings, at=None)
-    bot.pipeline_status.track(meeting_id)  # as after a recording: the status watcher posts the review message
+    pipeline_cog(bot).status.track(meeting_id)  # as after a recording: the status watcher posts the review message
     await eventually(lambda: state_of(db, meeting_id).review_message_id is not None, what="the review message")
     return bot, meeting_id
 
@@ -358,7 +365,8 @@ async def test_organizers_review_in_discord_and_only_what_they_kept_is_filed(
     assert filed.bodies[0]["type"] == 7
     message = fake_discord.find_message(message_id)
     assert message["components"] == [] and "✔ Approved by Alice" in message["embeds"][0]["description"]
-    assert (meeting_id, "summarized") in bot.runner.started  # handed back to the pipeline
+    await settle(bot)
+    assert (meeting_id, "summarized") in pipeline_cog(bot).runner.started  # handed back to the pipeline
     await _drain(sqlite_db, bot.settings)
     titles = {i["title"] for i in github.repo.issues}
     assert titles == {

@@ -10,7 +10,14 @@ import pytest
 from sqlmodel import select
 
 from bot.pipeline_status import ActionLine, Progress, Row, read_progress, render
-from tests.bot.conftest import bot_factory, clock, eventually, fake_discord  # noqa: F401  (fixtures)
+from tests.bot.conftest import (  # noqa: F401  (fixtures)
+    bot_factory,
+    clock,
+    eventually,
+    fake_discord,
+    pipeline_cog,
+    settle,
+)
 from tests.fakes.discord_rest import TEXT_CHANNEL_ID
 from tracker.models import (
     ActionItem,
@@ -245,7 +252,7 @@ async def test_the_bot_edits_one_status_message_as_the_meeting_advances(
     tmp_path,
 ):
     bot = await bot_factory(sqlite_db)
-    bot.pipeline_status.poll_seconds = 0.05
+    pipeline_cog(bot).status.poll_seconds = 0.05
     folder = tmp_path / "recording"
     folder.mkdir()
     for name in ("alice-1.ogg", "bob-2.ogg"):
@@ -253,8 +260,9 @@ async def test_the_bot_edits_one_status_message_as_the_meeting_advances(
     meeting_id = _meeting(sqlite_db, folder)
     with sqlite_db.session() as session:
         meeting = session.get(Meeting, meeting_id)
-    await bot.recording_finished(meeting, None)  # as when a recording ends
-    assert (meeting_id, "recorded") in bot.runner.started
+    bot.dispatch("recording_finished", meeting, None)  # as when a recording ends
+    await settle(bot)
+    assert (meeting_id, "recorded") in pipeline_cog(bot).runner.started
 
     def status_text() -> str:
         message_id = read(sqlite_db, meeting_id).status_message_id
@@ -273,11 +281,11 @@ async def test_the_bot_edits_one_status_message_as_the_meeting_advances(
 
     await bot.close()  # a restart in the middle: the new bot goes on with the same message
     again = await bot_factory(sqlite_db)
-    again.pipeline_status.poll_seconds = 0.05
-    assert again.pipeline_status.watching(meeting_id)
-    assert again.runner.started == []  # publishing is the publisher's: no second pipeline run
+    pipeline_cog(again).status.poll_seconds = 0.05
+    assert pipeline_cog(again).status.watching(meeting_id)
+    assert pipeline_cog(again).runner.started == []  # publishing is the publisher's: no second pipeline run
     _advance(sqlite_db, meeting_id, "published")
-    await again.pipeline_status.wait(meeting_id)  # it stops following a published meeting
+    await pipeline_cog(again).status.wait(meeting_id)  # it stops following a published meeting
     final = status_text()
     assert final.endswith(f"● Minutes posted: https://example.test/m{meeting_id}-discord-minutes\n✔ Published")
     assert "● 2 issues filed" in final
@@ -290,9 +298,9 @@ async def test_the_bot_edits_one_status_message_as_the_meeting_advances(
 
 async def test_a_deleted_status_message_is_posted_again(clock, bot_factory, fake_discord, sqlite_db, tmp_path):
     bot = await bot_factory(sqlite_db)
-    bot.pipeline_status.poll_seconds = 0.05
+    pipeline_cog(bot).status.poll_seconds = 0.05
     meeting_id = _meeting(sqlite_db, tmp_path)
-    bot.pipeline_status.track(meeting_id)
+    pipeline_cog(bot).status.track(meeting_id)
     await eventually(lambda: read(sqlite_db, meeting_id).status_message_id is not None, what="the status message")
     first = read(sqlite_db, meeting_id).status_message_id
     fake_discord.messages[TEXT_CHANNEL_ID].remove(fake_discord.find_message(first))  # someone deleted it

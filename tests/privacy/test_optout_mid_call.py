@@ -2,7 +2,7 @@
 minutes answers read ahead — is gone before anything is stored or published.
 
 The call goes through the real receive path and writer into a real live transcriber process; the opt-out arrives
-through `RecordingControl.member_opted`, as `/record optout` delivers it, after the worker had already written the
+through `Recording.member_opted`, as `/record optout` delivers it, after the worker had already written the
 person's first words to `transcript.live.jsonl` (the leak this test is about)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import select
 
 import bot.voice.writer as writer_module
-from bot.recording import RecordingControl
+from bot.exts.recording import Recording
 from bot.voice.testing import CallLine, play_call
 from tracker import optout, pipeline
 from tracker.config import load_settings
@@ -68,7 +68,7 @@ def call_with_optout(tmp_path_factory):
             super().__init__(*args, **kwargs)
             writers.append(self)
 
-    control = RecordingControl(bot=None)
+    control = Recording(SimpleNamespace(services=SimpleNamespace(recorder_factory=None)))
     control._live[1] = live
     seen = {"leaked": False, "opted": False}
 

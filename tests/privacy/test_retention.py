@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.scheduler import RETENTION_EVERY, RETENTION_JOB_ID
+from bot.exts.recording import RETENTION_HOURS
 from bot.voice.manifest import RecordingFolder
-from tests.bot.conftest import eventually
+from tests.bot.conftest import eventually, recording_cog
 from tests.publishing.conftest import FakeClock, add_meeting, make_publisher, make_settings, store
 from tracker import retention
 from tracker.models import Meeting, MeetingState, WorkingGroup
@@ -99,7 +99,5 @@ async def test_the_bot_runs_the_retention_job_at_start_and_schedules_it_daily(cl
     failed = _meeting(sqlite_db, tmp_path / "data" / "recordings", MeetingState.failed, ended=ended, updated=ended)
     bot = await bot_factory(sqlite_db)
     await eventually(lambda: _gone(failed), what="the expired recording deleted at start")
-    job = bot.jobs.scheduler.get_job(RETENTION_JOB_ID)
-    assert job is not None and job.trigger.interval == RETENTION_EVERY
-    await bot.jobs.sync()  # a re-plan keeps it
-    assert bot.jobs.scheduler.get_job(RETENTION_JOB_ID) is not None
+    retention_loop = recording_cog(bot).retention
+    assert retention_loop.is_running() and retention_loop.hours == RETENTION_HOURS == 24

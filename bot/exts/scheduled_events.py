@@ -2,16 +2,20 @@
 schedule (moved with a reschedule, deleted with a skip), started and ended with the recording.
 
 The event id lives on `Meeting.discord_event_id`; "create" for a meeting that has one updates it instead, and an event
-deleted by hand in Discord is created again.
+deleted by hand in Discord is created again. One meeting's event is changed by one handler at a time, in the order
+the events arrived (a start right after a late creation finds the event created).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import discord
+from discord.ext import commands
 
 from tracker import discord_state, schedule
 from tracker.models import Meeting, as_utc
@@ -22,15 +26,44 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class EventSync:
+class ScheduledEvents(commands.Cog):
     def __init__(self, bot: WgBot) -> None:
         self.bot = bot
         self._reconciled: tuple | None = None  # what the last reconcile saw; unchanged schedule, nothing to call
+        self._locks: defaultdict[int | None, asyncio.Lock] = defaultdict(asyncio.Lock)  # per meeting
+        self._reconciling = asyncio.Lock()
 
-    def description(self) -> str:
-        return (
-            f"The working group's weekly call. Add topics with /agenda add. Calendar feed: {self.bot.calendar.url}"
-        )[:1000]
+    # ---- what the other features say ----
+
+    @commands.Cog.listener()
+    async def on_meeting_event_timer_complete(self, occ: schedule.Occurrence) -> None:
+        try:
+            async with self._locks[occ.meeting_id]:
+                await self.ensure(occ)
+        except Exception:
+            log.exception("could not create the Discord event of the meeting of %s", occ.start.isoformat())
+
+    @commands.Cog.listener()
+    async def on_schedule_changed(self) -> None:
+        if self.bot.voice_channel_id:
+            await self.reconcile()
+
+    @commands.Cog.listener()
+    async def on_recording_started(self, meeting: Meeting) -> None:
+        async with self._locks[meeting.id]:
+            await self.set_status(meeting, discord.EventStatus.active)
+
+    @commands.Cog.listener()
+    async def on_recording_finished(self, meeting: Meeting, result: object) -> None:
+        async with self._locks[meeting.id]:
+            await self.set_status(meeting, discord.EventStatus.completed)
+
+    # ---- the work ----
+
+    def event_description(self) -> str:
+        return (f"The working group's weekly call. Add topics with /agenda add. Calendar feed: {self.bot.web.url}")[
+            :1000
+        ]
 
     async def voice_channel(self, guild: discord.Guild) -> discord.VoiceChannel | discord.StageChannel:
         channel = guild.get_channel(self.bot.voice_channel_id or 0)
@@ -53,7 +86,7 @@ class EventSync:
         channel = await self.voice_channel(guild)
         wanted = {
             "name": occ.title[:100],
-            "description": self.description(),
+            "description": self.event_description(),
             "start_time": occ.start,
             "end_time": occ.end,
         }
@@ -96,6 +129,10 @@ class EventSync:
 
     async def reconcile(self) -> None:
         """Update or remove the events of upcoming meetings after schedule changes (here or through the CLI)."""
+        async with self._reconciling:
+            await self._reconcile()
+
+    async def _reconcile(self) -> None:
         meetings = await self.bot.group_call(discord_state.meetings_with_events)
         now = schedule.now()
         upcoming = [m for m in meetings if as_utc(m.scheduled_start) > now]
@@ -110,10 +147,11 @@ class EventSync:
         for meeting in upcoming:
             occ = by_meeting.get(meeting.id)
             try:
-                if occ is None or occ.status == "skipped":
-                    await self.remove(meeting)
-                else:
-                    await self.ensure(occ)
+                async with self._locks[meeting.id]:
+                    if occ is None or occ.status == "skipped":
+                        await self.remove(meeting)
+                    else:
+                        await self.ensure(occ)
             except Exception:
                 log.exception("could not bring the Discord event of meeting %s in line", meeting.id)
                 return  # try again at the next reconcile
@@ -121,9 +159,12 @@ class EventSync:
 
     async def set_status(self, meeting: Meeting, status: discord.EventStatus) -> None:
         """Mark the meeting's event active (recording started) or completed (recording ended); best effort."""
-        if not meeting.discord_event_id or not self.bot.voice_channel_id:
+        if not self.bot.voice_channel_id:
             return
         try:
+            meeting = await self.bot.db_call(lambda session: session.get(Meeting, meeting.id)) or meeting
+            if not meeting.discord_event_id:
+                return
             guild = await self.bot.guild(timeout=10)
             event = await self._fetch(guild, meeting.discord_event_id)
             if event is None:
@@ -134,3 +175,7 @@ class EventSync:
                 await event.end()
         except Exception as exc:  # the recording matters, the event's badge does not
             log.warning("could not set the Discord event of meeting %s to %s: %s", meeting.id, status.name, exc)
+
+
+async def setup(bot: WgBot) -> None:
+    await bot.add_cog(ScheduledEvents(bot))

@@ -8,10 +8,12 @@ record was lost to a crash between posting and recording. The post itself carrie
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 import discord
+from discord.ext import commands
 
 from bot import embeds
 from tracker import agenda, discord_state, schedule
@@ -33,22 +35,28 @@ def carries_reference(message: discord.Message, key: str) -> bool:
     return any((embed.footer.text or "").endswith(reference(key)) for embed in message.embeds)
 
 
-class Announcer:
+class Announcements(commands.Cog):
     def __init__(self, bot: WgBot) -> None:
         self.bot = bot
+        # One post at a time, in the order the timers fired: "posted yet?" and the post are one step, so a timer that
+        # fires again waits for the first and finds its record.
+        self._posting = asyncio.Lock()
 
-    async def channel(self) -> discord.abc.Messageable:
-        if not self.bot.text_channel_id:
-            raise RuntimeError("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set")
-        guild = await self.bot.guild()
-        channel = guild.get_channel(self.bot.text_channel_id)
-        if channel is None:
-            channel = await self.bot.fetch_channel(self.bot.text_channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            raise RuntimeError(
-                f"channel {self.bot.text_channel_id} (WGBOT_DISCORD_TEXT_CHANNEL_ID) is not a text channel"
-            )
-        return channel
+    @commands.Cog.listener()
+    async def on_meeting_agenda_timer_complete(self, occ: schedule.Occurrence) -> None:
+        try:
+            async with self._posting:  # taken in the order the timers fired
+                await self.post_agenda(occ)
+        except Exception:
+            log.exception("could not post the agenda of the meeting of %s", occ.start.isoformat())
+
+    @commands.Cog.listener()
+    async def on_meeting_reminder_timer_complete(self, occ: schedule.Occurrence) -> None:
+        try:
+            async with self._posting:
+                await self.post_reminder(occ)
+        except Exception:
+            log.exception("could not post the reminder of the meeting of %s", occ.start.isoformat())
 
     async def post_agenda(self, occ: schedule.Occurrence) -> discord.Message | None:
         digest = await self.bot.group_call(agenda.digest, occ)
@@ -67,7 +75,7 @@ class Announcer:
         if await self.bot.db_call(discord_state.posted, key) is not None:
             log.info("%s was already posted", key)
             return None
-        channel = await self.channel()
+        channel = await self.bot.text_channel()
         async for message in channel.history(limit=HISTORY_SCAN):
             if message.author.id == self.bot.user.id and carries_reference(message, key):
                 log.warning("%s was posted (message %s) but not recorded; recording it now", key, message.id)
@@ -83,3 +91,7 @@ class Announcer:
         )
         log.info("posted %s as message %s", key, message.id)
         return message
+
+
+async def setup(bot: WgBot) -> None:
+    await bot.add_cog(Announcements(bot))

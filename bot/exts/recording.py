@@ -1,10 +1,14 @@
-"""Starting and stopping the recording of a meeting: `/meeting start|stop` and the start-time job come here.
+"""Recording a meeting: `/meeting start|stop` and the start timer come here.
 
 The recorder itself (joining the voice channel, one Ogg/Opus track per speaker, the consent notice, leaving an empty
 channel) is `bot.voice.recorder.MeetingRecorder`; this module decides which meeting is recorded and where
 (`tracker.recordings`), keeps the meeting's state in step, answers the recorder's "is this person opted out?"
 from a cache, and hands a finished recording to the pipeline. A recording a crash interrupted is resumed in its
 folder when the bot comes back during the meeting, and finished with what it saved when it comes back later.
+
+It tells the others with `recording_started(meeting)` and `recording_finished(meeting, result)` (the Discord event
+follows; the pipeline takes the meeting), and learns of opt-outs from `member_opted(discord_id, out)`. It also runs
+the retention of recordings (tracker/retention.py): at start, daily, and after each recording.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
+from discord.ext import commands, tasks
 
 from tracker import members, recordings, retention, schedule
 from tracker.live import LiveOptions, LiveTranscription
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RETENTION_HOURS = 24
 RecorderFactory = Callable[..., Any]  # MeetingRecorder's signature: (bot, *, meeting_id, folder, voice_channel, ...)
 
 
@@ -41,15 +47,43 @@ def recording_label(meeting: Meeting) -> str:
     return recordings.folder_name(meeting)
 
 
-class RecordingControl:
-    def __init__(self, bot: WgBot, factory: RecorderFactory | None = None) -> None:
+class Recording(commands.Cog):
+    def __init__(self, bot: WgBot) -> None:
         self.bot = bot
-        self._factory = factory
+        self._factory: RecorderFactory | None = bot.services.recorder_factory
         self._active: dict[int, Any] = {}  # meeting id -> recorder
         self._finished: dict[int, Meeting] = {}  # meeting id -> the meeting as its recording left it
         self._opted_out: set[int] = set()  # Discord ids; loaded at each start, updated by /record optout|optin
         self._live: dict[int, LiveTranscription] = {}  # meeting id -> its live transcriber (worker process)
         self._lock = asyncio.Lock()
+        self._recovered = asyncio.Event()  # a recording a crash interrupted is dealt with before a new one starts
+
+    async def cog_load(self) -> None:
+        self.retention.start()
+
+    async def cog_unload(self) -> None:
+        self.retention.cancel()
+        await self.stop_all("the bot is shutting down")
+
+    @commands.Cog.listener()
+    async def on_configured_guild_ready(self, guild: discord.Guild) -> None:
+        try:
+            await self.recover()
+        finally:
+            self._recovered.set()
+
+    @commands.Cog.listener()
+    async def on_meeting_start_timer_complete(self, occ: schedule.Occurrence) -> None:
+        await self._recovered.wait()
+        await self.start_scheduled(occ)
+
+    @commands.Cog.listener()
+    async def on_member_opted(self, discord_id: int, out: bool) -> None:
+        self.member_opted(discord_id, out)
+
+    @tasks.loop(hours=RETENTION_HOURS)
+    async def retention(self) -> None:
+        await self.purge_expired_audio()
 
     @property
     def recording(self) -> bool:
@@ -130,7 +164,7 @@ class RecordingControl:
             log.exception("could not start recording meeting %s", meeting.id)
             await self.bot.db_call(recordings.finish, meeting.id, has_audio(folder), f"could not record: {exc}")
             raise RecordingError(f"could not join {voice.mention} to record ({exc})") from exc
-        await self.bot.events.set_status(meeting, discord.EventStatus.active)
+        self.bot.dispatch("recording_started", meeting)
 
     async def start(self) -> Meeting:
         """Record the meeting held now (scheduled, or an ad-hoc one)."""
@@ -182,8 +216,7 @@ class RecordingControl:
             recordings.finish, meeting_id, usable, reason if usable else f"{reason}; no audio was recorded"
         )
         self._finished[meeting_id] = meeting
-        await self.bot.events.set_status(meeting, discord.EventStatus.completed)
-        await self.bot.recording_finished(meeting, result)
+        self.bot.dispatch("recording_finished", meeting, result)
         await self.purge_expired_audio()
         return meeting
 
@@ -206,7 +239,7 @@ class RecordingControl:
         return live
 
     async def purge_expired_audio(self) -> None:
-        """The retention job (tracker/retention.py): at start, daily, and after each recording. Audio goes
+        """The retention of recordings (tracker/retention.py): at start, daily, and after each recording. Audio goes
         `retention_days` after the minutes were published, or after the recording ended for a meeting that failed
         or was never published; with it the live transcript and the minutes' answer cache."""
         try:
@@ -221,14 +254,13 @@ class RecordingControl:
         reason = "the bot stopped during the recording" + ("" if usable else "; no audio was saved")
         finished = await self.bot.db_call(recordings.finish, meeting.id, usable, reason)
         self._finished[meeting.id] = finished
-        await self.bot.recording_finished(finished, None)
+        self.bot.dispatch("recording_finished", finished, None)
         return finished
 
     async def recover(self) -> None:
         """Once the guild is there after a start: a meeting still marked `recording` lost its recorder in a crash.
         During the meeting the recording resumes in the same folder; after it, what was saved is processed."""
         async with self._lock:
-            await self.purge_expired_audio()
             stale = await self.bot.group_call(recordings.active)
             if stale is None or stale.id in self._active:
                 return
@@ -255,3 +287,7 @@ class RecordingControl:
             except Exception:
                 log.exception("could not stop a recording cleanly")
                 self._active.clear()
+
+
+async def setup(bot: WgBot) -> None:
+    await bot.add_cog(Recording(bot))
