@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands
+from discord.ext import commands, tasks
 from discord.utils import format_dt
 
 from bot.checks import NotOrganizer, is_organizer
@@ -249,22 +249,21 @@ class EditItemModal(discord.ui.Modal):
 # ---- the cog ---------------------------------------------------------------------------------------------------
 
 
+CHECK_SECONDS = 60.0  # how often held meetings' deadlines are checked (at most; sooner when one is near)
+
+
 class ReviewCog(commands.Cog, name="Review"):
-    def __init__(self, bot: WgBot, check_seconds: float = 60.0) -> None:
+    def __init__(self, bot: WgBot) -> None:
         self.bot = bot
-        self.check_seconds = check_seconds  # how often held meetings' deadlines are checked (at most)
         self.closed: set[int] = set()  # meetings whose review message was closed by this process
-        self._expiry: asyncio.Task | None = None
         self._posting = asyncio.Lock()  # the status watcher and the deadline loop may both want to post
 
     async def cog_load(self) -> None:
         self.bot.add_view(ReviewView(self))  # presses on any review message, also one posted before a restart
-        self._expiry = asyncio.create_task(self._expire_loop(), name="wgbot: review deadlines")
+        self.deadlines.start()
 
     async def cog_unload(self) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-            await asyncio.gather(self._expiry, return_exceptions=True)
+        self.deadlines.cancel()
 
     # ---- who may, and what went wrong ----
 
@@ -347,19 +346,17 @@ class ReviewCog(commands.Cog, name="Review"):
                 await self.post(meeting_id)
         return expired
 
-    async def _expire_loop(self) -> None:
-        while True:
-            delay = self.check_seconds
-            try:
-                await self.expire_now()
-                upcoming = await self.bot.db_call(reviews.next_deadline)
-                if upcoming is not None:
-                    delay = min(delay, max(0.5, (upcoming - dt.datetime.now(dt.UTC)).total_seconds()))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("could not check the review deadlines")
-            await asyncio.sleep(delay)
+    @tasks.loop(seconds=CHECK_SECONDS)
+    async def deadlines(self) -> None:
+        delay = CHECK_SECONDS
+        try:
+            await self.expire_now()
+            upcoming = await self.bot.db_call(reviews.next_deadline)
+            if upcoming is not None:
+                delay = min(delay, max(0.5, (upcoming - dt.datetime.now(dt.UTC)).total_seconds()))
+        except Exception:  # the database hiccuped: the next round tries again
+            log.exception("could not check the review deadlines")
+        self.deadlines.change_interval(seconds=delay)
 
 
 async def setup(bot: WgBot) -> None:
