@@ -4,20 +4,19 @@ tracebacks, private file modes, the bounded live queue."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import logging
 import os
 import ssl
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.bot.conftest import job_times, timers_cog
+from tests.fakes.https_files import serve_https
 from tracker.config import load_settings
 from tracker.live import LiveOptions, LiveTranscription
 from tracker.logs import _RedactSecrets, register_secret
@@ -29,39 +28,10 @@ BODY = b"GGUF" + bytes(range(256)) * 64
 
 @pytest.fixture(scope="module")
 def https_server(tmp_path_factory):
-    """A local HTTPS server (a self-signed certificate made with openssl) serving /model.gguf and a redirect to
-    plain http."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/to-http.gguf":
-                self.send_response(302)
-                self.send_header("Location", "http://127.0.0.1:9/model.gguf")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(BODY)))
-            self.end_headers()
-            self.wfile.write(BODY)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", ssl.create_default_context(cafile=str(cert))
-    server.shutdown()
+    """/model.gguf, and a redirect from /to-http.gguf to plain http."""
+    redirects = {"/to-http.gguf": "http://127.0.0.1:9/model.gguf"}
+    with serve_https({"/model.gguf": BODY}, tmp_path_factory.mktemp("tls"), redirects) as (origin, cert):
+        yield origin, ssl.create_default_context(cafile=str(cert))
 
 
 def test_a_model_url_is_downloaded_only_over_https_with_its_checksum_and_within_the_limit(https_server, tmp_path):
