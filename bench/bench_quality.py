@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--meetings", default="", help="comma-separated meeting names (instead of a split)")
     parser.add_argument("--limit", type=int, default=0, help="only the N shortest meetings")
     parser.add_argument("--from-script", action="store_true", help="minutes from the script, no audio")
+    parser.add_argument(
+        "--transcripts-only", action="store_true", help="recognition only (WER overall and per speaker), no minutes"
+    )
     parser.add_argument("--whisper", default="base")
     parser.add_argument("--llm", default="qwen2.5-coder-1.5b-q8_0")
     parser.add_argument("--fresh", action="store_true", help="transcribe again even when a transcript is cached")
@@ -65,9 +68,9 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss and extra per meeting")
     args = parser.parse_args()
 
-    from transcripts.eval.build import build, hints, reference_text
+    from transcripts.eval.build import build, hints, said
     from transcripts.eval.corpus import meetings
-    from transcripts.eval.score import score, totals
+    from transcripts.eval.score import Score, recognition, score, totals
     from transcripts.llm import load_llm
     from transcripts.minutes import make_minutes
     from transcripts.model_files import cache_dir
@@ -85,11 +88,11 @@ def main() -> None:
         + ", ".join(f"{m.name} ({m.minutes:g} min, {len(m.speakers)} speakers)" for m in chosen),
         flush=True,
     )
-    llm = load_llm(args.llm)
+    llm = None if args.transcripts_only else load_llm(args.llm)
     engine = None
     scores = []
     for meeting in chosen:
-        reference, seconds_transcribing = None, 0.0
+        spoken, seconds_transcribing = None, None
         if args.from_script:
             transcript = script_transcript(meeting)
         else:
@@ -108,18 +111,23 @@ def main() -> None:
                 transcript = transcribe_recording(folder, hints=hints(meeting), engine=engine)
                 seconds_transcribing = time.perf_counter() - started
                 cached.write_text(json.dumps(transcript.to_dict()))
-            reference = reference_text(folder)
-        started = time.perf_counter()
-        minutes = make_minutes(
-            transcript,
-            meeting_date=meeting.date,
-            next_meeting=meeting.next_date,
-            hints=hints(meeting),
-            llm=llm,
-        )
-        result = score(meeting, minutes, transcript, reference)
-        result.minutes_seconds = time.perf_counter() - started
-        result.transcribe_seconds = seconds_transcribing
+            spoken = said(folder)
+        if llm is None:
+            result = Score(meeting.name, meeting.split)
+        else:
+            started = time.perf_counter()
+            minutes = make_minutes(
+                transcript,
+                meeting_date=meeting.date,
+                next_meeting=meeting.next_date,
+                hints=hints(meeting),
+                llm=llm,
+            )
+            result = score(meeting, minutes, transcript, None)
+            result.minutes_seconds = time.perf_counter() - started
+        if spoken is not None:
+            recognition(result, transcript, spoken)
+        result.transcribe_seconds = seconds_transcribing or 0.0
         result.audio_seconds = transcript.duration
         scores.append(result)
         _print_row(result)
@@ -155,6 +163,9 @@ def main() -> None:
 
 def _print_row(s) -> None:
     wer = f"{s.wer:.3f}" if s.wer is not None else "-"
+    if s.speaker_wer:
+        worst = max(s.speaker_wer, key=s.speaker_wer.__getitem__)
+        wer += f" (worst speaker {worst} {s.speaker_wer[worst]:.3f})"
     print(
         f"  {s.meeting:<18} {s.split:<7} actions {s.actions_right}/{s.actions_truth} right of {s.actions_predicted}, "
         f"due {s.due_right}/{s.actions_right}; wishes {s.wishes_right}/{s.wishes_truth} of {s.wishes_predicted}; "

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from transcripts.eval.corpus import MEASURE, MEETINGS, TUNE, filled_script, meetings
-from transcripts.eval.score import score, totals
+from transcripts.eval.score import Score, recognition, score, totals
 from transcripts.minutes.cues import COMMITMENT, DECISION, INJECTION, WISH
 from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.words import support
@@ -93,6 +93,27 @@ def test_scoring_counts_right_items_duplicates_and_what_must_file_nothing():
     t = totals([score(meeting, worse, transcript, reference_text=None)])
     assert t["action_precision"] == 0.5 and t["action_recall"] == 1.0
     assert t["filed_what_must_not_be"] == 1 and t["unsupported_points"] == 1
+
+
+def test_recognition_is_scored_per_speaker_against_their_own_track():
+    said = [
+        {"speaker": "Alice", "text": "the benchmark passed on every machine", "start": 1.0},
+        {"speaker": "Bob", "text": "then we release next week", "start": 4.0},
+        {"speaker": "Alice", "text": "I will write the notes", "start": 7.0},
+    ]
+    heard = Transcript(
+        [
+            Segment("Alice", 1.0, 3.0, "the benchmark passed on every machine"),
+            Segment("Bob", 4.0, 6.0, "then we lease next weak"),  # two of five words wrong
+            Segment("Alice", 7.0, 9.0, "I will write the notes"),
+        ],
+        duration=10,
+    )
+    s = recognition(Score("m", "measure"), heard, said)
+    assert s.speaker_wer == {"Alice": 0.0, "Bob": 0.4}
+    assert s.wer == 2 / 16 and s.reference_words == 16
+    t = totals([s])
+    assert t["speaker_wer_worst"] == 0.4 and t["speakers_over_8pct"] == 1
 
 
 def test_a_meeting_is_the_same_in_every_process_so_its_audio_is_synthesized_once():

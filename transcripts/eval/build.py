@@ -48,10 +48,14 @@ def build(meeting: EvalMeeting, cache: Path) -> tuple[Path, SynthesizedMeeting |
     return folder, synthesized
 
 
+def said(folder: Path) -> list[dict]:
+    """What was said in the meeting, line by line in time order: speaker, text, start, end."""
+    return sorted(json.loads((folder / "script.json").read_text()), key=lambda line: line["start"])
+
+
 def reference_text(folder: Path) -> str:
     """What was said in the meeting, in time order (for the word error rate)."""
-    said = json.loads((folder / "script.json").read_text())
-    return " ".join(line["text"] for line in sorted(said, key=lambda line: line["start"]))
+    return " ".join(line["text"] for line in said(folder))
 
 
 def hints(meeting: EvalMeeting) -> Hints:

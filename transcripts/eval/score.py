@@ -43,6 +43,7 @@ class Score:
     wer: float | None = None
     words: int = 0
     reference_words: int = 0
+    speaker_wer: dict[str, float] = field(default_factory=dict)  # each speaker's lines against their own track
     transcribe_seconds: float = 0.0
     minutes_seconds: float = 0.0
     audio_seconds: float = 0.0
@@ -149,12 +150,26 @@ def score(meeting: EvalMeeting, minutes: Minutes, transcript: Transcript, refere
         if missing:
             s.unsupported_sentences += 1
             s.problems.append(f"unsupported summary point: {point!r} ({', '.join(missing)})")
-    # ---- recognition
+    if reference_text is not None:
+        _overall_wer(s, transcript, reference_text)
+    return s
+
+
+def _overall_wer(s: Score, transcript: Transcript, reference_text: str) -> None:
     hypothesis = " ".join(seg.text for seg in transcript.segments)
     s.words = len(hypothesis.split())
-    if reference_text is not None:
-        s.wer = word_error_rate(reference_text, hypothesis)
-        s.reference_words = len(reference_text.split())
+    s.wer = word_error_rate(reference_text, hypothesis)
+    s.reference_words = len(reference_text.split())
+
+
+def recognition(s: Score, transcript: Transcript, said: list[dict]) -> Score:
+    """The word error rate of the whole meeting and of each speaker (their lines against their track's segments:
+    one track per speaker, so a word given to the wrong speaker counts against both)."""
+    _overall_wer(s, transcript, " ".join(line["text"] for line in said))
+    for speaker in sorted({line["speaker"] for line in said}):
+        reference = " ".join(line["text"] for line in said if line["speaker"] == speaker)
+        hypothesis = " ".join(seg.text for seg in transcript.segments if seg.speaker == speaker)
+        s.speaker_wer[speaker] = word_error_rate(reference, hypothesis)
     return s
 
 
@@ -188,6 +203,8 @@ def totals(scores: list[Score]) -> dict:
             if wer_scores
             else None
         ),
+        "speaker_wer_worst": max((w for s in scores for w in s.speaker_wer.values()), default=None),
+        "speakers_over_8pct": sum(w > 0.08 for s in scores for w in s.speaker_wer.values()),
         "audio_seconds": sum(s.audio_seconds for s in scores),
         "transcribe_seconds": sum(s.transcribe_seconds for s in scores),
         "minutes_seconds": sum(s.minutes_seconds for s in scores),
