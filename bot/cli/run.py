@@ -1,4 +1,4 @@
-"""`wgbot run`: the Discord bot, with its schedule jobs, calendar feed, recording and background publisher."""
+"""`wgbot run`: the Discord bot, with its meeting timers, calendar feed, recording and background publisher."""
 
 from __future__ import annotations
 
