@@ -22,6 +22,7 @@ from tracker.models import (
     WishlistEntry,
     WorkingGroup,
     as_utc,
+    saved_id,
 )
 from transcripts.errors import UserError
 
@@ -80,13 +81,14 @@ def add_item(
         raise AgendaError(f"the presenter's name is too long (at most {MAX_PRESENTER} characters)")
     occ = upcoming(session, group)
     meeting = schedule.meeting_for(session, group, occ)
-    existing = _items(session, meeting.id)
+    meeting_id = saved_id(meeting)
+    existing = _items(session, meeting_id)
     if len(existing) >= MAX_ITEMS:
         raise AgendaError(f"the agenda of {occ.start:%Y-%m-%d} is full ({MAX_ITEMS} topics)")
     if any(item.topic.casefold() == topic.casefold() for item in existing):
         raise AgendaError(f"“{topic}” is already on the agenda of {occ.start:%Y-%m-%d}")
     item = AgendaItem(
-        meeting_id=meeting.id, topic=topic, presenter=presenter or None, added_by_id=added_by.id if added_by else None
+        meeting_id=meeting_id, topic=topic, presenter=presenter or None, added_by_id=added_by.id if added_by else None
     )
     session.add(item)
     session.flush()
@@ -142,4 +144,5 @@ def digest(session: Session, group: WorkingGroup, occurrence: schedule.Occurrenc
         .order_by(col(WishlistEntry.created_at).desc(), col(WishlistEntry.id).desc())
         .limit(DIGEST_WISHES)
     )
-    return AgendaDigest(occurrence, meeting.id, _items(session, meeting.id), list(actions), list(wishes))
+    meeting_id = saved_id(meeting)
+    return AgendaDigest(occurrence, meeting_id, _items(session, meeting_id), list(actions), list(wishes))

@@ -218,7 +218,7 @@ def _transcript_links(session: Session, meeting_ids: set[int]) -> dict[int, str]
     return {
         r.meeting_id: r.external_url.rsplit("/", 1)[0] + "/transcript.md"
         for r in rows
-        if r.external_url and "/" in r.external_url
+        if r.meeting_id is not None and r.external_url and "/" in r.external_url
     }
 
 

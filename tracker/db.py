@@ -6,10 +6,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,8 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine | None) -> Config:
+    """Alembic's configuration; `engine` is the one migrations run on (None: only the scripts are read)."""
     from alembic.config import Config
 
     config = Config()
@@ -85,7 +90,10 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no Alembic migrations in {MIGRATIONS}")
+    return head
 
 
 def is_migrated(engine: Engine) -> bool:

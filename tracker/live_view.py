@@ -46,7 +46,7 @@ def live_meeting(session: Session, meeting_id: int) -> LiveMeeting | None:
     if meeting is None:
         return None
     folder = Path(meeting.recording_dir) if meeting.recording_dir else None
-    return LiveMeeting(meeting.id, meeting.title, meeting.state, folder, public.hidden_speakers(session))
+    return LiveMeeting(meeting_id, meeting.title, meeting.state, folder, public.hidden_speakers(session))
 
 
 def read_lines(live: LiveMeeting, offset: int = 0) -> Chunk:

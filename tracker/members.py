@@ -11,7 +11,7 @@ import re
 
 from sqlmodel import Session, select
 
-from tracker.models import ActionItem, Member, TranscriptSegment, utcnow
+from tracker.models import ActionItem, Member, TranscriptSegment, saved_id, utcnow
 from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def link_speakers(session: Session, meeting_id: int, speakers: dict[str, str]) -
             member = Member(discord_id=int(discord_id), display_name=label)
             session.add(member)
             session.flush()
-        by_label[_label(label)] = member.id
+        by_label[_label(label)] = saved_id(member)
     owned = 0
     for item in session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting_id)):
         owner = by_label.get(_label(item.owner_name)) if item.owner_name else None

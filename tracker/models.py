@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import overload
+from typing import Protocol, overload
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlalchemy.types import JSON
@@ -29,6 +29,17 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+def saved_id(row: _Row) -> int:
+    """The primary key of a row that is in the database (loaded, or added and flushed); a row without one is a bug."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: add it to the session and flush first")
+    return row.id
 
 
 class MeetingState(str, enum.Enum):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from tracker.models import Project, WorkingGroup, as_utc, utcnow
+from tracker.models import Project, WorkingGroup, as_utc, saved_id, utcnow
 from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def add(session: Session, group: WorkingGroup, name: str, repo: str, description
     repo = normalize_repo(repo)
     if find(session, group, name) is not None:
         raise ProjectError(f"there is already a project called “{name}”")
-    project = Project(group_id=group.id, name=name, repo=repo, description=description)
+    project = Project(group_id=saved_id(group), name=name, repo=repo, description=description)
     session.add(project)
     session.flush()
     log.info("project %s (%s) added", name, repo)

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from tracker import schedule
-from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc, utcnow
+from tracker.models import Meeting, MeetingState, WorkingGroup, as_utc, saved_id, utcnow
 from transcripts.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def begin(session: Session, group: WorkingGroup, recordings_dir: Path, at: dt.da
         meeting = schedule.meeting_for(session, group, occ)
     else:
         meeting = Meeting(
-            group_id=group.id,
+            group_id=saved_id(group),
             occurrence_start=None,  # ad hoc: not a slot of the weekly series
             scheduled_start=at,
             duration_minutes=group.duration_minutes,
@@ -123,7 +123,7 @@ def agenda_topics(session: Session, meeting_id: int) -> list[str]:
     from tracker.models import AgendaItem
 
     return list(
-        session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.id))
+        session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.id)))
     )
 
 

@@ -56,7 +56,9 @@ def compute(session: Session, group: WorkingGroup, meetings: list[public.Meeting
                 func.sum(TranscriptSegment.end - TranscriptSegment.start),
             )
             .where(col(TranscriptSegment.meeting_id).in_([m.id for m in latest]))
-            .group_by(TranscriptSegment.meeting_id, TranscriptSegment.speaker, TranscriptSegment.member_id)
+            .group_by(
+                col(TranscriptSegment.meeting_id), col(TranscriptSegment.speaker), col(TranscriptSegment.member_id)
+            )
         ).all()
         for meeting_id, speaker, member_id, seconds in rows:
             if not hidden.hides(speaker, member_id):

@@ -13,11 +13,15 @@ import asyncio
 import concurrent.futures
 import logging
 import multiprocessing
+from typing import TYPE_CHECKING
 
 from tracker import health
 from tracker.config import Settings, load_settings
 from tracker.db import Database, normalize_url
 from tracker.models import MeetingState
+
+if TYPE_CHECKING:
+    import procrastinate
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +76,7 @@ def _conninfo(url: str) -> str:
     return normalize_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def make_app(url: str):
+def make_app(url: str) -> procrastinate.App:
     import procrastinate
 
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
@@ -167,20 +171,27 @@ class PipelineRunner:
         self.db_url = settings.storage.url
         self.uses_queue = not normalize_url(self.db_url).startswith("sqlite")
         self._local: LocalRunner | None = None
-        self._app = None
+        self._app: procrastinate.App | None = None
 
     async def start(self, meeting_id: int) -> None:
         """Queue (PostgreSQL) or start (SQLite) the meeting's pipeline; returns without waiting for it."""
         if self.uses_queue:
-            if self._app is None:
-                self._app = make_app(self.db_url)
-                await self._app.open_async()
-                await ensure_schema(self._app)
-            await defer_async(self._app, meeting_id)
+            app = self._app
+            if app is None:
+                app = self._app = make_app(self.db_url)
+                await app.open_async()
+                await ensure_schema(app)
+            await defer_async(app, meeting_id)
         else:
             self._local = self._local or LocalRunner()
             future = self._local.submit(meeting_id)
-            future.add_done_callback(lambda f: f.exception() and log.error("meeting %s: %s", meeting_id, f.exception()))
+
+            def report(f: concurrent.futures.Future) -> None:
+                error = f.exception()
+                if error:
+                    log.error("meeting %s: %s", meeting_id, error)
+
+            future.add_done_callback(report)
 
     async def close(self) -> None:
         if self._local:

@@ -14,6 +14,12 @@ def _secret(value) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def _forum_setting(value: str | None, name: str) -> str:
+    if not value:
+        raise PermanentError(f"{name} is not set (needed to post to the forum)")
+    return value
+
+
 class Clients:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -42,16 +48,11 @@ class Clients:
     def forum(self) -> DiscourseClient:
         if self._forum is None:
             forum = self.settings.forum
-            key = _secret(forum.api_key)
-            for value, name in (
-                (forum.url, "WGBOT_FORUM_URL"),
-                (key, "WGBOT_FORUM_API_KEY"),
-                (forum.api_username, "WGBOT_FORUM_API_USERNAME"),
-            ):
-                if not value:
-                    raise PermanentError(f"{name} is not set (needed to post to the forum)")
             self._forum = DiscourseClient(
-                forum.url, key, forum.api_username, timeout=float(self.settings.publish.timeout_seconds)
+                _forum_setting(forum.url, "WGBOT_FORUM_URL"),
+                _forum_setting(_secret(forum.api_key), "WGBOT_FORUM_API_KEY"),
+                _forum_setting(forum.api_username, "WGBOT_FORUM_API_USERNAME"),
+                timeout=float(self.settings.publish.timeout_seconds),
             )
         return self._forum
 

@@ -101,7 +101,7 @@ def retry_wait(response: httpx.Response, offered: Iterable[object], default: flo
         if isinstance(value, bool) or value is None:
             continue
         try:
-            return max(0.0, float(value))  # type: ignore[arg-type]
+            return max(0.0, float(value))
         except (TypeError, ValueError):
             continue
     return default

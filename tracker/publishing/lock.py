@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from tracker.db import Database
 
@@ -33,7 +33,7 @@ class PublisherLock:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._fd: int | None = None
-        self._connection = None
+        self._connection: Connection | None = None
         self._thread_lock: threading.Lock | None = None
 
     def acquire(self, timeout: float = 0.0, poll: float = 0.1) -> bool:

@@ -33,7 +33,7 @@ class BackgroundPublisher:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        self._wake = wake = asyncio.Event()
         poll = self.settings.publish.poll_seconds
         sync_every = self.settings.publish.sync_minutes * 60
         last_sync = float("-inf")
@@ -55,11 +55,11 @@ class BackgroundPublisher:
                         log.info("issue sync: %d closed, %d reopened", len(result.closed), len(result.reopened))
                 except Exception:
                     log.exception("issue sync failed")
-            await self._sleep(stop, timeout)
+            await self._sleep(stop, wake, timeout)
 
-    async def _sleep(self, stop: asyncio.Event, timeout: float) -> None:
-        self._wake.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+    async def _sleep(self, stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+        wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
