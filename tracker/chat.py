@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, delete, select
 
 from tracker import members, optout, schedule, search
-from tracker.models import ChatMessage, Meeting, MeetingState, WorkingGroup, as_utc
+from tracker.models import ChatMessage, Meeting, MeetingState, WorkingGroup, as_utc, saved_id
 from transcripts.minutes.chat_notes import ChatLine
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def keep(session: Session, group: WorkingGroup, message: Incoming) -> ChatMessag
     meeting = recording_meeting(session, group)
     if meeting is None:
         return None
+    meeting_id = saved_id(meeting)
     existing = session.exec(select(ChatMessage).where(ChatMessage.discord_message_id == message.message_id)).first()
     if existing is not None:
         return existing
@@ -71,7 +72,7 @@ def keep(session: Session, group: WorkingGroup, message: Incoming) -> ChatMessag
     posted = as_utc(message.posted_at)
     member = members.find(session, message.author_id)
     row = ChatMessage(
-        meeting_id=meeting.id,
+        meeting_id=meeting_id,
         discord_message_id=message.message_id,
         channel_id=message.channel_id,
         author_discord_id=message.author_id,
@@ -83,8 +84,8 @@ def keep(session: Session, group: WorkingGroup, message: Incoming) -> ChatMessag
     )
     session.add(row)
     session.flush()
-    search.index_meeting(session, meeting.id)
-    log.info("chat: kept message %s of meeting %s", message.message_id, meeting.id)
+    search.index_meeting(session, meeting_id)
+    log.info("chat: kept message %s of meeting %s", message.message_id, meeting_id)
     return row
 
 
@@ -143,7 +144,9 @@ def forget_in_meeting(session: Session, meeting_id: int, discord_ids: list[int |
     if not ids:
         return 0
     result = session.exec(
-        delete(ChatMessage).where(ChatMessage.meeting_id == meeting_id, col(ChatMessage.author_discord_id).in_(ids))
+        delete(ChatMessage).where(
+            col(ChatMessage.meeting_id) == meeting_id, col(ChatMessage.author_discord_id).in_(ids)
+        )
     )
     if result.rowcount:
         search.index_meeting(session, meeting_id)

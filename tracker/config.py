@@ -48,25 +48,33 @@ def _toml_data() -> dict[str, Any]:
     return _read_toml(path, path.stat().st_mtime_ns) if path else {}
 
 
-class _TomlSection(PydanticBaseSettingsSource):
+class _SectionSource(PydanticBaseSettingsSource):
+    """A source of a `Section`'s settings (which knows its wgbot.toml table and secret fields)."""
+
+    def __init__(self, settings_cls: type[Section]) -> None:
+        super().__init__(settings_cls)
+        self.section_cls = settings_cls
+
+
+class _TomlSection(_SectionSource):
     """The `[section]` table of wgbot.toml."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ returns the whole table
 
     def __call__(self) -> dict[str, Any]:
-        table = _toml_data().get(self.settings_cls.toml_section, {})
-        return {k: v for k, v in table.items() if k in self.settings_cls.model_fields}
+        table = _toml_data().get(self.section_cls.toml_section, {})
+        return {k: v for k, v in table.items() if k in self.section_cls.model_fields}
 
 
-class _SecretFiles(PydanticBaseSettingsSource):
+class _SecretFiles(_SectionSource):
     """`WGBOT_GITHUB_TOKEN_FILE=/run/secrets/gh` (or `token_file = ...` in wgbot.toml) for every secret field."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        cls = self.settings_cls
+        cls = self.section_cls
         table = _toml_data().get(cls.toml_section, {})
         values: dict[str, Any] = {}
         for name in cls.secret_fields:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tracker.models import (
     WishlistEntry,
     WorkingGroup,
     as_utc,
+    saved_id,
     utcnow,
 )
 from tracker.publishing.outbox import enqueue
@@ -117,7 +119,7 @@ def says_done(text: str) -> bool:
 
 
 def find_done_reports(
-    session: Session, meeting: Meeting, lines: list[ChatLine], chat_done: list[ChatLine] = ()
+    session: Session, meeting: Meeting, lines: list[ChatLine], chat_done: Sequence[ChatLine] = ()
 ) -> list[DoneReport]:
     """Open items of earlier meetings that `lines` (the transcript, as ChatLine) or `#done` notes report done."""
     items = _open_items_before(session, meeting)
@@ -133,9 +135,10 @@ def find_done_reports(
         runner_up = scored[1][0] if len(scored) > 1 else 0.0
         if best < MIN_MATCH or best - runner_up < MARGIN or len(content_words(item.task)) == 0:
             continue
-        if item.id not in reports:
+        item_id = saved_id(item)
+        if item_id not in reports:
             text = line.text if not in_chat else f"#done {line.text}"
-            reports[item.id] = DoneReport(item.id, line.author, line.at, text, in_chat)
+            reports[item_id] = DoneReport(item_id, line.author, line.at, text, in_chat)
     return list(reports.values())
 
 
@@ -247,6 +250,8 @@ def with_done_section(session: Session, minutes, reports: list[DoneReport]):
     lines = ["### Done since last time", ""]
     for report in reports:
         item = session.get(ActionItem, report.item_id)
+        if item is None:  # gone since it was reported (mark_reported_done skips it too)
+            continue
         issue = f" (#{item.github_issue_number})" if item.github_issue_number else ""
         where = "chat" if report.in_chat else "call"
         minute = f"{int(report.at) // 3600:02d}:{int(report.at) % 3600 // 60:02d}:{int(report.at) % 60:02d}"

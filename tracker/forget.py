@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, or_, select
 
 from tracker import members, optout, search
@@ -44,6 +45,7 @@ from tracker.models import (
     PublicationState,
     TranscriptSegment,
     WishlistEntry,
+    saved_id,
     utcnow,
 )
 from tracker.publishing.outbox import owned, republish
@@ -119,7 +121,7 @@ def _manifest_tracks(folder: Path) -> list[dict]:
 
 def _folders(session: Session) -> list[tuple[int, Path]]:
     rows = session.exec(select(Meeting.id, Meeting.recording_dir).where(col(Meeting.recording_dir).is_not(None)))
-    return [(mid, Path(d)) for mid, d in rows if d and Path(d).is_dir()]
+    return [(mid, Path(d)) for mid, d in rows if mid is not None and d and Path(d).is_dir()]
 
 
 def resolve(session: Session, spec: str) -> Person:
@@ -185,9 +187,11 @@ def _replace_names(person: Person, text: str) -> str:
 
 
 def _segments(session: Session, person: Person) -> list[TranscriptSegment]:
-    conditions = [col(TranscriptSegment.speaker).in_(person.speakers)] if person.speakers else []
+    conditions: list[ColumnElement[bool]] = (
+        [col(TranscriptSegment.speaker).in_(person.speakers)] if person.speakers else []
+    )
     if person.member_id is not None:
-        conditions.append(TranscriptSegment.member_id == person.member_id)
+        conditions.append(col(TranscriptSegment.member_id) == person.member_id)
     if not conditions:
         return []
     return list(session.exec(select(TranscriptSegment).where(or_(*conditions))))
@@ -195,9 +199,9 @@ def _segments(session: Session, person: Person) -> list[TranscriptSegment]:
 
 def _items(session: Session, person: Person) -> list[ActionItem]:
     names = [s.casefold() for s in person.speakers]
-    conditions = [func.lower(ActionItem.owner_name).in_(names)] if names else []
+    conditions: list[ColumnElement[bool]] = [func.lower(ActionItem.owner_name).in_(names)] if names else []
     if person.member_id is not None:
-        conditions.append(ActionItem.owner_id == person.member_id)
+        conditions.append(col(ActionItem.owner_id) == person.member_id)
     excerpts = [col(ActionItem.excerpt).contains(f"{s}:") for s in person.speakers]
     return list(session.exec(select(ActionItem).where(or_(*conditions, *excerpts)))) if conditions or excerpts else []
 
@@ -230,7 +234,7 @@ def _scrub_db(session: Session, person: Person, report: ForgetReport) -> set[int
             item.excerpt = excerpt
             item.updated_at = utcnow()
             session.add(item)
-            changed_items.append((PublicationKind.action_issue, item.id))
+            changed_items.append((PublicationKind.action_issue, saved_id(item)))
             if item.meeting_id is not None:
                 changed.add(item.meeting_id)
     for wish in session.exec(select(WishlistEntry).where(col(WishlistEntry.excerpt).is_not(None))):
@@ -238,7 +242,7 @@ def _scrub_db(session: Session, person: Person, report: ForgetReport) -> set[int
         if excerpt != wish.excerpt:
             wish.excerpt = excerpt
             session.add(wish)
-            changed_items.append((PublicationKind.wish_issue, wish.id))
+            changed_items.append((PublicationKind.wish_issue, saved_id(wish)))
             if wish.meeting_id is not None:
                 changed.add(wish.meeting_id)
     if person.member_id is not None:
@@ -364,11 +368,13 @@ def opt_out_of_unfinished(session: Session, discord_id: int) -> list[int]:
     ).all()
     touched = []
     for meeting in meetings:
+        if meeting.recording_dir is None:  # not selected
+            continue
         folder = Path(meeting.recording_dir)
         speakers = {t["speaker"] for t in _manifest_tracks(folder) if str(t.get("user_id")) == str(discord_id)}
         if speakers:
             _remove_from_folder(folder, Person(discord_id, None, frozenset(speakers)))
-            touched.append(meeting.id)
+            touched.append(saved_id(meeting))
             log.info("meeting %s: a participant opted out after the call; removed before the minutes", meeting.id)
     return touched
 

@@ -35,6 +35,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +43,9 @@ from tracker import optout
 from tracker.recording_files import LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE
 from transcripts import runtime as transcripts_runtime
 from transcripts.cpu import available_threads
+
+if TYPE_CHECKING:
+    from transcripts.llm import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +119,16 @@ class _ReadAhead:
     def __init__(self, folder: Path, options: LiveOptions) -> None:
         from transcripts.answer_cache import AnswerCache
 
+        if options.meeting_date is None:
+            raise ValueError("reading ahead for the minutes needs the meeting's date")
         self.options = options
-        self.cache = AnswerCache(folder / MINUTES_CACHE)
+        self.meeting_date: dt.date = options.meeting_date
+        self.cache_path = folder / MINUTES_CACHE
+        self.cache = AnswerCache(self.cache_path)
         self.segments: list = []
         self.next_look = READ_AHEAD_EVERY
         self.parts = 0
-        self._llm = None
+        self._llm: LocalLLM | None = None
         self._failed = False
 
     def forget(self, tracks: set[str], speakers: set[str]) -> None:
@@ -128,9 +136,8 @@ class _ReadAhead:
         from transcripts.answer_cache import AnswerCache
 
         self.segments = [s for s in self.segments if s.track not in tracks and s.speaker not in speakers]
-        path = self.cache.path
-        path.unlink(missing_ok=True)
-        self.cache = AnswerCache(path)
+        self.cache_path.unlink(missing_ok=True)
+        self.cache = AnswerCache(self.cache_path)
         self.parts = 0
         self.next_look = 0.0  # ask again at the next audio
 
@@ -150,7 +157,7 @@ class _ReadAhead:
             self._llm = self._llm or load_llm(self.options.llm_model)
             parts = read_ahead(
                 so_far,
-                meeting_date=self.options.meeting_date,
+                meeting_date=self.meeting_date,
                 cache=self.cache,
                 hints=self.options.hints(),
                 llm=self._llm,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import requests
 from github import Auth, Github, GithubException, UnknownObjectException
+from github.GithubObject import NotSet
+from github.NamedUser import NamedUser
 from github.Repository import Repository
 from urllib3.util.retry import Retry
 
@@ -305,9 +307,10 @@ class RepoClient:
 
     def issues_with_label(self, label: str, since: dt.datetime | None = None) -> Iterator[IssueRef]:
         """Every issue (open and closed) carrying `label`, updated since `since` if given."""
-        kwargs = {"since": since} if since else {}
         with self.client.translate(f"list {label} issues"):
-            for issue in self.repo.get_issues(state="all", labels=[label], sort="updated", direction="desc", **kwargs):
+            for issue in self.repo.get_issues(
+                state="all", labels=[label], sort="updated", direction="desc", since=since if since else NotSet
+            ):
                 if issue.pull_request is None:
                     yield _issue_ref(issue)
 
@@ -347,7 +350,8 @@ class RepoClient:
         if sorted(a.login.lower() for a in issue.assignees) != sorted(login.lower() for login in logins):
             self.client.check_budget()
             with self.client.translate(f"assign issue #{number}"):
-                issue.edit(assignees=logins)
+                assignees: list[NamedUser | str] = list(logins)
+                issue.edit(assignees=assignees)
         return _issue_ref(issue)
 
     # ---- files -------------------------------------------------------------------------------------------------
