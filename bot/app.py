@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 HEARTBEAT_SECONDS = 30
+# The server channels messages can be posted in (and edited by id, `get_partial_message`).
+MessageChannel = discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.Thread
 
 EXTENSIONS = (
     "bot.exts.timers",
@@ -164,13 +166,13 @@ class WgBot(commands.Bot):
             raise RuntimeError(f"guild {self.guild_id} is not available to the bot")
         return guild
 
-    async def text_channel(self) -> discord.abc.Messageable:
+    async def text_channel(self) -> MessageChannel:
         """The configured text channel, where announcements, status and review messages go."""
         if not self.text_channel_id:
             raise RuntimeError("WGBOT_DISCORD_TEXT_CHANNEL_ID is not set")
         guild = await self.guild()
         channel = guild.get_channel(self.text_channel_id) or await self.fetch_channel(self.text_channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
+        if not isinstance(channel, MessageChannel):
             raise RuntimeError(f"channel {self.text_channel_id} (WGBOT_DISCORD_TEXT_CHANNEL_ID) is not a text channel")
         return channel
 

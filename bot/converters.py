@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
 from bot.errors import CommandProblem
 from tracker import schedule
+
+if TYPE_CHECKING:
+    from bot.app import WgBot
 
 _TIME = re.compile(r"^\s*(\d{1,2})(?::?(\d{2}))?\s*(utc|z)?\s*$", re.IGNORECASE)
 
@@ -38,20 +42,23 @@ def parse_time(value: str) -> dt.time:
     raise CommandProblem(f"“{value.strip()[:40]}” is not a time: use HH:MM in UTC, e.g. 17:30")
 
 
-class MeetingDate(app_commands.Transformer):
+class MeetingDate(app_commands.Transformer["WgBot"]):
     """A meeting's date (YYYY-MM-DD, `today`, `tomorrow`); offers the next meetings while typing."""
 
-    async def transform(self, interaction: discord.Interaction, value: str) -> dt.date:
+    async def transform(self, interaction: discord.Interaction[WgBot], value: str) -> dt.date:
         return parse_date(value)
 
-    async def autocomplete(self, interaction: discord.Interaction, value: str) -> list[app_commands.Choice[str]]:
+    async def autocomplete(
+        self, interaction: discord.Interaction[WgBot], value: int | float | str
+    ) -> list[app_commands.Choice[int | float | str]]:
         occurrences = await interaction.client.group_call(schedule.next_occurrences, 10, None, True)
-        choices = []
+        typed = str(value).lower()  # a string option: what has been typed so far
+        choices: list[app_commands.Choice[int | float | str]] = []
         for occ in occurrences:
             label = f"{occ.start:%a %Y-%m-%d %H:%M} UTC"
             if occ.status != "scheduled":
                 label += f" ({occ.status})"
-            if value.lower() in label.lower():
+            if typed in label.lower():
                 day = (occ.occurrence_start or occ.start).date()
                 choices.append(app_commands.Choice(name=label, value=day.isoformat()))
         return choices[:25]

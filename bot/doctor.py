@@ -49,6 +49,8 @@ async def discord_checks(settings: Settings) -> list[Check]:
         except (discord.HTTPException, OSError) as exc:
             return [Check("discord token", "fail", f"cannot reach Discord ({type(exc).__name__})")]
         me = client.user
+        if me is None:  # login() sets it
+            return [Check("discord token", "fail", "logged in, but Discord did not say who the bot is")]
         checks.append(Check("discord token", "ok", f"logged in as {me} ({me.id})"))
 
         if not d.guild_id:

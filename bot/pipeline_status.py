@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,7 +138,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
     count, speakers, last_end = session.exec(
         select(
             func.count(col(TranscriptSegment.id)),
-            func.count(distinct(TranscriptSegment.speaker)),
+            func.count(distinct(col(TranscriptSegment.speaker))),
             func.max(TranscriptSegment.end),
         ).where(TranscriptSegment.meeting_id == meeting_id)
     ).one()
@@ -145,7 +146,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
     actions = session.exec(
         select(ActionItem)
         .where(ActionItem.meeting_id == meeting_id, ActionItem.status != ItemStatus.dropped)
-        .order_by(ActionItem.id)
+        .order_by(col(ActionItem.id))
     ).all()
     wishes = session.exec(
         select(func.count(col(WishlistEntry.id))).where(
@@ -155,7 +156,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
     rows = [
         r
         for r in session.exec(
-            select(Publication).where(Publication.meeting_id == meeting_id).order_by(Publication.id)
+            select(Publication).where(Publication.meeting_id == meeting_id).order_by(col(Publication.id))
         ).all()
         if owned(r)
     ]
@@ -168,7 +169,7 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
 
     recorded = (ended - started).total_seconds() if started and ended else (float(last_end) if last_end else None)
     return Progress(
-        meeting_id=meeting.id,
+        meeting_id=meeting_id,
         title=meeting.title,
         day=as_utc(meeting.scheduled_start).date(),
         state=meeting.state,
@@ -194,6 +195,8 @@ def read_progress(session: Session, meeting_id: int) -> Progress:
 
 def set_status_message(session: Session, meeting_id: int, message_id: int | None) -> None:
     meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise LookupError(f"meeting {meeting_id} does not exist")
     meeting.status_message_id = message_id
     session.add(meeting)
 
@@ -203,9 +206,14 @@ def meetings_to_follow(session: Session, group_id: int) -> list[tuple[int, Meeti
     rows = session.exec(
         select(Meeting.id, Meeting.state, Meeting.status_message_id)
         .where(Meeting.group_id == group_id, col(Meeting.state).in_(ACTIVE_STATES))
-        .order_by(Meeting.id)
+        .order_by(col(Meeting.id))
     ).all()
-    return [(meeting_id, state, message_id is not None) for meeting_id, state, message_id in rows]
+    return [
+        # MeetingState(): the column holds the enum, but a selected column is typed as its `str` base
+        (meeting_id, MeetingState(state), message_id is not None)
+        for meeting_id, state, message_id in rows
+        if meeting_id is not None
+    ]
 
 
 # ---- how it looks ----------------------------------------------------------------------------------------------
@@ -392,7 +400,7 @@ class PipelineStatus:
         return f"https://discord.com/channels/{self.bot.guild_id}/{self.bot.text_channel_id}/{p.review_message_id}"
 
     async def _watch(self, meeting_id: int) -> None:
-        shown: dict | None = None
+        shown: Mapping[str, object] | None = None  # the embed last shown, as a dict
         delay = self.poll_seconds
         failed_since: float | None = None
         loop = asyncio.get_running_loop()

@@ -223,7 +223,7 @@ def _scheduled_next_meeting(loaded, day: dt.date) -> dt.date | None:
     """The group's next meeting after `day` (skips and reschedules counted) from the configured database, if there
     is one that knows the schedule; None otherwise (the minutes then take a week later)."""
     from sqlalchemy.engine import make_url
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from tracker import followthrough
     from tracker.db import Database
@@ -235,7 +235,7 @@ def _scheduled_next_meeting(loaded, day: dt.date) -> dt.date | None:
     db = Database(url)
     try:
         with db.session() as session:
-            group = session.exec(select(WorkingGroup).order_by(WorkingGroup.id)).first()
+            group = session.exec(select(WorkingGroup).order_by(col(WorkingGroup.id))).first()
             return followthrough.next_meeting_on(session, group, day) if group else None
     except Exception as exc:  # unreachable or not set up: the minutes do without it
         log.info("no schedule from the database (%s): the next meeting is taken to be a week later", exc)
@@ -281,6 +281,8 @@ def _process_and_publish(
         transcript = pipeline.load_transcript(session, meeting_id)
         minutes = pipeline.load_minutes(session, meeting_id)
         meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        fail(f"meeting {meeting_id} is no longer in the database")
     files = write_all(transcript, out, title=meeting.title)
     (out / "minutes.json").write_text(to_json(minutes), encoding="utf-8")
     (out / "minutes.md").write_text(to_markdown_short(minutes, title=meeting.title, date=day), encoding="utf-8")

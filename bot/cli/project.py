@@ -9,6 +9,7 @@ from rich.table import Table
 
 from bot.cli.common import console, database, fail, settings
 from tracker import projects, schedule
+from tracker.models import saved_id
 
 project_app = typer.Typer(help="The group's projects (shown on the web home with their GitHub figures).")
 
@@ -35,7 +36,8 @@ def add_cmd(
             project = projects.add(session, schedule.ensure_group(session, loaded), name, repo, description)
         except projects.ProjectError as exc:
             fail(str(exc))
-    error = _refresh(loaded, db, [project.id]).get(project.id)
+    project_id = saved_id(project)
+    error = _refresh(loaded, db, [project_id]).get(project_id)
     console.print(f"added {project.name} ({project.repo})" + (f"; no GitHub figures yet: {error}" if error else ""))
 
 
@@ -82,7 +84,7 @@ def refresh_cmd() -> None:
     loaded = settings()
     db = database(loaded)
     with db.session() as session:
-        ids = [p.id for p in projects.list_projects(session, schedule.ensure_group(session, loaded))]
+        ids = [saved_id(p) for p in projects.list_projects(session, schedule.ensure_group(session, loaded))]
     errors = _refresh(loaded, db, ids)
     failed = {i: e for i, e in errors.items() if e}
     for error in failed.values():

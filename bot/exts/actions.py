@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot import embeds
 from bot.checks import is_organizer, organizer_only
 from tracker import actions, followthrough
+from tracker.models import saved_id
 from tracker.publishing.escape import discord as escaped
 from tracker.publishing.sync import sync_issue_states
 
@@ -80,7 +81,7 @@ class Actions(commands.GroupCog, group_name="actions", group_description="Action
         items = await self.bot.group_call(actions.list_open, None, 100)
         wanted = current.lower().lstrip("#")
         return [
-            app_commands.Choice(name=embeds.cut(f"#{i.id} {i.owner_name}: {i.task}", 100), value=i.id)
+            app_commands.Choice(name=embeds.cut(f"#{i.id} {i.owner_name}: {i.task}", 100), value=saved_id(i))
             for i in items
             if wanted in f"{i.id} {i.owner_name} {i.task}".lower()
         ][:25]

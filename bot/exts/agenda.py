@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot import embeds
 from bot.checks import is_organizer
 from tracker import agenda
+from tracker.models import saved_id
 from tracker.publishing.escape import discord as escaped
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class Agenda(commands.GroupCog, group_name="agenda", group_description="Topics f
     async def _items(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         view = await self.bot.group_call(agenda.list_items)
         return [
-            app_commands.Choice(name=embeds.cut(f"#{i.id} {i.topic}", 100), value=i.id)
+            app_commands.Choice(name=embeds.cut(f"#{i.id} {i.topic}", 100), value=saved_id(i))
             for i in view.items
             if current.lower().lstrip("#") in f"{i.id} {i.topic}".lower()
         ][:25]

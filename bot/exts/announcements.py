@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot import embeds
 from tracker import agenda, discord_state, schedule
+from tracker.models import saved_id
 from tracker.publishing.discord_rest import nonce_for
 
 if TYPE_CHECKING:
@@ -67,17 +68,21 @@ class Announcements(commands.Cog):
 
     async def post_reminder(self, occ: schedule.Occurrence) -> discord.Message | None:
         meeting = await self.bot.group_call(schedule.meeting_for, occ)
-        key = discord_state.announcement_key(meeting.id, "reminder")
+        meeting_id = saved_id(meeting)
+        key = discord_state.announcement_key(meeting_id, "reminder")
         text = embeds.reminder_text(occ, self.bot.guild_id, self.bot.voice_channel_id)
-        return await self._post_once(meeting.id, key, text, embeds.reminder(occ, key))
+        return await self._post_once(meeting_id, key, text, embeds.reminder(occ, key))
 
     async def _post_once(self, meeting_id: int, key: str, content: str, embed: discord.Embed) -> discord.Message | None:
         if await self.bot.db_call(discord_state.posted, key) is not None:
             log.info("%s was already posted", key)
             return None
+        me = self.bot.user
+        if me is None:
+            raise RuntimeError("not logged in to Discord: cannot tell the bot's own messages")
         channel = await self.bot.text_channel()
         async for message in channel.history(limit=HISTORY_SCAN):
-            if message.author.id == self.bot.user.id and carries_reference(message, key):
+            if message.author.id == me.id and carries_reference(message, key):
                 log.warning("%s was posted (message %s) but not recorded; recording it now", key, message.id)
                 await self.bot.db_call(
                     discord_state.record_posted, meeting_id, key, message.channel.id, message.id, message.jump_url

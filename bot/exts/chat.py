@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
 from tracker import chat
-from tracker.models import Meeting
+from tracker.models import Meeting, saved_id
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _clean(content: str, mentions: list[dict]) -> str:
+def _clean(content: str, mentions: Sequence[Mapping[str, Any]]) -> str:
     """`<@123>` → `@Name`, as `Message.clean_content` shows mentions (for edits, which come as raw data)."""
     for user in mentions:
         name = (user.get("member") or {}).get("nick") or user.get("global_name") or user.get("username") or "?"
@@ -38,11 +39,11 @@ class Chat(commands.Cog):
 
     @commands.Cog.listener()
     async def on_recording_started(self, meeting: Meeting) -> None:
-        self._recording.add(meeting.id)
+        self._recording.add(saved_id(meeting))
 
     @commands.Cog.listener()
     async def on_recording_finished(self, meeting: Meeting, result: object) -> None:
-        self._recording.discard(meeting.id)
+        self._recording.discard(saved_id(meeting))
 
     def _watched(self, guild_id: int | None, channel_id: int) -> bool:
         if guild_id != self.bot.guild_id or not self._recording:

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.errors import CommandProblem
 from tracker import live_view
+from tracker.models import saved_id
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -29,7 +30,7 @@ class Live(commands.Cog):
         if meeting is None:
             raise CommandProblem("Nothing is being recorded right now.")
         hours = self.bot.settings.web.live_link_hours
-        link = self.bot.web.live.link(meeting.id)
+        link = self.bot.web.live.link(saved_id(meeting))
         await interaction.response.send_message(
             f"🔴 Live transcript of **{discord.utils.escape_markdown(meeting.title)}**: {link}\n"
             f"This link is yours: it works for {hours:g} hours; do not share it.",

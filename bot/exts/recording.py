@@ -25,7 +25,7 @@ from discord.ext import commands, tasks
 
 from tracker import members, recordings, retention, schedule
 from tracker.live import LiveOptions, LiveTranscription
-from tracker.models import Meeting, as_utc
+from tracker.models import Meeting, as_utc, saved_id
 from tracker.recordings import RecordingError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class Recording(commands.Cog):
 
     # ---- start ---------------------------------------------------------------------------------------------
 
-    async def _channels(self) -> tuple[discord.abc.Connectable, discord.abc.Messageable | None]:
+    async def _channels(self) -> tuple[discord.VoiceChannel | discord.StageChannel, discord.abc.Messageable | None]:
         if not self.bot.voice_channel_id:
             raise RecordingError("no voice channel is configured (WGBOT_DISCORD_VOICE_CHANNEL_ID)")
         guild = await self.bot.guild(timeout=30)
@@ -129,6 +129,9 @@ class Recording(commands.Cog):
 
     async def _record(self, meeting: Meeting) -> None:
         """Create and start the recorder of `meeting` (state `recording`, folder set); on failure the meeting fails."""
+        meeting_id = saved_id(meeting)
+        if meeting.recording_dir is None:  # recordings.begin gives it one
+            raise RecordingError(f"meeting {meeting_id} has no recording folder")
         voice, text = await self._channels()
         self._opted_out = await self.bot.db_call(members.opted_out_ids)
         folder = Path(meeting.recording_dir)
@@ -136,7 +139,7 @@ class Recording(commands.Cog):
         limits = self.bot.settings.recording
 
         async def stopped(result: Any) -> None:  # also when it stops by itself: empty channel, maximum length
-            await self._finish(meeting.id, result, getattr(result, "stop_reason", None) or "the recording ended")
+            await self._finish(meeting_id, result, getattr(result, "stop_reason", None) or "the recording ended")
 
         live = await self._start_live(meeting, folder)
 
@@ -154,15 +157,15 @@ class Recording(commands.Cog):
             on_stopped=stopped,
             on_utterance=live.submit if live else None,
         )
-        self._active[meeting.id] = recorder
+        self._active[meeting_id] = recorder
         try:
             await recorder.start()
         except Exception as exc:
-            self._active.pop(meeting.id, None)
-            if live := self._live.pop(meeting.id, None):
+            self._active.pop(meeting_id, None)
+            if live := self._live.pop(meeting_id, None):
                 live.abort()
-            log.exception("could not start recording meeting %s", meeting.id)
-            await self.bot.db_call(recordings.finish, meeting.id, has_audio(folder), f"could not record: {exc}")
+            log.exception("could not start recording meeting %s", meeting_id)
+            await self.bot.db_call(recordings.finish, meeting_id, has_audio(folder), f"could not record: {exc}")
             raise RecordingError(f"could not join {voice.mention} to record ({exc})") from exc
         self.bot.dispatch("recording_started", meeting)
 
@@ -235,7 +238,7 @@ class Recording(commands.Cog):
         except Exception:
             log.exception("live transcription could not start; the recording will be transcribed after the call")
             return None
-        self._live[meeting.id] = live
+        self._live[saved_id(meeting)] = live
         return live
 
     async def purge_expired_audio(self) -> None:
@@ -252,8 +255,9 @@ class Recording(commands.Cog):
     async def _finish_stale(self, meeting: Meeting) -> Meeting:
         usable = has_audio(meeting.recording_dir)
         reason = "the bot stopped during the recording" + ("" if usable else "; no audio was saved")
-        finished = await self.bot.db_call(recordings.finish, meeting.id, usable, reason)
-        self._finished[meeting.id] = finished
+        meeting_id = saved_id(meeting)
+        finished = await self.bot.db_call(recordings.finish, meeting_id, usable, reason)
+        self._finished[meeting_id] = finished
         self.bot.dispatch("recording_finished", finished, None)
         return finished
 

@@ -18,7 +18,7 @@ import discord
 from discord.ext import commands
 
 from tracker import discord_state, schedule
-from tracker.models import Meeting, as_utc
+from tracker.models import Meeting, as_utc, saved_id
 
 if TYPE_CHECKING:
     from bot.app import WgBot
@@ -84,12 +84,8 @@ class ScheduledEvents(commands.Cog):
         meeting = await self.bot.group_call(schedule.meeting_for, occ)
         guild = await self.bot.guild()
         channel = await self.voice_channel(guild)
-        wanted = {
-            "name": occ.title[:100],
-            "description": self.event_description(),
-            "start_time": occ.start,
-            "end_time": occ.end,
-        }
+        name = occ.title[:100]
+        description = self.event_description()
         if meeting.discord_event_id:
             event = await self._fetch(guild, meeting.discord_event_id)
             if event is not None:
@@ -98,11 +94,13 @@ class ScheduledEvents(commands.Cog):
                 if (
                     event.start_time != occ.start
                     or event.end_time != occ.end
-                    or event.name != wanted["name"]
+                    or event.name != name
                     or event.channel_id != channel.id
-                    or event.description != wanted["description"]
+                    or event.description != description
                 ):
-                    event = await event.edit(channel=channel, **wanted)
+                    event = await event.edit(
+                        channel=channel, name=name, description=description, start_time=occ.start, end_time=occ.end
+                    )
                     log.info("updated Discord event %s for the meeting of %s", event.id, occ.start.isoformat())
                 return event
             log.info("Discord event %s is gone; creating it again", meeting.discord_event_id)
@@ -110,7 +108,10 @@ class ScheduledEvents(commands.Cog):
             entity_type=discord.EntityType.voice,
             channel=channel,
             privacy_level=discord.PrivacyLevel.guild_only,
-            **wanted,
+            name=name,
+            description=description,
+            start_time=occ.start,
+            end_time=occ.end,
         )
         await self.bot.db_call(discord_state.set_event_id, meeting.id, event.id)
         log.info("created Discord event %s for the meeting of %s", event.id, occ.start.isoformat())
@@ -141,11 +142,11 @@ class ScheduledEvents(commands.Cog):
         after = now - dt.timedelta(days=1)
         occurrences = await self.bot.group_call(schedule.next_occurrences, 60, after, True)
         by_meeting = {o.meeting_id: o for o in occurrences if o.meeting_id is not None}
-        seen = tuple(sorted((m.id, m.discord_event_id, by_meeting.get(m.id)) for m in upcoming))
+        seen = tuple(sorted((saved_id(m), m.discord_event_id, by_meeting.get(saved_id(m))) for m in upcoming))
         if seen == self._reconciled:
             return
         for meeting in upcoming:
-            occ = by_meeting.get(meeting.id)
+            occ = by_meeting.get(saved_id(meeting))
             try:
                 async with self._locks[meeting.id]:
                     if occ is None or occ.status == "skipped":
