@@ -143,7 +143,9 @@ class Grounder:
                 return extra
         first = next((w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", name)), "")
         for said in self._said:
-            if first and len(first) >= 3 and said.lower() == first.lower() and said.lower() not in STOPWORDS:
+            # "Someone will ..." capitalizes a word that names nobody (the group words are not owners either).
+            lowered = said.lower()
+            if first and len(first) >= 3 and lowered == first.lower() and lowered not in STOPWORDS | _GROUP:
                 return said
         return None
 
