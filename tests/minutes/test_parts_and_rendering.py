@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from tests.minutes.helpers import transcript_of
+from transcripts.minutes import prompts
 from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.condense import select_lines
 from transcripts.minutes.cues import ACTION, WITHHELD, is_injection, render, select
+from transcripts.minutes.extract import read_parts
+from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import transcript_lines
 from transcripts.minutes.links import find_links
 from transcripts.render import to_json, to_markdown_long, to_markdown_short
 from transcripts.sample.long_meeting import long_meeting
-from transcripts.types import ActionItem, Minutes, Segment, Transcript, Wish
+from transcripts.types import ActionItem, Hints, Minutes, Segment, Transcript, Wish
 
 
 def words(text: str) -> int:  # a stand-in tokenizer: one token per word
@@ -199,3 +203,52 @@ def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_first_point()
     grounder = Grounder(lines, dt.date(2026, 11, 26), dt.date(2026, 12, 3))
     (section,) = _sections(answer, Chunk(1, lines, 40), grounder)
     assert section.title == "Forum spam needs moderation"
+
+
+class _CitingModel:
+    """Stands in for the model: names the action items of the lines the question asks it to check, citing them by
+    the numbers they are shown with; every other question gets no usable answer."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def ask_all(self, flows) -> None:
+        for flow in flows:
+            try:
+                question = next(flow)
+                while True:
+                    question = flow.send(self._answer(question))
+            except StopIteration:
+                pass
+
+    def _answer(self, question):
+        self.prompts.append(question.user)
+        if question.answer_model is not prompts.ActionAnswer:
+            return None
+        shown = dict(re.findall(r"^\[(\d+)\] (.*)$", question.user, re.MULTILINE))
+        checked = re.search(r"Lines to check: (.*)", question.user).group(1)
+        items = []
+        for number in re.findall(r"\[(\d+)\]", checked):
+            speaker, text = shown[number].split(": ", 1)
+            task = text.split(" I will ", 1)[-1].rstrip(".")
+            items.append(prompts.ActionCandidate(owner=speaker, task=task, line=int(number)))
+        return prompts.ActionAnswer(items=items)
+
+
+def test_a_parts_lines_are_numbered_from_one_and_the_models_numbers_mapped_back():
+    filler = [("Alice", f"We went over the {w} figures for the quarter in some detail.") for w in "abcdefghijkl"]
+    script = filler + [("Tom", "On my side, I will fix the portal search by the end of the month.")] + filler[:3]
+    lines = transcript_lines(transcript_of(script))
+    chunk = chunk_lines(lines, words, 10_000)[0]
+    grounder = Grounder(lines, dt.date(2026, 12, 8), dt.date(2026, 12, 15))
+    model = _CitingModel()
+    result = read_parts(model, [chunk], grounder, Hints(), budgets=[60])
+    asked = model.prompts[0]
+    numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", asked, re.MULTILINE)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) < len(lines)  # a selection, from 1
+    tom = next(line for line in lines if line.speaker == "Tom")
+    assert f"] Tom: {tom.text}" in asked and f"[{tom.number}] Tom" not in asked
+    assert [(a.owner, a.at, a.due) for a in result.actions] == [("Tom", round(tom.start, 2), dt.date(2026, 12, 31))]

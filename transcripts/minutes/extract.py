@@ -77,14 +77,22 @@ def _label(chunk: Chunk, count: int) -> str:
 
 
 def _render(lines: list[Line]) -> str:
+    """The lines as the model reads them, numbered from 1 within the part (`_Part.local`), "..." where lines are
+    left out."""
     out: list[str] = []
     previous = None
-    for line in lines:
+    for i, line in enumerate(lines, 1):
         if previous is not None and line.number != previous + 1:
             out.append("...")
-        out.append(line.render())
+        out.append(_local(line, i))
         previous = line.number
     return "\n".join(out)
+
+
+def _local(line: Line, number: int) -> str:
+    # The transcript's own numbers run into the hundreds, and the model's tokenizer spends a token per digit: a
+    # part's lines are numbered from 1 (fewer tokens read and written), and code maps the numbers back.
+    return f"[{number}] {line.speaker}: {line.text}"
 
 
 MIN_PART_READ = 300  # transcript tokens shown of any part, however short
@@ -174,6 +182,7 @@ class _Part:
         self.chunk, self.parts, self.shown, self.grounder = chunk, parts, shown, grounder
         self.result, self.tick, self.limits, self.single = result, tick, limits, single
         self.label = _label(chunk, parts)
+        self.local = {line.number: i for i, line in enumerate(shown, 1)}  # transcript number -> number shown
         speakers = list(dict.fromkeys(line.speaker for line in chunk.lines))
         self.prefix = prompts.transcript_message(
             _render(shown), speakers, hints.title, list(hints.agenda), partial=len(shown) < len(chunk.lines)
@@ -199,6 +208,17 @@ class _Part:
     def _line(self, number: int) -> Line:
         return next(line for line in self.shown if line.number == number)
 
+    def _shown(self, numbers: list[int]) -> list[int]:
+        """Transcript line numbers as the model sees them."""
+        return [self.local[n] for n in numbers]
+
+    def _cited(self, shown: int) -> int | None:
+        """The transcript line number of a line number the model cited (None for one it was not shown)."""
+        return self.shown[shown - 1].number if 1 <= shown <= len(self.shown) else None
+
+    def _quote(self, number: int) -> str:
+        return _local(self._line(number), self.local[number])
+
     def action_items(self) -> Flow:
         # Asked only where someone seems to take something on; those lines are named in the question.
         commitments = self._candidates(cues.COMMITMENT)
@@ -206,14 +226,14 @@ class _Part:
             self.tick("action items")
             return
         answer = yield from self._ask(
-            prompts.question(prompts.ACTIONS, commitments), prompts.ActionAnswer, "action items"
+            prompts.question(prompts.ACTIONS, self._shown(commitments)), prompts.ActionAnswer, "action items"
         )
         if answer is None:
             return
-        found = [a for c in answer.items if (a := self.grounder.action(c.owner, c.task, c.line))]
+        found = [a for c in answer.items if (a := self.grounder.action(c.owner, c.task, self._cited(c.line)))]
         for number in _unanswered(commitments, found, self.shown):
             check = yield from self._ask(
-                prompts.CHECK_LINE.replace("{line}", self._line(number).render()),
+                prompts.CHECK_LINE.replace("{line}", self._quote(number)),
                 prompts.LineCheck,
                 "line check",
                 required=False,
@@ -227,11 +247,17 @@ class _Part:
         if not wished:
             self.tick("wishes")
             return
-        answer = yield from self._ask(prompts.question(prompts.WISHES, wished), prompts.WishAnswer, "wishes")
+        answer = yield from self._ask(
+            prompts.question(prompts.WISHES, self._shown(wished)), prompts.WishAnswer, "wishes"
+        )
         found = [
             w
             for c in (answer.wishes if answer else [])
-            if (w := self.grounder.wish(c.title, cited=c.line, cut=len(c.title) >= prompts.WISH_TITLE_CHARS))
+            if (
+                w := self.grounder.wish(
+                    c.title, cited=self._cited(c.line), cut=len(c.title) >= prompts.WISH_TITLE_CHARS
+                )
+            )
         ]
         # A wish said outright that the model's list left out is taken as said (code, no further question).
         covered = {w.at for w in found}
@@ -248,7 +274,9 @@ class _Part:
         if not settled:
             self.tick("decisions")
             return
-        answer = yield from self._ask(prompts.question(prompts.DECISIONS, settled), prompts.DecisionAnswer, "decisions")
+        answer = yield from self._ask(
+            prompts.question(prompts.DECISIONS, self._shown(settled)), prompts.DecisionAnswer, "decisions"
+        )
         if answer is None:
             return
         self.result.timed_decisions += [d for text in answer.decisions if (d := self.grounder.decision(text))]
@@ -258,7 +286,7 @@ class _Part:
         covered = {starts.get(at) for _, at in found}
         for number in [n for n in self._candidates(cues.NEXT_MEETING) if n not in covered][:CHECKS_PER_PART]:
             check = yield from self._ask(
-                prompts.CHECK_TOPIC.replace("{line}", self._line(number).render()),
+                prompts.CHECK_TOPIC.replace("{line}", self._quote(number)),
                 prompts.TopicCheck,
                 "line check",
                 required=False,

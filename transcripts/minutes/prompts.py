@@ -79,37 +79,36 @@ class SectionAnswer(BaseModel):
 
 # "{lines}" is replaced by the numbers of the lines code found worth checking (`lines_to_check`), "{topics}" by the
 # number of topics wanted; the rest is literal (JSON braces included).
-ACTIONS = """Task: list the action items: tasks a person will do after the meeting. They said "I will ..." / "I'll \
-..." / "I can ...", or were asked "Name, can you ...?" and said yes, or someone said "Name will ...".{lines}
+ACTIONS = """Task: list the action items, tasks someone will do after the meeting: "I will/I'll/I can ...", \
+"Name, can you ...?" answered yes, "Name will ...".{lines}
 Answer: {"items": [{"owner": "<who will do it>", "task": "<what, at most 12 words>", "line": <line number>}]}
-Each task once. No wishes, no decisions. If there is none: {"items": []}"""
+Each task once. No wishes or decisions. None: {"items": []}"""
 
-CHECK_LINE = """Task: look only at this one line of the transcript:
+CHECK_LINE = """Task: look only at this line:
 {line}
 Does it give someone a task to do after the meeting ("I will ...", "Name, can you ...", "Name will ...")?
 Answer: {"owner": "<who will do it>", "task": "<what, at most 12 words>"}, or {"owner": "", "task": ""} if not."""
 
-CHECK_TOPIC = """Task: look only at this one line of the transcript:
+CHECK_TOPIC = """Task: look only at this line:
 {line}
-Does it propose a topic to discuss at the next meeting?
+Does it propose a topic for the next meeting?
 Answer: {"topic": "<the topic, a few words>"}, or {"topic": ""} if not."""
 
-WISHES = """Task: list the wishes: features or improvements someone would like to have some day ("it would be nice \
-to have ...", "I wish ...", "I would like ..."), not tasks someone agreed to do.{lines}
+WISHES = """Task: list the wishes: features or improvements someone would like some day ("it would be nice to have \
+...", "I wish ..."), not tasks someone agreed to do.{lines}
 Answer: {"wishes": [{"title": "<the wish, at most 8 words>", "line": <line number>}]}
-Each wish once. If there is none: {"wishes": []}"""
+Each wish once. None: {"wishes": []}"""
 
-DECISIONS = """Task: list the decisions (what the group agreed on or settled: "we agreed to ...", "we decided ...", \
-"let's go with ..."; not a task of one person) and the topics proposed for the next meeting.{lines}
+DECISIONS = """Task: list the decisions the group took ("we agreed to ...", "we decided ...", "let's go with ..."; \
+not one person's task) and the topics proposed for the next meeting.{lines}
 Answer: {"decisions": ["<the decision, one short sentence>"], "next_topics": ["<topic, a few words>"]}
-Use empty lists when there is none."""
+Empty lists if none."""
 
-SECTIONS = """Task: summarize this transcript for the minutes: {topics}, each with two to four short points \
-(at most 15 words each) that say who presented or reported what and what was concluded, in the speakers' own words. \
-Only facts said in the transcript; no general statements.
+SECTIONS = """Task: summarize this transcript for the minutes: {topics}, each with two to four points of at most 15 \
+words: who presented or reported what, what was concluded. Only facts said in the transcript.
 Answer: {"topics": [{"title": "<topic, at most 6 words>", "points": ["<who> reported <what>", "<what was \
 concluded>"]}]}
-Write each point as a short sentence of your own, not a quoted line. Do not repeat yourself."""
+Each point a short sentence of your own, not a quoted line; no repeats."""
 
 
 def question(template: str, check: list[int] | None = None, topics: int = MAX_TOPICS_PER_PART) -> str:
