@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from tracker import followthrough, search
 from tracker.config import Settings
@@ -34,6 +35,7 @@ from tracker.models import (
     TranscriptSegment,
     WishlistEntry,
     WorkingGroup,
+    saved_id,
     utcnow,
 )
 from tracker.publishing.outbox import enqueue, republish
@@ -84,7 +86,7 @@ def _member_ids(session: Session) -> dict[str, int]:
     for member in session.exec(select(Member)).all():
         for name in (member.display_name, member.github_login):
             if name:
-                seen.setdefault(_norm(name), set()).add(member.id)
+                seen.setdefault(_norm(name), set()).add(saved_id(member))
     return {name: next(iter(ids)) for name, ids in seen.items() if len(ids) == 1}
 
 
@@ -138,9 +140,10 @@ def store_minutes(
 
 def save_transcript(session: Session, meeting: Meeting, transcript: Transcript) -> bool:
     """Replace the meeting's transcript segments (inside the caller's transaction); False if they were the same."""
-    changed = _store_segments(session, meeting.id, transcript, _member_ids(session))
+    meeting_id = saved_id(meeting)
+    changed = _store_segments(session, meeting_id, transcript, _member_ids(session))
     if changed:
-        search.index_meeting(session, meeting.id)
+        search.index_meeting(session, meeting_id)
     return changed
 
 
@@ -156,24 +159,25 @@ def save_minutes(
 ) -> StoredMinutes:
     """The minutes, their items and links, and one outbox row per outward effect, inside the caller's transaction
     (the meeting's state is the caller's). Idempotent; see the module documentation for a changed second call."""
+    meeting_id = saved_id(meeting)
     group = session.get(WorkingGroup, meeting.group_id)
     targets = targets or Targets.resolve(group, settings)
     members = _member_ids(session)
-    result = StoredMinutes(meeting_id=meeting.id)
+    result = StoredMinutes(meeting_id=meeting_id)
     changed = False
     if transcript is not None:
-        changed |= _store_segments(session, meeting.id, transcript, members)
-    changed |= _store_record(session, meeting.id, minutes, model)
-    changed |= _store_links(session, meeting.id, minutes.links)
+        changed |= _store_segments(session, meeting_id, transcript, members)
+    changed |= _store_record(session, meeting_id, minutes, model)
+    changed |= _store_links(session, meeting_id, minutes.links)
     changed |= _store_actions(session, meeting, minutes, members, targets, result)
     changed |= _store_wishes(session, meeting, minutes, targets, result)
-    changed |= _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=changed)
+    changed |= _enqueue_meeting_rows(session, meeting_id, targets, result, republish_done=changed)
     result.changed = changed
     if changed:
-        search.index_meeting(session, meeting.id)
+        search.index_meeting(session, meeting_id)
     log.info(
         "meeting %d: minutes stored (%s), %d publication row(s)",
-        meeting.id,
+        meeting_id,
         "changed" if changed else "unchanged",
         len(result.publication_keys),
     )
@@ -186,27 +190,28 @@ def enqueue_current_items(session: Session, meeting: Meeting, targets: Targets) 
     tracker/review.py) once the organizers decided: the items as they edited them are published, unlike a second
     `save_minutes`, which would restore the original minutes. Idempotent (rows are keyed as `save_minutes` keys them).
     """
-    result = StoredMinutes(meeting_id=meeting.id)
+    meeting_id = saved_id(meeting)
+    result = StoredMinutes(meeting_id=meeting_id)
     actions = session.exec(
         select(ActionItem)
-        .where(ActionItem.meeting_id == meeting.id, ActionItem.status == ItemStatus.open)
-        .order_by(ActionItem.id)
+        .where(ActionItem.meeting_id == meeting_id, ActionItem.status == ItemStatus.open)
+        .order_by(col(ActionItem.id))
     ).all()
     wishes = session.exec(
         select(WishlistEntry)
-        .where(WishlistEntry.meeting_id == meeting.id, WishlistEntry.status == ItemStatus.open)
-        .order_by(WishlistEntry.id)
+        .where(WishlistEntry.meeting_id == meeting_id, WishlistEntry.status == ItemStatus.open)
+        .order_by(col(WishlistEntry.id))
     ).all()
-    result.action_item_ids = [a.id for a in actions]
-    result.wish_ids = [w.id for w in wishes]
+    result.action_item_ids = [saved_id(a) for a in actions]
+    result.wish_ids = [saved_id(w) for w in wishes]
     if targets.github_repo:
         for item in actions:
             row = enqueue(
                 session,
                 kind=PublicationKind.action_issue,
                 target=targets.github_repo,
-                key=_action_key(meeting.id, item.id),
-                meeting_id=meeting.id,
+                key=_action_key(meeting_id, saved_id(item)),
+                meeting_id=meeting_id,
                 subject_id=item.id,
             )
             result.publication_keys.append(row.idempotency_key)
@@ -215,19 +220,19 @@ def enqueue_current_items(session: Session, meeting: Meeting, targets: Targets) 
                 session,
                 kind=PublicationKind.wish_issue,
                 target=targets.github_repo,
-                key=_wish_key(meeting.id, wish.id),
-                meeting_id=meeting.id,
+                key=_wish_key(meeting_id, saved_id(wish)),
+                meeting_id=meeting_id,
                 subject_id=wish.id,
             )
             result.publication_keys.append(row.idempotency_key)
-    _enqueue_meeting_rows(session, meeting.id, targets, result, republish_done=False)
+    _enqueue_meeting_rows(session, meeting_id, targets, result, republish_done=False)
     # Items of earlier meetings reported done in this one: their issues are closed now that the review is over.
     reported = session.exec(
-        select(ActionItem).where(ActionItem.done_in_meeting_id == meeting.id, ActionItem.status == ItemStatus.done)
+        select(ActionItem).where(ActionItem.done_in_meeting_id == meeting_id, ActionItem.status == ItemStatus.done)
     ).all()
     for item in reported:
         followthrough.enqueue_issue_close(session, item)
-    log.info("meeting %d: %d publication row(s) for its current items", meeting.id, len(result.publication_keys))
+    log.info("meeting %d: %d publication row(s) for its current items", meeting_id, len(result.publication_keys))
     return result
 
 
@@ -235,13 +240,13 @@ def _store_segments(session: Session, meeting_id: int, transcript: Transcript, m
     existing = session.exec(
         select(TranscriptSegment)
         .where(TranscriptSegment.meeting_id == meeting_id)
-        .order_by(TranscriptSegment.start, TranscriptSegment.id)
+        .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
     ).all()
     new = sorted(transcript.segments, key=lambda s: s.start)
     as_tuple = lambda s: (s.speaker, round(float(s.start), 3), round(float(s.end), 3), s.text, s.track or "")  # noqa: E731
     if [as_tuple(s) for s in existing] == [as_tuple(s) for s in new]:
         return False
-    session.exec(delete(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id))
+    session.exec(delete(TranscriptSegment).where(col(TranscriptSegment.meeting_id) == meeting_id))
     for seg in new:
         session.add(
             TranscriptSegment(
@@ -259,7 +264,7 @@ def _store_segments(session: Session, meeting_id: int, transcript: Transcript, m
 
 def _store_record(session: Session, meeting_id: int, minutes: Minutes, model: str | None) -> bool:
     record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting_id)).first()
-    values = {
+    values: dict[str, Any] = {
         "summary": minutes.summary,
         "long_summary": minutes.long_summary,
         "decisions": list(minutes.decisions),
@@ -279,11 +284,11 @@ def _store_record(session: Session, meeting_id: int, minutes: Minutes, model: st
 
 
 def _store_links(session: Session, meeting_id: int, links: list[str]) -> bool:
-    existing = session.exec(select(Link).where(Link.meeting_id == meeting_id).order_by(Link.id)).all()
+    existing = session.exec(select(Link).where(Link.meeting_id == meeting_id).order_by(col(Link.id))).all()
     unique = list(dict.fromkeys(links))
     if [link.url for link in existing] == unique:
         return False
-    session.exec(delete(Link).where(Link.meeting_id == meeting_id))
+    session.exec(delete(Link).where(col(Link.meeting_id) == meeting_id))
     for url in unique:
         session.add(Link(meeting_id=meeting_id, url=url))
     return True
@@ -393,10 +398,10 @@ def _sync_items(
     for item in existing:
         if item.id in kept:
             continue
-        row = _row_for(session, kind, item.id)
-        if _never_attempted(row):  # gone from the new minutes and never sent anywhere: drop it
-            if row is not None:
-                session.delete(row)
+        gone_row = _row_for(session, kind, item.id)
+        if _never_attempted(gone_row):  # gone from the new minutes and never sent anywhere: drop it
+            if gone_row is not None:
+                session.delete(gone_row)
             session.delete(item)
             changed = True
     return changed

@@ -31,6 +31,7 @@ from tracker.models import (
     WishlistEntry,
     WorkingGroup,
     as_utc,
+    saved_id,
 )
 
 PUBLISHED = MeetingState.published
@@ -116,7 +117,7 @@ def hidden_speakers(session: Session) -> Hidden:
     """Members who opted out of recording: their words are never shown."""
     rows = session.exec(select(Member).where(col(Member.recording_opt_out).is_(True))).all()
     names = {_norm(n) for m in rows for n in (m.display_name, m.github_login) if n}
-    return Hidden(frozenset(m.id for m in rows), frozenset(n for n in names if n))
+    return Hidden(frozenset(saved_id(m) for m in rows), frozenset(n for n in names if n))
 
 
 # ---- meetings ----------------------------------------------------------------------------------------------------
@@ -136,10 +137,11 @@ def _slugs(meetings: list[Meeting]) -> dict[int, str]:
     per_day: dict[dt.date, int] = defaultdict(int)
     for m in meetings:
         per_day[as_utc(m.scheduled_start).date()] += 1
-    slugs = {}
+    slugs: dict[int, str] = {}
     for m in meetings:
         day = as_utc(m.scheduled_start).date()
-        slugs[m.id] = day.isoformat() if per_day[day] == 1 else f"{day.isoformat()}-{m.id}"
+        mid = saved_id(m)
+        slugs[mid] = day.isoformat() if per_day[day] == 1 else f"{day.isoformat()}-{mid}"
     return slugs
 
 
@@ -169,7 +171,7 @@ def _fingerprint(session: Session, group: WorkingGroup) -> tuple:
 
 def published_meetings(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
     """Every published meeting, newest first, with its attendees (speakers in the transcript) and topics."""
-    key = (str(session.get_bind().url), group.id)
+    key = (str(session.get_bind().engine.url), saved_id(group))
     fingerprint = _fingerprint(session, group)
     kept = _kept.get(key)
     if kept is not None and kept[0] == fingerprint:
@@ -183,12 +185,12 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
     meetings = _published(session, group)
     if not meetings:
         return []
-    ids = [m.id for m in meetings]
+    ids = [saved_id(m) for m in meetings]
     hidden = hidden_speakers(session)
     speakers: dict[int, list[str]] = defaultdict(list)
     ends: dict[int, float] = {}
     rows = session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
             TranscriptSegment.meeting_id,
             TranscriptSegment.speaker,
             TranscriptSegment.member_id,
@@ -196,8 +198,8 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
             func.max(TranscriptSegment.end),
         )
         .where(col(TranscriptSegment.meeting_id).in_(ids))
-        .group_by(TranscriptSegment.meeting_id, TranscriptSegment.speaker, TranscriptSegment.member_id)
-        .order_by(TranscriptSegment.meeting_id, func.min(TranscriptSegment.start))
+        .group_by(col(TranscriptSegment.meeting_id), col(TranscriptSegment.speaker), col(TranscriptSegment.member_id))
+        .order_by(col(TranscriptSegment.meeting_id), func.min(TranscriptSegment.start))
     ).all()
     for meeting_id, speaker, member_id, _first, last in rows:
         ends[meeting_id] = max(ends.get(meeting_id, 0.0), last or 0.0)
@@ -216,19 +218,20 @@ def _summaries(session: Session, group: WorkingGroup) -> list[MeetingSummary]:
     slugs = _slugs(meetings)
     out = []
     for m in meetings:
+        mid = saved_id(m)
         if m.started_at and m.ended_at:
             duration = (as_utc(m.ended_at) - as_utc(m.started_at)).total_seconds()
         else:
-            duration = ends.get(m.id) or m.duration_minutes * 60.0
+            duration = ends.get(mid) or m.duration_minutes * 60.0
         out.append(
             MeetingSummary(
-                id=m.id,
-                slug=slugs[m.id],
+                id=mid,
+                slug=slugs[mid],
                 start=as_utc(m.scheduled_start),
                 title=m.title,
                 duration_seconds=duration,
-                attendees=speakers.get(m.id, []),
-                topics=topics.get(m.id, []),
+                attendees=speakers.get(mid, []),
+                topics=topics.get(mid, []),
             )
         )
     return out
@@ -268,7 +271,7 @@ def _page(session: Session, meetings: list[MeetingSummary], summary: MeetingSumm
     by_id = {m.id: m for m in meetings}
     today = schedule.now().date()
     actions = [
-        ActionRow(a, by_id.get(a.meeting_id), _overdue(a, today))
+        ActionRow(a, by_id.get(mid), _overdue(a, today))  # a.meeting_id is mid
         for a in session.exec(select(ActionItem).where(ActionItem.meeting_id == mid).order_by(col(ActionItem.id)))
         if a.status != ItemStatus.dropped
     ]
@@ -285,7 +288,7 @@ def _page(session: Session, meetings: list[MeetingSummary], summary: MeetingSumm
     segments = [
         s
         for s in session.exec(
-            select(
+            select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
                 TranscriptSegment.speaker,
                 TranscriptSegment.member_id,
                 TranscriptSegment.start,
@@ -295,7 +298,7 @@ def _page(session: Session, meetings: list[MeetingSummary], summary: MeetingSumm
             .where(TranscriptSegment.meeting_id == mid)
             .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
         )
-        if not hidden.hides(s.speaker, s.member_id)
+        if not hidden.hides(s[0], s[1])  # speaker, member_id
     ]
     return MeetingPage(
         meeting=summary,
@@ -359,7 +362,10 @@ def action_items(
         query = query.where(ActionItem.status == status)
     if limit is not None:
         query = query.limit(limit)
-    return [ActionRow(a, by_id.get(a.meeting_id), _overdue(a, today)) for a in session.exec(query)]
+    return [
+        ActionRow(a, by_id.get(a.meeting_id) if a.meeting_id is not None else None, _overdue(a, today))
+        for a in session.exec(query)
+    ]
 
 
 def wishes(session: Session, group: WorkingGroup, meetings: list[MeetingSummary] | None = None) -> list[WishRow]:

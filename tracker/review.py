@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, overload
 
 from sqlmodel import Session, col, select
 
@@ -35,6 +35,7 @@ from tracker.models import (
     WishlistEntry,
     WorkingGroup,
     as_utc,
+    saved_id,
     utcnow,
 )
 from tracker.publishing.outbox import owned
@@ -124,12 +125,15 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
 
 
 def _review(session: Session, meeting: Meeting) -> Review:
-    actions = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id).order_by(ActionItem.id)).all()
+    meeting_id = saved_id(meeting)
+    actions = session.exec(
+        select(ActionItem).where(ActionItem.meeting_id == meeting_id).order_by(col(ActionItem.id))
+    ).all()
     wishes = session.exec(
-        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(WishlistEntry.id)
+        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting_id).order_by(col(WishlistEntry.id))
     ).all()
     return Review(
-        meeting_id=meeting.id,
+        meeting_id=meeting_id,
         title=meeting.title,
         day=as_utc(meeting.scheduled_start).date(),
         state=meeting.review_state,
@@ -137,9 +141,10 @@ def _review(session: Session, meeting: Meeting) -> Review:
         default=meeting.review_default,
         message_id=meeting.review_message_id,
         actions=[
-            ReviewItem("action", a.id, a.task, a.owner_name, a.due, a.status == ItemStatus.dropped) for a in actions
+            ReviewItem("action", saved_id(a), a.task, a.owner_name, a.due, a.status == ItemStatus.dropped)
+            for a in actions
         ],
-        wishes=[ReviewItem("wish", w.id, w.title, dropped=w.status == ItemStatus.dropped) for w in wishes],
+        wishes=[ReviewItem("wish", saved_id(w), w.title, dropped=w.status == ItemStatus.dropped) for w in wishes],
     )
 
 
@@ -167,14 +172,22 @@ def set_message(session: Session, meeting_id: int, message_id: int | None) -> No
 def _held(session: Session, meeting_id: int) -> Meeting:
     meeting = _meeting(session, meeting_id)
     if meeting.review_state != ReviewState.pending:
-        what = {ReviewState.approved: "its items were approved", ReviewState.expired: "its deadline passed"}
+        what: dict[ReviewState | None, str] = {
+            ReviewState.approved: "its items were approved",
+            ReviewState.expired: "its deadline passed",
+        }
         raise ReviewError(f"the review of this meeting is over: {what.get(meeting.review_state, 'it was not held')}")
     return meeting
 
 
+@overload
+def _item(session: Session, meeting: Meeting, kind: Literal["action"], item_id: int) -> ActionItem: ...
+@overload
+def _item(session: Session, meeting: Meeting, kind: ItemKind, item_id: int) -> ActionItem | WishlistEntry: ...
 def _item(session: Session, meeting: Meeting, kind: ItemKind, item_id: int) -> ActionItem | WishlistEntry:
-    model = ActionItem if kind == "action" else WishlistEntry
-    item = session.get(model, item_id)
+    item: ActionItem | WishlistEntry | None = (
+        session.get(ActionItem, item_id) if kind == "action" else session.get(WishlistEntry, item_id)
+    )
     if item is None or item.meeting_id != meeting.id:
         raise ReviewError(f"{'action item' if kind == 'action' else 'wish'} {item_id} is not one of this meeting's")
     return item
@@ -216,7 +229,7 @@ def edit_action(session: Session, meeting_id: int, item_id: int, owner: str, due
     item.updated_at = utcnow()
     session.add(item)
     log.info("meeting %s: action item %s now %s, due %s", meeting_id, item_id, item.owner_name, item.due)
-    return ReviewItem("action", item.id, item.task, item.owner_name, item.due, item.status == ItemStatus.dropped)
+    return ReviewItem("action", saved_id(item), item.task, item.owner_name, item.due, item.status == ItemStatus.dropped)
 
 
 def set_dropped(session: Session, meeting_id: int, refs: list[str], dropped: bool | None = None) -> Review:
@@ -282,7 +295,7 @@ def expire_due(session: Session, now: dt.datetime | None = None, settings: Setti
     due = session.exec(
         select(Meeting)
         .where(Meeting.review_state == ReviewState.pending, col(Meeting.review_deadline) <= now)
-        .order_by(Meeting.id)
+        .order_by(col(Meeting.id))
     ).all()
     for meeting in due:
         log.info(
@@ -292,18 +305,17 @@ def expire_due(session: Session, now: dt.datetime | None = None, settings: Setti
             meeting.review_default.value if meeting.review_default else "file",
         )
         _release(session, meeting, ReviewState.expired, settings, now)
-    return [m.id for m in due]
+    return [saved_id(m) for m in due]
 
 
 def unannounced(session: Session) -> list[int]:
     """Held meetings whose review message has not been posted yet."""
-    return list(
-        session.exec(
-            select(Meeting.id)
-            .where(Meeting.review_state == ReviewState.pending, col(Meeting.review_message_id).is_(None))
-            .order_by(Meeting.id)
-        ).all()
-    )
+    ids = session.exec(
+        select(Meeting.id)
+        .where(Meeting.review_state == ReviewState.pending, col(Meeting.review_message_id).is_(None))
+        .order_by(col(Meeting.id))
+    ).all()
+    return [meeting_id for meeting_id in ids if meeting_id is not None]  # a primary key: never NULL
 
 
 def next_deadline(session: Session) -> dt.datetime | None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from icalendar import Calendar, Event, vRecur
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from tracker.models import AgendaItem, Meeting, MeetingState, WorkingGroup, as_utc, utcnow
+from tracker.models import AgendaItem, Meeting, MeetingState, WorkingGroup, as_utc, saved_id, utcnow
 from transcripts.errors import UserError
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def ensure_group(session: Session, settings: Settings) -> WorkingGroup:
     Discord, GitHub and forum ids follow the settings on every start; the cadence is taken from the settings only
     when the group is created — after that it lives in the database (`set_cadence`, `wgbot schedule set`).
     """
-    group = session.exec(select(WorkingGroup).order_by(WorkingGroup.id)).first()
+    group = session.exec(select(WorkingGroup).order_by(col(WorkingGroup.id))).first()
     if group is None:
         sched = settings.schedule
         group = WorkingGroup(
@@ -85,11 +85,11 @@ def set_cadence(
     if not 5 <= duration_minutes <= 24 * 60:
         raise ScheduleError("duration must be between 5 minutes and 24 hours")
     current = now()
-    future = [m for m in _series_meetings(session, group) if as_utc(m.occurrence_start) > current]
+    future = [m for m in _series_meetings(session, group) if _slot_of(m) > current]
     group.weekday, group.start_time, group.duration_minutes = weekday, start_time.replace(tzinfo=None), duration_minutes
     group.series_start = current.date()
     for meeting in future:
-        old_slot = as_utc(meeting.occurrence_start)
+        old_slot = _slot_of(meeting)
         monday = old_slot.date() - dt.timedelta(days=old_slot.weekday())
         new_slot = _slot(group, monday + dt.timedelta(days=weekday))
         was_moved = old_slot != as_utc(meeting.scheduled_start)
@@ -125,10 +125,15 @@ def _in_series(group: WorkingGroup, day: dt.date) -> bool:
 
 def _series_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
     return list(
-        session.exec(
-            select(Meeting).where(Meeting.group_id == group.id, Meeting.occurrence_start.is_not(None))  # type: ignore[union-attr]
-        )
+        session.exec(select(Meeting).where(Meeting.group_id == group.id, col(Meeting.occurrence_start).is_not(None)))
     )
+
+
+def _slot_of(meeting: Meeting) -> dt.datetime:
+    """The slot of a meeting of the weekly series (`_series_meetings` selects only meetings that have one)."""
+    if meeting.occurrence_start is None:
+        raise ValueError(f"meeting {meeting.id} is not a slot of the weekly series")
+    return as_utc(meeting.occurrence_start)
 
 
 def _adhoc_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
@@ -137,7 +142,7 @@ def _adhoc_meetings(session: Session, group: WorkingGroup) -> list[Meeting]:
         session.exec(
             select(Meeting).where(
                 Meeting.group_id == group.id,
-                Meeting.occurrence_start.is_(None),  # type: ignore[union-attr]
+                col(Meeting.occurrence_start).is_(None),
                 Meeting.state != MeetingState.cancelled,
             )
         )
@@ -151,6 +156,7 @@ def _occurrence(meeting: Meeting | None, group: WorkingGroup, slot: dt.datetime 
             slot, slot, slot + dt.timedelta(minutes=group.duration_minutes), group.title, None, "scheduled"
         )
     start = as_utc(meeting.scheduled_start)
+    status: Literal["scheduled", "rescheduled", "skipped"]
     if meeting.state == MeetingState.cancelled:
         status = "skipped"
     elif slot is not None and start != slot:
@@ -214,7 +220,7 @@ def meeting_for(session: Session, group: WorkingGroup, occurrence: Occurrence) -
     if existing:
         return existing
     meeting = Meeting(
-        group_id=group.id,
+        group_id=saved_id(group),
         occurrence_start=as_utc(occurrence.occurrence_start),
         scheduled_start=as_utc(occurrence.start),
         duration_minutes=group.duration_minutes,
@@ -341,13 +347,13 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
     def page(day: dt.date) -> str | None:
         return f"{site_url}meetings/{day.isoformat()}/" if site_url else None
 
-    series = sorted(_series_meetings(session, group), key=lambda m: m.occurrence_start)
+    series = sorted(_series_meetings(session, group), key=_slot_of)
     adhoc = _adhoc_meetings(session, group)
-    ids = [m.id for m in series + adhoc]
+    ids = [saved_id(m) for m in series + adhoc]
     agendas: dict[int, list[str]] = {}
     if ids:
         for item in session.exec(
-            select(AgendaItem).where(AgendaItem.meeting_id.in_(ids)).order_by(AgendaItem.id)  # type: ignore[union-attr]
+            select(AgendaItem).where(col(AgendaItem.meeting_id).in_(ids)).order_by(col(AgendaItem.id))
         ):
             agendas.setdefault(item.meeting_id, []).append(item.topic)
 
@@ -360,7 +366,7 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
     master.add("summary", group.title)
     master.add("dtstart", _slot(group, first_day))
     master.add("dtend", _slot(group, first_day) + duration)
-    rule = {"freq": "weekly", "byday": WEEKDAY_CODES[group.weekday]}
+    rule: dict[str, str | dt.datetime] = {"freq": "weekly", "byday": WEEKDAY_CODES[group.weekday]}
     if group.series_end:
         # UNTIL is inclusive; the series ends before series_end.
         rule["until"] = _slot(group, group.series_end) - dt.timedelta(seconds=1)
@@ -370,14 +376,14 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
 
     overrides: list[Event] = []
     for meeting in series:
-        slot = as_utc(meeting.occurrence_start)
+        slot = _slot_of(meeting)
         if not _in_series(group, slot.date()) or slot.time().replace(tzinfo=None) != group.start_time:
             continue  # a slot of an older cadence
         if meeting.state == MeetingState.cancelled:
             master.add("exdate", slot)
             continue
         moved = as_utc(meeting.scheduled_start) != slot or meeting.duration_minutes != group.duration_minutes
-        if moved or agendas.get(meeting.id):
+        if moved or agendas.get(saved_id(meeting)):
             start = as_utc(meeting.scheduled_start)
             override = Event()
             override.add("uid", _series_uid(group))
@@ -387,7 +393,7 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
             override.add("dtstart", start)
             override.add("dtend", start + dt.timedelta(minutes=meeting.duration_minutes))
             sequence = max(series_sequence, _sequence(meeting.updated_at)) if moved else series_sequence
-            _describe(override, group, page(start.date()), agendas.get(meeting.id, []), join, sequence)
+            _describe(override, group, page(start.date()), agendas.get(saved_id(meeting), []), join, sequence)
             overrides.append(override)
     for override in overrides:
         cal.add_component(override)
@@ -400,6 +406,8 @@ def to_ics(session: Session, group: WorkingGroup, feed_url: str | None = None, s
         event.add("summary", meeting.title)
         event.add("dtstart", start)
         event.add("dtend", start + dt.timedelta(minutes=meeting.duration_minutes))
-        _describe(event, group, page(start.date()), agendas.get(meeting.id, []), join, _sequence(meeting.updated_at))
+        _describe(
+            event, group, page(start.date()), agendas.get(saved_id(meeting), []), join, _sequence(meeting.updated_at)
+        )
         cal.add_component(event)
     return cal.to_ical()

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, insert, or_, text
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, col, select
 
 from tracker.db import Database
@@ -35,6 +36,7 @@ from tracker.models import (
     WishlistEntry,
     WorkingGroup,
     as_utc,
+    saved_id,
 )
 from tracker.publishing import escape
 from transcripts.errors import UserError
@@ -307,10 +309,12 @@ def search(
     if kinds is not None and (unknown := set(kinds) - set(KINDS)):
         raise SearchError(f"unknown kind(s) {', '.join(sorted(unknown))}: use {', '.join(KINDS)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
-    filters, params = ["1 = 1"], {"limit": limit}
-    if _group_id(group) is not None:
+    filters: list[str] = ["1 = 1"]
+    params: dict[str, object] = {"limit": limit}
+    group_id = _group_id(group)
+    if group_id is not None:
         filters.append("m.group_id = :group_id")
-        params["group_id"] = _group_id(group)
+        params["group_id"] = group_id
     if speaker and speaker.strip():
         filters.append("(lower(d.speaker) = :speaker OR lower(d.speaker) LIKE :speaker_prefix ESCAPE '\\')")
         params["speaker"] = speaker.strip().casefold()
@@ -371,7 +375,7 @@ _COLUMNS = "d.meeting_id, d.kind, d.ref_id, d.speaker, d.start, d.text, m.schedu
 
 def _typed(statement, params: dict):
     """Dates bound as the meeting table stores them (SQLite keeps text: the same format compares correctly)."""
-    column_type = Meeting.__table__.c.scheduled_start.type
+    column_type = sa_inspect(Meeting).columns["scheduled_start"].type
     return statement.bindparams(*(bindparam(name, type_=column_type) for name in ("since", "until") if name in params))
 
 
@@ -481,8 +485,9 @@ def index_meeting(session: Session, meeting_id: int) -> int:
 def reindex_all(session: Session) -> int:
     """Rebuild the whole index (after an upgrade, or to repair it)."""
     total = 0
-    for meeting_id in session.exec(select(Meeting.id).order_by(Meeting.id)).all():
-        total += index_meeting(session, meeting_id)
+    for meeting_id in session.exec(select(Meeting.id).order_by(col(Meeting.id))).all():
+        if meeting_id is not None:  # a primary key: never NULL
+            total += index_meeting(session, meeting_id)
     return total
 
 
@@ -500,13 +505,13 @@ def forget_person(
         conditions.append(func.lower(SearchDoc.speaker) == name.strip().casefold())
     if not conditions:
         raise ValueError("forget_person needs a member id, a Discord user id or a name")
-    result = session.execute(delete(SearchDoc).where(or_(*conditions)))
+    result = session.exec(delete(SearchDoc).where(or_(*conditions)))
     log.info("search index: %d text(s) of a person removed", result.rowcount or 0)
     return result.rowcount or 0
 
 
 def forget_meeting(session: Session, meeting_id: int) -> int:
-    result = session.execute(delete(SearchDoc).where(col(SearchDoc.meeting_id) == meeting_id))
+    result = session.exec(delete(SearchDoc).where(col(SearchDoc.meeting_id) == meeting_id))
     return result.rowcount or 0
 
 
@@ -542,7 +547,7 @@ def minutes_for(session: Session, group: WorkingGroup, day: dt.date | None = Non
         row = session.exec(query).first()
         if row is None:
             raise SearchError("no meeting has minutes yet")
-        return PastMinutes(row[1], row[0], _archive_url(session, row[1].id))
+        return PastMinutes(row[1], row[0], _archive_url(session, saved_id(row[1])))
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     row = session.exec(
         query.where(col(Meeting.scheduled_start) >= start, col(Meeting.scheduled_start) < start + dt.timedelta(days=1))
@@ -558,7 +563,7 @@ def minutes_for(session: Session, group: WorkingGroup, day: dt.date | None = Non
         if held is None:
             raise SearchError(f"there was no meeting on {day.isoformat()}")
         raise SearchError(f"the meeting of {day.isoformat()} has no minutes yet ({held.state.value})")
-    return PastMinutes(row[1], row[0], _archive_url(session, row[1].id))
+    return PastMinutes(row[1], row[0], _archive_url(session, saved_id(row[1])))
 
 
 def days_with_minutes(session: Session, group: WorkingGroup, limit: int = 25) -> list[dt.date]:

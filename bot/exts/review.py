@@ -156,9 +156,10 @@ class ReviewView(discord.ui.View):
         self.file_button: discord.ui.Button = discord.ui.Button(
             custom_id=FILE_ID, label="File all", style=discord.ButtonStyle.success, emoji="✅", row=2
         )
-        self.edit_select.callback = self.edit
-        self.drop_select.callback = self.drop
-        self.file_button.callback = self.file_all
+        # discord.py's documented way to give a component built at run time its callback
+        self.edit_select.callback = self.edit  # type: ignore[method-assign]
+        self.drop_select.callback = self.drop  # type: ignore[method-assign]
+        self.file_button.callback = self.file_all  # type: ignore[method-assign]
         if review is None or editable:
             self.add_item(self.edit_select)
         if review is None or droppable:
@@ -173,7 +174,7 @@ class ReviewView(discord.ui.View):
 
     async def edit(self, interaction: discord.Interaction) -> None:
         ref = self.edit_select.values[0]
-        current = await self.cog.bot.db_call(reviews.for_message, interaction.message.id)
+        current = await self.cog.bot.db_call(reviews.for_message, _review_message_id(interaction))
         if not current.pending:
             raise ReviewError("the review of this meeting is over")
         item = next((i for i in current.actions if i.ref == ref), None)
@@ -187,7 +188,7 @@ class ReviewView(discord.ui.View):
         def toggle(session, message_id: int) -> Review:
             return reviews.set_dropped(session, reviews.for_message(session, message_id).meeting_id, refs)
 
-        updated = await self.cog.bot.db_call(toggle, interaction.message.id)
+        updated = await self.cog.bot.db_call(toggle, _review_message_id(interaction))
         await interaction.response.edit_message(embed=review_embed(updated), view=ReviewView(self.cog, updated))
 
     async def file_all(self, interaction: discord.Interaction) -> None:
@@ -196,11 +197,18 @@ class ReviewView(discord.ui.View):
         def approve(session, message_id: int) -> Review:
             return reviews.approve(session, reviews.for_message(session, message_id).meeting_id, settings)
 
-        approved = await self.cog.bot.db_call(approve, interaction.message.id)
+        approved = await self.cog.bot.db_call(approve, _review_message_id(interaction))
         self.cog.closed.add(approved.meeting_id)
         await interaction.response.edit_message(embed=review_embed(approved, interaction.user.display_name), view=None)
         log.info("meeting %s: review approved by %s", approved.meeting_id, interaction.user.id)
         self.cog.bot.dispatch("review_ended", approved.meeting_id)
+
+
+def _review_message_id(interaction: discord.Interaction) -> int:
+    """The review message a button or menu of it was used on (the message is the review's key)."""
+    if interaction.message is None:  # a component interaction always comes with its message
+        raise ReviewError("this review message belongs to no meeting any more")
+    return interaction.message.id
 
 
 class EditItemModal(discord.ui.Modal):
@@ -213,10 +221,10 @@ class EditItemModal(discord.ui.Modal):
         self.cog = cog
         self.meeting_id = meeting_id
         self.item = item
-        self.owner = discord.ui.TextInput(
+        self.owner: discord.ui.TextInput[EditItemModal] = discord.ui.TextInput(
             custom_id="owner", default=item.owner, min_length=1, max_length=reviews.OWNER_MAX
         )
-        self.due = discord.ui.TextInput(
+        self.due: discord.ui.TextInput[EditItemModal] = discord.ui.TextInput(
             custom_id="due",
             default=item.due.isoformat() if item.due else "",
             placeholder="YYYY-MM-DD (empty: no due date)",
@@ -229,7 +237,8 @@ class EditItemModal(discord.ui.Modal):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await self.cog.organizers_only(interaction)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # Modal.on_error's own signature (no `item`), which discord.py declares over View's: not an override of ours.
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         await self.cog.report(interaction, error)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:

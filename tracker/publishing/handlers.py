@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +28,7 @@ from tracker.models import (
     TranscriptSegment,
     WishlistEntry,
     as_utc,
+    saved_id,
 )
 from tracker.publishing import texts
 from tracker.publishing.clients import Clients
@@ -99,7 +101,7 @@ def archive_folder(session: Session, meeting: Meeting, archive_dir: str) -> str:
 
 def meeting_view(meeting: Meeting) -> texts.MeetingView:
     started = as_utc(meeting.started_at or meeting.scheduled_start)
-    return texts.MeetingView(id=meeting.id, title=meeting.title, date=meeting_day(meeting), started_at=started)
+    return texts.MeetingView(id=saved_id(meeting), title=meeting.title, date=meeting_day(meeting), started_at=started)
 
 
 def action_view(session: Session, item: ActionItem) -> texts.ActionView:
@@ -108,7 +110,7 @@ def action_view(session: Session, item: ActionItem) -> texts.ActionView:
         member = session.get(Member, item.owner_id)
         login = member.github_login if member else None
     return texts.ActionView(
-        id=item.id,
+        id=saved_id(item),
         task=item.task,
         owner=item.owner_name,
         due=item.due,
@@ -126,7 +128,7 @@ def wish_view(session: Session, wish: WishlistEntry) -> texts.WishView:
     ).first()
     again = bool(row and row.external_id and row.external_id.startswith("comment:"))
     return texts.WishView(
-        id=wish.id,
+        id=saved_id(wish),
         title=wish.title,
         details=wish.details,
         at=wish.at,
@@ -141,15 +143,17 @@ def minutes_view(session: Session, meeting: Meeting) -> texts.MinutesView:
     record = session.exec(select(MinutesRecord).where(MinutesRecord.meeting_id == meeting.id)).first()
     if record is None:
         raise NotReady(f"meeting {meeting.id} has no minutes yet")
-    actions = session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting.id).order_by(ActionItem.id)).all()
+    actions = session.exec(
+        select(ActionItem).where(ActionItem.meeting_id == meeting.id).order_by(col(ActionItem.id))
+    ).all()
     wishes = session.exec(
-        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(WishlistEntry.id)
+        select(WishlistEntry).where(WishlistEntry.meeting_id == meeting.id).order_by(col(WishlistEntry.id))
     ).all()
     # An item dropped before it was ever filed (an organizer's review said it is not one) is not part of the minutes;
     # one dropped later (its issue closed as not planned) was discussed, and stays.
     actions = [a for a in actions if not (a.status == ItemStatus.dropped and a.github_issue_number is None)]
     wishes = [w for w in wishes if not (w.status == ItemStatus.dropped and w.github_issue_number is None)]
-    links = session.exec(select(Link).where(Link.meeting_id == meeting.id).order_by(Link.id)).all()
+    links = session.exec(select(Link).where(Link.meeting_id == meeting.id).order_by(col(Link.id))).all()
     return texts.MinutesView(
         summary=record.summary,
         long_summary=record.long_summary,
@@ -241,6 +245,8 @@ class ActionIssueHandler:
     def perform(self, job: IssueJob, maybe_created: bool) -> Outcome:
         repo, meeting = _with_minutes_url(self.clients, job)
         action = job.action
+        if action is None:  # prepare() gives an action item's job its item
+            raise ValueError(f"{job.key}: the job has no action item")
         labels = ["action-item", f"meeting:{meeting.day}"]
         title = texts.action_issue_title(action)
         assignee = action.github_login if action.github_login and repo.is_assignable(action.github_login) else None
@@ -302,6 +308,8 @@ class WishIssueHandler:
     def perform(self, job: IssueJob, maybe_created: bool) -> Outcome:
         repo, meeting = _with_minutes_url(self.clients, job)
         wish = job.wish
+        if wish is None:  # prepare() gives a wish's job its wish
+            raise ValueError(f"{job.key}: the job has no wish")
         marker = texts.marker(job.key)
         labels = ["wish-list"] + ([f"meeting:{meeting.day}"] if meeting else [])
         if job.previous_external_id and job.previous_external_id.startswith("comment:"):
@@ -375,7 +383,7 @@ class ArchiveHandler:
         segments = session.exec(
             select(TranscriptSegment)
             .where(TranscriptSegment.meeting_id == meeting.id)
-            .order_by(TranscriptSegment.start, TranscriptSegment.id)
+            .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
         ).all()
         return ArchiveJob(
             key=row.idempotency_key,
@@ -428,7 +436,7 @@ class ForumPostHandler:
 
     def prepare(self, session: Session, row: Publication) -> PostJob:
         meeting = _meeting(session, row)
-        archive = sibling(session, meeting.id, PublicationKind.archive)
+        archive = sibling(session, saved_id(meeting), PublicationKind.archive)
         view = replace(meeting_view(meeting), minutes_url=archive.external_url if archive else None)
         return PostJob(
             key=row.idempotency_key,
@@ -480,8 +488,8 @@ class DiscordMinutesHandler:
                 f"publication {row.idempotency_key}: only the minutes message is published from the outbox"
             )
         meeting = _meeting(session, row)
-        archive = sibling(session, meeting.id, PublicationKind.archive)
-        forum = sibling(session, meeting.id, PublicationKind.forum_post)
+        archive = sibling(session, saved_id(meeting), PublicationKind.archive)
+        forum = sibling(session, saved_id(meeting), PublicationKind.forum_post)
         view = replace(meeting_view(meeting), minutes_url=archive.external_url if archive else None)
         return PostJob(
             key=row.idempotency_key,
@@ -563,6 +571,8 @@ class IssueUpdateHandler:
             return Outcome(str(job.issue_number), None, changed=False)
         found = repo.find_comment_by_marker(texts.marker(job.key), job.since) if maybe_created else None
         if found is None:
+            if job.comment is None:  # prepare() writes a close's comment
+                raise ValueError(f"{job.key}: closing the issue needs its comment")
             repo.create_comment(job.issue_number, job.comment)
         ref = repo.close_issue(job.issue_number)
         log.info("%s: closed issue #%d", job.key, job.issue_number)
@@ -572,18 +582,27 @@ class IssueUpdateHandler:
         pass
 
 
-def make_handlers(clients: Clients) -> dict[PublicationKind, object]:
-    return {
-        h.kind: h
-        for h in (
-            ActionIssueHandler(clients),
-            WishIssueHandler(clients),
-            ArchiveHandler(clients),
-            ForumPostHandler(clients),
-            DiscordMinutesHandler(clients),
-            IssueUpdateHandler(clients),
-        )
-    }
+class Handler(Protocol):
+    """How the publisher publishes one kind of row: `prepare` reads what a job needs (in a session), `perform` sends it
+    (no session held), `record` stores what came of it. The job is the handler's own type, passed back as it was."""
+
+    kind: PublicationKind
+
+    def prepare(self, session: Session, row: Publication) -> Any: ...
+    def perform(self, job: Any, maybe_created: bool) -> Outcome: ...
+    def record(self, session: Session, row: Publication, job: Any, outcome: Outcome) -> None: ...
+
+
+def make_handlers(clients: Clients) -> dict[PublicationKind, Handler]:
+    handlers: tuple[Handler, ...] = (
+        ActionIssueHandler(clients),
+        WishIssueHandler(clients),
+        ArchiveHandler(clients),
+        ForumPostHandler(clients),
+        DiscordMinutesHandler(clients),
+        IssueUpdateHandler(clients),
+    )
+    return {h.kind: h for h in handlers}
 
 
 __all__ = ["Outcome", "make_handlers", "archive_folder", "minutes_view", "meeting_view"]

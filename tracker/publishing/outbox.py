@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from tracker import retention
 from tracker.config import Settings
 from tracker.db import Database
-from tracker.models import Meeting, MeetingState, Publication, PublicationKind, PublicationState, utcnow
+from tracker.models import Meeting, MeetingState, Publication, PublicationKind, PublicationState, saved_id, utcnow
 from tracker.publishing.clients import Clients
 from tracker.publishing.errors import NotReady, PermanentError, PublishError, RetryLater, redact
 from tracker.publishing.handlers import make_handlers
@@ -244,7 +244,7 @@ class Publisher:
             ).all()
             ready = [r for r in rows if owned(r) and not blocked_by(session, r)]
         ready.sort(key=lambda r: (RANK[r.kind], r.meeting_id or 0, r.id))
-        return [r.id for r in ready]
+        return [saved_id(r) for r in ready]
 
     def _next_due(self) -> dt.datetime | None:
         """When the earliest pending row that is not waiting for another row becomes due."""
@@ -279,7 +279,7 @@ class Publisher:
         except Exception as exc:  # a bug reading this row: it must not stop the other rows
             log.exception("preparing publication %s failed unexpectedly", row_id)
             with self.db.session() as session:  # the attempt was rolled back with the failure: count it here
-                row = session.get(Publication, row_id)
+                row = _row(session, row_id)
                 row.attempts += 1
                 session.add(row)
             return self._retry(row_id, f"unexpected {type(exc).__name__}: {exc}", None, report)
@@ -298,7 +298,7 @@ class Publisher:
             return self._retry(row_id, f"unexpected {type(exc).__name__}: {exc}", None, report)
 
         with self.db.session() as session:
-            row = session.get(Publication, row_id)
+            row = _row(session, row_id)
             handler.record(session, row, job, outcome)
             now = self.now()
             row.state = PublicationState.done
@@ -355,7 +355,7 @@ class Publisher:
     def _retry(self, row_id: int, error: str, wait: float | None, report: DrainReport) -> PublicationState:
         error = redact(error, self._secrets)
         with self.db.session() as session:
-            row = session.get(Publication, row_id)
+            row = _row(session, row_id)
             now = self.now()
             row.last_error = error
             row.updated_at = now
@@ -378,7 +378,7 @@ class Publisher:
     def _failed(self, row_id: int, error: str, report: DrainReport) -> PublicationState:
         error = redact(error, self._secrets)
         with self.db.session() as session:
-            row = session.get(Publication, row_id)
+            row = _row(session, row_id)
             row.state = PublicationState.failed
             row.last_error = error
             row.updated_at = self.now()
@@ -387,6 +387,14 @@ class Publisher:
             report.failed.append(row.idempotency_key)
             report.errors[row.idempotency_key] = error
         return PublicationState.failed
+
+
+def _row(session: Session, row_id: int) -> Publication:
+    """A row this attempt has read already (one deleted meanwhile fails the attempt as a bug would)."""
+    row = session.get(Publication, row_id)
+    if row is None:
+        raise LookupError(f"publication {row_id} is gone")
+    return row
 
 
 # ---- status --------------------------------------------------------------------------------------------------------
@@ -408,13 +416,13 @@ class RowStatus:
 
 def status(db: Database, include_done: bool = False) -> list[RowStatus]:
     with db.session() as session:
-        query = select(Publication).order_by(Publication.meeting_id, Publication.id)
+        query = select(Publication).order_by(col(Publication.meeting_id), col(Publication.id))
         if not include_done:
             query = query.where(Publication.state != PublicationState.done)
         rows = session.exec(query).all()
         return [
             RowStatus(
-                id=r.id,
+                id=saved_id(r),
                 key=r.idempotency_key,
                 kind=r.kind.value,
                 target=r.target,
