@@ -449,7 +449,7 @@ def test_a_neighbour_addressed_to_the_note_taker_takes_nothing_on():
 
 
 def test_a_clause_without_commitment_words_on_a_committing_line_is_taken_on():
-    g = grounder_of([("Bob", "I will help, the parser tests need writing.")])
+    g = grounder_of([("Bob", "I will help, but the parser tests need writing.")])
     assert g.action("Bob", "the parser tests need writing").owner == "Bob"
 
 

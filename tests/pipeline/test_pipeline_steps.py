@@ -276,8 +276,8 @@ def test_an_opt_out_without_an_answer_cache_to_delete(sqlite_db, tmp_path, setti
     meeting_id = _meeting(sqlite_db, folder)
     with caplog.at_level("INFO", logger="tracker.pipeline"):
         assert pipeline.transcribe_step(sqlite_db, settings, meeting_id) == 1
-    assert f"meeting {meeting_id}: the live transcript is complete (2 segments)" in caplog.text
-    assert f"meeting {meeting_id}: 1 line(s) of people who opted out removed" in caplog.text
+    assert f"meeting {meeting_id}: the live transcript is complete (2 segments)" in caplog.messages
+    assert f"meeting {meeting_id}: 1 line(s) of people who opted out removed" in caplog.messages
 
 
 def test_transcribe_step_stores_nothing_when_another_worker_got_there_first(sqlite_db, tmp_path, settings, monkeypatch):
@@ -526,7 +526,8 @@ def test_the_configured_channel_is_used_when_the_group_has_none(sqlite_db, tmp_p
 
 
 def test_chat_notes_reach_the_minutes_with_owners_and_dates(sqlite_db, tmp_path, settings, llm):
-    meeting_id = _transcribed(sqlite_db, _folder(tmp_path))
+    # The group meets on Mondays (this call was an extra one on a Thursday): the next meeting is 4 days later.
+    meeting_id = _transcribed(sqlite_db, _folder(tmp_path), weekday=0)
     with sqlite_db.session() as session:
         session.add(Member(discord_id=333, display_name="Dana"))
         for i, text in enumerate(
@@ -547,7 +548,7 @@ def test_chat_notes_reach_the_minutes_with_owners_and_dates(sqlite_db, tmp_path,
     pipeline.summarize_step(sqlite_db, settings, meeting_id)
     with sqlite_db.session() as session:
         items = {a.task: (a.owner, a.due) for a in pipeline.load_minutes(session, meeting_id).action_items}
-    assert items["send the slides by the next meeting"] == ("Bob", dt.date(2026, 12, 10))
+    assert items["send the slides by the next meeting"] == ("Bob", dt.date(2026, 12, 7))
     assert items["book the room by Friday"] == ("Dana", dt.date(2026, 12, 4))
 
 
@@ -706,7 +707,7 @@ def test_publish_step_when_another_publisher_is_draining(sqlite_db, settings, dr
     with caplog.at_level("INFO", logger="tracker.pipeline"):
         assert pipeline.publish_step(sqlite_db, settings, meeting_id) == MeetingState.published
     assert len(calls) == 1
-    assert f"meeting {meeting_id}: another publisher is draining; it will publish this meeting" in caplog.text
+    assert f"meeting {meeting_id}: another publisher is draining; it will publish this meeting" in caplog.messages
 
 
 def test_publish_step_waits_for_the_review(sqlite_db, settings, drains, caplog):
@@ -721,7 +722,7 @@ def test_publish_step_waits_for_the_review(sqlite_db, settings, drains, caplog):
         assert pipeline.publish_step(sqlite_db, settings, meeting_id, said.append) == MeetingState.summarized
     assert calls == [] and said == []
     deadline = _get(sqlite_db, meeting_id).review_deadline
-    assert f"meeting {meeting_id}: waiting for the organizers' review (until {deadline})" in caplog.text
+    assert f"meeting {meeting_id}: waiting for the organizers' review (until {deadline})" in caplog.messages
     assert _get(sqlite_db, meeting_id).state == MeetingState.summarized
 
 

@@ -713,3 +713,61 @@ def test_the_writer_thread_wakes_every_20_ms(folder):
     time.sleep(0.5)
     writer.close(timeout=5)
     assert len(rounds) >= 5  # about 25; a slow machine still manages a handful, a 1 s wait would not
+
+
+def test_the_defaults(folder):
+    writer = RecordingWriter(folder, meeting_time_at_start=0.0)
+    assert (writer.flush_interval, writer.sync_interval, writer.reorder_delay) == (1.0, 10.0, 0.1)
+    assert (writer.utterance_gap, writer.max_utterance) == (0.8, 30.0)
+
+
+def test_a_flush_round_reports_the_bytes_of_every_track(folder):
+    flushed: list[dict] = []
+    writer, _ = writer_for(folder, on_flush=flushed.append)
+    send(writer, 7, 70, [(0.1 + 0.02 * i, 960 * i, SPEECH[i]) for i in range(3)])
+    send(writer, 8, 80, [(0.1 + 0.02 * i, 960 * i, SPEECH[10 + i]) for i in range(4)])
+    writer.pump(0.5)
+    before = {u: t.writer.bytes_written for u, t in writer.tracks.items()}
+    writer.flush()
+    grown = sum(t.writer.bytes_written - before[u] for u, t in writer.tracks.items())
+    assert grown > 0 and flushed[-1]["bytes"] == grown
+    writer.close()
+
+
+def test_fsync_waits_for_the_sync_interval_after_the_last_one(folder, monkeypatch):
+    writer, _ = writer_for(folder, flush_interval=1.0, sync_interval=3.0)
+    send(writer, 7, 70, [(0.1, 0, SPEECH[0]), (0.12, 960, SPEECH[1])])  # the first frame is in the new file already
+    writer.pump(1.0)
+    synced: list[float] = []
+    monkeypatch.setattr(writer.tracks[7].writer, "sync", lambda: synced.append(1))
+    writer.pump(3.0)
+    assert synced == [1]
+    send(writer, 7, 70, [(3.1, 960 * 200, SPEECH[2])])
+    writer.pump(4.0)  # written and flushed, dirty again
+    writer.pump(4.5)
+    writer.pump(5.9)
+    assert synced == [1]  # not before 6.0
+    writer.pump(6.0)
+    assert synced == [1, 1]
+    monkeypatch.undo()
+    writer.close()
+
+
+def test_a_failing_round_of_the_writer_thread_is_logged(folder, caplog):
+    writer = RecordingWriter(folder, meeting_time_at_start=0.0)
+
+    def failing(now):
+        raise OSError("disk went away")
+
+    writer.maintenance = failing
+    with caplog.at_level("ERROR", logger="bot.voice.writer"):
+        writer.start()
+        deadline = time.monotonic() + 10
+        while not writer.errors and time.monotonic() < deadline:
+            time.sleep(0.02)
+        writer._stop.set()
+        writer._thread.join(5)
+    writer.maintenance = None
+    writer.close(timeout=5)
+    assert writer.errors == ["OSError: disk went away"]
+    assert caplog.messages[0] == "voice writer failed"
