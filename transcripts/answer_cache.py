@@ -31,11 +31,11 @@ class AnswerCache:
         self._lock = threading.Lock()
         self.hits = 0
         if self.path and self.path.exists():
-            self._load()
+            self._load(self.path)
 
-    def _load(self) -> None:
+    def _load(self, path: Path) -> None:
         skipped = 0
-        with open(self.path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             for line in f:
                 try:
                     entry = json.loads(line)
@@ -43,7 +43,7 @@ class AnswerCache:
                 except (json.JSONDecodeError, KeyError, TypeError):
                     skipped += 1
         if skipped:
-            log.warning("%s: %d unreadable line(s) skipped", self.path.name, skipped)
+            log.warning("%s: %d unreadable line(s) skipped", path.name, skipped)
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -23,6 +23,7 @@ import os
 import struct
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -31,7 +32,14 @@ from .errors import EngineError
 log = logging.getLogger(__name__)
 
 # CTranslate2's DataType enum order (include/ctranslate2/types.h)
-_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: "bfloat16"}
+_DTYPES: dict[int, type[np.generic] | Literal["bfloat16"]] = {
+    0: np.float32,
+    1: np.int8,
+    2: np.int16,
+    3: np.int32,
+    4: np.float16,
+    5: "bfloat16",
+}
 _CONVERTER_VERSION = 1  # bump when the output changes, so cached conversions are redone
 
 

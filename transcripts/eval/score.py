@@ -183,7 +183,7 @@ def totals(scores: list[Score]) -> dict:
     def total(name: str) -> int:
         return sum(getattr(s, name) for s in scores)
 
-    wer_scores = [s for s in scores if s.wer is not None]
+    wer_scores = [(s.wer, s.reference_words) for s in scores if s.wer is not None]  # (rate, reference words)
     return {
         "meetings": len(scores),
         "action_precision": _ratio(total("actions_right"), total("actions_predicted")),
@@ -199,7 +199,7 @@ def totals(scores: list[Score]) -> dict:
         "unsupported_points": total("unsupported_sentences"),
         "filed_what_must_not_be": total("filed_what_must_not_be"),
         "wer": (
-            sum(s.wer * s.reference_words for s in wer_scores) / max(1, sum(s.reference_words for s in wer_scores))
+            sum(wer * words for wer, words in wer_scores) / max(1, sum(words for _, words in wer_scores))
             if wer_scores
             else None
         ),

@@ -39,7 +39,9 @@ def _clean(text: str) -> str:
 
 def transcript_lines(transcript: Transcript) -> list[Line]:
     lines: list[Line] = []
-    speaker, start, end, parts = None, 0.0, 0.0, []
+    speaker: str | None = None
+    start, end = 0.0, 0.0
+    parts: list[str] = []
 
     def close() -> None:
         if parts:

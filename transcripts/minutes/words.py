@@ -258,8 +258,8 @@ def support(claim: str, evidence: str, weights: Mapping[str, float] | None = Non
     have = set(content_words(evidence))
     if not have:
         return 0.0
-    weight = (lambda w: weights.get(w, max_weight)) if weights else (lambda w: 1.0)
     max_weight = max(weights.values(), default=1.0) if weights else 1.0
+    weight = (lambda w: weights.get(w, max_weight)) if weights else (lambda w: 1.0)
     found = sum(weight(w) for w in wanted if w in have or any(_similar(w, h) for h in have))
     return found / sum(weight(w) for w in wanted)
 
