@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 import av.error
@@ -170,13 +171,13 @@ def stream_audio(
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
-_PLANAR = {
+_PLANAR: dict[str, tuple[type[np.generic], float]] = {
     "fltp": (np.float32, 1.0),
     "s16p": (np.int16, 1 / 32768),
     "s32p": (np.int32, 1 / 2**31),
     "dblp": (np.float64, 1.0),
 }
-_PACKED = {
+_PACKED: dict[str, tuple[type[np.generic], float]] = {
     "flt": (np.float32, 1.0),
     "s16": (np.int16, 1 / 32768),
     "s32": (np.int32, 1 / 2**31),
@@ -189,11 +190,11 @@ def _frame_to_mono(frame: av.AudioFrame) -> np.ndarray | None:
     n, channels, fmt = frame.samples, len(frame.layout.channels), frame.format.name
     if fmt in _PLANAR:
         dtype, scale = _PLANAR[fmt]
-        planes = [np.frombuffer(frame.planes[i], dtype=dtype, count=n) for i in range(channels)]
-        mono = planes[0].astype(np.float32) if channels == 1 else np.mean(planes, axis=0, dtype=np.float32)
+        planes = [np.frombuffer(memoryview(frame.planes[i]), dtype=dtype, count=n) for i in range(channels)]
+        mono = planes[0].astype(np.float32) if channels == 1 else np.stack(planes).mean(axis=0, dtype=np.float32)
     elif fmt in _PACKED:
         dtype, scale = _PACKED[fmt]
-        data = np.frombuffer(frame.planes[0], dtype=dtype, count=n * channels).reshape(n, channels)
+        data = np.frombuffer(memoryview(frame.planes[0]), dtype=dtype, count=n * channels).reshape(n, channels)
         mono = data[:, 0].astype(np.float32) if channels == 1 else data.mean(axis=1, dtype=np.float32)
     else:
         return None
@@ -217,9 +218,9 @@ class _ToMono16k:
     def push(self, frame: av.AudioFrame) -> list[np.ndarray]:
         mono = _frame_to_mono(frame)
         if mono is None:  # an unusual sample format: let libswresample do all of it, frame by frame
-            out = self._drain(final=True)
+            drained = self._drain(final=True)
             self._generic = self._generic or av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            return out + [_mono(f) for f in self._generic.resample(frame)]
+            return drained + [_mono(f) for f in self._generic.resample(frame)]
         out: list[np.ndarray] = []
         rate = int(frame.sample_rate)
         if rate != self._rate:
@@ -248,6 +249,8 @@ class _ToMono16k:
             if self._swr is None:
                 out.append(np.ascontiguousarray(block, dtype=np.float32))
             else:
+                if self._rate is None:
+                    raise AssertionError("a block to resample before any frame gave its rate")  # push sets it first
                 frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format="flt", layout="mono")
                 frame.sample_rate = self._rate
                 out += [_mono(f) for f in self._swr.resample(frame)]
@@ -271,7 +274,7 @@ def read_audio(path: str | Path) -> np.ndarray:
 # ---- writing --------------------------------------------------------------------------------------------------
 
 # suffix -> (container format, codec, sample format, sample rate the codec is given)
-_WRITE_FORMATS = {
+_WRITE_FORMATS: dict[str, tuple[str, Literal["libopus", "pcm_s16le", "flac", "libmp3lame", "aac"], str, int | None]] = {
     "ogg": ("ogg", "libopus", "flt", 48_000),
     "opus": ("ogg", "libopus", "flt", 48_000),
     "wav": ("wav", "pcm_s16le", "s16", None),
@@ -305,6 +308,7 @@ class AudioWriter:
             self._stream.bit_rate = 32_000
         self._resampler = av.AudioResampler(format=sample_format, layout="mono", rate=self._rate)
         self._written = 0  # input samples so far, for frame timestamps
+        self._closed = False
 
     def write(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -324,13 +328,13 @@ class AudioWriter:
             self._container.mux(packet)
 
     def close(self) -> None:
-        if self._container is None:
+        if self._closed:
             return
         for out in self._resampler.resample(None):
             self._encode(out)
         self._encode(None)
         self._container.close()
-        self._container = None
+        self._closed = True
 
     def __enter__(self) -> AudioWriter:
         return self

@@ -115,9 +115,15 @@ class _Sequence:
 
     def reserve(self, draft_tokens: int) -> int:
         """Cells this sequence may still take before it is done."""
-        if self.request is None:
+        if self.request is None or self.out is None:  # (`out` is set whenever `request` is)
             return 0
         return len(self.todo) + self.request.max_tokens - len(self.out.tokens) + draft_tokens + 1
+
+    def answering(self) -> tuple[Request, Completion, _Continuations]:
+        """The request under way, its completion so far and its draft lookup (set together by `Decoder._start`)."""
+        if self.request is None or self.out is None or self.lookup is None:
+            raise DecodingError(f"sequence {self.id} is not answering a request")
+        return self.request, self.out, self.lookup
 
 
 class Decoder:
@@ -202,7 +208,8 @@ class Decoder:
     def _pick(self, row: int, seq: _Sequence) -> int:
         """The greedy choice at `row` of the last batch among the tokens the grammar allows; accepted by it."""
         logits = self._logits(row)
-        recent, penalty, grammar = seq.out.tokens, seq.request.repeat_penalty, seq.grammar
+        request, out, _ = seq.answering()
+        recent, penalty, grammar = out.tokens, request.repeat_penalty, seq.grammar
         if penalty != 1.0 and recent:  # llama.cpp's repeat penalty: once per distinct recent token
             seen = np.unique(np.asarray(recent[-PENALTY_LAST_N:], dtype=np.int64))
             values = logits[seen]
@@ -243,7 +250,12 @@ class Decoder:
     ) -> Completion:
         """Greedy completion of `prompt` (token ids) under a GBNF grammar, at most `max_tokens` tokens."""
         done: list[Completion] = []
-        self.run([Request(prompt, grammar_text, max_tokens, repeat_penalty)], lambda _, c: done.append(c) or [])
+
+        def on_done(_: Request, completion: Completion) -> list[Request]:
+            done.append(completion)
+            return []
+
+        self.run([Request(prompt, grammar_text, max_tokens, repeat_penalty)], on_done)
         return done[0]
 
     def run(self, requests: list[Request], on_done: Callable[[Request, Completion], list[Request]]) -> None:
@@ -259,7 +271,7 @@ class Decoder:
                 if not active:
                     raise DecodingError("no request fits the context")  # (cannot happen after `check`)
                 for seq in self._step(active):
-                    request, out = seq.request, seq.out
+                    request, out, _ = seq.answering()
                     active.remove(seq)
                     self._release(seq)
                     more = on_done(request, out)
@@ -349,15 +361,16 @@ class Decoder:
     def _step(self, active: list[_Sequence]) -> list[_Sequence]:
         """One batch: a token (and a draft) of every answer under way, then prompt tokens while there is room.
         Returns the sequences that finished."""
-        generating = [s for s in active if s.pending is not None]
+        generating = [(s, s.pending) for s in active if s.pending is not None]
         # Drafts pay off only in a small batch: in a large one, checking them costs as much as it saves.
         drafting = self.draft_tokens if len(generating) <= DRAFT_WHEN_AT_MOST else 0
         plan: list[tuple[_Sequence, list[int], bool]] = []  # (sequence, tokens fed, generating)
         room = self._n_batch
-        for seq in generating:
-            left = seq.request.max_tokens - len(seq.out.tokens)
-            draft = seq.lookup.propose(min(drafting, left)) if drafting else []
-            plan.append((seq, [seq.pending] + draft, True))
+        for seq, pending in generating:
+            request, out, lookup = seq.answering()
+            left = request.max_tokens - len(out.tokens)
+            draft = lookup.propose(min(drafting, left)) if drafting else []
+            plan.append((seq, [pending] + draft, True))
             room -= 1 + len(draft)
         for seq in active:
             if seq.todo and room > 0:
@@ -377,7 +390,7 @@ class Decoder:
             self._append(seq, tokens)
             if is_generating:
                 draft = tokens[1:]
-                seq.out.drafted += len(draft)
+                seq.answering()[1].drafted += len(draft)
                 if self._verify(seq, draft, row):
                     finished.append(seq)
             else:
@@ -387,10 +400,11 @@ class Decoder:
         # The step's time is shared among the answers by the tokens each had in it.
         seconds, fed = time.perf_counter() - started, sum(len(tokens) for _, tokens, _ in plan)
         for seq, tokens, is_generating in plan:
+            _, out, _ = seq.answering()
             if is_generating:
-                seq.out.generation_seconds += seconds * len(tokens) / fed
+                out.generation_seconds += seconds * len(tokens) / fed
             else:
-                seq.out.prompt_seconds += seconds * len(tokens) / fed
+                out.prompt_seconds += seconds * len(tokens) / fed
         return finished
 
     def _fill(self, plan: list[tuple[_Sequence, list[int], bool]]) -> list[int]:
@@ -424,7 +438,7 @@ class Decoder:
             if chosen != proposed or self._is_end(chosen):
                 self._truncate(seq, len(seq.tokens) - len(draft) + i)  # the rest of the draft was not taken
                 return self._take(seq, chosen)
-            seq.out.accepted += 1
+            seq.answering()[1].accepted += 1
             if self._take(seq, chosen, in_cache=True):
                 self._truncate(seq, len(seq.tokens) - len(draft) + i + 1)
                 return True
@@ -434,13 +448,13 @@ class Decoder:
     def _take(self, seq: _Sequence, token: int, in_cache: bool = False) -> bool:
         """Add the chosen `token` to the answer; True when the answer ends with it (end of generation or
         max_tokens). A token not `in_cache` is fed in the next step."""
-        out = seq.out
+        request, out, lookup = seq.answering()
         if self._is_end(token):
             out.finish_reason = "stop"
             return True
         out.tokens.append(token)
-        seq.lookup.append(token)
-        if len(out.tokens) >= seq.request.max_tokens:
+        lookup.append(token)
+        if len(out.tokens) >= request.max_tokens:
             return True
         seq.pending = None if in_cache else token
         return False

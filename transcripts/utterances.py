@@ -137,8 +137,8 @@ def window_segments(
             rejected.append(Rejected(seg.text.strip(), reason))
             log.debug("%s: dropped %r: %s", track, seg.text.strip(), reason)
             continue
-        words = seg.words or [EngineWord(seg.start, seg.end, seg.text, 1.0)]
-        for w in words:
+        engine_words = seg.words or [EngineWord(seg.start, seg.end, seg.text, 1.0)]
+        for w in engine_words:
             if not w.text.strip():
                 continue
             index = window.region_index((w.start + w.end) / 2)
