@@ -88,7 +88,7 @@ class _Stream:
     seen: set[int] = field(default_factory=set)
 
     def add(self, sequence: int) -> None:
-        if self.top is None:
+        if self.top is None or self.first is None:  # (both are set by the first packet)
             self.top = self.first = sequence
             self.seen.add(sequence)
             return
@@ -267,7 +267,7 @@ class CallAnalysis:
 
     # -- the doctor's lines --------------------------------------------------------------------------------------
 
-    def lines(self, name: Callable[[str], str] | None = None) -> list[str]:
+    def lines(self, name: Callable[[str], str | None] | None = None) -> list[str]:
         """One line per person and per stall, each starting with OK, WARN or FAIL."""
         names = {str(m.get("id")): m.get("name") for m in self.header.get("members") or [] if m.get("id")}
 

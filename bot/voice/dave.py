@@ -101,7 +101,7 @@ class DaveDecryptor(Generic[Meta]):
         *,
         hold_seconds: float = 3.0,
         hold_limit: int = 200,
-        send_order: Callable[[Any], int] | None = None,
+        send_order: Callable[[Any], Any] | None = None,  # a sort key of a frame's metadata
     ) -> None:
         self._source = session_source
         # Held frames are retried in the order they were sent (e.g. by extended RTP sequence number): DAVE accepts
@@ -185,8 +185,9 @@ class DaveDecryptor(Generic[Meta]):
             return
         # The session moved to a new epoch (or was replaced) since these frames failed: try them again, in order.
         held_frames = list(state.held)
-        if self._send_order is not None:
-            held_frames.sort(key=lambda held: self._send_order(held.meta))
+        send_order = self._send_order
+        if send_order is not None:
+            held_frames.sort(key=lambda held: send_order(held.meta))
         still_held: deque = deque()
         for held in held_frames:
             try:

@@ -133,7 +133,7 @@ async def check_voice(
 def recording_in_progress(settings: Any) -> str | None:
     """Why the voice check must not run now — the meeting this deployment is recording, per the database — or None.
     A database that cannot be read is a reason too: the check could take a running recording's connection."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from tracker import recordings
     from tracker.db import Database
@@ -142,7 +142,7 @@ def recording_in_progress(settings: Any) -> str | None:
     db = Database(settings.storage.url)
     try:
         with db.session() as session:
-            group = session.exec(select(WorkingGroup).order_by(WorkingGroup.id)).first()
+            group = session.exec(select(WorkingGroup).order_by(col(WorkingGroup.id))).first()
             meeting = recordings.active(session, group) if group is not None else None
             if meeting is None:
                 return None

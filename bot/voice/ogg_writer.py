@@ -279,8 +279,8 @@ def read_opus_packets(path: Path) -> tuple[list[bytes], dict[str, str]]:
         position += 4
         for _ in range(count):
             (length,) = struct.unpack_from("<I", tags, position)
-            key, _, value = tags[position + 4 : position + 4 + length].decode().partition("=")
-            comments[key] = value
+            key, _, text = tags[position + 4 : position + 4 + length].decode().partition("=")
+            comments[key] = text
             position += 4 + length
         packets = packets[2:]
     return packets, comments

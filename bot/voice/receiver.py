@@ -75,7 +75,9 @@ class FrameSink(Protocol):
 class ConnectionInfo(Protocol):
     """What the receiver reads from discord.py's `VoiceConnectionState` (or a test's stand-in)."""
 
-    mode: str
+    @property
+    def mode(self) -> str: ...  # read-only here, so discord.py's Literal of mode names fits
+
     secret_key: Any  # list[int] from the voice gateway, or bytes
     dave_session: Any
     dave_protocol_version: int

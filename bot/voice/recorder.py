@@ -251,6 +251,8 @@ class MeetingRecorder:
                 self._watchdog.cancel()
             self._remove_listener()
             await self._disconnect()
+            if self.folder is None or self.writer is None:  # stopped while `start` was still opening the folder
+                raise self._not_started()
             await asyncio.to_thread(self.writer.close)
             ended = dt.datetime.now(dt.UTC)
             await asyncio.to_thread(self.folder.mark_stopped, reason, ended)
@@ -288,6 +290,8 @@ class MeetingRecorder:
 
     async def wait_stopped(self) -> RecordingResult:
         await self._stopped.wait()
+        if self._result is None:  # (`stop` sets it before `_stopped`)
+            raise RuntimeError(f"recorder for {self.meeting_id} stopped without a result")
         return self._result
 
     def opt_out(self, user_id: int, *, delete_existing: bool = True) -> None:
@@ -406,6 +410,8 @@ class MeetingRecorder:
             self._stop_task = asyncio.create_task(self.stop(reason), name=f"recorder-stop:{self.meeting_id}")
 
     async def _check_decryption(self, now: float) -> None:
+        if self.receiver is None:
+            raise self._not_started()
         dave_stats = self.receiver.dave.all_stats()
         failed_total = sum(s.failed for s in dave_stats.values())
         history = self._failure_history
@@ -427,6 +433,8 @@ class MeetingRecorder:
 
     def _unmuted_speakers(self) -> list[int]:
         """People reported speaking on this connection who are in the channel and not muted."""
+        if self.receiver is None:
+            raise self._not_started()
         heard = self.receiver.heard
         out = []
         for member in getattr(self.voice_channel, "members", []):
@@ -440,12 +448,16 @@ class MeetingRecorder:
 
     async def _check_receiving(self, now: float) -> None:
         expected = self._unmuted_speakers()
+        if self.receiver is None or self.folder is None or self.writer is None:
+            raise self._not_started()
         watchdog = self.receive_watchdog
         action = watchdog.check(now, self.receiver.last_audio, bool(expected))
         if action is None:
             return
         gap = watchdog.gaps[-1]
         if action == "resumed":
+            if gap.end is None:  # (the watchdog sets it when it says "resumed")
+                raise RuntimeError("a resumed receive gap without an end")
             await asyncio.to_thread(
                 self.folder.record_gap, self.writer.meeting_time(gap.start), self.writer.meeting_time(gap.end)
             )
@@ -459,6 +471,8 @@ class MeetingRecorder:
         await self._reconnect(f"no audio for {now - gap.start:.0f} s")
 
     async def _check_writer(self) -> None:
+        if self.writer is None:
+            raise self._not_started()
         errors = self.writer.errors
         if len(errors) > self._writer_errors_reported:
             self._writer_errors_reported = len(errors)
@@ -467,6 +481,8 @@ class MeetingRecorder:
             await self._post(message)
 
     async def _recheck_optouts(self) -> None:
+        if self.receiver is None:
+            raise self._not_started()
         for uid in list(self._optout_unknown):  # lookups that failed: not recorded until one succeeds
             try:
                 opted_out = await asyncio.to_thread(self.opted_out, uid)
@@ -492,6 +508,8 @@ class MeetingRecorder:
     def _user_seen(self, user_id: int) -> None:
         """Called by the receiver (on the event loop) when a user's SSRC becomes known, before any of their packets
         is decrypted: the place where the opt-out takes effect."""
+        if self.receiver is None:
+            raise self._not_started()
         if user_id not in self._checked_users:
             self._checked_users.add(user_id)
             try:
@@ -577,7 +595,7 @@ class MeetingRecorder:
     async def _abort_start(self, exc: BaseException) -> None:
         self._remove_listener()
         await self._disconnect()
-        if self.writer is not None:
+        if self.writer is not None and self.folder is not None:  # (the writer is made after the folder)
             await asyncio.to_thread(self.writer.close)
             await asyncio.to_thread(self.folder.mark_stopped, f"could not start: {type(exc).__name__}: {exc}")
             await self._post(f"⚠️ Recording could not start ({type(exc).__name__}: {exc}); nothing is being recorded.")
@@ -585,6 +603,9 @@ class MeetingRecorder:
         self.state = RecorderState.IDLE
 
     # -- helpers ------------------------------------------------------------------------------------------------
+
+    def _not_started(self) -> RuntimeError:
+        return RuntimeError(f"recorder for {self.meeting_id} has not started")
 
     def _elapsed(self) -> float:
         if self.folder is None:

@@ -99,6 +99,13 @@ class ExternalSender:
         return _vector(b"".join(messages))
 
 
+def _commit_and_welcome(result: davey.CommitWelcome | None) -> tuple[bytes, bytes]:
+    """The commit and Welcome of proposals that add someone (both are there when a session joins)."""
+    if result is None or result.welcome is None:
+        raise ValueError("the proposals made no commit with a Welcome")
+    return result.commit, result.welcome
+
+
 def form_group(sender: ExternalSender, channel_id: int, sessions: Sequence[davey.DaveSession]) -> None:
     """Make `sessions` one MLS group, as the voice gateway does when a DAVE call starts: each session learns the
     external sender and makes a key package; the first commits the proposals adding the others, who join from its
@@ -111,10 +118,10 @@ def form_group(sender: ExternalSender, channel_id: int, sessions: Sequence[davey
         packages.append(session.get_serialized_key_package())
     committer, *joiners = sessions
     proposals = sender.proposals(channel_id, committer.epoch or 0, packages[1:])
-    result = committer.process_proposals(davey.ProposalsOperationType.append, proposals)
-    committer.process_commit(result.commit)
+    commit, welcome = _commit_and_welcome(committer.process_proposals(davey.ProposalsOperationType.append, proposals))
+    committer.process_commit(commit)
     for joiner in joiners:
-        joiner.process_welcome(result.welcome)
+        joiner.process_welcome(welcome)
 
 
 def add_to_group(
@@ -126,10 +133,13 @@ def add_to_group(
     newcomer joins from the Welcome. Returns (proposals, commit, welcome) so that a test can deliver them to another
     session later (a receiver that learns of the change after the senders switched keys).
     """
+    epoch = members[0].epoch
+    if epoch is None:
+        raise ValueError("the members are in no group yet (form_group first)")
     newcomer.set_external_sender(sender.package())
-    proposals = sender.proposals(channel_id, members[0].epoch, [newcomer.get_serialized_key_package()])
+    proposals = sender.proposals(channel_id, epoch, [newcomer.get_serialized_key_package()])
     results = [m.process_proposals(davey.ProposalsOperationType.append, proposals) for m in members]
-    commit, welcome = results[0].commit, results[0].welcome
+    commit, welcome = _commit_and_welcome(results[0])
     for member in members:
         member.process_commit(commit)
     newcomer.process_welcome(welcome)
@@ -315,8 +325,9 @@ def play_call(
     next_send: dict[int, float | None] = {user: None for user in users}
     for send_time, user, frame in timeline:
         speaker = speakers[user]
-        if next_send[user] is not None and send_time > next_send[user] + 0.001:
-            speaker.skip(round((send_time - next_send[user]) * 48_000))
+        previous = next_send[user]
+        if previous is not None and send_time > previous + 0.001:
+            speaker.skip(round((send_time - previous) * 48_000))
         streams[user].append(TimedPacket(send_time, 0.0, user, speaker.packet(frame), frame))
         next_send[user] = send_time + 0.02
     delivered, _lost = network(streams.values(), seed=seed, loss=loss, jitter=0.008)

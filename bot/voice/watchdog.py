@@ -61,7 +61,7 @@ class ReceiveWatchdog:
         candidates = [t for t in (last_audio, self._connected_at) if t is not None]
         if not candidates or now - max(candidates) < self.stall_after:
             return None
-        start = last_audio if last_audio is not None else self._connected_at
+        start = candidates[0]  # last_audio, or when there is none the connection time
         self.open = ReceiveGap(start, reconnects=1)
         self.gaps.append(self.open)
         self._last_action = now

@@ -62,7 +62,7 @@ class TrackStats:
     silence_filled: int = 0  # samples of silence inserted for gaps
     utterances: int = 0
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         return {
             "frames": self.frames,
             "speech_frames": self.speech_frames,
@@ -122,7 +122,7 @@ class RecordingWriter:
         self,
         folder: RecordingFolder,
         *,
-        speaker_name: Callable[[int], str] = str,
+        speaker_name: Callable[[int], str | None] = str,  # None or "": the user id stands in
         clock: Callable[[], float] = time.monotonic,
         meeting_time_at_start: float | None = None,
         flush_interval: float = 1.0,
@@ -449,8 +449,8 @@ class RecordingWriter:
             self._close_utterance(track)
 
     def _close_utterance(self, track: _Track) -> None:
-        utterance, track.utterance = track.utterance, None
-        if utterance is None or self.on_utterance is None or not utterance.keep:
+        utterance, track.utterance, on_utterance = track.utterance, None, self.on_utterance
+        if utterance is None or on_utterance is None or not utterance.keep:
             return
         track.stats.utterances += 1
         if self._executor is None:
@@ -458,14 +458,22 @@ class RecordingWriter:
         packets = utterance.packets[: utterance.keep]
         file = track.writer.path if track.writer else Path()
         future = self._executor.submit(
-            self._hand_off, track.user_id, track.speaker, file, utterance.start / SAMPLE_RATE, packets
+            self._hand_off, on_utterance, track.user_id, track.speaker, file, utterance.start / SAMPLE_RATE, packets
         )
         self._handoffs = [f for f in self._handoffs if not f.done()] + [future]
 
-    def _hand_off(self, user_id: int, speaker: str, file: Path, start: float, packets: list[bytes]) -> None:
+    def _hand_off(
+        self,
+        on_utterance: UtteranceCallback,
+        user_id: int,
+        speaker: str,
+        file: Path,
+        start: float,
+        packets: list[bytes],
+    ) -> None:
         samples = decode_mono(packets, 16_000)
         try:
-            self.on_utterance(user_id, speaker, file, start, samples)
+            on_utterance(user_id, speaker, file, start, samples)
         except Exception:
             log.exception("on_utterance failed for %s at %.2f s", speaker, start)
 
