@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tracker import chat, followthrough, optout
 from tracker.config import Settings
@@ -28,6 +28,7 @@ from tracker.models import (
     ReviewState,
     TranscriptSegment,
     WorkingGroup,
+    saved_id,
     utcnow,
 )
 from tracker.recording_files import LIVE_TRANSCRIPT, MINUTES_CACHE
@@ -49,11 +50,18 @@ def _hints(settings: Settings, meeting: Meeting, session: Session, speakers: lis
     # The live transcriber got the same title and agenda (bot/exts/recording.py): its read-ahead answers then match.
     return Hints(
         title=meeting.title,
-        agenda=agenda_topics(session, meeting.id),
+        agenda=agenda_topics(session, saved_id(meeting)),
         speakers=speakers,
         group_name=settings.group.name,
         glossary=list(settings.group.glossary),
     )
+
+
+def _meeting(session: Session, meeting_id: int) -> Meeting:
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise PipelineError(f"meeting {meeting_id} does not exist")
+    return meeting
 
 
 def _set_state(session: Session, meeting: Meeting, state: MeetingState, reason: str | None = None) -> None:
@@ -66,7 +74,7 @@ def _set_state(session: Session, meeting: Meeting, state: MeetingState, reason: 
 def mark_recorded(db: Database, meeting_id: int, recording_dir: Path, ended_at: dt.datetime | None = None) -> None:
     """recording → recorded (also for a recording made elsewhere and handed to `wgbot process --publish`)."""
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         meeting.recording_dir = str(recording_dir)
         meeting.ended_at = meeting.ended_at or ended_at or utcnow()
         if meeting.state in (MeetingState.scheduled, MeetingState.recording):
@@ -85,7 +93,7 @@ def resume_state(session: Session, meeting: Meeting) -> MeetingState:
 def retry(db: Database, meeting_id: int) -> MeetingState:
     """Put a failed meeting back in its last finished state, so `run` continues from there."""
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         if meeting.state == MeetingState.failed:
             _set_state(session, meeting, resume_state(session, meeting))
         return meeting.state
@@ -102,7 +110,7 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
     from transcripts.types import Transcript
 
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         folder = Path(meeting.recording_dir or "")
         recording = read_recording(folder)
         hints = _hints(settings, meeting, session, [t.speaker for t in recording.tracks])
@@ -131,7 +139,7 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
         )
         transcript, _ = optout.scrub_transcript(transcript, opted_out)  # their tracks are deleted; to be sure
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         if meeting.state != MeetingState.recorded:
             return 0  # another worker got here first
         save_transcript(session, meeting, transcript)
@@ -147,7 +155,7 @@ def load_transcript(session: Session, meeting_id: int):
     rows = session.exec(
         select(TranscriptSegment)
         .where(TranscriptSegment.meeting_id == meeting_id)
-        .order_by(TranscriptSegment.start, TranscriptSegment.id)
+        .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
     ).all()
     return Transcript(
         segments=[Segment(r.speaker, r.start, r.end, r.text, r.track) for r in rows],
@@ -165,7 +173,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
     from transcripts.types import Minutes
 
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         opted_out = optout.load(meeting.recording_dir) if meeting.recording_dir else []
         if opted_out:  # someone opted out after their lines were stored: they go before the minutes are written
             for row in session.exec(select(TranscriptSegment).where(TranscriptSegment.meeting_id == meeting_id)):
@@ -206,7 +214,7 @@ def summarize_step(db: Database, settings: Settings, meeting_id: int, progress: 
     # What the recorder could not hear (its receive watchdog's gaps) is said in the minutes, not left as silence.
     minutes.notes = [*minutes.notes, *(f"Recording: {note}." for note in _gap_notes(folder))]
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         if meeting.state != MeetingState.transcribed:
             return 0
         # Open items of earlier meetings reported done in this one: listed, marked done, their issues closed.
@@ -267,7 +275,7 @@ def _link_speakers(session: Session, meeting: Meeting) -> None:
         return
     speakers = {t.speaker: t.user_id for t in tracks if t.user_id}
     if speakers:
-        members.link_speakers(session, meeting.id, speakers)
+        members.link_speakers(session, saved_id(meeting), speakers)
 
 
 def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> MeetingState:
@@ -279,7 +287,7 @@ def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Pr
 
     with db.session() as session:
         review.expire_due(session, utcnow(), settings)
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         if meeting.review_state == ReviewState.pending:
             log.info("meeting %s: waiting for the organizers' review (until %s)", meeting_id, meeting.review_deadline)
             return meeting.state
@@ -291,7 +299,7 @@ def publish_step(db: Database, settings: Settings, meeting_id: int, progress: Pr
     except PublisherBusy:
         log.info("meeting %s: another publisher is draining; it will publish this meeting", meeting_id)
     with db.session() as session:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = _meeting(session, meeting_id)
         rows = session.exec(select(Publication).where(Publication.meeting_id == meeting_id)).all()
         nothing_to_publish = not any(owned(row) for row in rows)  # the agenda/reminder records are not ours
         if meeting.state == MeetingState.summarized and nothing_to_publish:
@@ -330,10 +338,10 @@ def run(
             reason = f"{step.__name__.removesuffix('_step')} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
             log.exception("meeting %s: %s", meeting_id, reason)
             with db.session() as session:
-                _set_state(session, session.get(Meeting, meeting_id), MeetingState.failed, reason)
+                _set_state(session, _meeting(session, meeting_id), MeetingState.failed, reason)
             raise PipelineError(reason) from exc
         with db.session() as session:
-            if session.get(Meeting, meeting_id).state == state:
+            if _meeting(session, meeting_id).state == state:
                 return state  # the step could not finish now (e.g. publishing waits for a retry)
 
 
@@ -349,14 +357,14 @@ def load_minutes(session: Session, meeting_id: int):
     actions = session.exec(
         select(ActionItem)
         .where(ActionItem.meeting_id == meeting_id, ActionItem.status != ItemStatus.dropped)
-        .order_by(ActionItem.id)
+        .order_by(col(ActionItem.id))
     )
     wishes = session.exec(
         select(WishlistEntry)
         .where(WishlistEntry.meeting_id == meeting_id, WishlistEntry.status != ItemStatus.dropped)
-        .order_by(WishlistEntry.id)
+        .order_by(col(WishlistEntry.id))
     )
-    links = session.exec(select(Link.url).where(Link.meeting_id == meeting_id).order_by(Link.id))
+    links = session.exec(select(Link.url).where(Link.meeting_id == meeting_id).order_by(col(Link.id)))
     return Minutes(
         summary=record.summary,
         long_summary=record.long_summary,
@@ -393,7 +401,10 @@ def meeting_for_recording(
         if meeting is None:
             start = dt.datetime.combine(day, group.start_time, tzinfo=dt.UTC)
             meeting = Meeting(
-                group_id=group.id, scheduled_start=start, duration_minutes=group.duration_minutes, title=group.title
+                group_id=saved_id(group),
+                scheduled_start=start,
+                duration_minutes=group.duration_minutes,
+                title=group.title,
             )
             session.add(meeting)
             session.flush()
@@ -402,8 +413,8 @@ def meeting_for_recording(
         known = set(session.exec(select(AgendaItem.topic).where(AgendaItem.meeting_id == meeting.id)).all())
         for topic in agenda:
             if topic not in known:
-                session.add(AgendaItem(meeting_id=meeting.id, topic=topic))
+                session.add(AgendaItem(meeting_id=saved_id(meeting), topic=topic))
         session.add(meeting)
-        meeting_id = meeting.id
+        meeting_id = saved_id(meeting)
     mark_recorded(db, meeting_id, folder)
     return meeting_id
