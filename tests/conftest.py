@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,24 @@ def _isolated_settings(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("WGBOT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     # Every test starts with the model folder the set-up used, whatever settings an earlier test loaded.
     runtime.configure(model_dir=os.environ.get("WGBOT_MODEL_DIR") or None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging() -> Iterator[None]:
+    """A command run in a test configures logging (root level, handlers, quiet libraries); the next test starts
+    with logging as it was, so what it captures does not depend on the order the tests ran in."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    loggers = {
+        name: logger.level
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    for name, saved in loggers.items():
+        logging.getLogger(name).setLevel(saved)
 
 
 def _postgres_admin() -> Database | None:
