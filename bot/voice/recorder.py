@@ -246,12 +246,14 @@ class MeetingRecorder:
                 return self._result
             if self.state is RecorderState.IDLE:
                 raise RuntimeError(f"recorder for {self.meeting_id} was never started")
+            if self.state is RecorderState.STARTING:  # refused, and nothing changed: `start` finishes or aborts
+                raise RuntimeError(f"recorder for {self.meeting_id} is still starting; stop it once it records")
             self.state = RecorderState.STOPPING
             if self._watchdog is not None and self._watchdog is not asyncio.current_task():
                 self._watchdog.cancel()
             self._remove_listener()
             await self._disconnect()
-            if self.folder is None or self.writer is None:  # stopped while `start` was still opening the folder
+            if self.folder is None or self.writer is None:
                 raise self._not_started()
             await asyncio.to_thread(self.writer.close)
             ended = dt.datetime.now(dt.UTC)

@@ -172,6 +172,33 @@ async def test_start_record_and_stop(discord_world, tmp_path):
         assert abs(len(audio) / 48_000 - len(frames) * 0.02) < 0.05
 
 
+async def test_a_stop_while_starting_is_refused_and_the_recording_goes_on(discord_world, tmp_path, monkeypatch):
+    import threading
+
+    from bot.voice import recorder as recorder_module
+
+    opening, release = threading.Event(), threading.Event()
+    real_open = recorder_module.RecordingFolder.open
+
+    def slow_open(*args, **kwargs):  # the folder is being opened (a slow disk) while someone stops
+        opening.set()
+        release.wait(10)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(recorder_module.RecordingFolder, "open", slow_open)
+    recorder = _recorder(discord_world, tmp_path / "rec")
+    starting = asyncio.create_task(recorder.start())
+    await asyncio.to_thread(opening.wait, 10)
+    with pytest.raises(RuntimeError, match="still starting"):
+        await recorder.stop("too early")
+    assert recorder.state is RecorderState.STARTING
+    release.set()
+    await starting
+    assert recorder.state is RecorderState.RECORDING
+    result = await recorder.stop("stopped")
+    assert result.stop_reason == "stopped" and recorder.state is RecorderState.STOPPED
+
+
 async def test_leaves_when_the_channel_stays_empty(discord_world, tmp_path):
     world = discord_world
     world.members[:] = [world.me]
