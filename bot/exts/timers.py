@@ -36,7 +36,9 @@ class Timers(commands.Cog):
         self.fired: list[tuple[str, str]] = []  # (kind, meeting key) of the timers fired, in order (status, tests)
         self.busy = False  # claiming or firing (tests wait for it to be over)
         self._changed = asyncio.Event()
-        self._planning = asyncio.Lock()
+        # One change to the timer rows at a time: a plan and a claim made side by side (each in its own thread and
+        # transaction) could leave a moved timer marked fired at its new time, or delete the same row twice.
+        self._rows = asyncio.Lock()
         self._loop: asyncio.Task | None = None
 
     def kinds(self) -> tuple[str, ...]:
@@ -59,7 +61,7 @@ class Timers(commands.Cog):
             await asyncio.gather(self._loop, return_exceptions=True)
 
     async def replan(self) -> list[timers.PlannedTimer]:
-        async with self._planning:
+        async with self._rows:
             planned = await self.bot.group_call(timers.replan, self.bot.settings.schedule, schedule.now(), self.kinds())
         self.wake()
         return planned
@@ -83,7 +85,9 @@ class Timers(commands.Cog):
                 if schedule.now() >= next_refresh:
                     next_refresh = schedule.now() + REFRESH_EVERY
                     self.bot.dispatch("schedule_changed")
-                for timer in await self.bot.db_call(timers.claim_due, schedule.now()):
+                async with self._rows:
+                    due = await self.bot.db_call(timers.claim_due, schedule.now())
+                for timer in due:
                     await self._fire(timer)
                 upcoming = await self.bot.db_call(timers.next_run_at)
                 soonest = min(next_refresh, upcoming) if upcoming is not None else next_refresh
