@@ -13,6 +13,7 @@ from transcripts.minutes.lines import transcript_lines
 from transcripts.minutes.summary import (
     Section,
     evidence_of,
+    in_the_tense_said,
     long_summary_markdown,
     short_summary_markdown,
     supported_points,
@@ -84,3 +85,33 @@ def test_the_short_summary_is_topic_headings_with_points_and_decisions_within_it
     assert len(short) <= 1500
     assert all(f"**Topic {i}**" in short for i in range(12))  # every topic keeps its heading
     assert "### Deployment guide (0:00–1:00)\n\n- Pat updated the guide" in long_summary_markdown(sections)
+
+
+PROMISES = [
+    ("Alice", "Jeshli, could you share the slides from your GPT2 demo?"),
+    ("Jeshli", "Sure, I will share the slides tomorrow."),
+    ("Pat", "I updated the deployment guide, it now covers Docker."),
+    ("Bob", "I'll write the hackathon challenge description by Friday."),
+    ("Carol", "I sent the invite to the board already."),
+]
+
+
+def test_a_promise_the_model_wrote_as_done_is_put_back_into_the_future():
+    part = transcript_lines(transcript_of(PROMISES))
+    assert in_the_tense_said("Jeshli shared the slides from the GPT2 demo", part) == (
+        "Jeshli will share the slides from the GPT2 demo"
+    )
+    assert in_the_tense_said("Jeshli has shared the slides", part) == "Jeshli will share the slides"
+    assert in_the_tense_said("Bob wrote the hackathon challenge description", part) == (
+        "Bob will write the hackathon challenge description"
+    )
+    assert in_the_tense_said("The slides were shared by Jeshli", part) is None  # not a form safe to rewrite
+    # said in the past, or an act of the meeting itself: as it is
+    assert in_the_tense_said("Pat updated the deployment guide", part) == "Pat updated the deployment guide"
+    assert in_the_tense_said("Carol sent the invite to the board", part) == "Carol sent the invite to the board"
+    assert in_the_tense_said("Alice asked Jeshli to share the slides", part) == (
+        "Alice asked Jeshli to share the slides"
+    )
+    assert supported_points(
+        ["Jeshli shared the slides from the GPT2 demo", "The slides were shared by Jeshli"], part
+    ) == ["Jeshli will share the slides from the GPT2 demo"]

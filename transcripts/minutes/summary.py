@@ -2,7 +2,9 @@
 
 The model proposes each part's topics with two to four short points (who presented or reported what, what was
 concluded); code keeps only the points whose content words are found in the lines of that part (`unsupported`), so
-no filler nobody said ("improving the efficiency and effectiveness of AI systems") reaches the minutes. From those:
+no filler nobody said ("improving the efficiency and effectiveness of AI systems") reaches the minutes, and puts a
+promise the model wrote as done back into the future ("Bob shared the slides" for "I'll share the slides":
+`in_the_tense_said`). From those:
 - the short summary (forum, Discord): each topic as a bold heading with its first points, the decisions taken under
   it added as a point, within `SHORT_SUMMARY_LIMIT` characters (every topic keeps at least its heading);
 - the long summary (archive): each topic as a "### title (time)" section with all its points and decisions.
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from transcripts import clock as meeting_clock
+from transcripts.minutes import cues
 from transcripts.minutes.lines import Line
 from transcripts.minutes.words import content_words, similar_word, similarity, stem, words
 
@@ -167,10 +170,101 @@ def supported_points(points: list[str], lines: list[Line], cut_at: int | None = 
             point = _DANGLING_END.sub("", point.rsplit(" ", 1)[0]) + "…"
         if len(content_words(point)) < MIN_POINT_WORDS or unsupported(point, evidence):
             continue  # "Carol: Yeah, yeah." says nothing; a word nobody said is made up
-        if any(similarity(point, k) >= 0.8 for k in kept):
+        said = in_the_tense_said(point, lines)
+        if said is None or any(similarity(said, k) >= 0.8 for k in kept):
             continue
-        kept.append(point[:1].upper() + point[1:])
+        kept.append(said[:1].upper() + said[1:])
     return kept[:MAX_POINTS]
+
+
+_IRREGULAR_PAST = {
+    "wrote": "write",
+    "sent": "send",
+    "made": "make",
+    "built": "build",
+    "did": "do",
+    "gave": "give",
+    "took": "take",
+    "ran": "run",
+    "found": "find",
+    "got": "get",
+    "bought": "buy",
+    "told": "tell",
+    "brought": "bring",
+    "began": "begin",
+    "held": "hold",
+    "spoke": "speak",
+    "met": "meet",
+    "paid": "pay",
+    "drew": "draw",
+    "chose": "choose",
+}
+# Verbs of the meeting itself ("Pat proposed ...", "the group agreed ..."): past by nature, whatever was promised.
+_MEETING_ACTS = frozenset(
+    stem(w)
+    for w in [
+        "said",
+        "agreed",
+        "decided",
+        "discussed",
+        "presented",
+        "reported",
+        "mentioned",
+        "explained",
+        "noted",
+        "raised",
+        "concluded",
+        "suggested",
+        "proposed",
+        "talked",
+        "asked",
+        "answered",
+        "offered",
+        "volunteered",
+        "promised",
+        "committed",
+        "wanted",
+        "wished",
+    ]
+)
+# "<Name> [and <Name>] [has|have] <verb in the past> ...": the form a promise rewritten as done takes.
+_PAST_CLAIM = re.compile(
+    r"^(?P<subject>[A-Z][\w'-]*(?: (?:and|&) [A-Z][\w'-]*)?) (?:ha(?:s|ve) )?(?P<verb>[a-z]+ed|"
+    + "|".join(_IRREGULAR_PAST)
+    + r")\b(?P<rest>.*)$"
+)
+
+
+def _base_stem(word: str) -> str:
+    return stem(_IRREGULAR_PAST.get(word, word))
+
+
+def in_the_tense_said(point: str, lines: list[Line]) -> str | None:
+    """`point` as the lines say it: a task the lines only promise ("I'll share the slides", "Bob, can you share
+    ...?") but that the point reports as done ("Bob shared the slides") is put back into the future ("Bob will share
+    the slides"); None when it is not in the simple form that can be rewritten. A verb said in the past anywhere in
+    the lines ("I shared them yesterday"), or not said at all, leaves the point as it is."""
+    for verb in {w for w in words(point) if w.endswith("ed") or w in _IRREGULAR_PAST}:
+        verb_stem = _base_stem(verb)
+        if verb_stem in _MEETING_ACTS:
+            continue
+        promised: list[str] = []  # the verb's present forms in lines that take a task on
+        for line in lines:
+            said = [w for w in words(line.text) if _base_stem(w) == verb_stem]
+            if not said:
+                continue
+            past = any(w.endswith("ed") or w in _IRREGULAR_PAST for w in said) or bool(cues.DONE.search(line.text))
+            if past or not (cues.COMMITMENT.search(line.text) or cues.FIRST_PERSON.search(line.text)):
+                promised = []
+                break
+            promised.extend(said)
+        if not promised:
+            continue
+        claim = _PAST_CLAIM.match(point)
+        if claim is None or claim["verb"] != verb:
+            return None  # a promise stated as done, in a form not safe to rewrite
+        point = f"{claim['subject']} will {promised[0]}{claim['rest']}"
+    return point
 
 
 def trim_to(text: str, limit: int) -> str:
