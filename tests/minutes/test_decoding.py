@@ -39,6 +39,12 @@ def plain():
     return load_llm(SMALL, draft_tokens=0)
 
 
+def names(answer: People | None) -> list[str] | None:
+    """The names as written: whether a name starts with a space is a near-tie that CPUs' kernels break differently
+    (the rounding of a batched matrix product), so it is not part of what these tests assert."""
+    return None if answer is None else [name.strip() for name in answer.people]
+
+
 def _answer(llm, user=COPY, max_tokens=120):
     return llm.ask(system=SYSTEM, user=user, answer_model=People, max_tokens=max_tokens, purpose="people")
 
@@ -55,10 +61,9 @@ def test_the_lookup_proposes_what_followed_the_latest_occurrence():
 
 def test_speculation_keeps_the_greedy_answer(small, plain):
     fast, slow = _answer(small), _answer(plain)
-    assert fast is not None and fast.people == NAMES
     # One token at a time gives the same answer, up to where two choices are closer than the rounding of a batched
     # matrix product (here: whether a name starts with a space).
-    assert [name.strip() for name in slow.people] == NAMES
+    assert names(fast) == names(slow) == NAMES
     spec, one_by_one = small.stats[-1], plain.stats[-1]
     assert one_by_one.drafted_tokens == 0
     assert 0 < spec.accepted_tokens <= spec.drafted_tokens
@@ -128,8 +133,9 @@ def test_answers_side_by_side_share_the_prompt_start_and_match_one_by_one(small)
     first = len(small.stats)
     small.ask_all(_flows(QUESTIONS, together))
     stats = small.stats[first:]
-    assert together[QUESTIONS[2]].people == NAMES
-    assert together == one_by_one  # a clear answer does not depend on what else is in the batch
+    assert names(together[QUESTIONS[2]]) == NAMES
+    # a clear answer does not depend on what else is in the batch
+    assert {q: names(a) for q, a in together.items()} == {q: names(a) for q, a in one_by_one.items()}
     # The common start (system prompt and the list of people) was computed once, for the first question.
     common = stats[0].prompt_tokens - 20
     assert sum(s.evaluated_tokens for s in stats) < sum(s.prompt_tokens for s in stats) - 2 * common + 10

@@ -267,25 +267,33 @@ def test_recorded_audio_transcribes_to_the_script(capture):
 
     from transcripts.model_files import whisper_model_dir
 
-    model = WhisperModel(whisper_model_dir("tiny.en"), device="cpu", compute_type="int8", cpu_threads=2)
+    model = WhisperModel(whisper_model_dir("base"), device="cpu", compute_type="int8", cpu_threads=2)
 
-    def wer(audio_16k: np.ndarray, script: str) -> tuple[float, str]:
-        segments, _info = model.transcribe(
-            audio_16k, beam_size=1, language="en", vad_filter=False, condition_on_previous_text=False
-        )
-        heard = words(" ".join(s.text for s in segments))
+    def wer(pieces: list[np.ndarray], script: str) -> tuple[float, str]:
+        texts = []
+        for audio_16k in pieces:
+            segments, _info = model.transcribe(
+                audio_16k, beam_size=5, language="en", vad_filter=False, condition_on_previous_text=False
+            )
+            texts.extend(s.text for s in segments)
+        heard = words(" ".join(texts))
         return jiwer.wer(words(script), heard), heard
 
+    # Each line is read alone, where the meeting clock says it was spoken: a long silence before a line makes a
+    # greedy tiny Whisper skip speech on some CPUs' kernels and not on others, which is not what is tested here.
     for user, (path, offset) in _tracks(capture).items():
-        lines = [text for _start, u, text in SCRIPT if u == user]
-        source = np.concatenate(
-            [np.concatenate([encode_line(t, VOICES[user]).pcm, np.zeros(48_000, np.float32)]) for t in lines]
-        )[::3]  # 48 -> 16 kHz (espeak has nothing above 8 kHz worth keeping)
-        baseline, _ = wer(source, " ".join(lines))
+        lines = [(start, text) for start, u, text in SCRIPT if u == user]
+        spoken = [encode_line(text, VOICES[user]).pcm[::3] for _start, text in lines]  # 48 -> 16 kHz
+        script = " ".join(text for _start, text in lines)
+        baseline, _ = wer([np.concatenate([pcm, np.zeros(16_000, np.float32)]) for pcm in spoken], script)
         # The track where it lies on the meeting clock (silence up to its offset), as the transcription reads it:
         # the file itself starts at the first sample after the codec's pre-skip, 6.5 ms into the first frame.
         placed = np.concatenate([np.zeros(round(offset * 16_000), np.float32), decode_file(path, 16_000)])
-        recorded, heard = wer(placed, " ".join(lines))
+        cuts = [
+            placed[round((start - 0.3) * 16_000) : round(start * 16_000) + len(pcm) + 16_000]
+            for (start, _text), pcm in zip(lines, spoken)
+        ]
+        recorded, heard = wer(cuts, script)
         assert recorded <= min(0.25, baseline + 0.10), (
             f"{NAMES[user]}: WER {recorded:.2f} (source {baseline:.2f}): {heard!r}"
         )
