@@ -28,11 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ENGINES = {"fw": "faster-whisper", "oa": "openai-whisper"}
 DEFAULT_CONFIGS = "fw:base:int8,fw:base:float32,oa:base:float32,oa:base:int8,fw:tiny.en:int8"
-BASELINE = ("openai-whisper", "base", "float32")
+BASELINE = ("openai-whisper", "base", "float32", 5)
+DEFAULT_BEAM = 5  # what wgbot decodes with
 GLOSSARY = ["SIMD", "HNSW", "GitHub", "Python"]
 
 
-def child(folder: Path, engine: str, model: str, compute_type: str, threads: int) -> dict:
+def child(folder: Path, engine: str, model: str, compute_type: str, threads: int, beam_size: int) -> dict:
     """One configuration, in this (fresh) process: load, warm up, transcribe the meeting, measure."""
     from transcripts.audio import read_audio
     from transcripts.engines import DecodeOptions, load_engine
@@ -51,7 +52,7 @@ def child(folder: Path, engine: str, model: str, compute_type: str, threads: int
 
     started = time.perf_counter()
     cpu_started = time.process_time()
-    transcript = transcribe_recording(folder, hints=Hints(glossary=GLOSSARY), engine=loaded)
+    transcript = transcribe_recording(folder, hints=Hints(glossary=GLOSSARY), engine=loaded, beam_size=beam_size)
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     hypothesis = " ".join(s.text for s in transcript.segments)
@@ -59,6 +60,7 @@ def child(folder: Path, engine: str, model: str, compute_type: str, threads: int
         "engine": engine,
         "model": model,
         "compute_type": compute_type,
+        "beam": beam_size,
         "load_s": load_seconds,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -113,7 +115,8 @@ def main() -> int:
     parser.add_argument(
         "--configs",
         default=DEFAULT_CONFIGS,
-        help="comma-separated engine:model:compute_type, engine fw (faster-whisper) or oa (openai-whisper)",
+        help="comma-separated engine:model:compute_type[:bN], engine fw (faster-whisper) or oa (openai-whisper), "
+        f"bN a beam size (default b{DEFAULT_BEAM})",
     )
     parser.add_argument(
         "--noise-floor",
@@ -126,8 +129,9 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.child:
-        engine, model, compute_type = args.child.split(":")
-        print(json.dumps(child(args.folder, ENGINES[engine], model, compute_type, args.threads)))
+        engine, model, compute_type, *beam = args.child.split(":")
+        beam_size = int(beam[0].removeprefix("b")) if beam else DEFAULT_BEAM
+        print(json.dumps(child(args.folder, ENGINES[engine], model, compute_type, args.threads, beam_size)))
         return 0
 
     tmp = None
@@ -158,9 +162,9 @@ def main() -> int:
         results.append(result)
         print(f"  {config}: {result['wall_s']:.1f} s (load avg {loadavg()})", flush=True)
 
-    baseline = next((r for r in results if (r["engine"], r["model"], r["compute_type"]) == BASELINE), None)
+    baseline = next((r for r in results if (r["engine"], r["model"], r["compute_type"], r["beam"]) == BASELINE), None)
     header = (
-        f"{'engine':<15} {'model':<8} {'compute':<8} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
+        f"{'engine':<15} {'model':<8} {'compute':<8} {'beam':>4} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
         f"{'x oa-fp32':>9} {'peak RSS':>9} {'WER %':>6}"
     )
     print()
@@ -169,12 +173,16 @@ def main() -> int:
     for r in results:
         ratio = f"{baseline['wall_s'] / r['wall_s']:.1f}x" if baseline else "n/a"
         print(
-            f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
+            f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['beam']:>4} {r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
             f"{r['cpu_s']:>7.1f} "
             f"{r['rtf']:>7.3f} {ratio:>9} {r['peak_rss_mb']:>6.0f} MB {100 * r['wer']:>6.2f}"
         )
     print(f"\nload average after: {loadavg()}")
-    fw = {r["compute_type"]: r for r in results if r["engine"] == "faster-whisper" and r["model"] == "base"}
+    fw = {
+        r["compute_type"]: r
+        for r in results
+        if r["engine"] == "faster-whisper" and r["model"] == "base" and r["beam"] == DEFAULT_BEAM
+    }
     if "int8" in fw:
         checks = [
             f"base int8 RTF {fw['int8']['rtf']:.3f} (target <= 0.08)",

@@ -34,17 +34,22 @@ def meeting():
     return long_meeting(6000, items_every=450)
 
 
-GENERATED: dict[str, int] = {}  # tokens the model wrote for the minutes without reading ahead
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory):
+    """The file where the minutes keep their model's answers."""
+    return tmp_path_factory.mktemp("answers") / "minutes.cache.jsonl"
 
 
 @pytest.fixture(scope="module")
-def minutes(llm, meeting):
-    before = len(llm.stats)
-    result = make_minutes(
-        meeting.transcript, meeting_date=MEETING_DATE, hints=Hints(title="Long meeting"), llm=llm, options=OPTIONS
+def minutes(llm, meeting, answers):
+    return make_minutes(
+        meeting.transcript,
+        meeting_date=MEETING_DATE,
+        hints=Hints(title="Long meeting"),
+        llm=llm,
+        options=OPTIONS,
+        cache=AnswerCache(answers),
     )
-    GENERATED["fresh"] = sum(s.completion_tokens for s in llm.stats[before:])
-    return result
 
 
 def test_the_transcript_is_far_longer_than_the_context(llm, meeting):
@@ -88,20 +93,24 @@ def test_nothing_ungrounded_survives(meeting, minutes):
     assert all(w.at in planted_lines for w in minutes.wishes)
 
 
-def test_parts_read_during_the_call_are_not_read_again_at_its_end(llm, meeting, minutes, tmp_path):
-    """`read_ahead` on what was said so far answers the finished parts; the minutes at the end take those answers."""
+def test_parts_read_during_the_call_are_the_parts_read_at_its_end(llm, meeting, minutes, answers):
+    """`read_ahead` on what was said so far asks of the finished parts what the minutes at the end ask of them:
+    each of its questions is found among the answers the minutes kept (`answers`), so none would be asked twice. (Checked this way round, the model is not run again: reading ahead with a cold cache costs as much as
+    the minutes themselves.) Minutes made from kept answers alone are the same minutes."""
     segments = meeting.transcript.segments
-    cache_file = tmp_path / "minutes.cache.jsonl"
-    cache = AnswerCache(cache_file)
+    cache = AnswerCache(answers)
     read = 0
-    for share in (0.35, 0.7):  # twice during the call: the second time the first parts are already answered
+    for share in (0.35, 0.7):  # twice during the call, as the live worker does
         so_far = Transcript([s for s in segments if s.end <= share * meeting.transcript.duration])
         before = len(llm.stats)
         read = read_ahead(
             so_far, meeting_date=MEETING_DATE, cache=cache, hints=Hints(title="Long meeting"), llm=llm, options=OPTIONS
         )
+        asked = llm.stats[before:]
+        # A line check may be new: which lines still need one depends on how the items found are grounded, and
+        # that can depend on what is said after the part (the answer to a request at its very end).
+        assert asked and not [s.purpose for s in asked if not s.cached and not s.purpose.startswith("line check")]
     assert read >= 2
-    assert any(s.cached for s in llm.stats[before:])  # the parts read the first time were not asked again
     parts = chunk_lines(transcript_lines(meeting.transcript), llm.count_tokens, OPTIONS.part_tokens)
     assert read < len(parts)  # the last parts were still going on
 
@@ -112,14 +121,12 @@ def test_parts_read_during_the_call_are_not_read_again_at_its_end(llm, meeting, 
         hints=Hints(title="Long meeting"),
         llm=llm,
         options=OPTIONS,
-        cache=AnswerCache(cache_file),
-    )  # as another process would read it
+        cache=AnswerCache(answers),
+    )  # as another process would read them
     calls = llm.stats[before:]
-    hits = [s for s in calls if s.cached]
-    assert len(hits) >= 3 * read  # actions, wishes, decisions and topics of every part read ahead (some may skip)
-    assert sum(s.completion_tokens for s in calls) < GENERATED["fresh"] * 0.6
-    # The same minutes as without reading ahead.
+    assert calls and all(s.cached for s in calls)
     assert [(a.owner, a.due, a.at) for a in again.action_items] == [
         (a.owner, a.due, a.at) for a in minutes.action_items
     ]
     assert [w.at for w in again.wishes] == [w.at for w in minutes.wishes]
+    assert again.long_summary == minutes.long_summary
