@@ -93,6 +93,7 @@ PROMISES = [
     ("Pat", "I updated the deployment guide, it now covers Docker."),
     ("Bob", "I'll write the hackathon challenge description by Friday."),
     ("Carol", "I sent the invite to the board already."),
+    ("Dave", "I need to speed up the indexer before the release."),
 ]
 
 
@@ -112,6 +113,8 @@ def test_a_promise_the_model_wrote_as_done_is_put_back_into_the_future():
     assert in_the_tense_said("Alice asked Jeshli to share the slides", part) == (
         "Alice asked Jeshli to share the slides"
     )
+    # "need" and "speed" end in "ed" but are no past tense
+    assert in_the_tense_said("The team need to speed up the indexer", part) == "The team need to speed up the indexer"
     assert supported_points(
         ["Jeshli shared the slides from the GPT2 demo", "The slides were shared by Jeshli"], part
     ) == ["Jeshli will share the slides from the GPT2 demo"]

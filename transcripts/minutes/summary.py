@@ -235,6 +235,16 @@ _PAST_CLAIM = re.compile(
 )
 
 
+# Words in "-ed" that are not a past tense.
+_NOT_PAST = frozenset(["hundred", "embed", "sacred", "naked", "wicked", "shred", "kindred"])
+
+
+def _is_past(word: str) -> bool:
+    if word in _IRREGULAR_PAST:
+        return True
+    return len(word) > 4 and word.endswith("ed") and not word.endswith("eed") and word not in _NOT_PAST
+
+
 def _base_stem(word: str) -> str:
     return stem(_IRREGULAR_PAST.get(word, word))
 
@@ -244,7 +254,7 @@ def in_the_tense_said(point: str, lines: list[Line]) -> str | None:
     ...?") but that the point reports as done ("Bob shared the slides") is put back into the future ("Bob will share
     the slides"); None when it is not in the simple form that can be rewritten. A verb said in the past anywhere in
     the lines ("I shared them yesterday"), or not said at all, leaves the point as it is."""
-    for verb in {w for w in words(point) if w.endswith("ed") or w in _IRREGULAR_PAST}:
+    for verb in dict.fromkeys(w for w in words(point) if _is_past(w)):
         verb_stem = _base_stem(verb)
         if verb_stem in _MEETING_ACTS:
             continue
@@ -253,7 +263,7 @@ def in_the_tense_said(point: str, lines: list[Line]) -> str | None:
             said = [w for w in words(line.text) if _base_stem(w) == verb_stem]
             if not said:
                 continue
-            past = any(w.endswith("ed") or w in _IRREGULAR_PAST for w in said) or bool(cues.DONE.search(line.text))
+            past = any(_is_past(w) for w in said) or bool(cues.DONE.search(line.text))
             if past or not (cues.COMMITMENT.search(line.text) or cues.FIRST_PERSON.search(line.text)):
                 promised = []
                 break
