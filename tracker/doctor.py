@@ -93,6 +93,29 @@ def check_llm(settings: Settings) -> str:
     return f"{settings.models.llm_model} loaded from {path}"
 
 
+FASTER_ON_AVX2 = "qwen2.5-coder-1.5b-q4_k_m"
+
+
+def check_cpu(settings: Settings, flags: set[str] | None = None) -> str:
+    """The vector units the models will run on, and what they mean for a meeting's wait: the minutes take several
+    times longer on a CPU with AVX2 only than with AVX-512 or AMX (README, "On an older CPU")."""
+    from transcripts import cpu
+
+    flags = cpu.cpu_flags() if flags is None else flags
+    if not flags:
+        return "CPU features unknown (no /proc/cpuinfo)"
+    if "avx2" not in flags:
+        raise RuntimeError("the CPU has no AVX2: wgbot's models need at least AVX2 (x86-64-v3)")
+    if "amx_int8" in flags:
+        return "AMX: llama.cpp runs the summary model on the matrix units"
+    if "avx512f" in flags:
+        return "AVX-512, no AMX"
+    advice = ""
+    if settings.models.llm_model != FASTER_ON_AVX2:
+        advice = f"; WGBOT_LLM_MODEL={FASTER_ON_AVX2} takes about a fifth less"
+    return "AVX2 only (no AVX-512, no AMX): the minutes of a long call take several minutes after it ends" + advice
+
+
 # ---- GitHub and the forum ------------------------------------------------------------------------------------
 
 
@@ -140,6 +163,7 @@ def local_checks(settings: Settings, *, models: bool = True) -> Iterator[Check]:
     """The database and, with `models`, the Whisper and summary models (loaded, as a meeting would load them)."""
     yield _guarded("database", lambda: check_database(settings))
     if models:
+        yield _guarded("cpu", lambda: check_cpu(settings))
         yield _guarded("whisper model", lambda: check_whisper(settings))
         yield _guarded("summary model", lambda: check_llm(settings))
 

@@ -14,6 +14,7 @@ from tests.fakes.discourse_server import FakeDiscourse
 from tests.fakes.github_server import FakeGithub
 from tracker.config import load_settings
 from tracker.db import Database
+from tracker.doctor import FASTER_ON_AVX2, check_cpu, local_checks
 
 TOPIC = 12
 SEND_MESSAGES = discordpy.Permissions(send_messages=True).value
@@ -69,6 +70,7 @@ async def test_a_healthy_deployment_passes_every_check(discord, github, forum, t
     results = await _lines(_settings(discord, github, forum, tmp_path), models=True)
     assert {name: status for name, (status, _) in results.items()} == {
         "database": "ok",
+        "cpu": "ok",
         "whisper model": "ok",
         "summary model": "ok",
         "discord token": "ok",
@@ -134,3 +136,19 @@ def test_secrets_never_appear_in_the_report(tmp_path):
     checks = list(run_checks(settings, models=False))
     github = next(c for c in checks if c.name == "github")
     assert github.status == "fail" and "ghp_secret_value_123456" not in github.line
+
+
+def test_the_cpu_check_says_what_the_vector_units_mean_for_the_wait():
+    settings = load_settings(models={"llm_model": "qwen2.5-coder-1.5b-q8_0"})
+    zen1 = {"sse4_2", "avx", "fma", "f16c", "avx2"}
+    assert check_cpu(settings, zen1).startswith("AVX2 only") and FASTER_ON_AVX2 in check_cpu(settings, zen1)
+    already = load_settings(models={"llm_model": FASTER_ON_AVX2})
+    assert FASTER_ON_AVX2 not in check_cpu(already, zen1)  # no advice to switch to what is configured
+    assert check_cpu(settings, zen1 | {"avx512f"}) == "AVX-512, no AMX"
+    assert check_cpu(settings, zen1 | {"avx512f", "amx_tile", "amx_int8"}).startswith("AMX")
+    with pytest.raises(RuntimeError, match="no AVX2"):
+        check_cpu(settings, {"sse4_2", "avx"})
+    assert "unknown" in check_cpu(settings, set())
+    # this machine's own CPU, as the doctor reports it: one line, never a failure on a supported CPU
+    line = next(c for c in local_checks(settings, models=True) if c.name == "cpu")  # before any model loads
+    assert line.status == "ok" and "\n" not in line.detail
