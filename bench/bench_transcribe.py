@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from transcripts.cpu import cpu_line
+
 ENGINES = {"fw": "faster-whisper", "oa": "openai-whisper"}
 DEFAULT_CONFIGS = "fw:base:int8,fw:base:float32,oa:base:float32,oa:base:int8,fw:tiny.en:int8"
 BASELINE = ("openai-whisper", "base", "float32", 5)
@@ -147,6 +149,7 @@ def main() -> int:
         f"spread over {args.speakers} tracks of {truth['duration'] / 60:.1f} min each); "
         f"noise floor: {args.noise_floor}; synthesized in {truth['synthesis_s']:.1f} s"
     )
+    print(cpu_line())
     print(f"threads: {args.threads}; load average before: {loadavg()}", flush=True)
 
     results = []
