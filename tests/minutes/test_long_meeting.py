@@ -40,8 +40,8 @@ def answers(tmp_path_factory):
     return tmp_path_factory.mktemp("answers") / "minutes.cache.jsonl"
 
 
-@pytest.fixture(scope="module")
-def minutes(llm, meeting, answers):
+def minutes_of(meeting, llm, answers):
+    """The minutes, keeping the model's answers in (and taking them from) the file `answers`, as a process would."""
     return make_minutes(
         meeting.transcript,
         meeting_date=MEETING_DATE,
@@ -50,6 +50,11 @@ def minutes(llm, meeting, answers):
         options=OPTIONS,
         cache=AnswerCache(answers),
     )
+
+
+@pytest.fixture(scope="module")
+def minutes(llm, meeting, answers):
+    return minutes_of(meeting, llm, answers)
 
 
 def test_the_transcript_is_far_longer_than_the_context(llm, meeting):
@@ -115,14 +120,7 @@ def test_parts_read_during_the_call_are_the_parts_read_at_its_end(llm, meeting, 
     assert read < len(parts)  # the last parts were still going on
 
     before = len(llm.stats)
-    again = make_minutes(
-        meeting.transcript,
-        meeting_date=MEETING_DATE,
-        hints=Hints(title="Long meeting"),
-        llm=llm,
-        options=OPTIONS,
-        cache=AnswerCache(answers),
-    )  # as another process would read them
+    again = minutes_of(meeting, llm, answers)
     calls = llm.stats[before:]
     assert calls and all(s.cached for s in calls)
     assert [(a.owner, a.due, a.at) for a in again.action_items] == [
