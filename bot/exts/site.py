@@ -34,6 +34,8 @@ class SitePublisher(commands.Cog):
     def __init__(self, bot: WgBot) -> None:
         self.bot = bot
         self.published: tuple | None = None  # the meetings the site in the repository shows
+        # One publish at a time: a second call while a commit is under way would commit the same site again.
+        self._publishing = asyncio.Lock()
 
     async def cog_load(self) -> None:
         if self.bot.settings.web.publish_site:
@@ -48,17 +50,18 @@ class SitePublisher(commands.Cog):
 
     async def publish_if_changed(self) -> bool:
         """Commit the site if the published meetings changed since the last commit; True if it was published."""
-        meetings = await self.bot.db_call(_published, self.bot.group_id)
-        if meetings == self.published:
-            return False
-        try:
-            done = await asyncio.to_thread(publish_site, self.bot.db, self.bot.settings)
-        except Exception as exc:  # tried again at the next check
-            log.warning("the site was not published: %s", exc)
-            return False
-        self.published = meetings
-        log.info("site: %s", f"commit {done.commit[:7]}" if done.commit else "already up to date")
-        return True
+        async with self._publishing:
+            meetings = await self.bot.db_call(_published, self.bot.group_id)
+            if meetings == self.published:
+                return False
+            try:
+                done = await asyncio.to_thread(publish_site, self.bot.db, self.bot.settings)
+            except Exception as exc:  # tried again at the next check
+                log.warning("the site was not published: %s", exc)
+                return False
+            self.published = meetings
+            log.info("site: %s", f"commit {done.commit[:7]}" if done.commit else "already up to date")
+            return True
 
 
 async def setup(bot: WgBot) -> None:
