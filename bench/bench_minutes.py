@@ -52,12 +52,15 @@ def peak_rss_mb() -> float:
 
 def worker(model_name: str, sizes: list[int]) -> None:
     """Runs in the child: load the model once, make minutes for each size, print one JSON line per size."""
+    from transcripts import runtime
     from transcripts.llm import load_llm
     from transcripts.minutes import make_minutes
     from transcripts.minutes.words import support
     from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
     from transcripts.types import Hints
 
+    if model_name.endswith(NO_AMX):  # what WGBOT_LLM_EXTRA_BUFFERS=off gives the application
+        runtime.configure(llm_extra_buffers="off")
     started = time.perf_counter()
     name = model_name.removesuffix(PLAIN).removesuffix(NO_AMX)
     llm = load_llm(name, draft_tokens=0, parallel=1) if model_name.endswith(PLAIN) else load_llm(name)
@@ -110,8 +113,7 @@ def ratio(walls: dict[int, float], row: dict) -> float:
 
 def run_child(model: str, sizes: list[int]) -> list[dict]:
     cmd = [sys.executable, __file__, "--worker", model, "--sizes", ",".join(map(str, sizes))]
-    env = dict(os.environ, WGBOT_LLM_EXTRA_BUFFERS="0") if model.endswith(NO_AMX) else None
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or len(rows) != len(sizes):
         tail = proc.stderr.strip().splitlines()[-5:]

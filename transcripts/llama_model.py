@@ -67,6 +67,17 @@ def _init_backend() -> None:
         raise LlamaLoadError("llama.cpp found no CPU backend for this machine (its libggml-cpu-* files are missing)")
 
 
+def _set_fields(params: ctypes.Structure, **values) -> None:
+    """Set fields of a llama.cpp parameter struct. Assigning a name the struct lacks would only add a Python
+    attribute that llama.cpp never sees (so it was when `use_mmap` became `load_mode`): refuse it."""
+    known = {field[0] for field in type(params)._fields_}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise LlamaLoadError(f"this llama-cpp-python has no {type(params).__name__} field {', '.join(unknown)}")
+    for name, value in values.items():
+        setattr(params, name, value)
+
+
 def _free(batch, ctx, model) -> None:
     lib = _lib()
     if batch is not None:
@@ -96,23 +107,27 @@ class LlamaModel:
         lib = _lib()
         _init_backend()
         model_params = lib.llama_model_default_params()
-        model_params.n_gpu_layers = 0
-        model_params.use_mmap = use_mmap
-        model_params.use_extra_bufts = extra_buffers
+        _set_fields(
+            model_params,
+            n_gpu_layers=0,
+            load_mode=lib.LLAMA_LOAD_MODE_MMAP if use_mmap else lib.LLAMA_LOAD_MODE_NONE,
+            use_extra_bufts=extra_buffers,
+        )
         self.model = lib.llama_model_load_from_file(str(path).encode("utf-8"), model_params)
         if not self.model:
             raise LlamaLoadError(f"llama.cpp could not load {path} (not a GGUF model, or a damaged file)")
         self.vocab = lib.llama_model_get_vocab(self.model)
         context_params = lib.llama_context_default_params()
-        context_params.n_ctx = n_ctx
-        context_params.n_batch = n_batch
-        context_params.n_ubatch = min(n_batch, n_ubatch)
-        context_params.n_threads = threads
-        context_params.n_threads_batch = threads
-        context_params.n_seq_max = n_seq_max
-        context_params.kv_unified = True  # sequences may share cells: a common prompt start is computed once
-        context_params.flash_attn_type = (
-            lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        _set_fields(
+            context_params,
+            n_ctx=n_ctx,
+            n_batch=n_batch,
+            n_ubatch=min(n_batch, n_ubatch),
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_seq_max=n_seq_max,
+            kv_unified=True,  # sequences may share cells: a common prompt start is computed once
+            flash_attn_type=lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED,
         )
         self.ctx = lib.llama_init_from_model(self.model, context_params)
         if not self.ctx:

@@ -5,6 +5,7 @@ calls (instead of a crash in the middle of a meeting)."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import llama_cpp
@@ -74,3 +75,28 @@ def test_the_ggml_functions_that_load_a_portable_builds_cpu_backend_exist():
     for name in ("ggml_backend_reg_count", "ggml_backend_load_all_from_path"):
         assert hasattr(lib, name), name
     assert llama_backend.ensure_cpu_backend() >= 1  # this build links its CPU backend in
+
+
+def _mapped(path: Path) -> bool:
+    return str(path.resolve()) in Path("/proc/self/maps").read_text()
+
+
+@pytest.mark.parametrize("use_mmap", [True, False])
+def test_the_model_file_is_mapped_only_when_asked(use_mmap, tmp_path):
+    """Without mmap the file is read into llama.cpp's buffers and not kept mapped: on an AMX CPU the weights are a
+    repacked copy, and a mapping would keep the original resident beside it (3.7 GB instead of 2.4 GB for Q8_0)."""
+    path = tmp_path / "model.gguf"  # a file no other test's model has mapped
+    shutil.copyfile(llm_model_path(TINY), path)
+    loaded = LlamaModel(path, n_ctx=256, n_batch=32, n_ubatch=32, threads=1, n_seq_max=1, use_mmap=use_mmap)
+    try:
+        assert _mapped(path) is use_mmap
+    finally:
+        loaded.close()
+
+
+def test_a_parameter_the_installed_llama_cpp_lacks_is_an_error_not_ignored():
+    from transcripts.llama_model import _set_fields
+
+    params = llama_cpp.llama_model_default_params()
+    with pytest.raises(LlamaLoadError, match="no llama_model_params field use_mmap"):
+        _set_fields(params, n_gpu_layers=0, use_mmap=False)
