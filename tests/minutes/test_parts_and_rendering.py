@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import re
 
+import pytest
+
 from tests.minutes.helpers import transcript_of
 from transcripts.minutes import prompts
 from transcripts.minutes.chunking import chunk_lines
@@ -179,7 +181,11 @@ def test_json_has_the_documented_shape():
     assert data["wishes"][0] == {"title": "Nightly benchmark dashboard", "details": "To notice regressions", "at": 47.8}
 
 
-def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_first_point():
+@pytest.mark.parametrize(
+    "copied",
+    ["<topic, at most 6 words>", "Main topics in order they came up", "Main topics"],  # the form, the question
+)
+def test_a_topic_title_copied_from_the_question_is_named_by_its_first_point(copied):
     from transcripts.minutes import prompts
     from transcripts.minutes.chunking import Chunk
     from transcripts.minutes.extract import _sections
@@ -194,11 +200,7 @@ def test_a_topic_title_copied_from_the_answer_form_is_named_by_its_first_point()
         )
     )
     answer = prompts.SectionAnswer(
-        topics=[
-            prompts.TopicSummary(
-                title="<topic, at most 6 words>", points=["Forum spam needs moderation", "Alice and Bob agreed"]
-            )
-        ]
+        topics=[prompts.TopicSummary(title=copied, points=["Forum spam needs moderation", "Alice and Bob agreed"])]
     )
     grounder = Grounder(lines, dt.date(2026, 11, 26), dt.date(2026, 12, 3))
     (section,) = _sections(answer, Chunk(1, lines, 40), grounder)

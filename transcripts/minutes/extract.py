@@ -328,13 +328,23 @@ def _unanswered(candidates: list[int], found: list[ActionItem], shown: list[Line
     return sorted(left[:CHECKS_PER_PART])
 
 
+# The words of the summary question itself: a topic title made of them only ("Main topics in order they came up")
+# repeats the question instead of naming a topic.
+_ASKED = frozenset(content_words(prompts.question(prompts.SECTIONS)))
+
+
+def _echoes_the_question(title: str) -> bool:
+    said = content_words(title)
+    return bool(said) and set(said) <= _ASKED
+
+
 def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -> list[Section]:
     out: list[Section] = []
     for topic in answer.topics:
         points = supported_points(topic.points, chunk.lines, cut_at=prompts.POINT_CHARS)  # what the lines say
         title = topic.title
-        if _PLACEHOLDER.search(title) or placeholders(title):
-            # the question's "<topic, at most 6 words>", copied: name it by its first point
+        if _PLACEHOLDER.search(title) or placeholders(title) or _echoes_the_question(title):
+            # the question's "<topic, at most 6 words>" or its wording, copied: name it by its first point
             title = " ".join((points[0] if points else "").split()[:6]).rstrip(".,;:")
         if not title.strip() or any(similarity(title, s.title) >= 0.8 for s in out):
             continue
