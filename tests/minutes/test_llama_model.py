@@ -84,7 +84,7 @@ def _mapped(path: Path) -> bool:
 @pytest.mark.parametrize("use_mmap", [True, False])
 def test_the_model_file_is_mapped_only_when_asked(use_mmap, tmp_path):
     """Without mmap the file is read into llama.cpp's buffers and not kept mapped: on an AMX CPU the weights are a
-    repacked copy, and a mapping would keep the original resident beside it (3.7 GB instead of 2.4 GB for Q8_0)."""
+    repacked copy, and a mapping would keep the original resident beside it."""
     path = tmp_path / "model.gguf"  # a file no other test's model has mapped
     shutil.copyfile(llm_model_path(TINY), path)
     loaded = LlamaModel(path, n_ctx=256, n_batch=32, n_ubatch=32, threads=1, n_seq_max=1, use_mmap=use_mmap)

@@ -30,8 +30,7 @@ def test_the_model_is_loaded_once_per_process_with_the_machines_threads(tiny):
 
 
 def test_a_model_whose_weights_may_be_repacked_is_read_not_mapped(tiny):
-    """A repacked tensor is a copy; the mapped original would stay resident beside it (on AMX, 3.7 GB instead of
-    2.4 GB for the default model)."""
+    """A repacked tensor is a copy; the mapped original would stay resident beside it."""
     from transcripts import llm
 
     assert llm._extra_buffers_wanted()  # this machine's build (see the test below)
