@@ -124,6 +124,10 @@ class Engine(abc.ABC):
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> list[EngineSegment]:
         """Segments of one window (`audio`: 16 kHz mono float32, at most 30 s)."""
 
+    def transcribe_many(self, audios: list[np.ndarray], options: DecodeOptions) -> list[list[EngineSegment]]:
+        """Segments of each window, as `transcribe` gives them; an engine may decode the windows together."""
+        return [self.transcribe(audio, options) for audio in audios]
+
     @abc.abstractmethod
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """(language code, probability) for up to 30 s of speech."""
@@ -160,26 +164,81 @@ class FasterWhisperEngine(Engine):
         return bool(self._model.model.is_multilingual)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> list[EngineSegment]:
+        return self.transcribe_many([audio], options)[0]
+
+    def transcribe_many(self, audios: list[np.ndarray], options: DecodeOptions) -> list[list[EngineSegment]]:
         # One encoder pass and one decode (with temperature fallback) per window, from faster-whisper's own
         # building blocks. Its `transcribe` would, after a window whose words end before the audio does, seek to
         # the last word and decode the rest again: on a packed window that rest is trailing silence, where the
         # fallback runs through every temperature and Whisper invents text. A packed window is one decode.
+        #
+        # The windows' first decodes run as one batched beam search: on a few CPU cores a single window's search
+        # is made of matrix products too small to keep the cores busy, and the batch gives each window the tokens
+        # it would get alone (same prompt, same 30-s encoder input, so nothing is padded). The encoder runs per
+        # window: its products are already large, and batching them only costs memory.
         import ctranslate2
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+        from faster_whisper.transcribe import get_compression_ratio
 
         m = self._model
         language = options.language if self.multilingual else "en"
         if language is None:
-            language, _ = self.detect_language(audio)
+            language, _ = self.detect_language(audios[0])
         tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language=language)
-        features = m.feature_extractor(audio)
-        content_frames = min(features.shape[-1] - 1, m.feature_extractor.nb_max_frames)
-        if content_frames <= 0:
-            return []
-        content_duration = content_frames * m.feature_extractor.time_per_frame
-        fw_options = TranscriptionOptions(
+        fw_options = self._options(tokenizer, options)
+        previous = tokenizer.encode(" " + options.prompt.strip()) if options.prompt else []
+        prompt = m.get_prompt(tokenizer, previous, without_timestamps=False)
+
+        out: list[list[EngineSegment]] = [[] for _ in audios]
+        windows = []  # (index, content frames, encoder output) of the windows with any audio
+        for index, audio in enumerate(audios):
+            features = m.feature_extractor(audio)
+            frames = min(features.shape[-1] - 1, m.feature_extractor.nb_max_frames)
+            if frames > 0:
+                windows.append((index, frames, m.encode(pad_or_trim(features[:, :frames]))))
+        if not windows:
+            return out
+        # the batch's encoder output is a copy of the windows' outputs; the array must outlive the StorageView
+        batch = np.concatenate([np.asarray(encoded) for _, _, encoded in windows])
+        ctranslate2.set_random_seed(RANDOM_SEED)  # fallback decodes sample: same audio, same transcript
+        first = m.model.generate(
+            ctranslate2.StorageView.from_array(batch),
+            [prompt] * len(windows),
+            beam_size=options.beam_size,
+            patience=fw_options.patience,
+            length_penalty=fw_options.length_penalty,
+            repetition_penalty=fw_options.repetition_penalty,
+            no_repeat_ngram_size=fw_options.no_repeat_ngram_size,
+            max_length=m.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=fw_options.suppress_blank,
+            suppress_tokens=fw_options.suppress_tokens,
+            max_initial_timestamp_index=int(round(fw_options.max_initial_timestamp / m.time_precision)),
+        )
+        for (index, frames, encoded), result in zip(windows, first):
+            tokens = result.sequences_ids[0]
+            avg_logprob = result.scores[0] * len(tokens) ** fw_options.length_penalty / (len(tokens) + 1)
+            compression_ratio = get_compression_ratio(tokenizer.decode(tokens).strip())
+            temperature = options.temperatures[0]
+            silence = result.no_speech_prob > options.no_speech_threshold and avg_logprob < options.log_prob_threshold
+            failed = compression_ratio > options.compression_ratio_threshold or avg_logprob < options.log_prob_threshold
+            if failed and not silence:
+                # faster-whisper's own fallback from the start, so the result is the one a lone decode gives
+                ctranslate2.set_random_seed(RANDOM_SEED)
+                result, avg_logprob, temperature, compression_ratio = m.generate_with_fallback(
+                    encoded, prompt, tokenizer, fw_options
+                )
+            out[index] = self._segments(
+                result, avg_logprob, temperature, compression_ratio, tokenizer, encoded, frames, options
+            )
+        return out
+
+    def _options(self, tokenizer, options: DecodeOptions):
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        return TranscriptionOptions(
             beam_size=options.beam_size,
             best_of=5,
             patience=1.0,
@@ -207,15 +266,15 @@ class FasterWhisperEngine(Engine):
             hallucination_silence_threshold=None,
             hotwords=None,
         )
-        previous = tokenizer.encode(" " + options.prompt.strip()) if options.prompt else []
-        prompt = m.get_prompt(tokenizer, previous, without_timestamps=False)
-        encoder_output = m.encode(pad_or_trim(features[:, :content_frames]))
-        ctranslate2.set_random_seed(RANDOM_SEED)  # fallback decodes sample: same audio, same transcript
-        result, avg_logprob, temperature, compression_ratio = m.generate_with_fallback(
-            encoder_output, prompt, tokenizer, fw_options
-        )
+
+    def _segments(
+        self, result, avg_logprob, temperature, compression_ratio, tokenizer, encoded, frames, options
+    ) -> list[EngineSegment]:
+        """One window's decode as segments with word times (the alignment runs on that window's encoder output)."""
         if result.no_speech_prob > options.no_speech_threshold and avg_logprob < options.log_prob_threshold:
             return []  # the window is silence (Whisper's own test)
+        m = self._model
+        content_duration = frames * m.feature_extractor.time_per_frame
         pieces = split_at_timestamps(
             result.sequences_ids[0], tokenizer.timestamp_begin, tokenizer.eot, content_duration
         )
@@ -223,9 +282,7 @@ class FasterWhisperEngine(Engine):
             return []
         dicts = [{"seek": 0, "start": a, "end": b, "tokens": toks} for a, b, toks in pieces]
         if options.word_timestamps:
-            m.add_word_timestamps(
-                [dicts], tokenizer, encoder_output, content_frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0
-            )
+            m.add_word_timestamps([dicts], tokenizer, encoded, frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
         out = []
         for d in dicts:
             words = [

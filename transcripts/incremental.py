@@ -25,7 +25,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 from .engines import Engine, load_engine
-from .transcribe import TrackTranscriber, decode_options, merge_segments
+from .transcribe import TrackTranscriber, decode_options, decode_windows, merge_segments
 from .types import Hints, Segment, Transcript
 from .vad import VadConfig, detect_speech
 from .vocabulary import build_prompt
@@ -113,24 +113,32 @@ class IncrementalTranscriber:
             if self.max_delay is not None:
                 # the meeting clock moves with any speaker's audio: a quiet speaker's last words are not held back
                 # until they speak again
-                for other in self._tracks.values():
-                    pending = other.worker.pending_since
-                    if pending is not None and self._now - pending >= self.max_delay:
-                        done = other.worker.flush()
-                        other.segments.extend(done)
-                        new.extend(done)
+                new.extend(
+                    self._close(
+                        [
+                            other
+                            for other in self._tracks.values()
+                            if other.worker.pending_since is not None
+                            and self._now - other.worker.pending_since >= self.max_delay
+                        ]
+                    )
+                )
             return sorted(new, key=lambda s: s.start)
 
     def flush(self, track: str | None = None) -> list[Segment]:
         """Transcribe what is waiting for `track` (or every track) now, without waiting for more audio."""
         with self._lock:
-            new: list[Segment] = []
-            for name, state in self._tracks.items():
-                if track is None or name == track:
-                    done = state.worker.flush()
-                    state.segments.extend(done)
-                    new.extend(done)
-            return sorted(new, key=lambda s: s.start)
+            states = [state for name, state in self._tracks.items() if track is None or name == track]
+            return sorted(self._close(states), key=lambda s: s.start)
+
+    def _close(self, states: list[_TrackState]) -> list[Segment]:
+        """Close the open window of each of `states` and decode them together; their new segments."""
+        jobs = [(state, window) for state in states for window in state.worker.pack_rest()]
+        new: list[Segment] = []
+        for (state, _), segments in zip(jobs, decode_windows([(state.worker, window) for state, window in jobs])):
+            state.segments.extend(segments)
+            new.extend(segments)
+        return new
 
     def drop(self, track: str) -> int:
         """Forget `track` entirely: its waiting audio and its segments (someone opted out). Returns the segments

@@ -14,6 +14,7 @@ A track that cannot be read becomes a warning naming its file and the others are
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,10 @@ from .vocabulary import build_prompt
 from .windows import MAX_WINDOW_SECONDS, Window, WindowPacker, region_tail
 
 log = logging.getLogger(__name__)
+
+# Windows decoded together in one beam search. Four use two cores about as well as eight do, and the search's
+# memory (the encoder output, copied for every beam) grows with each window.
+BATCH_WINDOWS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,6 @@ class TrackTranscriber:
         self.options = options
         self._packer = WindowPacker(max_window)
         self.regions = 0
-        self.speech_seconds = 0.0
-        self.windows = 0
         self.rejected: list[Rejected] = []
 
     @property
@@ -78,37 +81,123 @@ class TrackTranscriber:
         window = self._packer.pending
         return window.regions[0].start if window else None
 
-    def add(self, region: SpeechRegion) -> list[Segment]:
-        """Take one region (times on the meeting timeline); return segments of the windows it closed."""
+    def pack(self, region: SpeechRegion) -> list[Window]:
+        """Take one region (times on the meeting timeline); return the windows it closed, not yet decoded."""
         self.regions += 1
-        self.speech_seconds += region.speech_end - region.speech_start
-        return self._run(self._packer.add(region))
+        return self._packer.add(region)
 
-    def flush(self) -> list[Segment]:
-        return self._run(self._packer.flush())
+    def pack_rest(self) -> list[Window]:
+        """The window still open, closed now (not yet decoded)."""
+        return self._packer.flush()
 
-    def _run(self, windows: list[Window]) -> list[Segment]:
-        out: list[Segment] = []
-        for window in windows:
-            options = self.options
-            if options.language is None and self.engine.multilingual:
-                language, probability = self.engine.detect_language(window.audio)
-                log.info("%s: language %s (p=%.2f)", self.track, language, probability)
-                self.options = options = replace(options, language=language)
-            part: Window | None = window
-            for _ in range(_MAX_PASSES):
-                if part is None:
-                    break
-                results = self.engine.transcribe(part.audio, options)
+    def add(self, region: SpeechRegion) -> list[Segment]:
+        """Take one region; return segments of the windows it closed."""
+        return [s for segments in decode_windows([(self, w) for w in self.pack(region)]) for s in segments]
+
+    def _settle_language(self, window: Window) -> None:
+        if self.options.language is None and self.engine.multilingual:
+            language, probability = self.engine.detect_language(window.audio)
+            log.info("%s: language %s (p=%.2f)", self.track, language, probability)
+            self.options = replace(self.options, language=language)
+
+
+def decode_windows(jobs: list[tuple[TrackTranscriber, Window]]) -> list[list[Segment]]:
+    """The segments of each (track, window) job. Windows of any tracks that share the engine and its options are
+    decoded in one engine call, and so are the rests Whisper left of them (see `_rest`)."""
+    for worker, window in jobs:
+        worker._settle_language(window)
+    out: list[list[Segment]] = [[] for _ in jobs]
+    parts: list[tuple[int, Window]] = list(enumerate(window for _, window in jobs))
+    for _ in range(_MAX_PASSES):
+        if not parts:
+            break
+        rests: list[tuple[int, Window]] = []
+        for group in _alike(parts, jobs):
+            worker = jobs[group[0][0]][0]
+            results = worker.engine.transcribe_many([part.audio for _, part in group], worker.options)
+            for (index, part), result in zip(group, results):
+                worker = jobs[index][0]
                 segments, rejected = window_segments(
-                    part, results, speaker=self.speaker, track=self.track, options=options, prompt=options.prompt
+                    part,
+                    result,
+                    speaker=worker.speaker,
+                    track=worker.track,
+                    options=worker.options,
+                    prompt=worker.options.prompt,
                 )
-                self.rejected.extend(rejected)
-                self.windows += 1
-                out.extend(segments)
-                part = _rest(part, results)
-            window.release_audio()
-        return out
+                worker.rejected.extend(rejected)
+                out[index].extend(segments)
+                rest = _rest(part, result)
+                if rest is not None:
+                    rests.append((index, rest))
+        parts = rests
+    for _, window in jobs:
+        window.release_audio()
+    return out
+
+
+def _alike(parts: list[tuple[int, Window]], jobs: list[tuple[TrackTranscriber, Window]]):
+    """`parts` grouped by the engine and decoding options of their track, in order of first appearance."""
+    groups: list[tuple[Engine, DecodeOptions, list[tuple[int, Window]]]] = []
+    for index, part in parts:
+        worker = jobs[index][0]
+        for engine, options, group in groups:
+            if engine is worker.engine and options == worker.options:
+                group.append((index, part))
+                break
+        else:
+            groups.append((worker.engine, worker.options, [(index, part)]))
+    return [group for _, _, group in groups]
+
+
+class WindowBatch:
+    """Closed windows of any track, decoded `size` at a time: the batch path's way of filling the engine's batches.
+
+    A full batch is decoded in a background thread while the caller goes on reading audio (the engine releases
+    the GIL), one batch at a time. Each window's segments go to the list given with it, in the window's order
+    within its track; `run` decodes what is left and waits, and re-raises what a decode raised.
+    """
+
+    def __init__(self, size: int = BATCH_WINDOWS):
+        self.size = max(1, size)
+        self._jobs: list[tuple[TrackTranscriber, Window]] = []
+        self._sinks: list[list[Segment]] = []
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, worker: TrackTranscriber, windows: list[Window], sink: list[Segment]) -> None:
+        for window in windows:
+            self._jobs.append((worker, window))
+            self._sinks.append(sink)
+        if len(self._jobs) >= self.size:
+            self._start()
+
+    def run(self) -> None:
+        self._start()
+        self._wait()
+
+    def _start(self) -> None:
+        self._wait()
+        jobs, sinks = self._jobs, self._sinks
+        self._jobs, self._sinks = [], []
+        if jobs:
+            self._thread = threading.Thread(target=self._decode, args=(jobs, sinks), name="whisper-batch", daemon=True)
+            self._thread.start()
+
+    def _decode(self, jobs: list[tuple[TrackTranscriber, Window]], sinks: list[list[Segment]]) -> None:
+        try:
+            for sink, segments in zip(sinks, decode_windows(jobs)):
+                sink.extend(segments)
+        except BaseException as exc:  # handed to the reading thread by `_wait`
+            self._error = exc
+
+    def _wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def _rest(window: Window, results) -> Window | None:
@@ -147,31 +236,32 @@ _MAX_PASSES = 8  # decodes of one window at most (a safety net: each pass alread
 @dataclass(slots=True)
 class TrackResult:
     track: Track
+    worker: TrackTranscriber
     segments: list[Segment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     end: float = 0.0  # timeline end of the audio read
     failed: bool = False  # no part of the track could be read
-    speech_seconds: float = 0.0
-    windows: int = 0
+    seconds_read: float = 0.0
+    total: float = 0.0  # seconds of audio the files say they hold
 
 
-def transcribe_track(
+def read_track(
     track: Track,
-    engine: Engine,
-    options: DecodeOptions,
+    worker: TrackTranscriber,
+    batch: WindowBatch,
     *,
     vad: VadConfig | None = None,
-    max_window: float = MAX_WINDOW_SECONDS,
     progress: ProgressCallback | None = None,
     chunk_seconds: float = 20.0,
 ) -> TrackResult:
-    """Transcribe one speaker's track (all its part files) onto the meeting timeline."""
-    result = TrackResult(track)
-    worker = TrackTranscriber(engine, speaker=track.speaker, track=track.name, options=options, max_window=max_window)
-    total = _total_seconds(track)
-    done = 0.0
+    """Read one speaker's track (all its part files) onto the meeting timeline, handing its windows to `batch`.
+
+    The segments arrive in `result.segments` as the batch runs; `conclude_track` reports on the track once the
+    batch has run for the last time.
+    """
+    result = TrackResult(track, worker, total=_total_seconds(track))
     notify = progress or (lambda event: None)
-    notify(ProgressEvent(track.name, track.speaker, "start", 0.0, total))
+    notify(ProgressEvent(track.name, track.speaker, "start", 0.0, result.total))
     read_parts = 0
     cursor = 0.0  # timeline end of the previous part, where a part without offset begins
     errors: list[str] = []
@@ -181,11 +271,19 @@ def transcribe_track(
         try:
             for chunk in stream_audio(part.path, chunk_seconds=chunk_seconds, warnings=result.warnings):
                 for region in detector.feed(chunk):
-                    result.segments.extend(worker.add(region.shifted(offset)))
-                done += chunk.size / SAMPLE_RATE
-                notify(ProgressEvent(track.name, track.speaker, "transcribing", done, max(total, done)))
+                    batch.submit(worker, worker.pack(region.shifted(offset)), result.segments)
+                result.seconds_read += chunk.size / SAMPLE_RATE
+                notify(
+                    ProgressEvent(
+                        track.name,
+                        track.speaker,
+                        "transcribing",
+                        result.seconds_read,
+                        max(result.total, result.seconds_read),
+                    )
+                )
             for region in detector.finish():
-                result.segments.extend(worker.add(region.shifted(offset)))
+                batch.submit(worker, worker.pack(region.shifted(offset)), result.segments)
         except AudioError as exc:
             errors.append(str(exc))
             log.warning("%s", exc)
@@ -193,14 +291,20 @@ def transcribe_track(
         read_parts += 1
         cursor = offset + detector.samples_seen / SAMPLE_RATE
         result.end = max(result.end, cursor)
-    result.segments.extend(worker.flush())
+    batch.submit(worker, worker.pack_rest(), result.segments)
     result.warnings.extend(errors)
-    result.speech_seconds = worker.speech_seconds
-    result.windows = worker.windows
-    if not read_parts:
-        result.failed = True
-        notify(ProgressEvent(track.name, track.speaker, "failed", done, total, "; ".join(errors)))
-        return result
+    result.failed = not read_parts
+    return result
+
+
+def conclude_track(result: TrackResult, progress: ProgressCallback | None = None) -> None:
+    """Warnings and the last progress event of a track whose windows are all decoded."""
+    track, worker = result.track, result.worker
+    notify = progress or (lambda event: None)
+    if result.failed:
+        problems = "; ".join(w for w in result.warnings)
+        notify(ProgressEvent(track.name, track.speaker, "failed", result.seconds_read, result.total, problems))
+        return
     if worker.regions == 0:
         result.warnings.append(f"{track.name}: no speech found")
     elif not result.segments:
@@ -212,8 +316,12 @@ def transcribe_track(
             len(worker.rejected),
             "; ".join(f"{r.text!r} ({r.reason})" for r in worker.rejected[:5]),
         )
-    notify(ProgressEvent(track.name, track.speaker, "done", done, max(total, done), f"{len(result.segments)} segments"))
-    return result
+    done = result.seconds_read
+    notify(
+        ProgressEvent(
+            track.name, track.speaker, "done", done, max(result.total, done), f"{len(result.segments)} segments"
+        )
+    )
 
 
 def _total_seconds(track: Track) -> float:
@@ -256,6 +364,7 @@ def transcribe_recording(
     beam_size: int = 5,
     vad: VadConfig | None = None,
     max_window: float = MAX_WINDOW_SECONDS,
+    batch_windows: int = BATCH_WINDOWS,
 ) -> Transcript:
     """Transcribe a recording folder (per-speaker tracks, optional manifest.json) or a single mixed audio file.
 
@@ -263,6 +372,7 @@ def transcribe_recording(
     - `engine`: "faster-whisper" (default) or "openai-whisper", or an already loaded `Engine`.
     - `language`: "en" by default; None detects it per track.
     - `progress`: called with a `ProgressEvent` as each track advances.
+    - `batch_windows`: windows (of any tracks) decoded together; 1 decodes each alone.
 
     Raises `TranscriptionError` (one line) only when nothing could be transcribed because of bad input.
     """
@@ -282,18 +392,22 @@ def transcribe_recording(
     options = decode_options(language=language, prompt=prompt, beam_size=beam_size)
 
     warnings = list(recording.warnings)
-    groups: list[list[Segment]] = []
-    end = 0.0
-    failed = 0
+    batch = WindowBatch(batch_windows)
+    results = []
     for track in recording.tracks:
-        result = transcribe_track(track, loaded, options, vad=vad, max_window=max_window, progress=progress)
+        worker = TrackTranscriber(
+            loaded, speaker=track.speaker, track=track.name, options=options, max_window=max_window
+        )
+        results.append(read_track(track, worker, batch, vad=vad, progress=progress))
+    batch.run()
+    for result in results:
+        conclude_track(result, progress)
         warnings.extend(result.warnings)
-        groups.append(result.segments)
-        end = max(end, result.end)
-        failed += result.failed
-    if failed == len(recording.tracks):
+    if all(result.failed for result in results):
         problems = "; ".join(w for w in warnings) or "no track could be read"
         raise TranscriptionError(f"{recording.path.name}: nothing could be transcribed: {problems}")
+    groups = [result.segments for result in results]
+    end = max((result.end for result in results), default=0.0)
     segments = merge_segments(groups)
     if not segments:
         log.warning("%s: no speech in any track", recording.path.name)
