@@ -105,6 +105,8 @@ def retry(db: Database, meeting_id: int) -> MeetingState:
 def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> int:
     """recorded → transcribed. Takes the live transcript when the call's live transcription completed."""
     from tracker.minutes_store import save_transcript
+    from transcripts.engines import unload_engines
+    from transcripts.llm import unload_llms
     from transcripts.recording import read_recording
     from transcripts.transcribe import transcribe_recording
     from transcripts.types import Transcript
@@ -128,15 +130,21 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
         m = settings.models
         if progress:
             progress(f"transcribing {len(recording.tracks)} track(s)")
-        transcript = transcribe_recording(
-            folder,
-            hints=hints,
-            engine=m.whisper_engine,
-            model=m.whisper_model,
-            language=m.language,
-            compute_type=m.whisper_compute_type,
-            threads=m.threads,
-        )
+        # Whisper and the summary model are never held at once: together they need more memory than the 2.5 GB a
+        # process may take. The summary model is loaded again for the minutes (seconds, against minutes here).
+        unload_llms()
+        try:
+            transcript = transcribe_recording(
+                folder,
+                hints=hints,
+                engine=m.whisper_engine,
+                model=m.whisper_model,
+                language=m.language,
+                compute_type=m.whisper_compute_type,
+                threads=m.threads,
+            )
+        finally:
+            unload_engines()
         transcript, _ = optout.scrub_transcript(transcript, opted_out)  # their tracks are deleted; to be sure
     with db.session() as session:
         meeting = _meeting(session, meeting_id)

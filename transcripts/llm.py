@@ -407,3 +407,9 @@ def load_llm(
         if key not in _loaded:
             _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads, draft_tokens=draft_tokens, parallel=parallel)
         return _loaded[key]
+
+
+def unload_llms() -> None:
+    """Forget every cached model (its memory is freed once nothing else holds it)."""
+    with _loading_lock:
+        _loaded.clear()

@@ -227,6 +227,33 @@ def test_transcribe_step_without_progress_and_with_an_opt_out(sqlite_db, tmp_pat
     assert _segments(sqlite_db, meeting_id) == [("Alice", "Welcome to the call.")]
 
 
+def test_whisper_and_the_summary_model_are_never_held_at_once(sqlite_db, tmp_path, settings, monkeypatch):
+    """Each needs most of what a process may take: the cached summary model goes before Whisper loads, and Whisper
+    goes once the recording is transcribed (also when transcription fails)."""
+    import transcripts.engines
+    import transcripts.llm
+
+    held_while_transcribing = []
+
+    def transcribe(*args, **kwargs):
+        held_while_transcribing.append(dict(transcripts.llm._loaded))
+        transcripts.engines._cache[("faster-whisper", "tiny.en", "int8", 2)] = object()
+        if len(held_while_transcribing) == 2:
+            raise RuntimeError("whisper failed")
+        return TRANSCRIPT
+
+    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", transcribe)
+    monkeypatch.setitem(transcripts.llm._loaded, ("model.gguf", 4096, 2, 4, 12), object())
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert pipeline.transcribe_step(sqlite_db, settings, _meeting(sqlite_db, _folder(tmp_path / "a"))) == 2
+    assert held_while_transcribing == [{}]
+    assert transcripts.engines._cache == {}
+    with pytest.raises(RuntimeError, match="whisper failed"):
+        pipeline.transcribe_step(sqlite_db, settings, _meeting(sqlite_db, _folder(tmp_path / "b")))
+    assert transcripts.engines._cache == {}
+
+
 def _write_live(folder: Path, segments: list[Segment]) -> None:
     live = Transcript(segments=segments, duration=9.0)
     (folder / LIVE_TRANSCRIPT).write_text(json.dumps(live.to_dict()))

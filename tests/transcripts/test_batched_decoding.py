@@ -82,9 +82,7 @@ class _Counting(Engine):
         return self.inner.detect_language(audio)
 
 
-def test_a_recording_is_decoded_in_batches_and_reads_as_decoded_one_window_at_a_time(
-    synthesized_meeting, tiny_engine
-):
+def test_a_recording_is_decoded_in_batches_and_reads_as_decoded_one_window_at_a_time(synthesized_meeting, tiny_engine):
     batched, single = _Counting(tiny_engine), _Counting(tiny_engine)
     together = transcribe_recording(synthesized_meeting.folder, hints=demo_hints(), engine=batched, batch_windows=4)
     one_by_one = transcribe_recording(synthesized_meeting.folder, hints=demo_hints(), engine=single, batch_windows=1)
