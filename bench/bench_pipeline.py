@@ -142,8 +142,10 @@ def main() -> None:
         live.start()
         print(f"playing {call_seconds / 60:.1f} minutes of call at {args.speed:g}x into the live path …", flush=True)
         play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
+        utterances, speakers = len(lines), len({line.speaker for line in lines})
+        del lines  # the call's audio (hundreds of MB) is the bench's, not the pipeline's: not in its peak RSS
         # The live worker's CPU during the call is not "after the call": it is counted when the worker ends.
-        call_end, cpu_at_end = time.monotonic(), cpu() + process_cpu(live.pid)
+        call_end, cpu_at_end = time.monotonic(), cpu() + sum(process_cpu(pid) for pid in live.pids)
         if not live.finish():
             raise SystemExit("the live transcript is incomplete")
         tail = time.monotonic() - call_end
@@ -168,7 +170,7 @@ def main() -> None:
 
     print()
     print(
-        f"meeting: {call_seconds / 60:.1f} min, {len(lines)} utterances, {len({l.speaker for l in lines})} speakers; "
+        f"meeting: {call_seconds / 60:.1f} min, {utterances} utterances, {speakers} speakers; "
         f"whisper {args.whisper} int8, summary {args.llm}; {posted} minutes messages posted"
     )
     print(f"{'path':<34} {'call end → posted':>18} {'CPU after call':>15} {'vs batch':>9}")

@@ -17,11 +17,13 @@ lines in `transcript.live.jsonl` go, and the minutes' answers read ahead so far 
 and asked again without them. The opt-out is noted in the folder (`tracker.optout`), so the pipeline drops whatever
 is left of them too.
 
-With a summary model configured, the worker also reads ahead for the minutes: every couple of minutes it asks the
-model about the parts of the call that are over (`transcripts.minutes.read_ahead`) and keeps the answers in
+With a summary model configured, a second worker process reads ahead for the minutes: every couple of minutes it
+asks the model about the parts of the call that are over (`transcripts.minutes.read_ahead`) and keeps the answers in
 `minutes.cache.jsonl`, so when the call ends the pipeline writes the minutes from those answers and asks only about
-the last part. A call of any length then has its minutes about as soon as a quarter-hour one. The worker runs at a
-lower priority than the bot: the receive path always comes first.
+the last part. A call of any length then has its minutes about as soon as a quarter-hour one. The transcriber hands
+it each new segment (and each opt-out, in order). Whisper and the summary model live in separate processes so that
+neither process needs the memory of both, and transcription never waits for an answer. Both workers run at a lower
+priority than the bot: the receive path always comes first.
 """
 
 from __future__ import annotations
@@ -201,14 +203,33 @@ def _open_private(path: Path):
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
 
 
-def _worker(
-    folder: str, options: LiveOptions, inbox: multiprocessing.Queue, outbox: multiprocessing.Queue, queued
-) -> None:
-    from transcripts.incremental import IncrementalTranscriber
-
+def _worker_setup(options: LiveOptions) -> None:
     transcripts_runtime.use(options.runtime)  # model folder and llama.cpp options, as in the parent
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+
+
+def _reader(folder: str, options: LiveOptions, inbox: multiprocessing.Queue) -> None:
+    """The read-ahead's process: ("add", segments, now) and ("forget", tracks, speakers) until None."""
+    _worker_setup(options)
+    ahead = _ReadAhead(Path(folder), options)
+    while (item := inbox.get()) is not None:
+        if item[0] == "forget":
+            ahead.forget(*item[1:])
+        else:
+            ahead.add(*item[1:])
+
+
+def _worker(
+    folder: str,
+    options: LiveOptions,
+    inbox: multiprocessing.Queue,
+    queued,
+    reader: multiprocessing.Queue | None,
+) -> None:
+    from transcripts.incremental import IncrementalTranscriber
+
+    _worker_setup(options)
     transcriber = IncrementalTranscriber(
         options.engine,
         options.model,
@@ -218,8 +239,6 @@ def _worker(
         hints=options.hints(),
         max_delay=options.max_delay,
     )
-    ahead = _ReadAhead(Path(folder), options) if options.llm_model and options.meeting_date else None
-    outbox.put(("ready", None))
     segments_file = Path(folder) / LIVE_SEGMENTS
     now = 0.0
     log_file = _open_private(segments_file)
@@ -228,6 +247,12 @@ def _worker(
             item = inbox.get()
             if item is None:
                 break
+            if item[0] == "reader-gone":
+                # it died: nothing more is handed to it, and nothing waits at exit to be
+                if reader:
+                    reader.cancel_join_thread()
+                reader = None
+                continue
             if item[0] == "forget":
                 _, tracks, speakers = item
                 for track in tracks:
@@ -235,9 +260,8 @@ def _worker(
                 log_file.close()
                 scrub_files(Path(folder), tracks, speakers)
                 log_file = _open_private(segments_file)
-                if ahead:
-                    ahead.forget(tracks, speakers)
-                outbox.put(("forgot", sorted(tracks)))
+                if reader:
+                    reader.put(("forget", tracks, speakers))
                 continue
             _, track, speaker, samples, start = item
             with queued.get_lock():
@@ -246,15 +270,13 @@ def _worker(
             for segment in new:
                 log_file.write(json.dumps(segment.to_dict() | {"track": segment.track}) + "\n")
                 log_file.flush()
-            outbox.put(("fed", start))
             now = max(now, start + len(samples) / 16_000)
-            if ahead:
-                ahead.add(new, now)
+            if reader:
+                reader.put(("add", new, now))
         transcript = transcriber.finish()
     finally:
         log_file.close()
     optout.write_private(Path(folder) / LIVE_TRANSCRIPT, json.dumps(transcript.to_dict()))
-    outbox.put(("done", len(transcript.segments)))
 
 
 class LiveTranscription:
@@ -271,14 +293,28 @@ class LiveTranscription:
         # At exit, never wait to hand queued audio to a worker that is gone (killed, crashed, aborted): it would
         # wait forever. The worker reads everything before the end-of-call marker while it lives (`finish`).
         self._inbox.cancel_join_thread()
-        self._outbox = context.Queue()
         self._queued = context.Value("q", 0)  # samples submitted and not yet taken by the worker
         self._max_queued = int(max_queued_seconds * 16_000)
+        reads_ahead = bool(options.llm_model and options.meeting_date)
+        self._reader_inbox = context.Queue() if reads_ahead else None
+        if self._reader_inbox is not None:
+            self._reader_inbox.cancel_join_thread()  # as `_inbox`: the end marker is all this process puts there
+        self._reader_gone = False
         self._process = context.Process(
             target=_worker,
-            args=(str(folder), options, self._inbox, self._outbox, self._queued),
+            args=(str(folder), options, self._inbox, self._queued, self._reader_inbox),
             name="wgbot-live-transcription",
             daemon=True,
+        )
+        self._reader = (
+            context.Process(
+                target=_reader,
+                args=(str(folder), options, self._reader_inbox),
+                name="wgbot-live-read-ahead",
+                daemon=True,
+            )
+            if reads_ahead
+            else None
         )
         self.lost = 0  # utterances that could not be queued
         self.submitted = 0
@@ -292,14 +328,18 @@ class LiveTranscription:
             log.info("%s: resumed recording; it will be transcribed from its files after the call", self.folder.name)
             return
         self._process.start()
+        if self._reader:
+            self._reader.start()
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
+    def pids(self) -> list[int]:
+        """The worker processes' ids (the transcriber's first)."""
+        return [p.pid for p in (self._process, self._reader) if p is not None and p.pid is not None]
 
     def submit(self, user_id: int, speaker: str, track_file: Path, start: float, pcm16k: np.ndarray) -> None:
         if user_id in self.forgotten or self.lost or self.resumed:
             return  # opted out; or incomplete already: the pipeline will transcribe the files
+        self._check_reader()
         samples = np.asarray(pcm16k, dtype=np.float32)
         track = Path(track_file).stem
         self._tracks.setdefault(user_id, set()).add(track)
@@ -350,8 +390,13 @@ class LiveTranscription:
             if self.lost:
                 self.abort()
                 return False
+            self._check_reader()
             self._inbox.put(None)
             self._process.join(timeout)
+            if self._reader_inbox is not None and not self._process.is_alive():
+                # after everything the transcriber handed it: the answer under way belongs to the minutes
+                self._reader_inbox.put(None)
+                self._stop_reader(timeout)
             if self._process.is_alive():
                 log.warning(
                     "live transcription did not finish in %.0f s; the recording will be transcribed again", timeout
@@ -361,12 +406,38 @@ class LiveTranscription:
                 return False
             return self._process.exitcode == 0 and (self.folder / LIVE_TRANSCRIPT).exists()
         finally:
+            self._stop_reader(0.0)  # whatever happened, it never outlives the call (nor holds its model on)
             if self.forgotten and not self._process.is_alive():
                 self._scrub()  # an opt-out that arrived while the worker was ending
+
+    def _check_reader(self) -> None:
+        """A read-ahead process that died (out of memory, a crash) is reported once, and the transcriber stops
+        handing it segments (or it would wait for it at exit). The minutes are then written after the call."""
+        if self._reader is None or self._reader_gone or self._reader.exitcode is None:
+            return
+        self._reader_gone = True
+        log.warning(
+            "reading ahead for the minutes stopped (exit code %s); they are written after the call",
+            self._reader.exitcode,
+        )
+        if self._process.is_alive():
+            self._inbox.put(("reader-gone",))
+
+    def _stop_reader(self, wait: float) -> None:
+        """Give the read-ahead process `wait` seconds to end, then end it (the pipeline asks what it did not)."""
+        if self._reader is None or not self._reader.is_alive():
+            return
+        self._reader.join(wait)
+        if self._reader.is_alive():
+            if wait:
+                log.warning("reading ahead did not finish in %.0f s; the minutes ask the rest", wait)
+            self._reader.terminate()
+            self._reader.join(10)
 
     def abort(self) -> None:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(10)
+        self._stop_reader(0.0)
         if self.forgotten:
             self._scrub()

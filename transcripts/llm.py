@@ -12,6 +12,7 @@ prompt-lookup speculation), so the same transcript gives the same minutes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -413,3 +414,4 @@ def unload_llms() -> None:
     """Forget every cached model (its memory is freed once nothing else holds it)."""
     with _loading_lock:
         _loaded.clear()
+    gc.collect()  # a model in a reference cycle would otherwise hold its gigabytes until the next collection

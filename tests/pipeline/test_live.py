@@ -92,6 +92,68 @@ def test_the_call_is_read_ahead_and_the_minutes_at_its_end_take_the_answers(meet
     assert any(not s.cached for s in calls)  # the last part and the short summary were still to do
 
 
+def test_the_read_ahead_process_answers_what_the_transcriber_hands_it(meeting, tmp_path):
+    """The read-ahead's own process (`_reader`, spawned as the live worker spawns it): segments in call order, an
+    end marker, and the answers are in the cache when it has exited."""
+    import multiprocessing
+
+    from tracker.live import _reader
+
+    options = _options()
+    context = multiprocessing.get_context("spawn")
+    inbox = context.Queue()
+    reader = context.Process(target=_reader, args=(str(tmp_path), options, inbox))
+    reader.start()
+    for segment in meeting.transcript.segments:
+        inbox.put(("add", [segment], segment.end + options.max_delay))
+    inbox.put(None)
+    reader.join(600)
+    assert reader.exitcode == 0
+    entries = [json.loads(line) for line in (tmp_path / MINUTES_CACHE).read_text().splitlines()]
+    assert len(entries) >= 4 and all(entry["answer"] for entry in entries)
+
+
+def test_whisper_and_the_summary_model_run_in_two_processes_that_both_end_with_the_call(tmp_path):
+    """Each model needs most of what a process may take: the transcriber and the read-ahead are two processes,
+    and `finish` waits for both (the pipeline must not load the summary model while the reader still holds it)."""
+    live = LiveTranscription(tmp_path, _options(model="tiny.en", threads=1))
+    live.start()
+    transcriber, reader = live.pids
+    assert transcriber != reader
+    live.submit(1, "Alice", tmp_path / "alice.ogg", 0.0, np.zeros(16_000, dtype=np.float32))
+    live.forget(1, "Alice")  # handed on to the reader in order, like the segments
+    assert live.finish(timeout=120) is True
+    assert not live._process.is_alive() and not live._reader.is_alive()
+    assert live._process.exitcode == 0 and live._reader.exitcode == 0
+    assert (tmp_path / LIVE_TRANSCRIPT).exists()
+
+
+def test_a_call_of_thousands_of_utterances_ends_without_waiting_on_anyone(tmp_path):
+    """Every message the worker sends goes to a process that reads it. (It used to report each utterance on a queue
+    nobody read: past about 1,500 utterances its pipe was full, the worker could not exit, and a long call's live
+    transcript was thrown away after `finish` timed out.)"""
+    live = LiveTranscription(tmp_path, LiveOptions(model="tiny.en", threads=1))
+    live.start()
+    for i in range(2500):
+        live.submit(1, "Alice", tmp_path / "alice.ogg", 0.1 * i, np.zeros(1_600, dtype=np.float32))
+    assert live.finish(timeout=120) is True
+    assert live._process.exitcode == 0
+
+
+def test_a_read_ahead_process_that_died_costs_the_call_nothing(tmp_path, caplog):
+    """Killed (say, out of memory) early in the call: the transcriber stops handing it segments, so it does not
+    wait at its own exit to hand over what a pipe cannot hold; the transcript is complete and said so once."""
+    live = LiveTranscription(tmp_path, _options(model="tiny.en", threads=1))
+    live.start()
+    live._reader.kill()
+    live._reader.join(30)
+    with caplog.at_level(logging.WARNING, logger="tracker.live"):
+        for i in range(2500):  # more messages than a pipe holds (about 1,500 of these fit)
+            live.submit(1, "Alice", tmp_path / "alice.ogg", 0.1 * i, np.zeros(1_600, dtype=np.float32))
+        assert live.finish(timeout=120) is True
+    assert caplog.text.count("reading ahead for the minutes stopped") == 1
+
+
 def test_a_different_agenda_at_the_end_only_costs_the_saving(meeting, tmp_path):
     ahead = _ReadAhead(tmp_path, _options())
     for segment in meeting.transcript.segments:
