@@ -91,8 +91,8 @@ def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_rss_mib(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -146,6 +146,7 @@ def main() -> None:
         del lines  # the call's audio (hundreds of MB) is the bench's, not the pipeline's: not in its peak RSS
         # The live worker's CPU during the call is not "after the call": it is counted when the worker ends.
         call_end, cpu_at_end = time.monotonic(), cpu() + sum(process_cpu(pid) for pid in live.pids)
+        worker_peaks = [peak_rss_mib(pid) for pid in live.pids]  # transcriber, read-ahead (so far: the call's end)
         if not live.finish():
             raise SystemExit("the live transcript is incomplete")
         tail = time.monotonic() - call_end
@@ -184,8 +185,9 @@ def main() -> None:
         f"{read_ahead} answers read ahead during the call, {asked_after} model calls after it"
     )
     print(
-        f"peak RSS: live worker {peak_children:.0f} MiB; pipeline after the call: live path {live_peak:.0f} MiB, "
-        f"batch path {batch_peak:.0f} MiB"
+        f"peak RSS: live workers {' and '.join(f'{p:.0f}' for p in worker_peaks)} MiB at the call's end (transcriber, "
+        f"read-ahead), largest child process {peak_children:.0f} MiB; pipeline after the call: live path "
+        f"{live_peak:.0f} MiB, batch path {batch_peak:.0f} MiB"
     )
     highest = max(peak_children, live_peak, batch_peak)
     amx = "amx_tile" in cpu_flags()
