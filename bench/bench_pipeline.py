@@ -39,6 +39,7 @@ from tracker.models import Meeting, MeetingState, WorkingGroup
 from tracker.pipeline import MINUTES_CACHE
 from transcripts.cpu import cpu_flags, cpu_line
 from transcripts.llm import load_llm
+from transcripts.memory import release_freed_memory
 from transcripts.sample.long_meeting import long_meeting
 from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line
 
@@ -86,9 +87,10 @@ def process(db: Database, settings, folder: Path) -> float:
     return time.monotonic() - started
 
 
-def reset_peak_rss() -> None:
-    """Start this process's peak RSS (VmHWM) afresh (Linux: writing 5 to clear_refs)."""
+def reset_peak_rss() -> float:
+    """Start this process's peak RSS (VmHWM) afresh (Linux: writing 5 to clear_refs); its RSS now, in MiB."""
     Path("/proc/self/clear_refs").write_text("5")
+    return peak_rss_mib()
 
 
 def peak_rss_mib(pid: int | str = "self") -> float:
@@ -144,13 +146,14 @@ def main() -> None:
         play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
         utterances, speakers = len(lines), len({line.speaker for line in lines})
         del lines  # the call's audio (hundreds of MB) is the bench's, not the pipeline's: not in its peak RSS
+        release_freed_memory()
         # The live worker's CPU during the call is not "after the call": it is counted when the worker ends.
         call_end, cpu_at_end = time.monotonic(), cpu() + sum(process_cpu(pid) for pid in live.pids)
         worker_peaks = [peak_rss_mib(pid) for pid in live.pids]  # transcriber, read-ahead (so far: the call's end)
         if not live.finish():
             raise SystemExit("the live transcript is incomplete")
         tail = time.monotonic() - call_end
-        reset_peak_rss()
+        live_base = reset_peak_rss()
         live_processing = process(db, settings, live_folder)
         live_peak = peak_rss_mib()
         live_latency, live_cpu = time.monotonic() - call_end, cpu() - cpu_at_end
@@ -162,7 +165,7 @@ def main() -> None:
         assert not (batch_folder / LIVE_TRANSCRIPT).exists() and not (batch_folder / MINUTES_CACHE).exists()
         print("processing the same recording after the call (batch) …", flush=True)
         cpu_before = cpu()
-        reset_peak_rss()
+        batch_base = reset_peak_rss()
         batch_latency = process(db, settings, batch_folder)
         batch_peak = peak_rss_mib()
         batch_cpu = cpu() - cpu_before
@@ -187,7 +190,8 @@ def main() -> None:
     print(
         f"peak RSS: live workers {' and '.join(f'{p:.0f}' for p in worker_peaks)} MiB at the call's end (transcriber, "
         f"read-ahead), largest child process {peak_children:.0f} MiB; pipeline after the call: live path "
-        f"{live_peak:.0f} MiB, batch path {batch_peak:.0f} MiB"
+        f"{live_peak:.0f} MiB, batch path {batch_peak:.0f} MiB (this process held {live_base:.0f} and {batch_base:.0f} MiB "
+        "before each)"
     )
     highest = max(peak_children, live_peak, batch_peak)
     amx = "amx_tile" in cpu_flags()

@@ -23,6 +23,7 @@ import numpy as np
 from transcripts.cpu import available_threads
 
 from .errors import EngineError
+from .memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -495,3 +496,4 @@ def unload_engines() -> None:
     """Forget every cached engine (their memory is freed when nothing else holds them)."""
     with _cache_lock:
         _cache.clear()
+    release_freed_memory()

@@ -12,7 +12,6 @@ prompt-lookup speculation), so the same transcript gives the same minutes.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from transcripts.answer_cache import AnswerCache, answer_key
 from transcripts.cpu import available_threads
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
 from transcripts.llama_model import LlamaLoadError, LlamaModel
+from transcripts.memory import release_freed_memory
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
@@ -414,4 +414,4 @@ def unload_llms() -> None:
     """Forget every cached model (its memory is freed once nothing else holds it)."""
     with _loading_lock:
         _loaded.clear()
-    gc.collect()  # a model in a reference cycle would otherwise hold its gigabytes until the next collection
+    release_freed_memory()

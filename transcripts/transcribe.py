@@ -1,9 +1,11 @@
 """A recording in, a speaker-attributed, timestamped transcript out.
 
 For each track (one speaker): decode it in streamed chunks (`audio`), find the speech (`vad`), pack the utterances
-into 30-second windows (`windows`), transcribe each window with the engine (`engines`) prompted with the meeting's
+into 30-second windows (`windows`), transcribe the windows with the engine (`engines`) prompted with the meeting's
 vocabulary (`vocabulary`), and turn the words back into utterance segments on the meeting timeline, dropping
-hallucinations (`utterances`). Then all tracks are merged in time order; people talking at once stay so.
+hallucinations (`utterances`). Then all tracks are merged in time order; people talking at once stay so. Windows of
+any tracks are decoded a few at a time (`WindowBatch`), which fills the CPU's cores better than one window does and
+gives each window the same words.
 
 A track that cannot be read becomes a warning naming its file and the others are still transcribed;
 `TranscriptionError` is raised only when no track at all could be read.
