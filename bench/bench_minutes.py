@@ -64,6 +64,7 @@ def worker(model_name: str, sizes: list[int]) -> None:
     started = time.perf_counter()
     name = model_name.removesuffix(PLAIN).removesuffix(NO_AMX)
     llm = load_llm(name, draft_tokens=0, parallel=1) if model_name.endswith(PLAIN) else load_llm(name)
+    llm.load_weights()
     load_seconds = time.perf_counter() - started
     for words in sizes:
         meeting = long_meeting(words)

@@ -89,7 +89,7 @@ def check_llm(settings: Settings) -> str:
     path = llm_model_path(settings.models.llm_model)
     from transcripts.llm import load_llm
 
-    load_llm(settings.models.llm_model, threads=settings.models.threads)
+    load_llm(settings.models.llm_model, threads=settings.models.threads).load_weights()
     return f"{settings.models.llm_model} loaded from {path}"
 
 

@@ -143,6 +143,7 @@ class Decoder:
         import llama_cpp
 
         self._lib = llama_cpp
+        self._model = model  # its handles below live only as long as it does
         self._ctx = model.ctx
         self._memory = model.memory
         self._batch = model.batch

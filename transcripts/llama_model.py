@@ -88,58 +88,24 @@ def _free(batch, ctx, model) -> None:
         lib.llama_model_free(model)
 
 
-class LlamaModel:
-    """Model, context (`n_seq_max` sequences in one unified KV cache) and a batch of `n_batch` tokens."""
+class LlamaVocab:
+    """A GGUF model's tokenizer and metadata only: llama.cpp's `vocab_only` load reads no weights, so it takes a
+    fraction of a second and little memory. Enough to count tokens and build prompts (`LlamaModel` adds the rest)."""
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        n_ctx: int,
-        n_batch: int,
-        n_ubatch: int,
-        threads: int,
-        n_seq_max: int,
-        flash_attn: bool = True,
-        use_mmap: bool = True,
-        extra_buffers: bool = True,
-    ) -> None:
+    def __init__(self, path: Path) -> None:
+        self._load(path, vocab_only=True)
+        self._close = weakref.finalize(self, _free, None, None, self.model)
+
+    def _load(self, path: Path, **params) -> None:
         lib = _lib()
         _init_backend()
         model_params = lib.llama_model_default_params()
-        _set_fields(
-            model_params,
-            n_gpu_layers=0,
-            load_mode=lib.LLAMA_LOAD_MODE_MMAP if use_mmap else lib.LLAMA_LOAD_MODE_NONE,
-            use_extra_bufts=extra_buffers,
-        )
+        _set_fields(model_params, **params)
         self.model = lib.llama_model_load_from_file(str(path).encode("utf-8"), model_params)
         if not self.model:
             raise LlamaLoadError(f"llama.cpp could not load {path} (not a GGUF model, or a damaged file)")
         self.vocab = lib.llama_model_get_vocab(self.model)
-        context_params = lib.llama_context_default_params()
-        _set_fields(
-            context_params,
-            n_ctx=n_ctx,
-            n_batch=n_batch,
-            n_ubatch=min(n_batch, n_ubatch),
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_seq_max=n_seq_max,
-            kv_unified=True,  # sequences may share cells: a common prompt start is computed once
-            flash_attn_type=lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED,
-        )
-        self.ctx = lib.llama_init_from_model(self.model, context_params)
-        if not self.ctx:
-            _free(None, None, self.model)
-            raise LlamaLoadError(f"llama.cpp refused a context of {n_ctx} tokens and {n_seq_max} sequences")
-        self.batch = lib.llama_batch_init(n_batch, 0, n_seq_max)
-        self.memory = lib.llama_get_memory(self.ctx)
-        self.n_batch = n_batch
-        self.n_ctx = int(lib.llama_n_ctx(self.ctx))
-        self.n_seq_max = int(lib.llama_n_seq_max(self.ctx))
         self.n_vocab = int(lib.llama_vocab_n_tokens(self.vocab))
-        self._close = weakref.finalize(self, _free, self.batch, self.ctx, self.model)
 
     def close(self) -> None:
         self._close()
@@ -196,3 +162,50 @@ class LlamaModel:
             if n < size:
                 return buffer.value.decode("utf-8", errors="replace")
             size = n + 1
+
+
+class LlamaModel(LlamaVocab):
+    """Model, context (`n_seq_max` sequences in one unified KV cache) and a batch of `n_batch` tokens."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_batch: int,
+        n_ubatch: int,
+        threads: int,
+        n_seq_max: int,
+        flash_attn: bool = True,
+        use_mmap: bool = True,
+        extra_buffers: bool = True,
+    ) -> None:
+        lib = _lib()
+        self._load(
+            path,
+            n_gpu_layers=0,
+            load_mode=lib.LLAMA_LOAD_MODE_MMAP if use_mmap else lib.LLAMA_LOAD_MODE_NONE,
+            use_extra_bufts=extra_buffers,
+        )
+        context_params = lib.llama_context_default_params()
+        _set_fields(
+            context_params,
+            n_ctx=n_ctx,
+            n_batch=n_batch,
+            n_ubatch=min(n_batch, n_ubatch),
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_seq_max=n_seq_max,
+            kv_unified=True,  # sequences may share cells: a common prompt start is computed once
+            flash_attn_type=lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+        )
+        self.ctx = lib.llama_init_from_model(self.model, context_params)
+        if not self.ctx:
+            _free(None, None, self.model)
+            raise LlamaLoadError(f"llama.cpp refused a context of {n_ctx} tokens and {n_seq_max} sequences")
+        self.batch = lib.llama_batch_init(n_batch, 0, n_seq_max)
+        self.memory = lib.llama_get_memory(self.ctx)
+        self.n_batch = n_batch
+        self.n_ctx = int(lib.llama_n_ctx(self.ctx))
+        self.n_seq_max = int(lib.llama_n_seq_max(self.ctx))
+        self._close = weakref.finalize(self, _free, self.batch, self.ctx, self.model)

@@ -12,6 +12,7 @@ prompt-lookup speculation), so the same transcript gives the same minutes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from transcripts import cpu, runtime
 from transcripts.answer_cache import AnswerCache, answer_key
 from transcripts.cpu import available_threads
 from transcripts.decoding import DRAFT_TOKENS, Completion, Decoder, DecodingError, Request
-from transcripts.llama_model import LlamaLoadError, LlamaModel
+from transcripts.llama_model import LlamaLoadError, LlamaModel, LlamaVocab
 from transcripts.memory import release_freed_memory
 from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
@@ -145,7 +146,8 @@ def schema_for(answer_model: type[BaseModel]) -> dict:
 
 @dataclass
 class LocalLLM:
-    """A loaded GGUF model. Not thread-safe by itself: calls are serialized by a lock."""
+    """A GGUF model: its tokenizer loaded at once, its weights at the first question the answer cache cannot answer.
+    Not thread-safe by itself: calls are serialized by a lock."""
 
     path: Path
     n_ctx: int
@@ -164,10 +166,30 @@ class LocalLLM:
         self._grammars: dict[str, str] = {}
         self._cache: AnswerCache | None = None
         self._identity = f"{self.path.name}:{self.path.stat().st_size}"  # what an answer cache key names the model by
+        # The tokenizer now, the weights at the first question the answer cache cannot answer: minutes whose answers
+        # were all read ahead during the call never load them.
+        try:
+            self._model = LlamaVocab(self.path)
+        except LlamaLoadError as exc:
+            raise LLMError(f"could not load the language model {self.path}: {exc}") from exc
+        template = self._model.metadata("tokenizer.chat_template")
+        if not template:
+            raise LLMError(f"{self.path.name} has no chat template: use an instruction-tuned (chat) GGUF model")
+        eos, bos = self._model.eos, self._model.bos
+        self._chat = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._model.token_text(eos) if eos != -1 else "",
+            bos_token=self._model.token_text(bos) if bos != -1 else "",
+        )
+        self.load_seconds = 0.0  # of the weights, once loaded
+
+    @functools.cached_property
+    def _decoder(self) -> Decoder:
+        """The weights and their decoder, loaded at first use."""
         started = time.perf_counter()
         extra_buffers = _extra_buffers_wanted()
         try:
-            self._model = LlamaModel(
+            weights = LlamaModel(
                 self.path,
                 n_ctx=self.n_ctx,
                 n_batch=512,
@@ -182,16 +204,6 @@ class LocalLLM:
             )
         except LlamaLoadError as exc:
             raise LLMError(f"could not load the language model {self.path}: {exc}") from exc
-        template = self._model.metadata("tokenizer.chat_template")
-        if not template:
-            raise LLMError(f"{self.path.name} has no chat template: use an instruction-tuned (chat) GGUF model")
-        eos, bos = self._model.eos, self._model.bos
-        self._chat = Jinja2ChatFormatter(
-            template=template,
-            eos_token=self._model.token_text(eos) if eos != -1 else "",
-            bos_token=self._model.token_text(bos) if bos != -1 else "",
-        )
-        self._decoder = Decoder(self._model, draft_tokens=self.draft_tokens, max_active=self.parallel)
         self.load_seconds = time.perf_counter() - started
         log.info(
             "loaded %s (n_ctx=%d, %d threads, extra buffer types %s) in %.1f s",
@@ -201,6 +213,17 @@ class LocalLLM:
             "on" if extra_buffers else "off",
             self.load_seconds,
         )
+        return Decoder(weights, draft_tokens=self.draft_tokens, max_active=self.parallel)
+
+    @property
+    def weights_loaded(self) -> bool:
+        return "_decoder" in self.__dict__
+
+    def load_weights(self) -> float:
+        """Load the weights now rather than at the first question (a health check, a timed run); seconds taken."""
+        with self._lock:
+            self._decoder  # noqa: B018 - loading is the point
+        return self.load_seconds
 
     @property
     def name(self) -> str:

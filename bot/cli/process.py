@@ -189,6 +189,7 @@ def process(
 
             task = progress.add_task("minutes: loading the model", total=None)
             llm = load_llm(llm_model, threads=models.threads)
+            llm.load_weights()
 
             def on_minutes(what: str, done: int, total: int) -> None:
                 progress.update(task, description=f"minutes: {what}", completed=done, total=total)

@@ -8,8 +8,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from tracker.config import load_settings
-from transcripts.llm import LLMError, available_threads, load_llm, schema_for
-from transcripts.model_files import ModelFileError
+from transcripts.answer_cache import AnswerCache
+from transcripts.llm import LLMError, LocalLLM, available_threads, load_llm, schema_for
+from transcripts.model_files import ModelFileError, llm_model_path
 
 TINY = "smollm2-135m-q8_0"  # follows a schema, poor content: plumbing only
 
@@ -21,7 +22,9 @@ class Colors(BaseModel):
 
 @pytest.fixture(scope="module")
 def tiny():
-    return load_llm(TINY)
+    model = load_llm(TINY)
+    model.load_weights()
+    return model
 
 
 def test_the_model_is_loaded_once_per_process_with_the_machines_threads(tiny):
@@ -35,6 +38,32 @@ def test_a_model_whose_weights_may_be_repacked_is_read_not_mapped(tiny):
 
     assert llm._extra_buffers_wanted()  # this machine's build (see the test below)
     assert str(tiny.path) not in Path("/proc/self/maps").read_text()
+
+
+def test_the_weights_wait_for_the_first_question_the_answer_cache_cannot_answer(tmp_path):
+    """Minutes whose answers were all read ahead during the call need the tokenizer only (to cut the same parts and
+    build the same prompts): the weights, most of the model's memory and load time, are never read."""
+    path = Path(llm_model_path(TINY))
+    asked = dict(system="You answer in JSON.", user="Name a color.", answer_model=Colors, max_tokens=40, purpose="c")
+    cache = AnswerCache(tmp_path / "answers.jsonl")
+    first = LocalLLM(path, n_ctx=1024, threads=1)
+    assert not first.weights_loaded and first.count_tokens("Name a color.") > 0
+    with first.answers_from(cache):
+        answer = first.ask(**asked)
+    assert first.weights_loaded and first.load_seconds > 0 and answer is not None
+
+    again = LocalLLM(path, n_ctx=1024, threads=1)
+    with again.answers_from(cache):
+        assert again.ask(**asked) == answer
+    assert again.stats[-1].cached and not again.weights_loaded and again.load_seconds == 0.0
+
+
+def test_a_model_file_cut_short_fails_at_load_not_at_the_first_question(tmp_path):
+    cut = tmp_path / "cut.gguf"
+    data = Path(llm_model_path(TINY)).read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(LLMError, match="cut.gguf"):
+        LocalLLM(cut, n_ctx=1024, threads=1)
 
 
 def test_the_schema_keeps_field_names_and_caps():
