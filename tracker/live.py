@@ -29,6 +29,7 @@ priority than the bot: the receive path always comes first.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -79,11 +80,19 @@ class LiveOptions:
     # Reading ahead for the minutes: the summary model and the meeting's date (both needed; None: no reading ahead).
     llm_model: str | None = None
     meeting_date: dt.date | None = None
+    next_meeting: dt.date | None = None  # for "by the next meeting" (None: a week after `meeting_date`)
     runtime: transcripts_runtime.Runtime = field(default_factory=transcripts_runtime.current)  # the parent's
 
     @classmethod
     def from_settings(
-        cls, settings, *, title: str | None = None, agenda=(), speakers=(), meeting_date: dt.date | None = None
+        cls,
+        settings,
+        *,
+        title: str | None = None,
+        agenda=(),
+        speakers=(),
+        meeting_date: dt.date | None = None,
+        next_meeting: dt.date | None = None,
     ) -> LiveOptions:
         m = settings.models
         # Leave one core to the bot and the recorder: the live transcriber must not starve the receive path.
@@ -101,6 +110,7 @@ class LiveOptions:
             tuple(settings.group.glossary),
             llm_model=m.llm_model,
             meeting_date=meeting_date,
+            next_meeting=next_meeting,
         )
 
     def hints(self):
@@ -163,6 +173,7 @@ class _ReadAhead:
                 cache=self.cache,
                 hints=self.options.hints(),
                 llm=self._llm,
+                next_meeting=self.options.next_meeting,
             )
         except Exception:  # the minutes are then written after the call, as without reading ahead
             log.exception("reading ahead for the minutes failed; they will be written after the call")
@@ -171,6 +182,34 @@ class _ReadAhead:
         if parts > self.parts:
             log.info("minutes: %d part(s) of the call read ahead", parts)
             self.parts = parts
+
+    def conclude(self, transcript_file: Path) -> None:
+        """The call is over and `transcript_file` holds all of it: ask what the pipeline's minutes will ask (the
+        last parts), with the model this process already holds, so that the pipeline finds every answer in the
+        cache and never loads the model's weights itself."""
+        if self._failed or not transcript_file.exists():
+            return  # the pipeline asks whatever is missing
+        from transcripts.llm import load_llm
+        from transcripts.minutes import make_minutes
+        from transcripts.types import Transcript
+
+        transcript = Transcript.from_dict(json.loads(transcript_file.read_text()))
+        transcript, _ = optout.scrub_transcript(transcript, optout.load(transcript_file.parent))
+        # As the pipeline will read it back from the tracker: in order of start, with the transcript's speakers.
+        transcript.segments.sort(key=lambda s: s.start)
+        hints = dataclasses.replace(self.options.hints(), speakers=transcript.speakers)
+        try:
+            self._llm = self._llm or load_llm(self.options.llm_model)
+            make_minutes(
+                transcript,
+                meeting_date=self.meeting_date,
+                hints=hints,
+                llm=self._llm,
+                cache=self.cache,
+                next_meeting=self.options.next_meeting,
+            )
+        except Exception:  # the pipeline asks them again
+            log.exception("reading the end of the call for the minutes failed; they are written after the call")
 
 
 def scrub_files(folder: Path, tracks: set[str], speakers: set[str]) -> None:
@@ -210,12 +249,15 @@ def _worker_setup(options: LiveOptions) -> None:
 
 
 def _reader(folder: str, options: LiveOptions, inbox: multiprocessing.Queue) -> None:
-    """The read-ahead's process: ("add", segments, now) and ("forget", tracks, speakers) until None."""
+    """The read-ahead's process: ("add", segments, now), ("forget", tracks, speakers) and, once the transcript is
+    written, ("conclude",), until None."""
     _worker_setup(options)
     ahead = _ReadAhead(Path(folder), options)
     while (item := inbox.get()) is not None:
         if item[0] == "forget":
             ahead.forget(*item[1:])
+        elif item[0] == "conclude":
+            ahead.conclude(Path(folder) / LIVE_TRANSCRIPT)
         else:
             ahead.add(*item[1:])
 
@@ -394,7 +436,10 @@ class LiveTranscription:
             self._inbox.put(None)
             self._process.join(timeout)
             if self._reader_inbox is not None and not self._process.is_alive():
-                # after everything the transcriber handed it: the answer under way belongs to the minutes
+                # After everything the transcriber handed it: the answer under way belongs to the minutes, and so
+                # do the last parts' answers, asked with the model the reader already holds.
+                if self._process.exitcode == 0:
+                    self._reader_inbox.put(("conclude",))
                 self._reader_inbox.put(None)
                 self._stop_reader(timeout)
             if self._process.is_alive():

@@ -230,8 +230,13 @@ class Recording(commands.Cog):
             return None
         try:
             agenda = await self.bot.db_call(recordings.agenda_topics, meeting.id)
+            next_meeting = await self.bot.db_call(recordings.next_meeting_date, meeting.id)
             options = LiveOptions.from_settings(
-                self.bot.settings, title=meeting.title, agenda=agenda, meeting_date=meeting.scheduled_start.date()
+                self.bot.settings,
+                title=meeting.title,
+                agenda=agenda,
+                meeting_date=meeting.scheduled_start.date(),
+                next_meeting=next_meeting,
             )
             live = LiveTranscription(folder, options)
             await asyncio.to_thread(live.start)

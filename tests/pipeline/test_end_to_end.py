@@ -26,6 +26,7 @@ from tracker.models import (
     TranscriptSegment,
     WorkingGroup,
 )
+from transcripts.llm import load_llm, unload_llms
 from transcripts.synthesize import ESPEAK_RATE, ScriptLine, assign_voices, render_line
 
 REPO, TOPIC, CHANNEL = "wg/search", 41, 777
@@ -37,6 +38,7 @@ SCRIPT = [
     (16.5, 404, "Bob", "It would be nice to have a nightly benchmark, please put it on the wish list."),
     (22.5, 101, "Alice", "Thank you all, see you next week."),
 ]
+TITLE = "Search WG call"  # the bot hands the live worker the meeting's title (bot/exts/recording.py)
 LLM = "qwen2.5-coder-1.5b-q8_0"  # the default model: the content of the minutes is asserted below
 
 
@@ -55,7 +57,14 @@ def recorded_call(tmp_path_factory):
     live = LiveTranscription(
         folder,
         LiveOptions(
-            model="tiny.en", threads=1, speakers=("Alice", "Jeshli", "Carol", "Bob"), glossary=("SIMD",), max_delay=4.0
+            model="tiny.en",
+            threads=1,
+            speakers=("Alice", "Jeshli", "Carol", "Bob"),
+            title=TITLE,
+            glossary=("SIMD",),
+            max_delay=4.0,
+            llm_model=LLM,  # the read-ahead: at the call's end it asks what the minutes will ask
+            meeting_date=MEETING_DAY,
         ),
     )
     folder.mkdir(parents=True)
@@ -104,7 +113,7 @@ def test_a_recorded_call_becomes_published_minutes(recorded_call, services, sqli
             group_id=group.id,
             scheduled_start=start,
             occurrence_start=start,
-            title="Search WG call",
+            title=TITLE,
             state=MeetingState.recording,
         )
         session.add(meeting)
@@ -115,9 +124,13 @@ def test_a_recorded_call_becomes_published_minutes(recorded_call, services, sqli
     def no_batch(*args, **kwargs):
         raise AssertionError("the live transcript was complete: the recording must not be transcribed again")
 
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", no_batch)
+    monkeypatch.setattr(pipeline, "transcribe_files", no_batch)
+    unload_llms()  # the model this process loads now is the pipeline's
     progress: list[str] = []
     assert pipeline.run(sqlite_db, settings, meeting_id, progress=progress.append) == MeetingState.published
+    # The read-ahead process answered every question at the call's end: the pipeline never loaded the weights.
+    model = load_llm(LLM)
+    assert model.stats and all(s.cached for s in model.stats) and not model.weights_loaded
 
     with sqlite_db.session() as session:
         segments = session.exec(

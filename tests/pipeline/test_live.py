@@ -15,8 +15,9 @@ import pytest
 from tracker.live import LIVE_SEGMENTS, SETTLE_SECONDS, LiveOptions, LiveTranscription, _ReadAhead
 from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
 from transcripts.answer_cache import AnswerCache, answer_key
-from transcripts.llm import load_llm
+from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
 from transcripts.minutes import make_minutes
+from transcripts.model_files import llm_model_path
 from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
 from transcripts.types import Hints
 
@@ -187,6 +188,45 @@ def test_nothing_is_read_ahead_before_a_part_is_over(meeting, tmp_path):
     for segment in early:
         ahead.add([segment], segment.end + 60)
     assert ahead.parts == 0 and not (tmp_path / MINUTES_CACHE).exists()
+
+
+def test_at_the_end_the_reader_asks_what_the_minutes_will_ask_without_anyone_who_opted_out(
+    meeting, tmp_path, monkeypatch
+):
+    """`conclude` reads the transcript the transcriber wrote as the pipeline will read it back (in order of start,
+    without the people who opted out, even after the transcriber ended), so the minutes find every answer cached."""
+    import transcripts.minutes
+    from tracker import optout
+
+    shuffled = meeting.transcript.to_dict()
+    shuffled["segments"].reverse()  # the tracker stores segments in order of start, whatever the file's order
+    (tmp_path / LIVE_TRANSCRIPT).write_text(json.dumps(shuffled))
+    optout.record(tmp_path, 7, speakers={"Erin"})
+    handed = []
+    real = transcripts.minutes.make_minutes
+    monkeypatch.setattr(transcripts.minutes, "make_minutes", lambda t, **kw: handed.append(t) or real(t, **kw))
+    ahead = _ReadAhead(tmp_path, _options())
+    ahead.conclude(tmp_path / LIVE_TRANSCRIPT)
+    (transcript,) = handed
+    assert "Erin" not in transcript.speakers and "Erin" in meeting.transcript.speakers
+    assert [s.start for s in transcript.segments] == sorted(s.start for s in transcript.segments)
+
+    fresh = LocalLLM(Path(llm_model_path(TINY)), n_ctx=DEFAULT_N_CTX, threads=1)  # as in the pipeline's process
+    minutes = real(
+        transcript,
+        meeting_date=MEETING_DATE,
+        hints=Hints(title="Weekly sync", agenda=["database migration"], speakers=transcript.speakers),
+        llm=fresh,
+        cache=AnswerCache(tmp_path / MINUTES_CACHE),
+    )
+    assert fresh.stats and all(s.cached for s in fresh.stats) and not fresh.weights_loaded
+    assert minutes.long_summary
+
+
+def test_without_a_complete_transcript_the_reader_leaves_the_end_to_the_pipeline(tmp_path):
+    ahead = _ReadAhead(tmp_path, _options())
+    ahead.conclude(tmp_path / LIVE_TRANSCRIPT)  # the transcriber failed: no file
+    assert not (tmp_path / MINUTES_CACHE).exists()
 
 
 def test_a_recording_resumed_after_a_crash_is_not_passed_off_as_transcribed_live(tmp_path):
