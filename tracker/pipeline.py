@@ -8,9 +8,11 @@ process pool and in Procrastinate workers (tracker/tasks.py).
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
 import logging
+import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,10 +107,8 @@ def retry(db: Database, meeting_id: int) -> MeetingState:
 def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress: Progress | None = None) -> int:
     """recorded → transcribed. Takes the live transcript when the call's live transcription completed."""
     from tracker.minutes_store import save_transcript
-    from transcripts.engines import unload_engines
     from transcripts.llm import unload_llms
     from transcripts.recording import read_recording
-    from transcripts.transcribe import transcribe_recording
     from transcripts.types import Transcript
 
     with db.session() as session:
@@ -133,18 +133,15 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
         # Whisper and the summary model are never held at once: together they need more memory than the 2.5 GB a
         # process may take. The summary model is loaded again for the minutes (seconds, against minutes here).
         unload_llms()
-        try:
-            transcript = transcribe_recording(
-                folder,
-                hints=hints,
-                engine=m.whisper_engine,
-                model=m.whisper_model,
-                language=m.language,
-                compute_type=m.whisper_compute_type,
-                threads=m.threads,
-            )
-        finally:
-            unload_engines()
+        transcript = transcribe_files(
+            folder,
+            hints=hints,
+            engine=m.whisper_engine,
+            model=m.whisper_model,
+            language=m.language,
+            compute_type=m.whisper_compute_type,
+            threads=m.threads,
+        )
         transcript, _ = optout.scrub_transcript(transcript, opted_out)  # their tracks are deleted; to be sure
     with db.session() as session:
         meeting = _meeting(session, meeting_id)
@@ -155,6 +152,21 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
     # The same transcript files `wgbot process` writes (JSON, Markdown, WebVTT, SRT), in the data folder.
     followthrough.export_transcript(settings.storage.data_dir, meeting, transcript)
     return len(transcript.segments)
+
+
+def transcribe_files(folder: Path, **options):
+    """`transcripts.transcribe.transcribe_recording(folder, **options)` in a process of its own. All the memory
+    transcription takes (the model, CTranslate2's and ONNX Runtime's pools, a heap left in pieces) goes with that
+    process: the pipeline's, long-lived in the bot, never grows by it, and the summary model loads into a process
+    that holds nothing of Whisper's."""
+    from transcripts import runtime
+    from transcripts.transcribe import transcribe_recording
+
+    context = multiprocessing.get_context("spawn")  # no fork of the bot's threads and event loop
+    with concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=context, initializer=runtime.use, initargs=(runtime.current(),)
+    ) as pool:
+        return pool.submit(transcribe_recording, folder, **options).result()
 
 
 def load_transcript(session: Session, meeting_id: int):

@@ -33,6 +33,8 @@ from tracker.models import (
     utcnow,
 )
 from tracker.recording_files import LIVE_TRANSCRIPT, MINUTES_CACHE
+from transcripts.engines import unload_engines
+from transcripts.errors import EngineError
 from transcripts.recording import Manifest, ManifestGap, ManifestTrack, write_manifest
 from transcripts.types import ActionItem as Action
 from transcripts.types import Minutes, Segment, Transcript, Wish
@@ -115,7 +117,7 @@ def whisper(monkeypatch):
         calls.append((args, kwargs))
         return TRANSCRIPT
 
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", transcribe)
+    monkeypatch.setattr(pipeline, "transcribe_files", transcribe)
     return calls
 
 
@@ -227,31 +229,43 @@ def test_transcribe_step_without_progress_and_with_an_opt_out(sqlite_db, tmp_pat
     assert _segments(sqlite_db, meeting_id) == [("Alice", "Welcome to the call.")]
 
 
-def test_whisper_and_the_summary_model_are_never_held_at_once(sqlite_db, tmp_path, settings, monkeypatch):
-    """Each needs most of what a process may take: the cached summary model goes before Whisper loads, and Whisper
-    goes once the recording is transcribed (also when transcription fails)."""
+def test_whisper_runs_in_a_process_of_its_own_after_the_summary_model_is_dropped(
+    sqlite_db, tmp_path, short_recording, fast_models, monkeypatch
+):
+    """Each model needs most of what a process may take. The cached summary model goes before Whisper starts, and
+    Whisper runs in a child process, so nothing of its memory stays in the pipeline's: here real Whisper
+    transcribes real speech and this process never holds a Whisper model."""
+    import shutil
+
     import transcripts.engines
     import transcripts.llm
 
+    unload_engines()
     held_while_transcribing = []
+    real = pipeline.transcribe_files
 
-    def transcribe(*args, **kwargs):
+    def spy(*args, **kwargs):
         held_while_transcribing.append(dict(transcripts.llm._loaded))
-        transcripts.engines._cache[("faster-whisper", "tiny.en", "int8", 2)] = object()
-        if len(held_while_transcribing) == 2:
-            raise RuntimeError("whisper failed")
-        return TRANSCRIPT
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", transcribe)
+    monkeypatch.setattr(pipeline, "transcribe_files", spy)
     monkeypatch.setitem(transcripts.llm._loaded, ("model.gguf", 4096, 2, 4, 12), object())
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    assert pipeline.transcribe_step(sqlite_db, settings, _meeting(sqlite_db, _folder(tmp_path / "a"))) == 2
+    folder = shutil.copytree(short_recording, tmp_path / "recording")
+    meeting_id = _meeting(sqlite_db, folder)
+    assert pipeline.transcribe_step(sqlite_db, load_settings(), meeting_id) == 2
     assert held_while_transcribing == [{}]
     assert transcripts.engines._cache == {}
-    with pytest.raises(RuntimeError, match="whisper failed"):
-        pipeline.transcribe_step(sqlite_db, settings, _meeting(sqlite_db, _folder(tmp_path / "b")))
-    assert transcripts.engines._cache == {}
+    said = " ".join(text for _, text in _segments(sqlite_db, meeting_id)).lower()
+    assert "documentation" in said and "welcome" in said
+
+
+def test_an_error_in_the_transcribing_process_reaches_the_pipeline(sqlite_db, tmp_path, short_recording, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("WGBOT_WHISPER_MODEL", "no-such-whisper")
+    folder = shutil.copytree(short_recording, tmp_path / "recording")
+    with pytest.raises(EngineError, match="no-such-whisper"):  # its own message, across the process boundary
+        pipeline.transcribe_step(sqlite_db, load_settings(), _meeting(sqlite_db, folder))
 
 
 def _write_live(folder: Path, segments: list[Segment]) -> None:
@@ -269,7 +283,7 @@ def test_a_complete_live_transcript_is_taken_instead_of_whisper(sqlite_db, tmp_p
     def no_whisper(*args, **kwargs):
         raise AssertionError("whisper must not run when the live transcript is complete")
 
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", no_whisper)
+    monkeypatch.setattr(pipeline, "transcribe_files", no_whisper)
     meeting_id = _meeting(sqlite_db, folder)
     said: list[str] = []
     assert pipeline.transcribe_step(sqlite_db, settings, meeting_id, said.append) == 2
@@ -316,7 +330,7 @@ def test_transcribe_step_stores_nothing_when_another_worker_got_there_first(sqli
             session.get(Meeting, meeting_id).state = MeetingState.transcribed
         return TRANSCRIPT
 
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", transcribe)
+    monkeypatch.setattr(pipeline, "transcribe_files", transcribe)
     assert pipeline.transcribe_step(sqlite_db, settings, meeting_id) == 0
     assert _segments(sqlite_db, meeting_id) == []
     assert not list(Path(settings.storage.data_dir).rglob("*.vtt"))
@@ -829,7 +843,7 @@ def test_a_failing_step_marks_the_meeting_failed_with_its_first_line(
     def transcribe(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", transcribe)
+    monkeypatch.setattr(pipeline, "transcribe_files", transcribe)
     meeting_id = _meeting(sqlite_db, _folder(tmp_path))
     with pytest.raises(pipeline.PipelineError) as raised, caplog.at_level("ERROR", logger="tracker.pipeline"):
         pipeline.run(sqlite_db, settings, meeting_id)

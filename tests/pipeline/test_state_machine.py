@@ -33,7 +33,7 @@ MINUTES = Minutes(
 
 @pytest.fixture
 def fixed_results(monkeypatch):
-    monkeypatch.setattr("transcripts.transcribe.transcribe_recording", lambda *a, **k: TRANSCRIPT)
+    monkeypatch.setattr(pipeline, "transcribe_files", lambda *a, **k: TRANSCRIPT)
     monkeypatch.setattr("transcripts.minutes.make_minutes", lambda *a, **k: MINUTES)
 
 
