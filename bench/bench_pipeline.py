@@ -16,12 +16,14 @@ own peak is reset before each path runs, so each figure is what that path needs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -100,6 +102,48 @@ def peak_rss_mib(pid: int | str = "self") -> float:
     return 0.0
 
 
+def child_pids(pid: int | str = "self") -> list[int]:
+    """The processes this one started, and theirs."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found + [g for c in found for g in child_pids(c)]
+
+
+class ChildPeaks:
+    """The peak RSS of every child process while the block runs, polled (a process's own figure is gone once it
+    has ended; RUSAGE_CHILDREN keeps only the largest, and counts what a spawned child inherited from this
+    process before its exec)."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, float] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._done.wait(0.1):
+            for pid in child_pids():
+                with contextlib.suppress(OSError, ValueError):
+                    if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text():  # not an espeak-ng or ffmpeg
+                        self.peaks[pid] = max(self.peaks.get(pid, 0.0), peak_rss_mib(pid))
+
+    def __enter__(self) -> ChildPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def of(self, pid: int) -> float:
+        return self.peaks.get(pid, 0.0)
+
+    @property
+    def highest(self) -> float:
+        return max(self.peaks.values(), default=0.0)
+
+
 def cpu() -> float:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -142,23 +186,26 @@ def main() -> None:
             ),
         )
         live.start()
+        transcriber_pid, reader_pid = live.pids
         print(f"playing {call_seconds / 60:.1f} minutes of call at {args.speed:g}x into the live path …", flush=True)
-        play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
-        utterances, speakers = len(lines), len({line.speaker for line in lines})
-        del lines  # the call's audio (hundreds of MB) is the bench's, not the pipeline's: not in its peak RSS
-        release_freed_memory()
-        # The live worker's CPU during the call is not "after the call": it is counted when the worker ends.
-        call_end, cpu_at_end = time.monotonic(), cpu() + sum(process_cpu(pid) for pid in live.pids)
-        worker_peaks = [peak_rss_mib(pid) for pid in live.pids]  # transcriber, read-ahead (so far: the call's end)
-        if not live.finish():
-            raise SystemExit("the live transcript is incomplete")
+        with ChildPeaks() as live_children:
+            play_call(lines, live_folder, meeting="bench-live", on_utterance=live.submit, realtime=args.speed)
+            utterances, speakers = len(lines), len({line.speaker for line in lines})
+            del lines  # the call's audio (hundreds of MB) is the bench's, not the pipeline's: not in its peak RSS
+            release_freed_memory()
+            # The live worker's CPU during the call is not "after the call": it is counted when the worker ends.
+            call_end, cpu_at_end = time.monotonic(), cpu() + sum(process_cpu(pid) for pid in live.pids)
+            if not live.finish():
+                raise SystemExit("the live transcript is incomplete")
         tail = time.monotonic() - call_end
         live_base = reset_peak_rss()
         live_processing = process(db, settings, live_folder)
         live_peak = peak_rss_mib()
         live_latency, live_cpu = time.monotonic() - call_end, cpu() - cpu_at_end
-        asked = load_llm(args.llm).stats  # the pipeline's model, loaded in this process
-        read_ahead, asked_after = sum(s.cached for s in asked), sum(not s.cached for s in asked)
+        model = load_llm(args.llm)  # the pipeline's model in this process (its weights only if it asked anything)
+        read_ahead, after = sum(s.cached for s in model.stats), [s for s in model.stats if not s.cached]
+        model_load = model.load_seconds
+        del model  # the batch path must be free to drop it
 
         batch_folder = work / "batch"
         shutil.copytree(live_folder, batch_folder, ignore=shutil.ignore_patterns("transcript.live.*", MINUTES_CACHE))
@@ -166,11 +213,11 @@ def main() -> None:
         print("processing the same recording after the call (batch) …", flush=True)
         cpu_before = cpu()
         batch_base = reset_peak_rss()
-        batch_latency = process(db, settings, batch_folder)
+        with ChildPeaks() as batch_children:
+            batch_latency = process(db, settings, batch_folder)
         batch_peak = peak_rss_mib()
         batch_cpu = cpu() - cpu_before
         posted = len(discord.channel(CHANNEL))
-    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     print()
     print(
@@ -184,16 +231,22 @@ def main() -> None:
         f"{batch_latency / live_latency:>8.2f}x"
     )
     print(
-        f"  live: transcription tail {tail:.1f} s, minutes + publishing {live_processing:.1f} s; "
-        f"{read_ahead} answers read ahead during the call, {asked_after} model calls after it"
+        f"  live: transcript and the read-ahead's last answers {tail:.1f} s after the call, then the pipeline "
+        f"{live_processing:.1f} s; {read_ahead} answers read ahead, {len(after)} model calls in the pipeline"
     )
+    if after:
+        print(
+            f"  the pipeline's model: loaded in {model_load:.1f} s; {sum(s.evaluated_tokens for s in after)} prompt "
+            f"tokens computed, {sum(s.completion_tokens for s in after)} generated "
+            f"({', '.join(s.purpose for s in after)})"
+        )
     print(
-        f"peak RSS: live workers {' and '.join(f'{p:.0f}' for p in worker_peaks)} MiB at the call's end (transcriber, "
-        f"read-ahead), largest child process {peak_children:.0f} MiB; pipeline after the call: live path "
-        f"{live_peak:.0f} MiB, batch path {batch_peak:.0f} MiB (this process held {live_base:.0f} and {batch_base:.0f} MiB "
-        "before each)"
+        f"peak RSS: live transcriber {live_children.of(transcriber_pid):.0f} MiB, read-ahead "
+        f"{live_children.of(reader_pid):.0f} MiB; pipeline after the call: live path {live_peak:.0f} MiB, batch path "
+        f"{batch_peak:.0f} MiB (this process held {live_base:.0f} and {batch_base:.0f} MiB before each), its "
+        f"transcribing process {batch_children.highest:.0f} MiB"
     )
-    highest = max(peak_children, live_peak, batch_peak)
+    highest = max(live_children.highest, batch_children.highest, live_peak, batch_peak)
     amx = "amx_tile" in cpu_flags()
     limit = 30.0 if amx else 60.0
     print(
