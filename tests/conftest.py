@@ -20,13 +20,19 @@ POSTGRES_URL = os.environ.get("WGBOT_TEST_POSTGRES_URL", "postgresql://postgres@
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch, tmp_path_factory):
     """No test reads the developer's wgbot.toml or WGBOT_* environment, or writes into ./data."""
+    # Kept: where the models are, and whether llama.cpp may repack weights (`WGBOT_LLM_EXTRA_BUFFERS=off make test`
+    # runs the suite without its AMX kernels, as on a CPU without AMX).
+    kept = ("WGBOT_MODEL_DIR", "WGBOT_TEST_POSTGRES_URL", "WGBOT_LLM_EXTRA_BUFFERS")
     for name in list(os.environ):
-        if name.startswith("WGBOT_") and name not in ("WGBOT_MODEL_DIR", "WGBOT_TEST_POSTGRES_URL"):
+        if name.startswith("WGBOT_") and name not in kept:
             monkeypatch.delenv(name)
     monkeypatch.setenv("WGBOT_CONFIG", str(tmp_path_factory.getbasetemp() / "no-such-wgbot.toml"))
     monkeypatch.setenv("WGBOT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     # Every test starts with the model folder the set-up used, whatever settings an earlier test loaded.
-    runtime.configure(model_dir=os.environ.get("WGBOT_MODEL_DIR") or None)
+    runtime.configure(
+        model_dir=os.environ.get("WGBOT_MODEL_DIR") or None,
+        llm_extra_buffers=os.environ.get("WGBOT_LLM_EXTRA_BUFFERS", "auto"),  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture(autouse=True)

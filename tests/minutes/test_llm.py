@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def test_a_model_whose_weights_may_be_repacked_is_read_not_mapped(tiny):
     """A repacked tensor is a copy; the mapped original would stay resident beside it."""
     from transcripts import llm
 
+    if os.environ.get("WGBOT_LLM_EXTRA_BUFFERS") == "off":
+        pytest.skip("this run turned llama.cpp's repacking off")
     assert llm._extra_buffers_wanted()  # this machine's build (see the test below)
     assert str(tiny.path) not in Path("/proc/self/maps").read_text()
 
@@ -151,8 +154,9 @@ def test_this_machines_build_takes_the_cpus_matrix_units_when_it_has_them(monkey
     real inference proves it does not crash)."""
     import llama_cpp
 
-    from transcripts import llm
+    from transcripts import llm, runtime
 
+    runtime.configure(model_dir=runtime.current().model_dir)  # the default choice, whatever this run set
     assert llama_cpp.__version__.endswith(llm.AMX_FIXED_LABEL)
     if llm.cpu.has_amx():
         assert llm._extra_buffers_wanted()
