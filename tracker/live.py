@@ -19,9 +19,10 @@ is left of them too.
 
 With a summary model configured, a second worker process reads ahead for the minutes: every couple of minutes it
 asks the model about the parts of the call that are over (`transcripts.minutes.read_ahead`) and keeps the answers in
-`minutes.cache.jsonl`, so when the call ends the pipeline writes the minutes from those answers and asks only about
-the last part. A call of any length then has its minutes about as soon as a quarter-hour one. The transcriber hands
-it each new segment (and each opt-out, in order). Whisper and the summary model live in separate processes so that
+`minutes.cache.jsonl`. When the call ends and the transcript is written, it asks the last parts too, with the model
+it already holds (`conclude`), so the pipeline writes the minutes from the cache without loading the model's
+weights. A call of any length then has its minutes about as soon as a quarter-hour one. The transcriber hands it
+each new segment (and each opt-out, in order). Whisper and the summary model live in separate processes so that
 neither process needs the memory of both, and transcription never waits for an answer. Both workers run at a lower
 priority than the bot: the receive path always comes first.
 """

@@ -209,7 +209,8 @@ class Recording(commands.Cog):
             return self._finished[meeting_id]
         self._active.pop(meeting_id, None)
         if live := self._live.pop(meeting_id, None):
-            # Only the tail is left to transcribe; if the live transcript is incomplete the pipeline redoes it.
+            # Only the tail is left to transcribe, and the read-ahead's last parts to ask; if the live transcript is
+            # incomplete the pipeline redoes it.
             complete = await asyncio.to_thread(live.finish)
             log.info("meeting %s: live transcript %s", meeting_id, "complete" if complete else "incomplete")
         tracks = getattr(result, "tracks", None)
