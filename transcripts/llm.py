@@ -169,7 +169,7 @@ class LocalLLM:
         # The tokenizer now, the weights at the first question the answer cache cannot answer: minutes whose answers
         # were all read ahead during the call never load them.
         try:
-            self._model = LlamaVocab(self.path)
+            self._model: LlamaVocab = LlamaVocab(self.path)
         except LlamaLoadError as exc:
             raise LLMError(f"could not load the language model {self.path}: {exc}") from exc
         template = self._model.metadata("tokenizer.chat_template")
@@ -213,6 +213,7 @@ class LocalLLM:
             "on" if extra_buffers else "off",
             self.load_seconds,
         )
+        self._model = weights  # it tokenizes too: the vocabulary-only copy (tens of MB) goes
         return Decoder(weights, draft_tokens=self.draft_tokens, max_active=self.parallel)
 
     @property
