@@ -127,14 +127,6 @@ def agenda_topics(session: Session, meeting_id: int) -> list[str]:
     )
 
 
-def next_meeting_date(session: Session, meeting_id: int) -> dt.date | None:
-    """The date of the group's meeting after this one, as the pipeline's minutes take it: for the live read-ahead."""
-    from tracker import followthrough
-
-    meeting = session.get(Meeting, meeting_id)
-    return followthrough.next_meeting_date(session, meeting) if meeting else None
-
-
 def published_times(session: Session) -> dict[str, dt.datetime]:
     """Recording folder name → when that meeting's minutes were published (retention counts from then)."""
     meetings = session.exec(select(Meeting).where(Meeting.state == MeetingState.published)).all()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands, tasks
 
-from tracker import members, recordings, retention, schedule
+from tracker import followthrough, members, recordings, retention, schedule
 from tracker.live import LiveOptions, LiveTranscription
 from tracker.models import Meeting, as_utc, saved_id
 from tracker.recordings import RecordingError
@@ -40,6 +40,12 @@ RecorderFactory = Callable[..., Any]  # MeetingRecorder's signature: (bot, *, me
 def has_audio(folder: str | Path | None) -> bool:
     path = Path(folder) if folder else None
     return bool(path and path.is_dir() and any(p.is_file() and p.stat().st_size > 0 for p in path.glob("*.ogg")))
+
+
+def _next_meeting_date(session, meeting_id: int) -> dt.date | None:
+    """The group's meeting after this one, as the pipeline's minutes take it ("by the next meeting")."""
+    meeting = session.get(Meeting, meeting_id)
+    return followthrough.next_meeting_date(session, meeting) if meeting else None
 
 
 def recording_label(meeting: Meeting) -> str:
@@ -231,7 +237,7 @@ class Recording(commands.Cog):
             return None
         try:
             agenda = await self.bot.db_call(recordings.agenda_topics, meeting.id)
-            next_meeting = await self.bot.db_call(recordings.next_meeting_date, meeting.id)
+            next_meeting = await self.bot.db_call(_next_meeting_date, meeting.id)
             options = LiveOptions.from_settings(
                 self.bot.settings,
                 title=meeting.title,
