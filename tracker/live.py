@@ -196,8 +196,8 @@ class _ReadAhead:
 
         transcript = Transcript.from_dict(json.loads(transcript_file.read_text()))
         transcript, _ = optout.scrub_transcript(transcript, optout.load(transcript_file.parent))
-        # As the pipeline will read it back from the tracker: in order of start, with the transcript's speakers.
-        transcript.segments.sort(key=lambda s: s.start)
+        # As the pipeline will read it back from the tracker, with the transcript's speakers as its hints.
+        transcript.segments = transcript.by_start()
         hints = dataclasses.replace(self.options.hints(), speakers=transcript.speakers)
         try:
             self._llm = self._llm or load_llm(self.options.llm_model)

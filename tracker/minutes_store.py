@@ -242,7 +242,7 @@ def _store_segments(session: Session, meeting_id: int, transcript: Transcript, m
         .where(TranscriptSegment.meeting_id == meeting_id)
         .order_by(col(TranscriptSegment.start), col(TranscriptSegment.id))
     ).all()
-    new = sorted(transcript.segments, key=lambda s: s.start)
+    new = transcript.by_start()
     as_tuple = lambda s: (s.speaker, round(float(s.start), 3), round(float(s.end), 3), s.text, s.track or "")  # noqa: E731
     if [as_tuple(s) for s in existing] == [as_tuple(s) for s in new]:
         return False

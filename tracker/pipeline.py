@@ -130,8 +130,8 @@ def transcribe_step(db: Database, settings: Settings, meeting_id: int, progress:
         m = settings.models
         if progress:
             progress(f"transcribing {len(recording.tracks)} track(s)")
-        # Whisper and the summary model are never held at once: together they need more memory than the 2.5 GB a
-        # process may take. The summary model is loaded again for the minutes (seconds, against minutes here).
+        # Whisper (in its own process) and the summary model are never held at once: together they need more memory
+        # than a small host has. The summary model is loaded again for the minutes (seconds, against minutes here).
         unload_llms()
         transcript = transcribe_files(
             folder,

@@ -64,6 +64,11 @@ class Transcript:
             seen.setdefault(seg.speaker, None)
         return list(seen)
 
+    def by_start(self) -> list[Segment]:
+        """The segments in order of start, ties as they are: the order the tracker stores them in and reads them
+        back (so minutes written before and after storing see the same speakers in the same order)."""
+        return sorted(self.segments, key=lambda s: s.start)
+
     def to_dict(self, with_words: bool = False) -> dict:
         data: dict = {"segments": [s.to_dict(with_words) for s in self.segments]}
         if self.started_at:
