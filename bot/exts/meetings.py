@@ -109,13 +109,19 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
     @app_commands.command(name="stop", description="Stop the recording; the minutes follow (organizers)")
     @organizer_only("stop a recording")
     async def stop(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True)
-        meeting = await self.recording().stop(f"stopped by {interaction.user.display_name}")
+        recording = self.recording()
+        if recording.recording:
+            # Stopping waits for the last words' transcript and the read-ahead's last answers (tens of seconds on
+            # two cores): say at once that it is stopping, then what became of it.
+            await interaction.response.send_message("⏹️ Stopping the recording: finishing the transcript…")
+        else:  # nothing running here: a recording the bot was making when it stopped, or an error
+            await interaction.response.defer(thinking=True)
+        meeting = await recording.stop(f"stopped by {interaction.user.display_name}")
         if meeting.state == MeetingState.recorded:
             text = f"⏹️ Recording of **{meeting.title}** stopped. Transcript and minutes follow here when ready."
         else:
             text = f"⏹️ Recording stopped: {meeting.state_reason or meeting.state.value}."
-        await interaction.followup.send(text)
+        await interaction.edit_original_response(content=text)
 
 
 async def setup(bot: WgBot) -> None:

@@ -172,7 +172,10 @@ async def test_start_and_stop_recording(bot, fake_discord, sqlite_db, clock):
     assert twice.ephemeral and twice.text == "❌ Already recording the meeting of 2026-12-03 17:00 UTC."
 
     stopped = await invoke(fake_discord, bot, "meeting stop", user=ALICE)
-    assert "Recording of **Working group call** stopped" in stopped.text
+    # At once a public "stopping" message, which becomes the result once the transcript is finished.
+    assert [b["type"] for b in stopped.bodies] == [4, "edit"]
+    assert stopped.messages[0]["content"].startswith("⏹️ Stopping the recording")
+    assert "Recording of **Working group call** stopped" in stopped.messages[1]["content"]
     assert recorder.stopped_with == "stopped by Alice"
     [meeting] = rows(sqlite_db, Meeting)
     assert meeting.state == MeetingState.recorded and meeting.ended_at is not None
