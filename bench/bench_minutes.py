@@ -107,9 +107,9 @@ def worker(model_name: str, sizes: list[int]) -> None:
         )
 
 
-def ratio(walls: dict[int, float], row: dict) -> float:
-    """Wall time of `row` against the run of the same size in `walls`."""
-    return row["wall"] / walls[row["words"]] if row["words"] in walls else float("nan")
+def ratio(walls: dict[int, float], row: dict) -> str:
+    """Wall time of `row` against the run of the same size in `walls`; a dash when that model was not run."""
+    return f"{row['wall'] / walls[row['words']]:.2f}x" if row["words"] in walls else "—"
 
 
 def run_child(model: str, sizes: list[int]) -> list[dict]:
@@ -158,8 +158,8 @@ def main() -> None:
         no_amx = {row["words"]: row["wall"] for row in results.get(base + NO_AMX, [])}
         for row in rows:
             print(
-                f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio(baseline, row):>8.2f}x "
-                f"{ratio(plain, row):>7.2f}x {ratio(no_amx, row):>8.2f}x "
+                f"{model:<34} {row['words']:>6} {row['wall']:>7.1f} {ratio(baseline, row):>9} "
+                f"{ratio(plain, row):>8} {ratio(no_amx, row):>9} "
                 f"{row['prompt_tokens']:>10} {row['evaluated']:>8} {row['prompt_tps']:>10.1f} {row['generated']:>7} "
                 f"{row['gen_tps']:>7.1f} {row['kept']:>12} {row['rss_mb']:>11.0f} {row['calls']:>5} "
                 f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}"

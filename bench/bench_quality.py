@@ -97,7 +97,7 @@ def main() -> None:
             transcript = script_transcript(meeting)
         else:
             from transcripts.engines import load_engine
-            from transcripts.transcribe import transcribe_recording
+            from transcripts.transcribe import DECODE_WORKERS, transcribe_recording
 
             started = time.perf_counter()
             folder, _ = build(meeting, cache)
@@ -106,7 +106,7 @@ def main() -> None:
             if cached.exists() and not args.fresh:
                 transcript = Transcript.from_dict(json.loads(cached.read_text()))
             else:
-                engine = engine or load_engine("faster-whisper", args.whisper, "int8")
+                engine = engine or load_engine("faster-whisper", args.whisper, "int8", workers=DECODE_WORKERS)
                 started = time.perf_counter()
                 transcript = transcribe_recording(folder, hints=hints(meeting), engine=engine)
                 seconds_transcribing = time.perf_counter() - started

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from transcripts.cpu import cpu_line
+from transcripts.transcribe import DECODE_WORKERS
 
 ENGINES = {"fw": "faster-whisper", "oa": "openai-whisper"}
 DEFAULT_CONFIGS = "fw:base:int8,fw:base:float32,oa:base:float32,oa:base:int8,fw:tiny.en:int8"
@@ -35,7 +36,7 @@ DEFAULT_BEAM = 5  # what wgbot decodes with
 GLOSSARY = ["SIMD", "HNSW", "GitHub", "Python"]
 
 
-def child(folder: Path, engine: str, model: str, compute_type: str, threads: int, beam_size: int) -> dict:
+def child(folder: Path, engine: str, model: str, compute_type: str, threads: int, beam_size: int, workers: int) -> dict:
     """One configuration, in this (fresh) process: load, warm up, transcribe the meeting, measure."""
     from transcripts.audio import read_audio
     from transcripts.engines import DecodeOptions, load_engine
@@ -45,7 +46,7 @@ def child(folder: Path, engine: str, model: str, compute_type: str, threads: int
 
     truth = json.loads((folder / "truth.json").read_text())
     started = time.perf_counter()
-    loaded = load_engine(engine, model, compute_type, threads)
+    loaded = load_engine(engine, model, compute_type, threads, workers)
     load_seconds = time.perf_counter() - started
     # warm-up: first-call costs (numba's JIT for openai-whisper's alignment, CTranslate2 allocations) are not
     # transcription speed
@@ -63,6 +64,7 @@ def child(folder: Path, engine: str, model: str, compute_type: str, threads: int
         "model": model,
         "compute_type": compute_type,
         "beam": beam_size,
+        "workers": loaded.workers,
         "load_s": load_seconds,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -117,8 +119,9 @@ def main() -> int:
     parser.add_argument(
         "--configs",
         default=DEFAULT_CONFIGS,
-        help="comma-separated engine:model:compute_type[:bN], engine fw (faster-whisper) or oa (openai-whisper), "
-        f"bN a beam size (default b{DEFAULT_BEAM})",
+        help="comma-separated engine:model:compute_type[:bN][:wN], engine fw (faster-whisper) or oa "
+        f"(openai-whisper), bN a beam size (default b{DEFAULT_BEAM}), wN the decodes side by side (default "
+        f"w{DECODE_WORKERS}, as wgbot transcribes a recording; faster-whisper only)",
     )
     parser.add_argument(
         "--noise-floor",
@@ -131,9 +134,10 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.child:
-        engine, model, compute_type, *beam = args.child.split(":")
-        beam_size = int(beam[0].removeprefix("b")) if beam else DEFAULT_BEAM
-        print(json.dumps(child(args.folder, ENGINES[engine], model, compute_type, args.threads, beam_size)))
+        engine, model, compute_type, *extra = args.child.split(":")
+        given = {item[0]: int(item[1:]) for item in extra}
+        beam_size, workers = given.get("b", DEFAULT_BEAM), given.get("w", DECODE_WORKERS)
+        print(json.dumps(child(args.folder, ENGINES[engine], model, compute_type, args.threads, beam_size, workers)))
         return 0
 
     tmp = None
@@ -167,7 +171,7 @@ def main() -> int:
 
     baseline = next((r for r in results if (r["engine"], r["model"], r["compute_type"], r["beam"]) == BASELINE), None)
     header = (
-        f"{'engine':<15} {'model':<8} {'compute':<8} {'beam':>4} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
+        f"{'engine':<15} {'model':<8} {'compute':<8} {'beam':>4} {'workers':>7} {'load s':>7} {'wall s':>8} {'CPU s':>7} {'RTF':>7} "
         f"{'x oa-fp32':>9} {'peak RSS':>9} {'WER %':>6}"
     )
     print()
@@ -176,7 +180,8 @@ def main() -> int:
     for r in results:
         ratio = f"{baseline['wall_s'] / r['wall_s']:.1f}x" if baseline else "n/a"
         print(
-            f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['beam']:>4} {r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
+            f"{r['engine']:<15} {r['model']:<8} {r['compute_type']:<8} {r['beam']:>4} {r['workers']:>7} "
+            f"{r['load_s']:>7.1f} {r['wall_s']:>8.1f} "
             f"{r['cpu_s']:>7.1f} "
             f"{r['rtf']:>7.3f} {ratio:>9} {r['peak_rss_mb']:>6.0f} MB {100 * r['wer']:>6.2f}"
         )
@@ -184,7 +189,10 @@ def main() -> int:
     fw = {
         r["compute_type"]: r
         for r in results
-        if r["engine"] == "faster-whisper" and r["model"] == "base" and r["beam"] == DEFAULT_BEAM
+        if r["engine"] == "faster-whisper"
+        and r["model"] == "base"
+        and r["beam"] == DEFAULT_BEAM
+        and r["workers"] == min(DECODE_WORKERS, args.threads)
     }
     if "int8" in fw:
         checks = [

@@ -111,10 +111,11 @@ def normalize_compute_type(compute_type: str) -> str:
 class Engine(abc.ABC):
     name: str
 
-    def __init__(self, model: str, compute_type: str, threads: int):
+    def __init__(self, model: str, compute_type: str, threads: int, workers: int = 1):
         self.model = model
         self.compute_type = compute_type
         self.threads = threads
+        self.workers = workers  # decodes it runs side by side, from as many Python threads, `threads` shared out
         self.load_seconds = 0.0
 
     @property
@@ -134,14 +135,14 @@ class Engine(abc.ABC):
         """(language code, probability) for up to 30 s of speech."""
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.model} {self.compute_type} threads={self.threads}>"
+        return f"<{type(self).__name__} {self.model} {self.compute_type} threads={self.threads} workers={self.workers}>"
 
 
 class FasterWhisperEngine(Engine):
     name = "faster-whisper"
 
-    def __init__(self, model: str, compute_type: str, threads: int):
-        super().__init__(model, compute_type, threads)
+    def __init__(self, model: str, compute_type: str, threads: int, workers: int = 1):
+        super().__init__(model, compute_type, threads, workers)
         from faster_whisper import WhisperModel
 
         from .model_files import ModelFileError, whisper_model_dir
@@ -149,7 +150,14 @@ class FasterWhisperEngine(Engine):
         started = time.perf_counter()
         try:
             source = whisper_model_dir(model)
-            self._model = WhisperModel(source, device="cpu", compute_type=compute_type, cpu_threads=threads)
+            # CTranslate2 replicas ("workers") share the weights; each runs its calls on its own threads.
+            self._model = WhisperModel(
+                source,
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=max(1, threads // workers),
+                num_workers=workers,
+            )
         except ModelFileError as exc:
             raise EngineError(f"faster-whisper model {model!r}: {exc}") from None
         except Exception as exc:
@@ -472,17 +480,20 @@ def load_engine(
     model: str = "base",
     compute_type: str = DEFAULT_COMPUTE_TYPE,
     threads: int | None = None,
+    workers: int = 1,
 ) -> Engine:
-    """The engine for these settings, loaded on first use and then shared by the whole process."""
+    """The engine for these settings, loaded on first use and then shared by the whole process. `workers`: decodes
+    faster-whisper runs side by side, the threads shared out among them (openai-whisper runs one at a time)."""
     compute_type = normalize_compute_type(compute_type)
     threads = threads or available_threads()
-    key = (engine, model, compute_type, threads)
+    workers = max(1, min(workers, threads)) if engine == "faster-whisper" else 1
+    key = (engine, model, compute_type, threads, workers)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             return cached
         if engine == "faster-whisper":
-            instance: Engine = FasterWhisperEngine(model, compute_type, threads)
+            instance: Engine = FasterWhisperEngine(model, compute_type, threads, workers)
         elif engine == "openai-whisper":
             instance = OpenAIWhisperEngine(model, compute_type, threads)
         else:

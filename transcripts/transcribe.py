@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,9 +34,14 @@ from .windows import MAX_WINDOW_SECONDS, Window, WindowPacker, region_tail
 
 log = logging.getLogger(__name__)
 
-# Windows decoded together in one beam search. Four use two cores about as well as eight do, and the search's
-# memory (the encoder output, copied for every beam) grows with each window.
+# Windows under decode at once. Four use two cores about as well as eight do, and the search's memory (the encoder
+# output, copied for every beam) grows with each window.
 BATCH_WINDOWS = 4
+# They are split between this many engine workers, each decoding its share on its own threads: a beam search's
+# steps are matrix products too small to share out over cores without waiting, so two single-threaded searches
+# side by side keep two cores busier than one search on both. Same words (each window is decoded alone or in a
+# batch with the same result either way).
+DECODE_WORKERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +162,17 @@ class WindowBatch:
     """Closed windows of any track, decoded `size` at a time: the batch path's way of filling the engine's batches.
 
     A full batch is decoded in a background thread while the caller goes on reading audio (the engine releases
-    the GIL), one batch at a time. Each window's segments go to the list given with it, in the window's order
-    within its track; `run` decodes what is left and waits, and re-raises what a decode raised.
+    the GIL); up to `parallel` batches are under way at once, one per engine worker. Each window's segments go to
+    the list given with it, in the window's order within its track (batches are concluded in the order they were
+    started, by the caller's thread); `run` decodes what is left and waits, and re-raises what a decode raised.
     """
 
-    def __init__(self, size: int = BATCH_WINDOWS):
+    def __init__(self, size: int = BATCH_WINDOWS, parallel: int = 1):
         self.size = max(1, size)
+        self.parallel = max(1, parallel)
         self._jobs: list[tuple[TrackTranscriber, Window]] = []
         self._sinks: list[list[Segment]] = []
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._running: deque[_Decode] = deque()
 
     def submit(self, worker: TrackTranscriber, windows: list[Window], sink: list[Segment]) -> None:
         for window in windows:
@@ -176,30 +183,46 @@ class WindowBatch:
 
     def run(self) -> None:
         self._start()
-        self._wait()
+        while self._running:
+            self._conclude_oldest()
 
     def _start(self) -> None:
-        self._wait()
+        while len(self._running) >= self.parallel:
+            self._conclude_oldest()
         jobs, sinks = self._jobs, self._sinks
         self._jobs, self._sinks = [], []
         if jobs:
-            self._thread = threading.Thread(target=self._decode, args=(jobs, sinks), name="whisper-batch", daemon=True)
-            self._thread.start()
+            for worker, window in jobs:  # here, not in two decodes at once
+                worker._settle_language(window)
+            self._running.append(_Decode(jobs, sinks))
 
-    def _decode(self, jobs: list[tuple[TrackTranscriber, Window]], sinks: list[list[Segment]]) -> None:
+    def _conclude_oldest(self) -> None:
+        self._running.popleft().conclude()
+
+
+class _Decode:
+    """One batch of windows decoded in a thread of its own."""
+
+    def __init__(self, jobs: list[tuple[TrackTranscriber, Window]], sinks: list[list[Segment]]):
+        self._sinks = sinks
+        self._results: list[list[Segment]] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._decode, args=(jobs,), name="whisper-batch", daemon=True)
+        self._thread.start()
+
+    def _decode(self, jobs: list[tuple[TrackTranscriber, Window]]) -> None:
         try:
-            for sink, segments in zip(sinks, decode_windows(jobs)):
-                sink.extend(segments)
-        except BaseException as exc:  # handed to the reading thread by `_wait`
+            self._results = decode_windows(jobs)
+        except BaseException as exc:  # handed to the reading thread by `conclude`
             self._error = exc
 
-    def _wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+    def conclude(self) -> None:
+        """Wait for the decode; its segments to their lists, or what it raised."""
+        self._thread.join()
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+            raise self._error
+        for sink, segments in zip(self._sinks, self._results):
+            sink.extend(segments)
 
 
 def _rest(window: Window, results) -> Window | None:
@@ -367,6 +390,7 @@ def transcribe_recording(
     vad: VadConfig | None = None,
     max_window: float = MAX_WINDOW_SECONDS,
     batch_windows: int = BATCH_WINDOWS,
+    workers: int = DECODE_WORKERS,
 ) -> Transcript:
     """Transcribe a recording folder (per-speaker tracks, optional manifest.json) or a single mixed audio file.
 
@@ -374,7 +398,8 @@ def transcribe_recording(
     - `engine`: "faster-whisper" (default) or "openai-whisper", or an already loaded `Engine`.
     - `language`: "en" by default; None detects it per track.
     - `progress`: called with a `ProgressEvent` as each track advances.
-    - `batch_windows`: windows (of any tracks) decoded together; 1 decodes each alone.
+    - `batch_windows`: windows (of any tracks) under decode at once, split between the engine's `workers`
+      (at most one per thread); 1 decodes each alone.
 
     Raises `TranscriptionError` (one line) only when nothing could be transcribed because of bad input.
     """
@@ -382,7 +407,7 @@ def transcribe_recording(
     if isinstance(engine, Engine):
         loaded = engine
     else:
-        loaded = load_engine(engine, model, compute_type, threads)
+        loaded = load_engine(engine, model, compute_type, threads, workers)
     # the manifest's meeting name is a title only when it reads like one (the recorder writes slugs like
     # "2026-11-26-weekly", which would only add noise to the prompt)
     title = recording.meeting if recording.meeting and " " in recording.meeting.strip() else None
@@ -394,7 +419,7 @@ def transcribe_recording(
     options = decode_options(language=language, prompt=prompt, beam_size=beam_size)
 
     warnings = list(recording.warnings)
-    batch = WindowBatch(batch_windows)
+    batch = WindowBatch(max(1, batch_windows // loaded.workers), parallel=loaded.workers)
     results = []
     for track in recording.tracks:
         worker = TrackTranscriber(

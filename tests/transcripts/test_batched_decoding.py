@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from transcripts.audio import read_audio
-from transcripts.engines import DecodeOptions, Engine, EngineSegment
+from transcripts.engines import DecodeOptions, Engine, EngineSegment, load_engine
 from transcripts.errors import EngineError
 from transcripts.synthesize import demo_hints
 from transcripts.transcribe import transcribe_recording
@@ -55,15 +57,17 @@ def test_windows_decoded_together_are_what_each_gives_alone(synthesized_meeting,
 
 
 class _Counting(Engine):
-    """A real engine that records how many windows each call to it decoded (or fails every call)."""
+    """A real engine that records how many windows each call to it decoded (or fails every call). With `meet`,
+    its first two calls each wait until the other has started: they must be under way at once."""
 
     name = "counting"
 
-    def __init__(self, inner: Engine, fail: bool = False):
-        super().__init__(inner.model, inner.compute_type, inner.threads)
+    def __init__(self, inner: Engine, fail: bool = False, meet: bool = False):
+        super().__init__(inner.model, inner.compute_type, inner.threads, inner.workers)
         self.inner = inner
         self.fail = fail
         self.calls: list[int] = []
+        self._meeting_point = threading.Barrier(2, timeout=60) if meet else None
 
     @property
     def multilingual(self) -> bool:
@@ -74,6 +78,8 @@ class _Counting(Engine):
 
     def transcribe_many(self, audios, options):
         self.calls.append(len(audios))
+        if self._meeting_point is not None and len(self.calls) <= 2:
+            self._meeting_point.wait()  # broken (an error) when the second call never comes while this one waits
         if self.fail:
             raise EngineError("the engine failed")
         return self.inner.transcribe_many(audios, options)
@@ -98,6 +104,25 @@ def test_a_recording_is_decoded_in_batches_and_reads_as_decoded_one_window_at_a_
 
     assert rows(together) == rows(one_by_one)
     assert together.warnings == one_by_one.warnings
+
+
+def test_two_engine_workers_decode_two_batches_at_once_with_the_same_words(synthesized_meeting, tiny_engine):
+    """How a recording is transcribed by default: the engine's two workers, on one thread each, decode two batches
+    side by side. The transcript is the one a single worker on both threads gives."""
+    two = load_engine("faster-whisper", "tiny.en", "int8", threads=2, workers=2)
+    assert two.workers == 2 and two is not tiny_engine
+    side_by_side, single = _Counting(two, meet=True), _Counting(tiny_engine)
+    together = transcribe_recording(
+        synthesized_meeting.folder, hints=demo_hints(), engine=side_by_side, batch_windows=2
+    )
+    alone = transcribe_recording(synthesized_meeting.folder, hints=demo_hints(), engine=single, batch_windows=2)
+
+    assert set(side_by_side.calls) == {1}  # two windows under way, one for each worker
+    assert max(single.calls) == 2
+    assert [(s.speaker, s.start, s.end, s.text) for s in together.segments] == [
+        (s.speaker, s.start, s.end, s.text) for s in alone.segments
+    ]
+    assert together.warnings == alone.warnings
 
 
 def test_a_failed_batch_is_raised_by_the_transcription(synthesized_meeting, tiny_engine):
