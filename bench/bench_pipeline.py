@@ -195,9 +195,12 @@ def main() -> None:
             release_freed_memory()
             # The live worker's CPU during the call is not "after the call": it is counted when the worker ends.
             call_end, cpu_at_end = time.monotonic(), cpu() + sum(process_cpu(pid) for pid in live.pids)
+            call_end_clock = time.time()
             if not live.finish():
                 raise SystemExit("the live transcript is incomplete")
         tail = time.monotonic() - call_end
+        # the transcriber's part of the tail: its transcript file is written once the last words are decoded
+        last_words = (live_folder / LIVE_TRANSCRIPT).stat().st_mtime - call_end_clock
         live_base = reset_peak_rss()
         live_processing = process(db, settings, live_folder)
         live_peak = peak_rss_mib()
@@ -231,8 +234,9 @@ def main() -> None:
         f"{batch_latency / live_latency:>8.2f}x"
     )
     print(
-        f"  live: transcript and the read-ahead's last answers {tail:.1f} s after the call, then the pipeline "
-        f"{live_processing:.1f} s; {read_ahead} answers read ahead, {len(after)} model calls in the pipeline"
+        f"  live: transcript and the read-ahead's last answers {tail:.1f} s after the call (the last words "
+        f"{last_words:.1f} s), then the pipeline {live_processing:.1f} s; {read_ahead} answers read ahead, "
+        f"{len(after)} model calls in the pipeline"
     )
     if after:
         print(
