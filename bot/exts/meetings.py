@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, cast
@@ -116,7 +117,13 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="The w
             await interaction.response.send_message("⏹️ Stopping the recording: finishing the transcript…")
         else:  # nothing running here: a recording the bot was making when it stopped, or an error
             await interaction.response.defer(thinking=True)
-        meeting = await recording.stop(f"stopped by {interaction.user.display_name}")
+        try:
+            meeting = await recording.stop(f"stopped by {interaction.user.display_name}")
+        except Exception:
+            if interaction.response.type is discord.InteractionResponseType.channel_message:
+                with contextlib.suppress(discord.HTTPException):  # "stopping…" was not true: the error says why
+                    await interaction.delete_original_response()
+            raise
         if meeting.state == MeetingState.recorded:
             text = f"⏹️ Recording of **{meeting.title}** stopped. Transcript and minutes follow here when ready."
         else:

@@ -202,6 +202,24 @@ async def seed_items(db) -> dict[str, int]:
         return {i.owner_name: i.id for i in items}
 
 
+async def test_a_stop_that_fails_takes_back_its_stopping_message(bot, fake_discord, clock, monkeypatch, caplog):
+    clock.move_to(NEXT_MEETING)
+    await invoke(fake_discord, bot, "meeting start", user=ALICE)
+    [recorder] = FakeRecorder.instances
+
+    async def broken_stop(reason: str = "stopped"):
+        raise RuntimeError("the voice connection is gone")
+
+    monkeypatch.setattr(recorder, "stop", broken_stop)
+    with caplog.at_level(logging.ERROR):
+        reply = await invoke(fake_discord, bot, "meeting stop", user=ALICE)
+    # the public "stopping…" goes, and the error reaches the organizer alone
+    assert [b["type"] for b in reply.bodies] == [4, "delete", "followup"]
+    assert reply.bodies[0]["data"]["content"].startswith("⏹️ Stopping the recording")
+    assert reply.bodies[2]["data"]["flags"] & 64 and "Something went wrong" in reply.bodies[2]["data"]["content"]
+    assert "the voice connection is gone" in caplog.text
+
+
 async def test_actions_list_mine_done_and_assign(bot, fake_discord, sqlite_db):
     ids = await seed_items(sqlite_db)
     listed = await invoke(fake_discord, bot, "actions list", user=BOB)
