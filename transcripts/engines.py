@@ -150,7 +150,7 @@ class FasterWhisperEngine(Engine):
         started = time.perf_counter()
         try:
             source = whisper_model_dir(model)
-            # CTranslate2 replicas ("workers") share the weights; each runs its calls on its own threads.
+            # CTranslate2 workers (`num_workers`): each runs the calls given to it on its own threads.
             self._model = WhisperModel(
                 source,
                 device="cpu",
