@@ -69,6 +69,13 @@ def next_meeting_date(session: Session, meeting: Meeting) -> dt.date | None:
     return None
 
 
+def next_meeting_date_of(session: Session, meeting_id: int) -> dt.date | None:
+    """`next_meeting_date` of the meeting with this id (None when there is none): the live read-ahead's, so that its
+    answers resolve "by the next meeting" as the pipeline's minutes do."""
+    meeting = session.get(Meeting, meeting_id)
+    return next_meeting_date(session, meeting) if meeting else None
+
+
 def next_meeting_on(session: Session, group: WorkingGroup, day: dt.date) -> dt.date | None:
     """For a meeting held on `day` that the database may not know (`wgbot process`): the next scheduled one."""
     end_of_day = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)

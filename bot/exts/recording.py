@@ -42,12 +42,6 @@ def has_audio(folder: str | Path | None) -> bool:
     return bool(path and path.is_dir() and any(p.is_file() and p.stat().st_size > 0 for p in path.glob("*.ogg")))
 
 
-def _next_meeting_date(session, meeting_id: int) -> dt.date | None:
-    """The group's meeting after this one, as the pipeline's minutes take it ("by the next meeting")."""
-    meeting = session.get(Meeting, meeting_id)
-    return followthrough.next_meeting_date(session, meeting) if meeting else None
-
-
 def recording_label(meeting: Meeting) -> str:
     """The recording's name in its manifest and notices; the same for a resumed recording."""
     return recordings.folder_name(meeting)
@@ -237,7 +231,7 @@ class Recording(commands.Cog):
             return None
         try:
             agenda = await self.bot.db_call(recordings.agenda_topics, meeting.id)
-            next_meeting = await self.bot.db_call(_next_meeting_date, meeting.id)
+            next_meeting = await self.bot.db_call(followthrough.next_meeting_date_of, meeting.id)
             options = LiveOptions.from_settings(
                 self.bot.settings,
                 title=meeting.title,

@@ -198,11 +198,9 @@ def test_a_bot_recorded_meeting_gets_the_transcript_files_of_wgbot_process(db, g
 
 def test_the_live_read_ahead_is_told_the_next_meeting_the_pipeline_takes(db):
     """Its answers are the pipeline's only if both resolve "by the next meeting" alike (bot/exts/recording.py)."""
-    from bot.exts.recording import _next_meeting_date
-
     first = add_meeting(db)
     _skip(db, SECOND)
     with db.session() as s:
-        assert _next_meeting_date(s, first) == followthrough.next_meeting_date(s, s.get(Meeting, first))
-        assert _next_meeting_date(s, first) == SKIPPED.date()
-        assert _next_meeting_date(s, first + 1000) is None
+        assert followthrough.next_meeting_date_of(s, first) == followthrough.next_meeting_date(s, s.get(Meeting, first))
+        assert followthrough.next_meeting_date_of(s, first) == SKIPPED.date()
+        assert followthrough.next_meeting_date_of(s, first + 1000) is None
