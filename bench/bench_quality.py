@@ -5,11 +5,12 @@
     .venv/bin/python bench/bench_quality.py --split tune --from-script # the tuning half, minutes from the script only
 
 The corpus (`transcripts.eval.corpus`) is synthesized on demand into `~/.cache/wgbot/eval` (espeak-ng and festival
-voices, varied with sox, mild noise), transcribed with Whisper (base, int8) and summarized with the default model.
-Printed per meeting and over all: precision and recall of action items (owner and task), due dates right, wishes,
-decisions, the share of topics the short summary covers, summary points with words the transcript does not have,
-word error rate, and the time taken; written as JSON too (`--json`). Tune on `--split tune`, report `--split
-measure`: never change code for what the measuring half shows. Targets are those of issue 15.
+voices, varied with sox, mild noise), transcribed with Whisper (base, int8; `--compute float32` to compare) and
+summarized with the default model. Printed per meeting and over all: precision and recall of action items (owner
+and task), due dates right, wishes, decisions, the share of topics the short summary covers, summary points with
+words the transcript does not have, word error rate, and the time taken; written as JSON too (`--json`). Tune on
+`--split tune`, report `--split measure`: never change code for what the measuring half shows. Targets are those
+of issue 15.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def main() -> None:
         "--transcripts-only", action="store_true", help="recognition only (WER overall and per speaker), no minutes"
     )
     parser.add_argument("--whisper", default="base")
+    parser.add_argument(
+        "--compute",
+        default="int8",
+        help="CTranslate2 compute type of Whisper (int8, as wgbot runs it; float32 to compare)",
+    )
     parser.add_argument("--llm", default="qwen2.5-coder-1.5b-q8_0")
     parser.add_argument("--fresh", action="store_true", help="transcribe again even when a transcript is cached")
     parser.add_argument("--json", default="", help="where to write the figures (default: in the cache folder)")
@@ -102,11 +108,13 @@ def main() -> None:
             started = time.perf_counter()
             folder, _ = build(meeting, cache)
             print(f"  {meeting.name}: audio ready in {time.perf_counter() - started:.0f} s ({folder})", flush=True)
-            cached = folder / f"transcript-{args.whisper}.json"
+            # int8 keeps the name transcripts cached before there was a choice
+            suffix = "" if args.compute == "int8" else f"-{args.compute}"
+            cached = folder / f"transcript-{args.whisper}{suffix}.json"
             if cached.exists() and not args.fresh:
                 transcript = Transcript.from_dict(json.loads(cached.read_text()))
             else:
-                engine = engine or load_engine("faster-whisper", args.whisper, "int8", workers=DECODE_WORKERS)
+                engine = engine or load_engine("faster-whisper", args.whisper, args.compute, workers=DECODE_WORKERS)
                 started = time.perf_counter()
                 transcript = transcribe_recording(folder, hints=hints(meeting), engine=engine)
                 seconds_transcribing = time.perf_counter() - started
@@ -134,7 +142,8 @@ def main() -> None:
         if args.verbose:
             for problem in result.problems:
                 print(f"      {problem}")
-            print("      summary: " + minutes.summary.replace("\n", " | "))
+            if llm is not None:
+                print("      summary: " + minutes.summary.replace("\n", " | "))
     overall = totals(scores)
     print()
     for name, value in overall.items():
@@ -151,6 +160,7 @@ def main() -> None:
                 "from_script": args.from_script,
                 "llm": args.llm,
                 "whisper": args.whisper,
+                "compute": args.compute,
                 "totals": overall,
                 "meetings": [s.to_dict() for s in scores],
             },

@@ -36,6 +36,7 @@ from bot.voice.rtp import parse_rtp_header
 from bot.voice.testing import ExternalSender, SimulatedSpeaker, form_group
 from bot.voice.transport_crypto import TransportEncryptor
 from bot.voice.writer import RecordingWriter
+from transcripts.cpu import cpu_line
 
 MODE = "aead_xchacha20_poly1305_rtpsize"
 KEY = bytes(range(32))
@@ -176,7 +177,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    print(f"{os.cpu_count()} CPUs, load average {load:.2f} (other work on the machine inflates the real-time figure)")
+    print(cpu_line())
+    print(f"load average {load:.2f} (other work on the machine inflates the real-time figure)")
 
     packets, _bot = build_call(args.speakers, 2.0)
     rows = throughput(packets, args.speakers)

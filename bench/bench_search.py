@@ -32,6 +32,7 @@ from sqlalchemy import insert, text
 from tracker import search
 from tracker.db import Database
 from tracker.models import Meeting, MeetingState, MinutesRecord, TranscriptSegment, WorkingGroup
+from transcripts.cpu import cpu_line
 
 COMMON = [
     "the",
@@ -308,8 +309,7 @@ def main() -> int:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             sqlite.dispose()
 
-    cpu = os.cpu_count()
-    print(f"\n{args.meetings} one-hour meetings; {cpu} CPU(s) visible; times in ms unless noted")
+    print(f"\n{cpu_line()}\n{args.meetings} one-hour meetings; times in ms unless noted")
     print(f"{'database':<12} {'transcript lines':>16} {'build s':>8} {'indexing s':>10}")
     for name, lines, seconds, indexing in built:
         print(f"{name:<12} {lines:>16,} {seconds:>8.1f} {indexing:>10.1f}")

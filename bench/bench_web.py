@@ -31,6 +31,7 @@ from bot.web.export import export_site
 from bot.web.server import WebServer
 from tests.web.sample import build_many, settings
 from tracker.db import Database
+from transcripts.cpu import cpu_line
 
 PAGE_TARGET = 0.200
 EXPORT_TARGET = 60.0
@@ -59,6 +60,7 @@ def main() -> int:
     parser.add_argument("--database", default="sqlite", help="sqlite (a temporary file) or a PostgreSQL URL")
     args = parser.parse_args()
 
+    print(cpu_line(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="wgbot-bench-web-"))
     url = f"sqlite:///{work / 'wgbot.db'}" if args.database == "sqlite" else args.database
     db = Database(url)
