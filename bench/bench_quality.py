@@ -138,7 +138,7 @@ def main() -> None:
         result.transcribe_seconds = seconds_transcribing or 0.0
         result.audio_seconds = transcript.duration
         scores.append(result)
-        _print_row(result)
+        _print_row(result, with_minutes=llm is not None)
         if args.verbose:
             for problem in result.problems:
                 print(f"      {problem}")
@@ -147,6 +147,8 @@ def main() -> None:
     overall = totals(scores)
     print()
     for name, value in overall.items():
+        if value is None and llm is None:  # the minutes' figures, not measured with --transcripts-only
+            continue
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         target = TARGETS.get(name)
         verdict = "" if target is None or value is None else (" meets" if value >= target else " MISSES")
@@ -171,11 +173,14 @@ def main() -> None:
     print(f"figures written to {out}")
 
 
-def _print_row(s) -> None:
+def _print_row(s, with_minutes: bool) -> None:
     wer = f"{s.wer:.3f}" if s.wer is not None else "-"
     if s.speaker_wer:
         worst = max(s.speaker_wer, key=s.speaker_wer.__getitem__)
         wer += f" (worst speaker {worst} {s.speaker_wer[worst]:.3f})"
+    if not with_minutes:
+        print(f"  {s.meeting:<18} {s.split:<7} WER {wer}; transcribe {s.transcribe_seconds:.0f} s", flush=True)
+        return
     print(
         f"  {s.meeting:<18} {s.split:<7} actions {s.actions_right}/{s.actions_truth} right of {s.actions_predicted}, "
         f"due {s.due_right}/{s.actions_right}; wishes {s.wishes_right}/{s.wishes_truth} of {s.wishes_predicted}; "
