@@ -204,7 +204,7 @@ def test_a_topic_title_copied_from_the_question_is_named_by_its_first_point(copi
     )
     grounder = Grounder(lines, dt.date(2026, 11, 26), dt.date(2026, 12, 3))
     (section,) = _sections(answer, Chunk(1, lines, 40), grounder)
-    assert section.title == "Forum spam needs moderation"
+    assert section.title == "Forum spam"  # the point's subject (`summary.topic_heading`)
 
 
 class _CitingModel:

@@ -15,8 +15,10 @@ from transcripts.minutes.summary import (
     evidence_of,
     in_the_tense_said,
     long_summary_markdown,
+    reads_as_a_sentence,
     short_summary_markdown,
     supported_points,
+    topic_heading,
     unsupported,
 )
 
@@ -66,6 +68,38 @@ def test_sections_keep_only_supported_points():
         "Jeshli showed the GPT2 demo on the subnet",
         "Pat: the deployment guide now covers the Docker setup",
     ]
+
+
+def test_a_heading_names_the_topic_not_who_reported_it():
+    # A point turned into a heading keeps its subject: no speaker, no reporting verb, no clause cut mid-phrase.
+    assert topic_heading("Carol reported the tutorial video about tags") == "Tutorial video about tags"
+    assert topic_heading("Dave reported the nightly build took about an hour.") == "Nightly build"
+    assert topic_heading("Alice and Bob presented on the GPU grant, which got approved") == "GPU grant"
+    assert topic_heading("Alice reported the runner is fine, but the flaky test needs work") == "Runner is fine"
+    assert topic_heading("Pat: Right, um, the deployment guide now covers Docker") == (
+        "Deployment guide now covers Docker"
+    )
+    # no subject of two words before the verb: the clause, at most eight words, never ending on "the" or "with"
+    assert topic_heading("Ivo will share the budget draft with the members today") == "Ivo will share the budget draft"
+    assert topic_heading("Release Planning") == "Release Planning"
+    assert topic_heading("") == ""
+    assert reads_as_a_sentence("Lin reported the benchmark cluster changes")
+    assert not reads_as_a_sentence("Benchmark cluster changes")
+    assert not reads_as_a_sentence("Reported issues")
+
+
+def test_a_title_written_as_a_report_becomes_a_topic_heading():
+    part = lines()
+    answer = prompts.SectionAnswer(
+        topics=[
+            prompts.TopicSummary(
+                title="Jeshli presented the GPT2 demo on the subnet",
+                points=["Jeshli showed the GPT2 demo on the subnet"],
+            )
+        ]
+    )
+    (section,) = _sections(answer, Chunk(1, part, 60), Grounder(part, dt.date(2026, 12, 3)))
+    assert section.title == "GPT2 demo on the subnet"
 
 
 def test_the_short_summary_is_topic_headings_with_points_and_decisions_within_its_limit():

@@ -27,7 +27,7 @@ from transcripts.minutes.condense import document_frequencies, select_lines
 from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import Line
-from transcripts.minutes.summary import Section, supported_points
+from transcripts.minutes.summary import Section, reads_as_a_sentence, supported_points, topic_heading
 from transcripts.minutes.titles import placeholders
 from transcripts.minutes.words import content_words, similarity, support
 from transcripts.types import ActionItem, Hints, Wish
@@ -345,7 +345,9 @@ def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -
         title = topic.title
         if _PLACEHOLDER.search(title) or placeholders(title) or _echoes_the_question(title):
             # the question's "<topic, at most 6 words>" or its wording, copied: name it by its first point
-            title = " ".join((points[0] if points else "").split()[:6]).rstrip(".,;:")
+            title = topic_heading(points[0]) if points else ""
+        elif reads_as_a_sentence(title):  # "Lin reported the benchmark cluster changes": name the topic only
+            title = topic_heading(title) or title
         if not title.strip() or any(similarity(title, s.title) >= 0.8 for s in out):
             continue
         # A section starts where its words are found within this part (the part's start otherwise).
