@@ -13,7 +13,11 @@ Reported per size: wall time of `make_minutes` (model already loaded; its load t
 read and the prompt throughput, tokens generated and the generation throughput, the process's peak RSS, and the
 ratio of wall time against the baseline model (the shipped Q4_K_M) and against the same model's `:plain` and
 `:noamx` runs, all measured in the same run. Prompt and generation throughput divide each batch's time among
-the answers by the tokens each had in it (answers decoded side by side share one batch). Targets (issue 4):
+the answers by the tokens each had in it (answers decoded side by side share one batch). Right after each run the
+same process measures llama.cpp alone reading a prompt (`alone t/s`), and `vs alone` sets the wall time against
+the time llama.cpp alone would take for as many tokens. A virtual machine's speed drifts within minutes, so that
+ratio moves less than the wall time between runs (a probe of a few seconds cannot catch all of the drift).
+Targets (issue 4):
 10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine. The CPU line names the
 vector units the run had (AVX2, AVX-512, AMX).
 """
@@ -48,6 +52,23 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+PROBE_TOKENS = 1024
+
+
+def llama_alone_tps(model_path: str, text: str, threads: int) -> float:
+    """Prompt tokens a second of llama.cpp alone on this machine now: one sequence of `PROBE_TOKENS` tokens of
+    `text` in batches of 512, through llama-cpp-python's own `Llama`, nothing of wgbot's around it."""
+    from llama_cpp import Llama
+
+    llama = Llama(model_path, n_ctx=PROBE_TOKENS + 64, n_batch=512, n_threads=threads, verbose=False)
+    tokens = llama.tokenize(text.encode("utf-8"))[:PROBE_TOKENS]
+    started = time.perf_counter()
+    llama.eval(tokens)
+    seconds = time.perf_counter() - started
+    llama.close()
+    return len(tokens) / seconds
 
 
 def worker(model_name: str, sizes: list[int]) -> None:
@@ -101,6 +122,10 @@ def worker(model_name: str, sizes: list[int]) -> None:
                     "wishes": f"{found_wishes}/{len(meeting.wishes)}",
                     "sections": minutes.long_summary.count("### "),
                     "notes": len(minutes.notes),
+                    # after the peak RSS is read: the probe's second context must not count
+                    "alone_tps": llama_alone_tps(
+                        str(llm.path), " ".join(seg.text for seg in meeting.transcript.segments), llm.threads
+                    ),
                 }
             ),
             flush=True,
@@ -110,6 +135,12 @@ def worker(model_name: str, sizes: list[int]) -> None:
 def ratio(walls: dict[int, float], row: dict) -> str:
     """Wall time of `row` against the run of the same size in `walls`; a dash when that model was not run."""
     return f"{row['wall'] / walls[row['words']]:.2f}x" if row["words"] in walls else "—"
+
+
+def versus_alone(row: dict) -> float:
+    """Wall time against what llama.cpp alone, at the speed it had right after, needs to read as many tokens as the
+    minutes computed and wrote: a figure of wgbot's decoding that the machine's drift does not move."""
+    return row["wall"] / ((row["evaluated"] + row["generated"]) / row["alone_tps"])
 
 
 def run_child(model: str, sizes: list[int]) -> list[dict]:
@@ -148,7 +179,8 @@ def main() -> None:
         f"{'model':<34} {'words':>6} {'wall s':>7} {'vs Q4_K_M':>9} {'vs plain':>8} {'vs no AMX':>9} "
         f"{'prompt tok':>10} "
         f"{'computed':>8} {'prompt t/s':>10} {'gen tok':>7} {'gen t/s':>7} {'kept/drafted':>12} "
-        f"{'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} {'sections':>8}"
+        f"{'peak RSS MB':>11} {'calls':>5} {'actions':>7} {'wishes':>6} {'sections':>8} {'alone t/s':>9} "
+        f"{'vs alone':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -162,7 +194,8 @@ def main() -> None:
                 f"{ratio(plain, row):>8} {ratio(no_amx, row):>9} "
                 f"{row['prompt_tokens']:>10} {row['evaluated']:>8} {row['prompt_tps']:>10.1f} {row['generated']:>7} "
                 f"{row['gen_tps']:>7.1f} {row['kept']:>12} {row['rss_mb']:>11.0f} {row['calls']:>5} "
-                f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8}"
+                f"{row['actions']:>7} {row['wishes']:>6} {row['sections']:>8} {row['alone_tps']:>9.1f} "
+                f"{versus_alone(row):>7.2f}x"
             )
         print(f"{model:<34} model load {rows[0]['load']:.1f} s")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
