@@ -299,18 +299,16 @@ def escape_markdown(text: str) -> str:
 
 _DANGLING_END = re.compile(r"(?:[\s,;:]+(?:a|an|the|of|to|and|or|for|in|on|at|with|about|but))*[\s,;:]*$", re.I)
 HEADING_WORDS = 8
-# "Carol reported the", "Alice and Bob presented": who said it, not what the topic is.
-_WHO_SAID = re.compile(
-    r"^[A-Z][\w.'-]*(?:\s+(?:and|&)\s+[A-Z][\w.'-]*)?\s+(?:also\s+|then\s+|briefly\s+)?"
+# "Carol reported the", "Alice and Bob presented on": who said it, not what the topic is.
+_NAME = r"[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?"
+_WHO_SAID_PATTERN = (
+    rf"{_NAME}(?:\s+(?:and|&)\s+{_NAME})?\s+(?:also\s+|then\s+|briefly\s+)?"
     r"(?:reported|presented|discussed|mentioned|explained|showed|shared|noted|raised|described|proposed|suggested|"
-    r"introduced|demoed|summarized|walked through|gave an update)"
-    r"(?:\s+(?:on|that|about|back on))?\s+"
+    r"introduced|demoed|summarized|walked through|gave an update)(?:\s+(?:on|that|about|back on))?\s+"
 )
-# ... and the speaker, fillers and article that lead a quoted point: "Pat: Right, um, the".
-_SAID_LEAD = re.compile(
-    rf"^(?:{_WHO_SAID.pattern[1:]}|[A-Z][\w.'-]*:\s*)?(?i:(?:right|okay|ok|yeah|yes|so|well|um|uh)[,.]?\s+)*"
-    r"(?i:(?:the|a|an)\s+)?"
-)
+_WHO_SAID = re.compile(rf"^{_WHO_SAID_PATTERN}")
+# ... or the speaker of a quoted point ("Pat: the guide ...", its fillers gone: `_QUOTED_LEAD`), and the article.
+_HEADING_LEAD = re.compile(rf"^(?:{_WHO_SAID_PATTERN}|{_NAME}:\s*)?(?i:(?:the|a|an)\s+)?")
 # Where a noun phrase turns into a clause: "the budget draft | took about twenty minutes".
 _CLAUSE = re.compile(r"[,;:.!?()]|\s(?:but|because|which|who|so)\s")
 _VERB = re.compile(
@@ -323,7 +321,7 @@ def topic_heading(point: str, words_at_most: int = HEADING_WORDS) -> str:
     """A topic heading made from a summary point: its subject, not the sentence ("Dave reported the nightly build
     took about an hour" -> "Nightly build"), for a topic the model gave no usable title."""
     text = " ".join(point.split())
-    rest = _SAID_LEAD.sub("", text, count=1) or text
+    rest = _HEADING_LEAD.sub("", text, count=1) or text
     clause = _CLAUSE.split(rest, maxsplit=1)[0].strip()
     subject = _VERB.split(clause, maxsplit=1)[0].strip()
     heading = subject if len(subject.split()) >= 2 else clause
