@@ -342,6 +342,15 @@ def test_a_wish_said_in_reply_is_grounded_on_the_proposal():
     assert wish.excerpt == "Alice: A status dashboard for the GPUs."
 
 
+def test_a_wishs_details_are_the_wishers_whole_sentence():
+    g = grounder_of(
+        [("Dave", "The cache is fine. It would be nice to have a map of how the cache and the runner fit together.")]
+    )
+    wish = g.wish("map of how the cache and the runner fit together")
+    # not "The runner fit together.": the clause after "and"
+    assert wish.details == "It would be nice to have a map of how the cache and the runner fit together."
+
+
 def test_a_wish_without_title_words_is_dropped():
     g = grounder_of([("Alice", "It would be nice.")])
     assert g.wish("the") is None and g.dropped == ["wish 'the' dropped: no title words"]

@@ -274,7 +274,8 @@ class Grounder:
             # The wisher's own sentence: the one that carries the wish's words (not a reply like "That would be
             # great, thank you.").
             source = i if self.support(title, self.lines[i].text) >= MIN_LINE_SUPPORT else wished
-            details = _trim_words(best_clause(self.lines[source].text, title), 200)
+            # A whole sentence: a clause cut at "and" loses half of "how the timeout and the runner fit together".
+            details = _trim_words(best_clause(self.lines[source].text, title, split=_SENTENCE_END), 200)
         return Wish(
             title=capitalize(title),
             details=capitalize(details),
@@ -360,9 +361,13 @@ def _trim_words(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def best_clause(text: str, claim: str) -> str:
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
+_CLAUSE_START = re.compile(rf"{_SENTENCE_END.pattern}|,?\s+\b(?:and|but|then)\b\s+(?=\w)")
+
+
+def best_clause(text: str, claim: str, split: re.Pattern[str] = _CLAUSE_START) -> str:
     """The sentence or clause of `text` that carries most of `claim`'s words."""
-    parts = [p for p in re.split(r"(?<=[.?!;])\s+|,?\s+\b(?:and|but|then)\b\s+(?=\w)", text) if p and p.strip()]
+    parts = [p for p in split.split(text) if p and p.strip()]
     if len(parts) <= 1:
         return text
     return max(parts, key=lambda p: (support(claim, p), -parts.index(p)))
