@@ -139,7 +139,7 @@ def ratio(walls: dict[int, float], row: dict) -> str:
 
 def versus_alone(row: dict) -> float:
     """Wall time against what llama.cpp alone, at the speed it had right after, needs to read as many tokens as the
-    minutes computed and wrote: a figure of wgbot's decoding that the machine's drift does not move."""
+    minutes computed and wrote: a figure of wgbot's decoding that moves less with the machine's drift."""
     return row["wall"] / ((row["evaluated"] + row["generated"]) / row["alone_tps"])
 
 
