@@ -33,6 +33,11 @@ def lines():
     return transcript_lines(transcript_of(SCRIPT))
 
 
+def one_topic(title: str, points: list[str]) -> prompts.SectionAnswer:
+    """The model's answer to the summary question: one topic."""
+    return prompts.SectionAnswer(topics=[prompts.TopicSummary(title=title, points=points)])
+
+
 def test_a_point_with_words_nobody_said_is_unsupported():
     evidence = evidence_of(lines())
     assert unsupported("Pat presented the deployment guide with the Docker setup", evidence) == []
@@ -43,18 +48,14 @@ def test_a_point_with_words_nobody_said_is_unsupported():
 
 def test_sections_keep_only_supported_points():
     part = lines()
-    answer = prompts.SectionAnswer(
-        topics=[
-            prompts.TopicSummary(
-                title="Deployment guide and demo",
-                points=[
-                    "Pat updated the deployment guide for Docker and GPU drivers",
-                    "The team aims at improving the effectiveness of decentralized AI systems",
-                    "Jeshli showed the GPT2 demo on the subnet",
-                    "Pat: Right, um, the deployment guide now covers the Docker setup",
-                ],
-            )
-        ]
+    answer = one_topic(
+        "Deployment guide and demo",
+        [
+            "Pat updated the deployment guide for Docker and GPU drivers",
+            "The team aims at improving the effectiveness of decentralized AI systems",
+            "Jeshli showed the GPT2 demo on the subnet",
+            "Pat: Right, um, the deployment guide now covers the Docker setup",
+        ],
     )
     grounder = Grounder(part, dt.date(2026, 12, 3))
     (section,) = _sections(answer, Chunk(1, part, 60), grounder)
@@ -88,14 +89,7 @@ def test_a_heading_names_the_topic_not_who_reported_it():
 
 def test_a_title_written_as_a_report_becomes_a_topic_heading():
     part = lines()
-    answer = prompts.SectionAnswer(
-        topics=[
-            prompts.TopicSummary(
-                title="Jeshli presented the GPT2 demo on the subnet",
-                points=["Jeshli showed the GPT2 demo on the subnet"],
-            )
-        ]
-    )
+    answer = one_topic("Jeshli presented the GPT2 demo on the subnet", ["Jeshli showed the GPT2 demo on the subnet"])
     (section,) = _sections(answer, Chunk(1, part, 60), Grounder(part, dt.date(2026, 12, 3)))
     assert section.title == "GPT2 demo on the subnet"
 
