@@ -29,14 +29,31 @@ _QUOTED_LEAD = re.compile(
     r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )(?:(?:right|okay|ok|yeah|yes|so|well|um|uh|oh|and|i think)[,.]?\s+)+",
     re.IGNORECASE,
 )
+# Verbs that say who said something, in the past tense a summary point uses: "Carol reported ...".
+REPORTED = (
+    "reported",
+    "presented",
+    "discussed",
+    "mentioned",
+    "explained",
+    "showed",
+    "shared",
+    "noted",
+    "raised",
+    "described",
+    "proposed",
+    "suggested",
+    "introduced",
+    "demoed",
+    "summarized",
+)
 # Words a summary uses to report speech, not to claim anything: "Pat presented ...", "the group agreed ...".
 _REPORTING = frozenset(
     stem(w)
     for w in [
-        "presented",
+        *REPORTED,
         "presents",
         "present",
-        "discussed",
         "discuss",
         "discussion",
         "agreed",
@@ -45,26 +62,17 @@ _REPORTING = frozenset(
         "decided",
         "decide",
         "decision",
-        "proposed",
         "propose",
         "proposal",
-        "suggested",
         "suggest",
         "asked",
         "ask",
-        "mentioned",
         "mention",
-        "reported",
         "report",
-        "explained",
         "explain",
-        "showed",
         "show",
-        "shared",
         "share",
-        "noted",
         "note",
-        "raised",
         "raise",
         "concluded",
         "conclude",
@@ -303,8 +311,7 @@ HEADING_WORDS = 8
 _NAME = r"[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?"
 _WHO_SAID_PATTERN = (
     rf"{_NAME}(?:\s+(?:and|&)\s+{_NAME})?\s+(?:also\s+|then\s+|briefly\s+)?"
-    r"(?:reported|presented|discussed|mentioned|explained|showed|shared|noted|raised|described|proposed|suggested|"
-    r"introduced|demoed|summarized|walked through|gave an update)(?:\s+(?:on|that|about|back on))?\s+"
+    rf"(?:{'|'.join(REPORTED)}|walked through|gave an update)(?:\s+(?:on|that|about|back on))?\s+"
 )
 _WHO_SAID = re.compile(rf"^{_WHO_SAID_PATTERN}")
 # ... or the speaker of a quoted point ("Pat: the guide ...", its fillers gone: `_QUOTED_LEAD`), and the article.
