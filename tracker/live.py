@@ -46,7 +46,7 @@ import numpy as np
 from tracker import optout
 from tracker.recording_files import LIVE_SEGMENTS, LIVE_TRANSCRIPT, MINUTES_CACHE
 from transcripts import runtime as transcripts_runtime
-from transcripts.cpu import available_threads
+from transcripts.cpu import available_threads, share_cores
 
 if TYPE_CHECKING:
     from transcripts.llm import LocalLLM
@@ -244,6 +244,8 @@ def _open_private(path: Path):
 
 
 def _worker_setup(options: LiveOptions) -> None:
+    # Before any model runtime loads: the two workers share the cores with each other and with the bot.
+    share_cores()
     transcripts_runtime.use(options.runtime)  # model folder and llama.cpp options, as in the parent
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)

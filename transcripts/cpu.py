@@ -16,6 +16,16 @@ def available_threads() -> int:
     return max(1, _cgroup_cpu_limit(count))
 
 
+def share_cores() -> None:
+    """Say that this process shares the CPU with other heavy work (the live workers: Whisper and the summary model
+    run side by side during a call). The OpenMP runtimes loaded after this (llama.cpp's, CTranslate2's, torch's)
+    then put a waiting thread to sleep at once. By default a waiting thread spins a little first: with the cores to
+    itself that saves a wake-up at each of the few hundred steps of a model's forward pass, but a spinning thread
+    that has lost its core to the other work stalls every step. Takes effect only before a runtime is loaded, and
+    keeps a policy the user set."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def _cgroup_cpu_limit(count: int) -> int:
     # A container limited to 2 CPUs on a 64-core host must not start 64 threads.
     try:

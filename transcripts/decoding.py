@@ -1,7 +1,7 @@
 """Greedy, grammar-constrained decoding on llama.cpp: many answers side by side, sped up by prompt lookup.
 
-On two CPU cores a 1.5B model is memory-bound: one token costs about as much as several in one batch (measured
-here, Q8_0: 140 ms for 1 token, 210 ms for 4, 275 ms for 8, 415 ms for 16). Two ways to fill a batch:
+On two CPU cores a 1.5B model is memory-bound: one token costs about as much as several in one batch. Two ways to
+fill a batch:
 - Side by side (`Decoder.run`): the minutes ask several independent questions about each part of a transcript;
   their answers are decoded together, one token of each per step, and their common prompt start is computed once
   (the KV cache is shared between llama.cpp sequences). A follow-up question joins as soon as the answer it
@@ -42,7 +42,7 @@ PENALTY_LAST_N = 64  # llama-cpp-python's default window for the repeat penalty
 DRAFT_TOKENS = 4  # proposed per step (simulated on the minutes of a 10,000-word meeting: 4 beats 1, 2, 3 and 8)
 NGRAM_MAX, NGRAM_MIN = 4, 2  # lengths of the suffix looked up; a single token matches too much to be worth checking
 # With more answers than this under way, none is given a draft: checking drafts in a batch that is already large costs
-# about what it saves (measured here: 8 tokens 275 ms, 16 tokens 415 ms).
+# about what it saves.
 DRAFT_WHEN_AT_MOST = 4
 MIN_SHARED = 8  # a common prompt start shorter than this is not worth copying
 CACHE_SLACK = 32  # cells of the KV cache left unplanned

@@ -35,11 +35,6 @@ from transcripts.model_files import DEFAULT_LLM_MODEL, llm_model_path
 
 log = logging.getLogger(__name__)
 
-# llama.cpp's CPU backend runs its threads under OpenMP, whose default is to spin while waiting. On a machine whose
-# cores are shared (other processes, CI runners, Whisper in the same call) a spinning thread that loses its core
-# stalls every step: measured here, a 2-thread 0.5B model went from 40 ms to 1-2 s per token under load, and back to
-# about 110 ms with passive waiting. Set before llama_cpp is first imported (OpenMP reads it when it loads).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 T = TypeVar("T", bound=BaseModel)
 

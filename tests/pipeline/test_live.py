@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,20 @@ print("submitted", flush=True)
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
     )
     assert done.returncode == 0 and "submitted" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_live_workers_wait_passively_and_a_process_with_the_cores_to_itself_does_not():
+    # OpenMP reads its wait policy when it loads: the workers (Whisper and the summary model, side by side during
+    # the call) must set it before any model runtime is imported; the batch path keeps OpenMP's short spin.
+    code = """
+import os, sys
+from tracker import live
+import transcripts.llm
+runtimes = {"llama_cpp", "ctranslate2", "torch"} & set(sys.modules)
+print(os.environ.get("OMP_WAIT_POLICY"), sorted(runtimes))
+live._worker_setup(live.LiveOptions())
+print(os.environ.get("OMP_WAIT_POLICY"))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["None []", "PASSIVE"]
