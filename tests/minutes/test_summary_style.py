@@ -144,3 +144,15 @@ def test_a_promise_the_model_wrote_as_done_is_put_back_into_the_future():
     assert supported_points(
         ["Jeshli shared the slides from the GPT2 demo", "The slides were shared by Jeshli"], part
     ) == ["Jeshli will share the slides from the GPT2 demo"]
+
+
+def test_a_topic_whose_every_point_is_unsupported_gets_the_line_that_speaks_of_it():
+    # A heading with no bullet reads oddly in a forum post: the line that speaks of the topic stands in, as said.
+    part = lines()
+    answer = one_topic("GPT2 demo", ["The demo improves the efficiency of decentralized AI systems"])
+    (section,) = _sections(answer, Chunk(1, part, 60), Grounder(part, dt.date(2026, 12, 3)))
+    assert section.title == "GPT2 demo"
+    assert section.points == ["Jeshli: I showed the GPT2 demo running on the subnet, it answers in about two seconds."]
+    quoted = "Rosa: Security review today. Um, first the dependency audit."
+    said = transcript_lines(transcript_of([("Rosa", quoted.removeprefix("Rosa: "))]))
+    assert supported_points([quoted], said) == ["Rosa: Security review today. First the dependency audit."]

@@ -353,6 +353,11 @@ def _sections(answer: prompts.SectionAnswer, chunk: Chunk, grounder: Grounder) -
         # A section starts where its words are found within this part (the part's start otherwise).
         within = (chunk.lines[0].number, chunk.lines[-1].number)
         found = grounder.find_support(f"{title} {' '.join(points)}", within=within)
+        if not points and found is not None:
+            # Every point the model wrote had words nobody said: the line that speaks of the topic, as said.
+            line = grounder.lines[found]
+            quoted = f"{line.speaker}: {line.text}"[: prompts.POINT_CHARS]
+            points = supported_points([quoted], chunk.lines, cut_at=prompts.POINT_CHARS)
         start = grounder.lines[found].start if found is not None else chunk.start
         out.append(Section(title.strip().rstrip("."), points, start, chunk.end))
     out.sort(key=lambda s: s.start)

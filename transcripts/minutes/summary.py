@@ -29,6 +29,9 @@ _QUOTED_LEAD = re.compile(
     r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )(?:(?:right|okay|ok|yeah|yes|so|well|um|uh|oh|and|i think)[,.]?\s+)+",
     re.IGNORECASE,
 )
+# Hesitations within a quoted line: "Security review today. Um, first the audit." → "... today. First the audit."
+_HESITATION = re.compile(r"\b(?:um+|uh+|uhm|erm)\b[,.]?\s*", re.IGNORECASE)
+_SENTENCE_START = re.compile(r"([.!?] )([a-z])")
 # Verbs that say who said something, in the past tense a summary point uses: "Carol reported ...".
 REPORTED = (
     "reported",
@@ -173,8 +176,11 @@ def supported_points(points: list[str], lines: list[Line], cut_at: int | None = 
     evidence = evidence_of(lines)
     kept: list[str] = []
     for point in points:
-        point = _QUOTED_LEAD.sub(r"\1", re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip())
-        if cut_at and len(point) >= cut_at - 1 and " " in point:
+        point = re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip()
+        was_cut = bool(cut_at) and len(point) >= cut_at - 1  # (measured before fillers go)
+        point = _QUOTED_LEAD.sub(r"\1", _HESITATION.sub("", point))
+        point = _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), point)
+        if was_cut and " " in point:
             point = _DANGLING_END.sub("", point.rsplit(" ", 1)[0]) + "…"
         if len(content_words(point)) < MIN_POINT_WORDS or unsupported(point, evidence):
             continue  # "Carol: Yeah, yeah." says nothing; a word nobody said is made up
