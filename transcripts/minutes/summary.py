@@ -177,7 +177,7 @@ def supported_points(points: list[str], lines: list[Line], cut_at: int | None = 
     kept: list[str] = []
     for point in points:
         point = re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip()
-        was_cut = bool(cut_at) and len(point) >= cut_at - 1  # (measured before fillers go)
+        was_cut = cut_at is not None and len(point) >= cut_at - 1  # (measured before fillers go)
         point = _QUOTED_LEAD.sub(r"\1", _HESITATION.sub("", point))
         point = _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), point)
         if was_cut and " " in point:
