@@ -26,10 +26,11 @@ MIN_POINT_WORDS = 3
 # A point copied from a line keeps its speaker but not the line's fillers: "Bob: Right, um, the subnet works" →
 # "Bob: the subnet works".
 _QUOTED_LEAD = re.compile(
-    r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )(?:(?:right|okay|ok|yeah|yes|so|well|um|uh|oh|and|i think)[,.]?\s+)+",
+    r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )(?:(?:right|okay|ok|yeah|yes|so|well|oh|and|i think)[,.]?\s+)+",
     re.IGNORECASE,
 )
-# Hesitations within a quoted line: "Security review today. Um, first the audit." → "... today. First the audit."
+# Hesitations anywhere in a quoted line (gone before `_QUOTED_LEAD` looks at its start): "Security review today. Um,
+# first the audit." → "... today. First the audit."
 _HESITATION = re.compile(r"\b(?:um+|uh+|uhm|erm)\b[,.]?\s*", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"([.!?] )([a-z])")
 # Verbs that say who said something, in the past tense a summary point uses: "Carol reported ...".
