@@ -1,7 +1,7 @@
 """Word error rate with the normalization speech-recognition comparisons need.
 
 Both sides are lower-cased, stripped of punctuation, hyphens become spaces, digits are spelled out ("AVX2" and
-"AVX two" compare equal, as do "3" and "three"), so only real recognition errors count.
+"AVX two" compare equal, as do "3" and "three", "15th" and "fifteenth"), so only real recognition errors count.
 """
 
 from __future__ import annotations
@@ -49,6 +49,33 @@ def number_words(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+_ORDINAL_ENDINGS = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+}
+
+
+def ordinal_words(n: int) -> str:
+    """A non-negative integer as an English ordinal: 21 -> "twenty first", 15 -> "fifteenth"."""
+    *head, last = number_words(n).split()
+    if last in _ORDINAL_ENDINGS:
+        last = _ORDINAL_ENDINGS[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last += "th"
+    return " ".join([*head, last])
+
+
+def _spell_ordinal(match: re.Match) -> str:
+    return f" {ordinal_words(int(match.group(1).replace(',', '')))} "
+
+
 def _spell_number(match: re.Match) -> str:
     text = match.group(0).replace(",", "")
     whole, _, fraction = text.partition(".")
@@ -61,6 +88,7 @@ def _spell_number(match: re.Match) -> str:
 def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("%", " percent ").replace("&", " and ")
+    text = re.sub(r"\b(\d{1,3}(?:,\d{3})+|\d{1,12})(?:st|nd|rd|th)\b", _spell_ordinal, text)  # 15th -> fifteenth
     text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)  # avx2 -> avx 2
     text = re.sub(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", _spell_number, text)
     text = re.sub(r"(?<=\w)'(?=\w)", "", text)  # let's -> lets, on both sides alike

@@ -130,3 +130,14 @@ def test_a_meeting_is_the_same_in_every_process_so_its_audio_is_synthesized_once
         for seed in ("1", "2")
     }
     assert len(keys) == 1 and "[" in keys.pop()
+
+
+def test_numbers_written_in_digits_match_the_truth_spelled_out():
+    # Whisper writes "version 3 on December 15th" where the script says "version three on December fifteenth".
+    meeting = meetings(names=["release-planning"])[0]
+    transcript = Transcript([Segment(s, 0, 1, text) for s, text, *_ in meeting.script], duration=60)
+    digits = Minutes(summary="", decisions=["We decided to ship version 3 on December 15th", "Workshop on January 8th"])
+    s = score(meeting, digits, transcript, reference_text=None)
+    assert (s.decisions_right, s.decisions_found) == (2, 2), s.problems
+    wrong = digits.model_copy(update={"decisions": ["Ship version 4 on December 16th"]})
+    assert score(meeting, wrong, transcript, reference_text=None).decisions_right == 0

@@ -23,3 +23,28 @@ def test_word_error_rate_agrees_with_jiwer():
     for ref, hyp in pairs:
         expected = jiwer.wer(normalize_text(ref), normalize_text(hyp)) if hyp else 1.0
         assert abs(word_error_rate(ref, hyp) - expected) < 1e-9
+
+
+def test_ordinals_compare_equal_written_either_way_as_whispers_own_normalizer_has_them():
+    # openai-whisper's English normalizer (an implementation nobody here wrote) is the reference for which
+    # spellings are the same words.
+    from whisper.normalizers import EnglishTextNormalizer
+
+    reference = EnglishTextNormalizer()
+    pairs = [
+        ("ship on December 15th", "ship on December fifteenth"),
+        ("the 1st and the 2nd", "the first and the second"),
+        ("the 3rd item", "the third item"),
+        ("on January 8th", "on January eighth"),
+        ("the 12th", "the twelfth"),
+        ("the 20th of May", "the twentieth of May"),
+        ("the 22nd of May", "the twenty-second of May"),
+        ("the 21st call", "the twenty-first call"),
+        ("version 3", "version three"),
+        ("the 15th", "the 16th"),
+        ("the 3rd", "the 30th"),
+    ]
+    for digits, words in pairs:
+        same = reference(digits) == reference(words)
+        assert (normalize_text(digits) == normalize_text(words)) == same, (digits, words)
+    assert word_error_rate("ship on December fifteenth", "Ship on December 15th.") == 0.0

@@ -1,8 +1,9 @@
 """Minutes against a corpus meeting's truth: what was found, what was missed, what was made up.
 
 Matching is by words, not by exact text: an action item is right when its owner is the truth's and its title carries
-most of the truth's words (`MATCH`); each truth item is matched once, so the same commitment filed twice counts once
-right and once wrong. Topics are covered when the short summary carries most of the topic's words.
+most of the truth's words (`MATCH`), numbers compared as words (Whisper writes "version 3 on December 15th" where the
+script says "version three on December fifteenth"); each truth item is matched once, so the same commitment filed
+twice counts once right and once wrong. Topics are covered when the short summary carries most of the topic's words.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from transcripts.minutes.lines import transcript_lines
 from transcripts.minutes.summary import evidence_of, unsupported
 from transcripts.minutes.words import support
 from transcripts.types import Minutes, Transcript
-from transcripts.wer import word_error_rate
+from transcripts.wer import normalize_text, word_error_rate
 
 MATCH = 0.6  # share of the truth's words an item must carry
 TOPIC = 0.5
@@ -53,6 +54,10 @@ class Score:
         return asdict(self)
 
 
+def _carries(text: str, truth_words: str) -> bool:
+    return support(normalize_text(truth_words), normalize_text(text)) >= MATCH
+
+
 def _bullets(summary: str) -> tuple[list[str], list[str]]:
     """(points, headings) of a short summary in the group's style."""
     points, headings = [], []
@@ -77,7 +82,7 @@ def score(meeting: EvalMeeting, minutes: Minutes, transcript: Transcript, refere
             (
                 k
                 for k, item in enumerate(minutes.action_items)
-                if k not in used and item.owner == truth.owner and support(truth.words, item.task) >= MATCH
+                if k not in used and item.owner == truth.owner and _carries(item.task, truth.words)
             ),
             None,
         )
@@ -99,11 +104,7 @@ def score(meeting: EvalMeeting, minutes: Minutes, transcript: Transcript, refere
     used = set()
     for words in meeting.wishes:
         match = next(
-            (
-                k
-                for k, w in enumerate(minutes.wishes)
-                if k not in used and support(words, f"{w.title} {w.details}") >= MATCH
-            ),
+            (k for k, w in enumerate(minutes.wishes) if k not in used and _carries(f"{w.title} {w.details}", words)),
             None,
         )
         if match is None:
@@ -117,12 +118,12 @@ def score(meeting: EvalMeeting, minutes: Minutes, transcript: Transcript, refere
     # ---- decisions
     s.decisions_truth, s.decisions_predicted = len(meeting.decisions), len(minutes.decisions)
     for text in minutes.decisions:
-        if any(support(words, text) >= MATCH for words in meeting.decisions):
+        if any(_carries(text, words) for words in meeting.decisions):
             s.decisions_right += 1
         else:
             s.problems.append(f"extra decision: {text}")
     for words in meeting.decisions:
-        if any(support(words, text) >= MATCH for text in minutes.decisions):
+        if any(_carries(text, words) for text in minutes.decisions):
             s.decisions_found += 1
         else:
             s.problems.append(f"missed decision: {words}")
@@ -132,14 +133,14 @@ def score(meeting: EvalMeeting, minutes: Minutes, transcript: Transcript, refere
         if nothing.owner is None:
             texts += [f"{w.title} {w.details}" for w in minutes.wishes] + list(minutes.decisions)
         for text in texts:
-            if support(nothing.words, text) >= MATCH:
+            if _carries(text, nothing.words):
                 s.filed_what_must_not_be += 1
                 s.problems.append(f"filed what must not be: {text!r} ({nothing.words})")
     # ---- summary
     points, headings = _bullets(minutes.summary)
     s.topics = len(meeting.topics)
     for topic in meeting.topics:
-        if support(topic, minutes.summary) >= TOPIC:
+        if support(normalize_text(topic), normalize_text(minutes.summary)) >= TOPIC:
             s.topics_covered += 1
         else:
             s.problems.append(f"topic not in the summary: {topic}")
