@@ -6,9 +6,10 @@ timeline; a segment is the words of one utterance (long utterances split at sent
 first word and ending at its last, kept inside the speech the detector heard.
 
 Whisper's known failure on silence and noise is guarded against here, for both engines alike: segments with a high
-no-speech probability and a low log-probability, repetitive output (high compression ratio), the phrases Whisper
-invents on non-speech ("Thank you.", "Thanks for watching!") when the audio gives little evidence of speech, sound
-captions ("[Music]"), and echoes of the vocabulary prompt.
+no-speech probability and a low log-probability, Whisper's loops (repetitive output that it doubts, or one sentence
+over and over; people repeat themselves too), the phrases Whisper invents on non-speech ("Thank you.", "Thanks for
+watching!") when the audio gives little evidence of speech, sound captions ("[Music]"), and echoes of the vocabulary
+prompt.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ MAX_WORDS_PER_SECOND = 6.0  # faster than anyone speaks: text the audio cannot h
 WEAK_SPEECH = 0.65  # mean detector probability below which a region may well be noise
 _SOUND_CAPTION = re.compile(r"^\s*([\[(].*?[\])]\s*|[♪♫*.…\s-]+)+$")  # "[Music]", "(upbeat music)", "♪ ♪", "..."
 _SENTENCE_END = (".", "?", "!")
+LOOP_REPEATS = 3  # a sentence said this often in one segment is Whisper's loop, not a person
 SPLIT_AFTER_SECONDS = 8.0  # an utterance longer than this is split at its sentence ends, for readable segments
 
 
@@ -65,8 +67,6 @@ def rejection_reason(
     text = seg.text.strip()
     if not text or _SOUND_CAPTION.match(text):
         return "no words"
-    if seg.compression_ratio > options.compression_ratio_threshold:
-        return f"repetitive (compression ratio {seg.compression_ratio:.1f})"
     if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
         return f"no speech (p={seg.no_speech_prob:.2f}, logprob {seg.avg_logprob:.2f})"
     norm = normalize_text(text)
@@ -81,6 +81,12 @@ def rejection_reason(
     if seg.no_speech_prob > 0.6 and word_prob < 0.5:
         return f"Whisper doubts it is speech (no-speech {seg.no_speech_prob:.2f}, words {word_prob:.2f})"
     doubtful = seg.no_speech_prob > 0.3 or word_prob < 0.6 or speech_prob < 0.7
+    # People repeat themselves too (a status round says "the X is in a good state" of every X): repetitive text
+    # is Whisper's loop when one sentence comes back again and again, or when the words or the detector are unsure
+    # (not the no-speech probability: over a long window of clear speech it reads 0.3 and more).
+    unsure = word_prob < 0.6 or speech_prob < 0.7
+    if seg.compression_ratio > options.compression_ratio_threshold and (unsure or _loops(text)):
+        return f"repetitive (compression ratio {seg.compression_ratio:.1f})"
     if doubtful and _HALLUCINATION.match(norm):
         return "typical hallucination on non-speech"
     if doubtful and prompt_words and words and set(words) <= prompt_words:
@@ -91,6 +97,14 @@ def rejection_reason(
     if len(words) >= 4 and len(set(words)) * 3 <= len(words) and (doubtful or len(words) >= 8):
         return "one word repeated"  # Whisper's loop ("sorry, sorry, sorry, ..."); people stop sooner
     return None
+
+
+def _loops(text: str) -> bool:
+    """Whisper's loop: one sentence (or a few words) said over and over."""
+    sentences = [normalize_text(x) for x in re.split(r"(?<=[.?!])\s+", text) if normalize_text(x)]
+    words = normalize_text(text).split()
+    most = max((sentences.count(x) for x in sentences), default=0)
+    return most >= LOOP_REPEATS or (len(words) >= 4 and len(set(words)) * LOOP_REPEATS <= len(words))
 
 
 def _regions_of(seg: EngineSegment, window: Window) -> list:

@@ -77,6 +77,13 @@ def test_guards_drop_invented_text_but_keep_speech():
         assert "hallucination" in rejection_reason(_segment(phrase, word_prob=0.5), sure, options), phrase
     assert "prompt" in rejection_reason(_segment("Search working group.", no_speech=0.35), sure, options, prompt)
     assert "repetitive" in rejection_reason(_segment("go " * 30, compression=3.1), sure, options)
+    loop = "We will ship on Friday. " * 3  # Whisper stuck on one sentence, however sure of its words
+    assert "repetitive" in rejection_reason(_segment(loop, compression=2.8), _window(0.92, 12.0), options)
+    status = "The build server is fine. The nightly build is fine. The test suite is fine. We move the build."
+    assert rejection_reason(_segment(status, compression=2.6, no_speech=0.33), _window(0.92, 12.0), options) is None
+    assert "repetitive" in rejection_reason(
+        _segment(status, compression=2.6, word_prob=0.5), _window(0.92, 12.0), options
+    )
     assert rejection_reason(_segment("no no no no"), sure, options) is None  # said, and heard clearly
     assert "repeated" in rejection_reason(_segment("sorry sorry sorry sorry", word_prob=0.55), sure, options)
     assert "repeated" in rejection_reason(_segment("sorry " * 8), sure, options)
