@@ -254,3 +254,52 @@ def test_a_parts_lines_are_numbered_from_one_and_the_models_numbers_mapped_back(
     tom = next(line for line in lines if line.speaker == "Tom")
     assert f"] Tom: {tom.text}" in asked and f"[{tom.number}] Tom" not in asked
     assert [(a.owner, a.at, a.due) for a in result.actions] == [("Tom", round(tom.start, 2), dt.date(2026, 12, 31))]
+
+
+class _OneDecisionModel:
+    """Stands in for the model: its list of decisions names only the first one said; a line check answers with the
+    line's own words."""
+
+    def __init__(self, first: str) -> None:
+        self.first, self.checked = first, []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def ask_all(self, flows) -> None:
+        for flow in flows:
+            try:
+                question = next(flow)
+                while True:
+                    question = flow.send(self._answer(question))
+            except StopIteration:
+                pass
+
+    def _answer(self, question):
+        if question.answer_model is prompts.DecisionAnswer:
+            return prompts.DecisionAnswer(decisions=[self.first], next_topics=[])
+        if question.answer_model is prompts.DecisionCheck:
+            line = question.user.split("look only at this line:\n", 1)[1].split("\n", 1)[0]
+            self.checked.append(line)
+            return prompts.DecisionCheck(decision=line.split(": ", 1)[1])
+        return None
+
+
+def test_a_decision_stated_outright_that_the_models_list_left_out_gets_a_question_of_its_own():
+    script = [
+        ("Alice", "So we decided to ship version three on December fifteenth."),
+        ("Bob", "Sounds good to me."),
+        ("Eve", "For the workshop, we agreed it is on January eighth."),
+        ("Dave", "The workshop numbers look about the same as last time."),
+    ]
+    lines = transcript_lines(transcript_of(script))
+    chunk = chunk_lines(lines, words, 10_000)[0]
+    grounder = Grounder(lines, dt.date(2026, 12, 8), dt.date(2026, 12, 15))
+    model = _OneDecisionModel("Ship version three on December fifteenth")
+    result = read_parts(model, [chunk], grounder, Hints(), budgets=[500])
+    # only the line that states a decision outright and that no listed decision rests on ("Sounds good" is not)
+    assert model.checked == ["[3] Eve: For the workshop, we agreed it is on January eighth."]
+    assert result.decisions == [
+        "Ship version three on December fifteenth",
+        "For the workshop, we agreed it is on January eighth",
+    ]

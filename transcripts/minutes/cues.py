@@ -40,6 +40,12 @@ DECISION = re.compile(
     r"no objections?|we'?re (?:going|doing)|from now on)\b",
     re.IGNORECASE,
 )
+# A decision stated outright (the clear part of DECISION).
+DECIDED = re.compile(
+    r"\b(?:we(?: all| have| '?ve)? (?:decided|agreed)|(?:it'?s|that'?s|so that'?s) (?:settled|decided|agreed)|"
+    r"the decision is|the consensus is)\b",
+    re.IGNORECASE,
+)
 NEXT_TOPIC = re.compile(
     r"\b(?:next (?:meeting|time|week'?s? (?:meeting|call)|call|sync|session)|agenda|revisit|come back to|"
     r"(?:talk|discuss) (?:about )?(?:\w+ ){0,6}(?:later|next)|park (?:it|that|this)|table (?:it|that|this)|"

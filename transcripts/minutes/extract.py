@@ -219,6 +219,11 @@ class _Part:
     def _quote(self, number: int) -> str:
         return _local(self._line(number), self.local[number])
 
+    def _not_found_on(self, pattern, found: list[tuple[str, float]]) -> list[int]:
+        """Lines that say `pattern` plainly but that nothing `found` (text, time) rests on; the first few."""
+        found_at = {at for _, at in found}
+        return [n for n in self._candidates(pattern) if self._line(n).start not in found_at][:CHECKS_PER_PART]
+
     def action_items(self) -> Flow:
         # Asked only where someone seems to take something on; those lines are named in the question.
         commitments = self._candidates(cues.COMMITMENT)
@@ -279,12 +284,22 @@ class _Part:
         )
         if answer is None:
             return
-        self.result.timed_decisions += [d for text in answer.decisions if (d := self.grounder.decision(text))]
+        decided = [d for text in answer.decisions if (d := self.grounder.decision(text))]
+        # A line that states a decision outright ("we agreed ...") that no decision rests on: one small question each
+        # (the model's list leaves one out now and then, as it does action items).
+        for number in self._not_found_on(cues.DECIDED, decided):
+            check = yield from self._ask(
+                prompts.CHECK_DECISION.replace("{line}", self._quote(number)),
+                prompts.DecisionCheck,
+                "line check",
+                required=False,
+            )
+            if check and check.decision.strip() and (d := self.grounder.decision(check.decision)):
+                decided.append(d)
+        self.result.timed_decisions += decided
         found = [t for text in answer.next_topics if (t := self.grounder.next_topic(text))]
         # A line that plainly puts something on the next meeting but got no topic: one small question each.
-        starts = {line.start: line.number for line in self.shown}
-        covered = {starts.get(at) for _, at in found}
-        for number in [n for n in self._candidates(cues.NEXT_MEETING) if n not in covered][:CHECKS_PER_PART]:
+        for number in self._not_found_on(cues.NEXT_MEETING, found):
             check = yield from self._ask(
                 prompts.CHECK_TOPIC.replace("{line}", self._quote(number)),
                 prompts.TopicCheck,

@@ -42,6 +42,10 @@ class LineCheck(BaseModel):
     task: str = Field(max_length=100)
 
 
+class DecisionCheck(BaseModel):
+    decision: str = Field(max_length=100)
+
+
 class TopicCheck(BaseModel):
     topic: str = Field(max_length=80)
 
@@ -88,6 +92,11 @@ CHECK_LINE = """Task: look only at this line:
 {line}
 Does it give someone a task to do after the meeting ("I will ...", "Name, can you ...", "Name will ...")?
 Answer: {"owner": "<who will do it>", "task": "<what, at most 12 words>"}, or {"owner": "", "task": ""} if not."""
+
+CHECK_DECISION = """Task: look only at this line:
+{line}
+Does it state something the group decided or agreed on?
+Answer: {"decision": "<the decision, one short sentence>"}, or {"decision": ""} if not."""
 
 CHECK_TOPIC = """Task: look only at this line:
 {line}
