@@ -12,7 +12,7 @@ from tests.minutes.helpers import transcript_of
 from transcripts.minutes import prompts
 from transcripts.minutes.chunking import chunk_lines
 from transcripts.minutes.condense import select_lines
-from transcripts.minutes.cues import ACTION, WITHHELD, is_injection, render, select
+from transcripts.minutes.cues import ACTION, DECIDED, WITHHELD, is_injection, render, select
 from transcripts.minutes.extract import read_parts
 from transcripts.minutes.grounding import Grounder
 from transcripts.minutes.lines import transcript_lines
@@ -297,6 +297,8 @@ def test_a_decision_stated_outright_that_the_models_list_left_out_gets_a_questio
     grounder = Grounder(lines, dt.date(2026, 12, 8), dt.date(2026, 12, 15))
     model = _OneDecisionModel("Ship version three on December fifteenth")
     result = read_parts(model, [chunk], grounder, Hints(), budgets=[500])
+    said_outright = ["We've agreed to skip December.", "So that's settled.", "We all decided on Berlin."]
+    assert all(DECIDED.search(t) for t in said_outright) and not DECIDED.search("I agreed with him on the numbers.")
     # only the line that states a decision outright and that no listed decision rests on ("Sounds good" is not)
     assert model.checked == ["[3] Eve: For the workshop, we agreed it is on January eighth."]
     assert result.decisions == [

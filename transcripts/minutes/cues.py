@@ -42,7 +42,7 @@ DECISION = re.compile(
 )
 # A decision stated outright (the clear part of DECISION).
 DECIDED = re.compile(
-    r"\b(?:we(?: all| have| '?ve)? (?:decided|agreed)|(?:it'?s|that'?s|so that'?s) (?:settled|decided|agreed)|"
+    r"\b(?:we(?: all| have|'ve|’ve)? (?:decided|agreed)|(?:it'?s|that'?s|so that'?s) (?:settled|decided|agreed)|"
     r"the decision is|the consensus is)\b",
     re.IGNORECASE,
 )
