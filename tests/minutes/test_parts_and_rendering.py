@@ -207,12 +207,8 @@ def test_a_topic_title_copied_from_the_question_is_named_by_its_first_point(copi
     assert section.title == "Forum spam"  # the point's subject (`summary.topic_heading`)
 
 
-class _CitingModel:
-    """Stands in for the model: names the action items of the lines the question asks it to check, citing them by
-    the numbers they are shown with; every other question gets no usable answer."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str] = []
+class _StandIn:
+    """Stands in for the model: answers each flow's questions in turn (`_answer`), a word a token."""
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -225,6 +221,17 @@ class _CitingModel:
                     question = flow.send(self._answer(question))
             except StopIteration:
                 pass
+
+    def _answer(self, question):
+        return None  # no usable answer
+
+
+class _CitingModel(_StandIn):
+    """Names the action items of the lines the question asks it to check, citing them by the numbers they are
+    shown with; every other question gets no usable answer."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
 
     def _answer(self, question):
         self.prompts.append(question.user)
@@ -256,24 +263,11 @@ def test_a_parts_lines_are_numbered_from_one_and_the_models_numbers_mapped_back(
     assert [(a.owner, a.at, a.due) for a in result.actions] == [("Tom", round(tom.start, 2), dt.date(2026, 12, 31))]
 
 
-class _OneDecisionModel:
-    """Stands in for the model: its list of decisions names only the first one said; a line check answers with the
-    line's own words."""
+class _OneDecisionModel(_StandIn):
+    """Its list of decisions names only the first one said; a line check answers with the line's own words."""
 
     def __init__(self, first: str) -> None:
         self.first, self.checked = first, []
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def ask_all(self, flows) -> None:
-        for flow in flows:
-            try:
-                question = next(flow)
-                while True:
-                    question = flow.send(self._answer(question))
-            except StopIteration:
-                pass
 
     def _answer(self, question):
         if question.answer_model is prompts.DecisionAnswer:

@@ -219,10 +219,16 @@ class _Part:
     def _quote(self, number: int) -> str:
         return _local(self._line(number), self.local[number])
 
-    def _not_found_on(self, pattern, found: list[tuple[str, float]]) -> list[int]:
-        """Lines that say `pattern` plainly but that nothing `found` (text, time) rests on; the first few."""
+    def _check_left_out(self, pattern, found: list[tuple[str, float]], template: str, answer_model, read) -> Flow:
+        """Lines that say `pattern` plainly but that nothing `found` (text, time) rests on get one small question
+        each, the first few (the model's list leaves one out now and then); `read` grounds an answer, or None."""
         found_at = {at for _, at in found}
-        return [n for n in self._candidates(pattern) if self._line(n).start not in found_at][:CHECKS_PER_PART]
+        for number in [n for n in self._candidates(pattern) if self._line(n).start not in found_at][:CHECKS_PER_PART]:
+            check = yield from self._ask(
+                template.replace("{line}", self._quote(number)), answer_model, "line check", required=False
+            )
+            if check and (item := read(check)):
+                found.append(item)
 
     def action_items(self) -> Flow:
         # Asked only where someone seems to take something on; those lines are named in the question.
@@ -285,29 +291,22 @@ class _Part:
         if answer is None:
             return
         decided = [d for text in answer.decisions if (d := self.grounder.decision(text))]
-        # A line that states a decision outright ("we agreed ...") that no decision rests on: one small question each
-        # (the model's list leaves one out now and then, as it does action items).
-        for number in self._not_found_on(cues.DECIDED, decided):
-            check = yield from self._ask(
-                prompts.CHECK_DECISION.replace("{line}", self._quote(number)),
-                prompts.DecisionCheck,
-                "line check",
-                required=False,
-            )
-            if check and check.decision.strip() and (d := self.grounder.decision(check.decision)):
-                decided.append(d)
+        yield from self._check_left_out(  # "we agreed ..."
+            cues.DECIDED,
+            decided,
+            prompts.CHECK_DECISION,
+            prompts.DecisionCheck,
+            lambda check: check.decision.strip() and self.grounder.decision(check.decision),
+        )
         self.result.timed_decisions += decided
         found = [t for text in answer.next_topics if (t := self.grounder.next_topic(text))]
-        # A line that plainly puts something on the next meeting but got no topic: one small question each.
-        for number in self._not_found_on(cues.NEXT_MEETING, found):
-            check = yield from self._ask(
-                prompts.CHECK_TOPIC.replace("{line}", self._quote(number)),
-                prompts.TopicCheck,
-                "line check",
-                required=False,
-            )
-            if check and check.topic.strip() and (t := self.grounder.next_topic(check.topic)):
-                found.append(t)
+        yield from self._check_left_out(  # "... at the next meeting"
+            cues.NEXT_MEETING,
+            found,
+            prompts.CHECK_TOPIC,
+            prompts.TopicCheck,
+            lambda check: check.topic.strip() and self.grounder.next_topic(check.topic),
+        )
         self.result.timed_topics += found
 
     def sections(self) -> Flow:
