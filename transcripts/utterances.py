@@ -85,7 +85,7 @@ def rejection_reason(
     # is Whisper's loop when one sentence comes back again and again, or when the words or the detector are unsure
     # (not the no-speech probability: over a long window of clear speech it reads 0.3 and more).
     unsure = word_prob < 0.6 or speech_prob < 0.7
-    if seg.compression_ratio > options.compression_ratio_threshold and (unsure or _loops(text)):
+    if seg.compression_ratio > options.compression_ratio_threshold and (unsure or _loops(text, words)):
         return f"repetitive (compression ratio {seg.compression_ratio:.1f})"
     if doubtful and _HALLUCINATION.match(norm):
         return "typical hallucination on non-speech"
@@ -99,10 +99,9 @@ def rejection_reason(
     return None
 
 
-def _loops(text: str) -> bool:
-    """Whisper's loop: one sentence (or a few words) said over and over."""
-    sentences = [normalize_text(x) for x in re.split(r"(?<=[.?!])\s+", text) if normalize_text(x)]
-    words = normalize_text(text).split()
+def _loops(text: str, words: list[str]) -> bool:
+    """Whisper's loop: one sentence (or a few words) said over and over. `words`: the text normalized."""
+    sentences = [said for x in re.split(r"(?<=[.?!])\s+", text) if (said := normalize_text(x))]
     most = max((sentences.count(x) for x in sentences), default=0)
     return most >= LOOP_REPEATS or (len(words) >= 4 and len(set(words)) * LOOP_REPEATS <= len(words))
 
