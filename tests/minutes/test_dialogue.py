@@ -247,3 +247,45 @@ def test_a_vague_answer_is_titled_by_the_request():
     )
     item = g.action("Lee", "email them tomorrow", cited=2)
     assert (item.task, item.owner, item.due) == ("Contact the judges from last year", "Lee", dt.date(2026, 12, 4))
+
+
+def test_the_accepters_later_date_replaces_the_requesters_and_the_correction_alone_is_the_same_item():
+    g = grounder(
+        [
+            ("Nora", "Omar, could you write the migration notes by Friday?"),
+            ("Omar", "Sure."),
+            ("Nora", "Great, thanks."),
+            ("Omar", "Actually, Tuesday works better for me, I can have them ready on Tuesday."),
+        ]
+    )
+    # Found on the request, or on the correction alone (the model's task then has no words of its own).
+    found = [g.action("Omar", "write the migration notes", cited=1), g.action("Omar", "have them ready", cited=4)]
+    assert [(f.task, f.due, f.at) for f in found] == [("Write the migration notes", dt.date(2026, 12, 8), 1.0)] * 2
+    assert len(_dedupe_actions(found, g.similarity)) == 1
+
+    g = grounder(
+        [
+            ("Carol", "I will draft the hackathon challenge description by Monday."),
+            ("Dave", "Okay."),
+            ("Carol", "Sorry, I'll have it ready Wednesday instead."),
+        ]
+    )
+    item = g.action("Carol", "have it ready Wednesday", cited=3)
+    assert (item.task, item.due) == ("Draft the hackathon challenge description", dt.date(2026, 12, 9))
+
+
+def test_a_new_promise_after_a_correction_word_is_its_own_item_with_its_own_date():
+    g = grounder(
+        [
+            ("Nora", "Omar, could you write the migration notes by Friday?"),
+            ("Omar", "Sure."),
+            ("Nora", "Great, thanks."),
+            ("Omar", "Actually, I'll also write the release blog post on Tuesday."),
+        ]
+    )
+    notes, post = (
+        g.action("Omar", "write the migration notes", cited=1),
+        g.action("Omar", "write the release blog post"),
+    )
+    assert (notes.due, post.due) == (dt.date(2026, 12, 4), dt.date(2026, 12, 8))
+    assert len(_dedupe_actions([notes, post], g.similarity)) == 2

@@ -6,7 +6,8 @@ One commitment is one exchange of turns:
   no item;
 - a speaker's own promise ("I will fix the build by Friday") belongs to that speaker;
 - a later date in the same turn after a correction ("by Friday. Actually no, let's say the end of the month"), or in
-  the same speaker's next turn, replaces the earlier one;
+  the same speaker's next turn, replaces the earlier one, and that correction found alone ("Actually, Tuesday works
+  better, I can have them ready then") is the same commitment, titled by the line the exchange starts on;
 - dates come only from the lines of the exchange, and from the clauses of them that carry this task (never from
   another task said in the same breath, never from a neighbouring line about something else).
 The line the exchange starts on is its anchor: items found on any of its lines are one item.
@@ -35,6 +36,9 @@ from transcripts.minutes.words import content_words, name_matches, support, word
 REPLY_WITHIN = 3  # lines after a request in which its answer is looked for (a backchannel may come between)
 FOLLOW_UP_WITHIN = 2  # lines after an exchange in which the owner's own correction is looked for
 _CLAUSES = re.compile(r"(?<=[.?!;])\s+|,?\s+\b(?:and|but|then)\b\s+(?=\w)")
+# Words that say when or whether a task gets done, not what it is ("Tuesday works better, I can have them ready"):
+# a clause of them only takes nothing new on.
+_SCHEDULING = frozenset(content_words("works better ready done finished fine easier realistic possible time"))
 
 
 @dataclass(slots=True)
@@ -74,10 +78,11 @@ def task_clauses(text: str, task: str) -> list[str]:
 
 
 def _new_words(text: str, known: str) -> int:
-    """How many content words of `text` (its date words left out) `known` does not have."""
+    """How many content words of `text` (its date and correction words left out) `known` does not have."""
     for due in find_due_dates(text, dt.date.min):
         text = text.replace(due.phrase, " ")
-    have = set(content_words(known))
+    text = CORRECTION.sub(" ", text)
+    have = set(content_words(known)) | _SCHEDULING
     return sum(1 for w in dict.fromkeys(content_words(text)) if w not in have)
 
 
@@ -165,8 +170,27 @@ def exchange_at(
             taken = Exchange(k, [k, i], owner=line.speaker, request=k)
             taken.clauses = {k: task_clauses(asked.text, task), i: answer_clauses(line.text, asked.text, task)}
             return _with_corrections(lines, taken, task)
+    corrected = _corrected_exchange(lines, i, task, speakers, support_of, min_support)
+    if corrected is not None:
+        return corrected
     taken = Exchange(i, [i], owner=line.speaker if FIRST_PERSON.search(clause) else None, clauses={i: own})
     return _with_corrections(lines, taken, task)
+
+
+def _corrected_exchange(lines, i, task, speakers, support_of, min_support) -> Exchange | None:
+    """The exchange whose date line i corrects ("Sure." ... "Actually, Tuesday works better, I can have them ready
+    on Tuesday."): the same speaker's turn just before took the task on, and line i is that exchange's correction."""
+    line = lines[i]
+    if not CORRECTION.search(line.text) or not find_due_dates(line.text, dt.date.min):
+        return None
+    for k in range(i - 1, max(-1, i - 1 - FOLLOW_UP_WITHIN), -1):
+        if lines[k].speaker == line.speaker:
+            earlier = exchange_at(lines, k, task, speakers, support_of=support_of, min_support=min_support)
+            said = " ".join(lines[j].text for j in earlier.lines if j != i)
+            if i not in earlier.lines or (COMMITMENT.search(line.text) and _new_words(line.text, said) >= 2):
+                return None  # not that exchange's correction, or a promise of something else
+            return earlier
+    return None
 
 
 def _with_corrections(lines: list[Line], taken: Exchange, task: str) -> Exchange:
@@ -181,7 +205,10 @@ def _with_corrections(lines: list[Line], taken: Exchange, task: str) -> Exchange
         if is_injection(turn) or not find_due_dates(turn.text, dt.date.min):
             break
         corrects = bool(CORRECTION.search(turn.text))
-        if not corrects and (support(task, turn.text) < 0.5 or _new_words(turn.text, task) >= 2):
+        new_task = _new_words(turn.text, task) >= 2
+        if corrects and new_task and COMMITMENT.search(turn.text):
+            break  # "Actually, I'll also write the blog post on Tuesday": a promise of its own
+        if not corrects and (new_task or support(task, turn.text) < 0.5):
             break  # not about this task ("The release is on Monday"), or a new promise of its own
         taken.lines.append(j)
         taken.clauses[j] = [p for p in clauses(turn.text) if not (COMMITMENT.search(p) and _new_words(p, task) >= 2)]

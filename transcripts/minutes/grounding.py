@@ -228,9 +228,10 @@ class Grounder:
         due, _ = exchange_due(self.lines, taken, self.meeting_date, self.next_meeting)
         title = task_title(task)
         vague = len(content_words(title)) <= 2 and re.search(r"\b(?:it|them|that|this|those|these)\b", title, re.I)
-        if (not content_words(title) or vague) and taken.request is not None:
-            # "I'll do it in three days", "I'll email them tomorrow": the task is what was asked
-            asked = task_title(best_clause(self.lines[taken.request].text, task))
+        if (not content_words(title) or vague) and taken.anchor != i:
+            # "I'll do it in three days", "Sorry, I'll have it ready Wednesday": the task is what was asked or
+            # promised where the exchange starts
+            asked = task_title(best_clause(self.lines[taken.anchor].text, task))
             title = asked if content_words(asked) else title
         if not content_words(title):
             self._drop("action", task, "no task words besides its date")
