@@ -2,14 +2,17 @@
 the documented `llama_cpp.llama_cpp` functions): the one module that holds llama.cpp handles.
 
 wgbot needs what the high-level `llama_cpp.Llama` has no option for: several sequences in one unified KV cache (for
-answers decoded side by side, `transcripts.decoding`) and, on an AMX CPU with a llama.cpp that is not fixed, no
-repacked weights. Building the three objects here takes those as arguments: no private attribute of `Llama` is
+answers decoded side by side, `transcripts.decoding`), on an AMX CPU with a llama.cpp that is not fixed no
+repacked weights, and a load that gives the mapped file's pages back as it reads them. Building the three objects here takes those as arguments: no private attribute of `Llama` is
 read and nothing in the library is patched."""
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import mmap
+import os
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -86,6 +89,41 @@ def _free(batch, ctx, model) -> None:
         lib.llama_free(ctx)  # the context before its model
     if model:
         lib.llama_model_free(model)
+
+
+def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
+    """The address ranges where this process maps `path` (/proc/self/maps)."""
+    wanted = os.path.realpath(path)
+    ranges = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.rstrip("\n").split(maxsplit=5)
+            if len(fields) == 6 and fields[5] == wanted:
+                start, end = fields[0].split("-")
+                ranges.append((int(start, 16), int(end, 16)))
+    return ranges
+
+
+def _page_releaser(path: Path):
+    """A load progress callback that gives the mapped model file's pages back as llama.cpp reads them.
+
+    llama.cpp maps the file with every page faulted in, then copies the tensors it repacks (AMX) into buffers of
+    their own and uses the others in place. Left alone, the whole file stays resident beside the copies until the
+    load ends; reading the file instead of mapping it holds every row of the token embeddings, though a meeting
+    uses a few thousand of them. The mapping is shared and read-only, so a released page is not lost: it faults
+    back in from the page cache where a tensor used in place is read. Linux only (elsewhere: no callback)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    lib, libc = _lib(), ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+    @lib.llama_progress_callback
+    def release(progress: float, user_data: ctypes.c_void_p) -> bool:
+        for start, end in _mapped_ranges(path):
+            libc.madvise(start, end - start, mmap.MADV_DONTNEED)
+        return True
+
+    return release
 
 
 class LlamaVocab:
@@ -177,15 +215,16 @@ class LlamaModel(LlamaVocab):
         threads: int,
         n_seq_max: int,
         flash_attn: bool = True,
-        use_mmap: bool = True,
         extra_buffers: bool = True,
     ) -> None:
         lib = _lib()
+        releaser = _page_releaser(path)  # referenced until the load returns: llama.cpp calls it meanwhile
         self._load(
             path,
             n_gpu_layers=0,
-            load_mode=lib.LLAMA_LOAD_MODE_MMAP if use_mmap else lib.LLAMA_LOAD_MODE_NONE,
+            load_mode=lib.LLAMA_LOAD_MODE_MMAP,
             use_extra_bufts=extra_buffers,
+            **({"progress_callback": releaser} if releaser is not None else {}),
         )
         context_params = lib.llama_context_default_params()
         _set_fields(

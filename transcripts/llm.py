@@ -192,9 +192,6 @@ class LocalLLM:
                 threads=self.threads,
                 n_seq_max=PARALLEL_SEQUENCES,
                 flash_attn=True,  # its CPU kernel skips the other sequences' cells of the shared KV cache
-                # Repacked weights (AMX; Q4_K on AVX2 and AVX-512) are a copy, and a mapping would keep the
-                # original resident beside it: with repacking allowed the file is read, not mapped.
-                use_mmap=not extra_buffers,
                 extra_buffers=extra_buffers,
             )
         except LlamaLoadError as exc:

@@ -9,8 +9,10 @@ import shutil
 from pathlib import Path
 
 import llama_cpp
+import numpy as np
 import pytest
 
+from transcripts import llama_model
 from transcripts.llama_model import LlamaLoadError, LlamaModel
 from transcripts.model_files import llm_model_path
 
@@ -77,21 +79,47 @@ def test_the_ggml_functions_that_load_a_portable_builds_cpu_backend_exist():
     assert llama_backend.ensure_cpu_backend() >= 1  # this build links its CPU backend in
 
 
-def _mapped(path: Path) -> bool:
-    return str(path.resolve()) in Path("/proc/self/maps").read_text()
+def _resident_kib(path: Path) -> int:
+    """The kernel's count of the file's pages this process holds (/proc/self/smaps, Rss of each mapping of it)."""
+    total, ours = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            ours = len(fields) == 6 and fields[5] == str(path.resolve())
+        elif ours and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
 
 
-@pytest.mark.parametrize("use_mmap", [True, False])
-def test_the_model_file_is_mapped_only_when_asked(use_mmap, tmp_path):
-    """Without mmap the file is read into llama.cpp's buffers and not kept mapped: on an AMX CPU the weights are a
-    repacked copy, and a mapping would keep the original resident beside it."""
+def _next_token_logits(model: LlamaModel, text: str) -> np.ndarray:
+    tokens = model.tokenize(text.encode(), add_bos=True, special=False)
+    array = (llama_cpp.llama_token * len(tokens))(*tokens)
+    assert llama_cpp.llama_decode(model.ctx, llama_cpp.llama_batch_get_one(array, len(tokens))) == 0
+    return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(model.ctx, -1), shape=(model.n_vocab,)).copy()
+
+
+def test_the_mapped_file_is_given_back_during_the_load_and_the_weights_stay_whole(tmp_path, monkeypatch):
+    """llama.cpp maps the file with every page faulted in; the loader gives the pages back as it reads them (the
+    repacked tensors are copies, the others fault back in where used), so the file is not held resident beside
+    the weights. The model computes the same logits as one loaded with the pages kept."""
     path = tmp_path / "model.gguf"  # a file no other test's model has mapped
     shutil.copyfile(llm_model_path(TINY), path)
-    loaded = LlamaModel(path, n_ctx=256, n_batch=32, n_ubatch=32, threads=1, n_seq_max=1, use_mmap=use_mmap)
+    size_kib = path.stat().st_size // 1024
+    prompt = "The working group agreed to ship the release on"
+    loaded = LlamaModel(path, n_ctx=256, n_batch=64, n_ubatch=64, threads=1, n_seq_max=1)
     try:
-        assert _mapped(path) is use_mmap
+        assert _resident_kib(path) < size_kib // 10
+        released = _next_token_logits(loaded, prompt)
     finally:
         loaded.close()
+
+    monkeypatch.setattr(llama_model, "_page_releaser", lambda path: None)
+    kept = LlamaModel(path, n_ctx=256, n_batch=64, n_ubatch=64, threads=1, n_seq_max=1)
+    try:
+        assert _resident_kib(path) > size_kib * 9 // 10  # what the load holds without giving pages back
+        np.testing.assert_array_equal(_next_token_logits(kept, prompt), released)
+    finally:
+        kept.close()
 
 
 def test_a_parameter_the_installed_llama_cpp_lacks_is_an_error_not_ignored():
