@@ -299,3 +299,40 @@ def test_a_decision_stated_outright_that_the_models_list_left_out_gets_a_questio
         "Ship version three on December fifteenth",
         "For the workshop, we agreed it is on January eighth",
     ]
+
+
+class _OtherLineModel(_StandIn):
+    """Lists only the first promise, and asked about a line its list left out, names that first promise again (as
+    the 1.5B model did on the tuning half with "Eve, can you also book the room?")."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+
+    def _answer(self, question):
+        promise = prompts.ActionCandidate(owner="Eve", task="send the invite on Monday", line=1)
+        if question.answer_model is prompts.ActionAnswer:
+            return prompts.ActionAnswer(items=[promise])
+        if question.answer_model is prompts.LineCheck:
+            self.checked.append(question.user.split("look only at this line:\n", 1)[1].split("\n", 1)[0])
+            return prompts.LineCheck(owner=promise.owner, task=promise.task)
+        return None
+
+
+def test_a_line_check_answered_about_another_line_takes_the_task_from_the_line_it_asked_about():
+    script = [
+        ("Eve", "I will send the invite on Monday."),
+        ("Dave", "The test suite looks fine to me."),
+        ("Alice", "Eve, can you also book the room, Eve?"),
+        ("Eve", "Sure, by Friday."),
+    ]
+    lines = transcript_lines(transcript_of(script))
+    chunk = chunk_lines(lines, words, 10_000)[0]
+    grounder = Grounder(lines, dt.date(2026, 12, 8), dt.date(2026, 12, 15))
+    model = _OtherLineModel()
+    result = read_parts(model, [chunk], grounder, Hints(), budgets=[500])
+    assert model.checked == ["[3] Alice: Eve, can you also book the room, Eve?"]
+    # The room: titled without the address to Eve, its date from the answer.
+    assert [(a.owner, a.task, a.due) for a in result.actions] == [
+        ("Eve", "Send the invite", dt.date(2026, 12, 14)),
+        ("Eve", "Book the room", dt.date(2026, 12, 11)),
+    ]

@@ -31,6 +31,14 @@ def test_task_titles_are_imperative_without_the_speakers_person_or_the_date(said
     assert task_title(said) == title
 
 
+def test_a_request_addressed_by_name_at_its_end_is_titled_without_the_address():
+    people = ("Tariq", "Rosa Diaz")
+    assert task_title("Could you update the packages this week, Tariq?", people) == "Update the packages"
+    assert task_title("Rosa, can you check the audit log, Rosa?", people) == "Check the audit log"
+    # a trailing word that names nobody of the meeting stays
+    assert task_title("Could you add support for Linux, Mac?", people) == "Add support for Linux, Mac"
+
+
 @pytest.mark.parametrize(
     "text",
     [

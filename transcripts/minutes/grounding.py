@@ -84,6 +84,7 @@ class Grounder:
 
     def __post_init__(self) -> None:
         self.speakers = list(dict.fromkeys(line.speaker for line in self.lines))
+        self.names = tuple(dict.fromkeys(self.speakers + self.extra_names))  # who a task may be addressed to
         self._by_number = {line.number: i for i, line in enumerate(self.lines)}
         self.weights = idf_weights([line.text for line in self.lines])
         self._said = {a or b for line in self.lines for a, b in _NAMES_SAID.findall(line.text)}
@@ -226,12 +227,12 @@ class Grounder:
             self._drop("action", task, f"owner {owner!r} is not a speaker or a name said in the call")
             return None
         due, _ = exchange_due(self.lines, taken, self.meeting_date, self.next_meeting)
-        title = task_title(task)
+        title = task_title(task, self.names)
         vague = len(content_words(title)) <= 2 and re.search(r"\b(?:it|them|that|this|those|these)\b", title, re.I)
         if (not content_words(title) or vague) and taken.anchor != i:
             # "I'll do it in three days", "Sorry, I'll have it ready Wednesday": the task is what was asked or
             # promised where the exchange starts
-            asked = task_title(best_clause(self.lines[taken.anchor].text, task))
+            asked = task_title(best_clause(self.lines[taken.anchor].text, task), self.names)
             title = asked if content_words(asked) else title
         if not content_words(title):
             self._drop("action", task, "no task words besides its date")

@@ -36,8 +36,9 @@ _POSSESSIVE = re.compile(r"\b(?:my|your)\b", re.IGNORECASE)
 _PERSONAL = re.compile(r"\s*\b(?:myself|yourself)\b", re.IGNORECASE)
 
 
-def task_title(task: str) -> str:
-    """An imperative title for an action item, without the speaker's person and without the date phrase."""
+def task_title(task: str, names: tuple[str, ...] = ()) -> str:
+    """An imperative title for an action item, without the speaker's person, without the date phrase, and without
+    a trailing address to one of `names` ("Update the packages, Tariq?")."""
     text = re.sub(r"\s+", " ", task).strip().strip("\"'“”").rstrip(".?!").strip()
     text = _LEAD.sub("", text, count=1)
     for due in sorted(find_due_dates(text, dt.date.min), key=lambda d: -d.start):
@@ -45,6 +46,10 @@ def task_title(task: str) -> str:
     text = _PERSONAL.sub("", text)
     text = _POSSESSIVE.sub("the", text)
     text = _TRAILING.sub("", text)
+    first_names = [name.split()[0] for name in names if name.split()]
+    if first_names:
+        addressed = "|".join(re.escape(first) for first in first_names)
+        text = re.sub(rf",\s*(?:{addressed})\W*$", "", text, flags=re.IGNORECASE)
     text = re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"\s+", " ", text)).strip(" ,;:")
     text = re.sub(r"\b(?:the the)\b", "the", text, flags=re.IGNORECASE)
     if not text:
