@@ -3,8 +3,8 @@ the documented `llama_cpp.llama_cpp` functions): the one module that holds llama
 
 wgbot needs what the high-level `llama_cpp.Llama` has no option for: several sequences in one unified KV cache (for
 answers decoded side by side, `transcripts.decoding`), on an AMX CPU with a llama.cpp that is not fixed no
-repacked weights, and a load that gives the mapped file's pages back as it reads them. Building the three objects here takes those as arguments: no private attribute of `Llama` is
-read and nothing in the library is patched."""
+repacked weights, and a load that gives the mapped file's pages back as it reads them. Building the three objects
+here takes those as arguments: no private attribute of `Llama` is read and nothing in the library is patched."""
 
 from __future__ import annotations
 

@@ -177,7 +177,14 @@ def exchange_at(
     return _with_corrections(lines, taken, task)
 
 
-def _corrected_exchange(lines, i, task, speakers, support_of, min_support) -> Exchange | None:
+def _corrected_exchange(
+    lines: list[Line],
+    i: int,
+    task: str,
+    speakers: list[str],
+    support_of: Callable[[str, str], float],
+    min_support: float,
+) -> Exchange | None:
     """The exchange whose date line i corrects ("Sure." ... "Actually, Tuesday works better, I can have them ready
     on Tuesday."): the same speaker's turn just before took the task on, and line i is that exchange's correction."""
     line = lines[i]
