@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, Field
 
+from tests.minutes.test_llama_model import _resident_kib
 from tracker.config import load_settings
 from transcripts.answer_cache import AnswerCache
 from transcripts.llm import LLMError, LocalLLM, available_threads, load_llm, schema_for
@@ -33,14 +34,19 @@ def test_the_model_is_loaded_once_per_process_with_the_machines_threads(tiny):
     assert tiny.threads == available_threads() >= 1
 
 
-def test_a_model_whose_weights_may_be_repacked_is_read_not_mapped(tiny):
-    """A repacked tensor is a copy; the mapped original would stay resident beside it."""
-    from transcripts import llm
-
-    if os.environ.get("WGBOT_LLM_EXTRA_BUFFERS") == "off":
-        pytest.skip("this run turned llama.cpp's repacking off")
-    assert llm._extra_buffers_wanted()  # this machine's build (see the test below)
-    assert str(tiny.path) not in Path("/proc/self/maps").read_text()
+def test_the_loaded_weights_do_not_keep_the_model_file_resident(tmp_path):
+    """The weights load through the mapping that gives its pages back (`llama_model._page_releaser`): right after
+    the load the process holds under a tenth of the file, whether llama.cpp repacked the tensors or uses them in
+    place (they fault back in where a question reads them)."""
+    path = tmp_path / "model.gguf"  # a file no other test's model has mapped
+    shutil.copyfile(llm_model_path(TINY), path)
+    fresh = LocalLLM(path, n_ctx=512, threads=1)
+    fresh.load_weights()
+    assert 0 <= _resident_kib(path) < path.stat().st_size // 1024 // 10
+    answer = fresh.ask(
+        system="You answer in JSON.", user="Name a color.", answer_model=Colors, max_tokens=40, purpose="c"
+    )
+    assert answer is not None
 
 
 def test_the_weights_wait_for_the_first_question_the_answer_cache_cannot_answer(tmp_path):
