@@ -130,6 +130,32 @@ def test_a_declined_request_files_nothing():
     assert any("declined" in reason for reason in g.dropped)
 
 
+def test_a_refusal_that_starts_with_i_cant_is_a_refusal_not_a_promise():
+    # "I can't" holds the words "I can": read as an acceptance, it made the refuser the owner
+    for refusal in ("I can't, I'm traveling a lot.", "I cannot do it before January.", "I will not have the time."):
+        g = grounder([("Alice", "Marco, could you run the community survey?"), ("Marco", refusal)])
+        assert g.action("Marco", "run the community survey") is None, refusal
+        assert any("declined" in reason for reason in g.dropped)
+        # the refusal on its own line, as a line check may name it, is no task either
+        assert g.action("Marco", refusal.rstrip("."), cited=2) is None
+    g = grounder(
+        [
+            ("Alice", "Marco, could you run the community survey?"),
+            ("Marco", "I can't do it this week, but I can run it next Tuesday."),
+        ]
+    )
+    item = g.action("Marco", "run the community survey")
+    assert (item.owner, item.due) == ("Marco", dt.date(2026, 12, 8))  # the date offered, not the one turned down
+    g = grounder(
+        [
+            ("Nora", "Omar, could you write the migration notes by Friday?"),
+            ("Omar", "Sorry, I can only have them ready on Tuesday."),
+        ]
+    )
+    item = g.action("Omar", "write the migration notes")
+    assert (item.owner, item.due) == ("Omar", dt.date(2026, 12, 8))
+
+
 def test_an_item_reported_done_is_not_an_action():
     g = grounder(
         [

@@ -299,3 +299,43 @@ def test_a_decision_stated_outright_that_the_models_list_left_out_gets_a_questio
         "Ship version three on December fifteenth",
         "For the workshop, we agreed it is on January eighth",
     ]
+
+
+class _OtherLineModel(_StandIn):
+    """Its list of action items names only the first request; every line check answers about that same request
+    (another line than the one asked about), as the small model did on the tuning half."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+
+    def _answer(self, question):
+        if question.answer_model is prompts.ActionAnswer:
+            return prompts.ActionAnswer(items=[prompts.ActionCandidate(owner="Bob", task="send the invite", line=1)])
+        if question.answer_model is prompts.LineCheck:
+            self.checked.append(question.user.split("look only at this line:\n", 1)[1].split("\n", 1)[0])
+            return prompts.LineCheck(owner="Bob", task="send the invite on Monday")
+        return None
+
+
+def test_a_line_check_answered_about_another_line_takes_the_task_from_the_line_asked_about():
+    script = [
+        ("Alice", "Bob, can you send the invite on Monday?"),
+        ("Bob", "Sure, I'll send it Monday morning."),
+        ("Alice", "Eve, can you also book the room?"),
+        ("Eve", "Sure, by the end of the week."),
+        ("Dave", "Marco, could you run the community survey again?"),
+        ("Marco", "Sorry, I can't, I'm traveling a lot."),
+    ]
+    lines = transcript_lines(transcript_of(script))
+    chunk = chunk_lines(lines, words, 10_000)[0]
+    grounder = Grounder(lines, dt.date(2026, 12, 8), dt.date(2026, 12, 15))
+    model = _OtherLineModel()
+    result = read_parts(model, [chunk], grounder, Hints(), budgets=[500])
+    assert model.checked == [
+        "[3] Alice: Eve, can you also book the room?",
+        "[5] Dave: Marco, could you run the community survey again?",
+    ]
+    assert [(a.owner, a.task, a.due) for a in result.actions] == [
+        ("Bob", "Send the invite", dt.date(2026, 12, 14)),
+        ("Eve", "Book the room", dt.date(2026, 12, 11)),
+    ]  # and nothing for Marco, who turned the survey down

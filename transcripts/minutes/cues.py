@@ -63,10 +63,13 @@ DECISION_OR_TOPIC = re.compile(f"(?:{DECISION.pattern})|(?:{NEXT_TOPIC.pattern})
 
 # ---- the commitment vocabulary: the one place that says how people take tasks on, accept, decline, correct ----
 
+# "I can't", "I cannot", "I will not", "I'll never": the words of a commitment, negated. Every pattern of taking something on
+# below ends with this look-ahead, so a refusal never reads as a promise.
+_NOT = r"(?!['’]t\b|not\b| not\b| never\b)"
 # A speaker takes a task on themselves: "I will", "I'll", "let me", "I can".
 FIRST_PERSON = re.compile(
     r"\b(?:i(?:'ll|’ll| will| can| could| shall|'m going to| am going to|'m gonna| am gonna| plan to| need to|"
-    r" have to| should| take|'ll take| volunteer| promise)|let me|i'?ll do|will do)\b",
+    r" have to| should| take|'ll take| volunteer| promise)|let me|i'?ll do|will do)\b" + _NOT,
     re.IGNORECASE,
 )
 # A speaker asks someone else: "Bob, can you ...?", "please ...".
@@ -78,7 +81,7 @@ REQUEST = re.compile(
 # A reply that takes a request on ("Sure.", "Yes, by Friday.", "I can do that").
 ACCEPT = re.compile(
     r"^\W*(?:yes|yeah|yep|sure|ok|okay|of course|absolutely|will do|i can|i could|i will|i'll|on it|no problem|"
-    r"no worries|sounds good|alright|all right|definitely|happy to|consider it done|fine|got it|let me)\b",
+    r"no worries|sounds good|alright|all right|definitely|happy to|consider it done|fine|got it|let me)\b" + _NOT,
     re.IGNORECASE,
 )
 # A reply that turns a request down ("Sorry, I can't this month", "No, not before January").
@@ -109,8 +112,9 @@ COMMITMENT = re.compile(
     r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to|'m gonna| am gonna| plan to| promise| volunteer| "
     r"take)|let me|(?:can|could|would|will) (?:you|someone|somebody|anyone)|who (?:can|could|wants to)|please|will do|on it|(?:he|she|they) (?:will|is going to|can)\b(?! be)|"
     r"(?-i:[A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to)\b(?! be))"
+    + _NOT
     # ... but not the call's own mechanics: "can you hear me?", "could you say that again?"
-    r"(?!\s+(?:\w+\s+)?(?:hear|see|say that|repeat|share (?:your|the) screen|unmute|mute)\b)",
+    + r"(?!\s+(?:\w+\s+)?(?:hear|see|say that|repeat|share (?:your|the) screen|unmute|mute)\b)",
     re.IGNORECASE,
 )
 
@@ -120,7 +124,7 @@ STRONG = re.compile(
     r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to)|let me|(?:can|could|would) you|please|"
     r"would be (?:nice|great|good|cool|useful)|it'?d be (?:nice|great)|i wish|i'?d (?:like|love)|wish ?list|"
     r"we (?:decided|agreed)|(?:it'?s|that'?s) (?:decided|agreed|settled)|let'?s go with|next (?:meeting|call)|"
-    r"on the agenda)\b",
+    r"on the agenda)\b" + _NOT,
     re.IGNORECASE,
 )
 

@@ -88,9 +88,10 @@ def _new_words(text: str, known: str) -> int:
 
 def answer_clauses(reply: str, request: str, task: str) -> list[str]:
     """The clauses of an accepting reply that belong to the request: not those that take a task of their own
-    ("Yes, and I will also open an issue today": "today" is the issue's, not the request's)."""
+    ("Yes, and I will also open an issue today": "today" is the issue's, not the request's), nor those that turn a
+    date down ("I can't this week, but I can run it on Tuesday": Tuesday's)."""
     known = f"{request} {task}"
-    return [p for p in clauses(reply) if not (COMMITMENT.search(p) and _new_words(p, known) >= 2)]
+    return [p for p in clauses(reply) if not (COMMITMENT.search(p) and _new_words(p, known) >= 2) and not turns_down(p)]
 
 
 def addressee(lines: list[Line], i: int, clause: str, speakers: list[str]) -> str | None:
@@ -122,9 +123,17 @@ def reply_to(lines: list[Line], i: int, named: str | None) -> int | None:
     return None
 
 
+def turns_down(text: str) -> bool:
+    """Whether `text` says no ("Sorry, I can't this month", "No, not me"), not "Sorry, I can only do Tuesday"."""
+    return bool(DECLINE.search(text)) and not ACCEPT.search(text) and not FIRST_PERSON.search(text)
+
+
 def _is_decline(text: str) -> bool:
-    head = clauses(text)[0] if text.strip() else text
-    return bool(DECLINE.search(head)) and not ACCEPT.search(head)
+    if not turns_down(clauses(text)[0] if text.strip() else text):
+        return False
+    # "I can't this week, but I can run it on Tuesday": the offer after the "but" takes it on after all
+    offer = re.search(r"\bbut\b(.*)", text, re.IGNORECASE | re.DOTALL)
+    return not (offer and FIRST_PERSON.search(offer.group(1)) and not DECLINE.search(offer.group(1)))
 
 
 def _accepts(text: str) -> bool:

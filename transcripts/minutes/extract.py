@@ -25,7 +25,8 @@ from transcripts.minutes import cues, prompts
 from transcripts.minutes.chunking import Chunk
 from transcripts.minutes.condense import document_frequencies, select_lines
 from transcripts.minutes.dates import find_due_dates
-from transcripts.minutes.grounding import Grounder
+from transcripts.minutes.dialogue import clauses
+from transcripts.minutes.grounding import MIN_LINE_SUPPORT, Grounder
 from transcripts.minutes.lines import Line
 from transcripts.minutes.summary import Section, reads_as_a_sentence, supported_points, topic_heading
 from transcripts.minutes.titles import placeholders
@@ -249,9 +250,19 @@ class _Part:
                 "line check",
                 required=False,
             )
-            if check and check.task.strip() and (item := self.grounder.action(check.owner, check.task, number)):
+            if not (check and check.task.strip()):
+                continue
+            if item := self.grounder.action(check.owner, self._checked_task(check.task, number), number):
                 found.append(item)
         self.result.actions += found
+
+    def _checked_task(self, task: str, number: int) -> str:
+        """The task a line check names; when its words are not on the line asked about (the model answered about
+        another line), the clause of that line where someone takes something on ("Eve, can you book the room?")."""
+        text = self._line(number).text
+        if self.grounder.support(task, text) >= MIN_LINE_SUPPORT:
+            return task
+        return next((part for part in clauses(text) if cues.COMMITMENT.search(part)), text)
 
     def wishes(self) -> Flow:
         wished = self._candidates(cues.WISH)

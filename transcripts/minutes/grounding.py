@@ -31,7 +31,7 @@ from transcripts.minutes.cues import (
     is_injection,
 )
 from transcripts.minutes.dates import find_due_dates
-from transcripts.minutes.dialogue import addressee, clauses, exchange_at, exchange_due, mentions, reply_to
+from transcripts.minutes.dialogue import addressee, clauses, exchange_at, exchange_due, mentions, reply_to, turns_down
 from transcripts.minutes.lines import Line
 from transcripts.minutes.titles import task_title
 from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support
@@ -216,6 +216,9 @@ class Grounder:
         clause = best_clause(self.lines[i].text, task)
         if DONE.search(clause) and not COMMITMENT.search(clause):
             self._drop("action", task, "reported as done, not taken on")
+            return None
+        if turns_down(clause):  # "Sorry, I can't, I'm traveling a lot"
+            self._drop("action", task, "turned down, not taken on")
             return None
         taken = exchange_at(self.lines, i, task, self.speakers, support_of=self.support, min_support=MIN_LINE_SUPPORT)
         if taken.declined:
