@@ -15,6 +15,7 @@ from transcripts.minutes.lines import transcript_lines
 
 MEETING = dt.date(2026, 12, 3)  # a Thursday
 NEXT = dt.date(2026, 12, 10)
+MONDAY = dt.date(2026, 12, 7)
 
 
 def grounder(script) -> Grounder:
@@ -154,6 +155,38 @@ def test_a_refusal_that_starts_with_i_cant_is_a_refusal_not_a_promise():
     )
     item = g.action("Omar", "write the migration notes")
     assert (item.owner, item.due) == ("Omar", dt.date(2026, 12, 8))
+
+
+def test_a_request_declined_and_taken_on_by_someone_else_belongs_to_the_volunteer():
+    g = grounder(
+        [
+            ("Omar", "Kai, could you review my pull request for the tokenizer fix?"),
+            ("Kai", "Sorry, I'm swamped this week."),
+            ("Lena", "Okay, I can review it on Monday."),
+        ]
+    )
+    for model_owner, task, cited in (
+        ("Kai", "review my pull request for the tokenizer fix", 1),
+        ("Lena", "can review it", 3),
+    ):
+        item = g.action(model_owner, task, cited=cited)
+        assert (item.owner, item.task, item.due) == ("Lena", "Review the pull request for the tokenizer fix", MONDAY)
+        assert item.at == g.lines[0].start
+    # nobody takes it on: declined
+    g = grounder([("Omar", "Kai, could you review my pull request?"), ("Kai", "Sorry, I'm swamped this week.")])
+    assert g.action("Kai", "review the pull request") is None
+
+
+def test_a_new_date_after_an_interjection_corrects_the_promise():
+    g = grounder(
+        [
+            ("Omar", "I'm going to write the blog post about the evaluation results, hopefully by the 15th."),
+            ("Kai", "Actually, wait, the results aren't final until the 18th."),
+            ("Omar", "Right, then the 21st for the blog post."),
+        ]
+    )
+    item = g.action("Omar", "write the blog post about the evaluation results", cited=1)
+    assert (item.task, item.due) == ("Write the blog post about the evaluation results", dt.date(2026, 12, 21))
 
 
 def test_an_item_reported_done_is_not_an_action():

@@ -323,6 +323,34 @@ def test_plain_wishes_are_found_by_code():
     assert g.plain_wish(99) is None
 
 
+def test_wishes_in_other_words_are_found_too():
+    said = [
+        ("Sven", "Honestly, a bot that answers newcomer questions would be amazing at some point."),  # 1
+        ("Lena", "It'd be really handy to have a dashboard comparing runs."),  # 2
+        ("Bea", "Wouldn't it be great if the site had a dark mode?"),  # 3: left to the model
+        ("Tom", "A release on Friday would be great."),  # 4: a date, not a wish
+    ]
+    assert all(grounding.WISH.search(text) for _, text in said)
+    g = grounder_of(said)
+    assert g.plain_wish(1).title == "Bot that answers newcomer questions"
+    assert g.plain_wish(2).title == "Dashboard comparing runs"
+    assert g.plain_wish(4) is None
+    assert wish_title("Wouldn't it be great if the site had a dark mode") == "dark mode"
+
+
+def test_a_wish_titled_by_a_report_beside_the_wish_on_its_line_is_dropped():
+    # one speaker's turn joins the wish and a report; the model titled the wish with the report's words
+    g = grounder_of(
+        [("Sven", "A bot for newcomer questions would be amazing someday. The storage bill numbers look the same.")]
+    )
+    assert g.wish("I wish the storage bill numbers look the same", cited=1) is None
+    assert any("wishes nothing" in reason for reason in g.dropped)
+    assert g.wish("bot for newcomer questions", cited=1).title == "Bot for newcomer questions"
+    # a bare "That would be great" beside what is wished for still lends it the wish
+    g = grounder_of([("Ana", "A dashboard for the GPU nodes. That would be great.")])
+    assert g.wish("dashboard for the GPU nodes", cited=1).title == "Dashboard for the GPU nodes"
+
+
 def test_a_wish_taken_on_as_a_task_is_not_a_wish():
     g = grounder_of(
         [("Alice", "That would be great."), ("Bob", "I'll ask about the GPU timeline before our next call.")]

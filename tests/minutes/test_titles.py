@@ -25,6 +25,8 @@ from transcripts.minutes.titles import (
         ("Send the invite on Monday", "Send the invite"),
         ("Review the parser", "Review the parser"),
         ("Of course, I'll email the judges tomorrow", "Email the judges"),
+        ("can review it on Monday", "Review it"),  # the model left the "I" out
+        ("write the blog post about the results, hopefully by the 15th", "Write the blog post about the results"),
     ],
 )
 def test_task_titles_are_imperative_without_the_speakers_person_or_the_date(said, title):

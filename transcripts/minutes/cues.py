@@ -23,11 +23,15 @@ ACTION = re.compile(
     r"\b(?:by|before|until|till) (?:the )?(?:end of|next|tomorrow|tonight|today|" + "|".join(WEEKDAYS) + r")\b",
     re.IGNORECASE,
 )
+# What calls a thing good in a wish: "nice", "really handy", "amazing".
+PRAISE = (
+    r"(?:(?:really|so|very|super|pretty|quite|just) )?"
+    r"(?:nice|great|good|cool|useful|helpful|amazing|awesome|handy|neat|lovely|fantastic|wonderful|brilliant|ideal)"
+)
 WISH = re.compile(
-    r"\b(?:wish(?:es|ed)?|wish ?list|would be (?:nice|great|good|cool|useful|helpful)|"
-    r"it'?d be (?:nice|great|cool|good)|"
+    r"\b(?:wish(?:es|ed)?|wish ?list|(?:would|wouldn'?t it|'d) be " + PRAISE + r"|"
     r"i'?d (?:like|love)|i would (?:like|love)|we'?d (?:like|love)|would like|would love|nice to have|"
-    r"feature request|some ?day|in the future|eventually|"
+    r"feature request|some ?day|one day|at some point|down the road|in the long run|in the future|eventually|"
     r"(?:we|you) (?:could|might) (?:also )?(?:add|have|build|get|try)|"
     r"maybe we (?:could|can|should)|how about|what if we|idea|dream|someone should|if only|should support|"
     r"should have)\b",
@@ -97,7 +101,7 @@ THIRD_PERSON = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|can|has agreed t
 # A speaker takes back what they just said: a date after this replaces the one before it.
 CORRECTION = re.compile(
     r"\b(?:actually|wait|sorry|make (?:that|it)|let'?s say|rather|instead|on second thought|scratch that|i mean|"
-    r"correction|too (?:tight|early|soon|late)|no,)",
+    r"correction|too (?:tight|early|soon|late)|no,|(?:right|ok(?:ay)?|fine|alright|oh|ah),? then\b)",
     re.IGNORECASE,
 )
 # Something reported as already done: not a task to do.
@@ -122,7 +126,7 @@ COMMITMENT = re.compile(
 # meeting is read as a selection (`condense`), these lines are shown first.
 STRONG = re.compile(
     r"\b(?:i(?:'ll|’ll| will| can| shall|'m going to| am going to)|let me|(?:can|could|would) you|please|"
-    r"would be (?:nice|great|good|cool|useful)|it'?d be (?:nice|great)|i wish|i'?d (?:like|love)|wish ?list|"
+    r"(?:would|wouldn'?t it|'d) be " + PRAISE + r"|i wish|i'?d (?:like|love)|wish ?list|"
     r"we (?:decided|agreed)|(?:it'?s|that'?s) (?:decided|agreed|settled)|let'?s go with|next (?:meeting|call)|"
     r"on the agenda)\b" + _NOT,
     re.IGNORECASE,

@@ -136,6 +136,15 @@ def _is_decline(text: str) -> bool:
     return not (offer and FIRST_PERSON.search(offer.group(1)) and not DECLINE.search(offer.group(1)))
 
 
+def _volunteer(lines: list[Line], asked: int, declined: int) -> int | None:
+    """The line right after a declined request where a third speaker takes it on instead ("Kai, could you review
+    it?" / "Kai: Sorry, I'm swamped." / "Lena: I can review it on Monday.")."""
+    j = declined + 1
+    if j >= len(lines) or is_injection(lines[j]) or lines[j].speaker in (lines[asked].speaker, lines[declined].speaker):
+        return None
+    return j if FIRST_PERSON.search(lines[j].text) and not _is_decline(lines[j].text) else None
+
+
 def _accepts(text: str) -> bool:
     return bool(ACCEPT.search(text) or FIRST_PERSON.search(text))
 
@@ -157,7 +166,10 @@ def exchange_at(
         named = addressee(lines, i, clause, speakers)
         j = reply_to(lines, i, named)
         if j is not None and _is_decline(lines[j].text):
-            return Exchange(i, [i, j], owner=lines[j].speaker, declined=True, request=i)
+            k = _volunteer(lines, i, j)
+            if k is None:
+                return Exchange(i, [i, j], owner=lines[j].speaker, declined=True, request=i)
+            j = k  # "Sorry, I'm swamped." / "I can review it.": whoever takes it on instead
         if j is not None and _accepts(lines[j].text):
             taken = Exchange(i, [i, j], owner=lines[j].speaker, request=i)
             taken.clauses = {i: own, j: answer_clauses(lines[j].text, line.text, task)}
@@ -172,7 +184,12 @@ def exchange_at(
             if not REQUEST.search(asked.text):
                 continue
             named = addressee(lines, k, asked.text, speakers)
-            if named not in (None, line.speaker) or reply_to(lines, k, named) != i:
+            answered = reply_to(lines, k, named)
+            if answered is not None and answered < i and _is_decline(lines[answered].text):
+                answered = _volunteer(lines, k, answered)  # declined, then taken on by line i's speaker?
+            elif named not in (None, line.speaker):
+                break
+            if answered != i:
                 break
             if support_of(task, asked.text) < min_support and len(content_words(line.text)) > 3:
                 break  # a promise of something else, said after an unrelated request

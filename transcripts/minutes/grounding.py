@@ -25,6 +25,7 @@ from transcripts.minutes.cues import (
     DONE,
     FIRST_PERSON,
     NEXT_TOPIC,
+    PRAISE,
     REQUEST,
     THIRD_PERSON,
     WISH,
@@ -270,6 +271,10 @@ class Grounder:
             self._drop("wish", title, "nobody wishes for it there (no 'would be nice', 'I wish', 'I'd like' ...)")
             return None
         said = best_clause(self.lines[i].text, title)
+        if wished == i and not WISH.search(said) and self._names_its_own_wish(i, title):
+            # "A bot for newcomers would be amazing. The storage numbers look the same.": the title is the report
+            self._drop("wish", title, "its words are in a sentence that wishes nothing, beside a wish of its own")
+            return None
         if not WISH.search(said) and (COMMITMENT.search(said) or find_due_dates(said, self.meeting_date)):
             # "I'll ask about the GPU timeline before our next call": a task, not a wish
             self._drop("wish", title, "its line takes it on as a task")
@@ -288,6 +293,14 @@ class Grounder:
             excerpt=self.lines[i].quote,
         )
 
+    def _names_its_own_wish(self, i: int, title: str) -> bool:
+        """Whether line i wishes for something in a clause of its own words (not a bare "That would be great")
+        that does not carry `title`."""
+        wishing = [c for c in clauses(self.lines[i].text) if WISH.search(c)]
+        return bool(wishing) and all(
+            len(content_words(c)) >= 3 and self.support(title, c) < MIN_LINE_SUPPORT for c in wishing
+        )
+
     def plain_wish(self, number: int) -> Wish | None:
         """The wish said outright on line `number` ("It would be great to have X", "I wish we had X", "I'd love a
         X"), found by code: what follows the wishing words is its title."""
@@ -296,9 +309,10 @@ class Grounder:
             return None
         for clause in clauses(self.lines[i].text):
             said = clean_text(clause)
-            if not _PLAIN_WISH.match(said):
+            after = _PLAIN_WISH_AFTER.match(said)
+            if not (_PLAIN_WISH.match(said) or after):
                 continue
-            title = wish_title(_PLAIN_WISH.sub("", said))
+            title = wish_title(after.group("thing") if after else _PLAIN_WISH.sub("", said))
             if len(content_words(title)) >= 2 and not find_due_dates(title, self.meeting_date):
                 return self.wish(title, cited=number)
         return None
@@ -391,8 +405,8 @@ def clean_text(text: str) -> str:
 
 # How a wish is said, not what it is: "It would be nice to have an automatic branding check for the ..."
 _WISH_LEAD = re.compile(
-    r"^(?:(?:it(?:'d| would) be|(?:it'?s|that'?s|that would be)) (?:really )?(?:nice|great|good|cool|useful|helpful) "
-    r"(?:to (?:have|get|see|add)|if we (?:had|could (?:have|add|get))?)|"
+    r"^(?:(?:(?:it(?:'d| would)|wouldn'?t it) be|(?:it'?s|that'?s|that would be)) " + PRAISE + r" "
+    r"(?:to (?:have|get|see|add)|if (?:we|the \w+|it) (?:had|could (?:have|add|get))?)|"
     r"i wish (?:we|i) (?:had|could(?: (?:have|add|get))?)?|"
     r"(?:i|we)(?:'d| would) (?:like|love) (?:to(?: (?:have|see|add|get))?)?|"
     r"maybe we (?:should|could|can)(?: (?:have|add|get))?)\s*",
@@ -404,8 +418,15 @@ _DANGLING = re.compile(
 # A wish said outright, at the start of a clause: what follows is what is wished for (a proposal, "maybe we should",
 # is not one).
 _PLAIN_WISH = re.compile(
-    r"^(?:(?:and|also|so|um|uh|oh|well),?\s+)*(?:(?:it(?:'d| would) be) (?:really )?(?:nice|great|good|cool|useful) "
+    r"^(?:(?:and|also|so|um|uh|oh|well|honestly),?\s+)*(?:(?:it(?:'d| would) be) " + PRAISE + r" "
     r"to (?:have|get|see)|i wish (?:we|i) had|(?:i|we)(?:'d| would) (?:love|like) (?:to (?:have|see) )?(?=an?\s))",
+    re.IGNORECASE,
+)
+# ... or at its end: "A bot that answers newcomer questions would be amazing at some point."
+_PLAIN_WISH_AFTER = re.compile(
+    r"^(?:(?:and|also|so|um|uh|oh|well|honestly),?\s+)*(?P<thing>(?:an?|some)\s.+?)\s+would be "
+    + PRAISE
+    + r"(?:\s+(?:to have|at some point|some ?day|one day|eventually))?[.!]?$",
     re.IGNORECASE,
 )
 

@@ -22,14 +22,14 @@ _LEAD = re.compile(
     r"(?:(?:[A-Z][a-z]+),\s+)?"
     r"(?:(?:i|we)(?:'ll| will| can| could| shall|'m going to| am going to|'m gonna| am gonna| plan to| need to|"
     r" have to| should| promise to| volunteer to| want to| would like to)|let me|"
-    r"(?:can|could|would|will) you(?: please)?|please|you (?:should|need to|could)|"
+    r"(?:can|could|would|will) you(?: please)?|please|you (?:should|need to|could)|(?:can|could|will|shall)(?! you\b)|"
     r"(?:[A-Z][a-z]+) (?:will|is going to|can|has agreed to|volunteered to|offered to))\s+"
     r"(?:also\s+|then\s+|just\s+|quickly\s+|definitely\s+|go ahead and\s+|try to\s+|take care of\s+)*",
     re.IGNORECASE,
 )
 _TRAILING = re.compile(
     r"(?:[\s,]+(?:myself|yourself|for me|for us|as well|too|also|then|please|if that'?s ok(?:ay)?|"
-    r"if you can|if possible|right|ok(?:ay)?))+[\s?.!]*$",
+    r"if you can|if possible|right|ok(?:ay)?|hopefully|probably|maybe))+[\s?.!]*$",
     re.IGNORECASE,
 )
 _POSSESSIVE = re.compile(r"\b(?:my|your)\b", re.IGNORECASE)
