@@ -189,6 +189,21 @@ def test_a_new_date_after_an_interjection_corrects_the_promise():
     assert (item.task, item.due) == ("Write the blog post about the evaluation results", dt.date(2026, 12, 21))
 
 
+def test_a_question_by_name_answered_yes_is_a_request_whatever_its_words():
+    # "do you have time to" is in no list of request words; "what do you mind" is how Whisper heard "would you mind"
+    for asked in (
+        "Tom, do you have time to write to the foundation?",
+        "Tom, what do you mind writing to the foundation?",
+    ):
+        g = grounder([("Nadia", asked), ("Tom", "No problem, I'll get that out by Wednesday.")])
+        for cited in (1, 2):
+            item = g.action("Nadia", "write to the foundation", cited=cited)
+            assert (item.owner, item.due, item.at) == ("Tom", dt.date(2026, 12, 9), g.lines[0].start), asked
+    # a question that asks nobody by name is no request
+    g = grounder([("Nadia", "Did anyone write to the foundation?"), ("Tom", "Sure, I'll get that out by Wednesday.")])
+    assert g.action("Nadia", "write to the foundation", cited=1) is None
+
+
 def test_an_item_reported_done_is_not_an_action():
     g = grounder(
         [

@@ -26,6 +26,7 @@ from transcripts.minutes.titles import (
         ("Review the parser", "Review the parser"),
         ("Of course, I'll email the judges tomorrow", "Email the judges"),
         ("can review it on Monday", "Review it"),  # the model left the "I" out
+        ("send the talk abstract to the organizers first thing Monday", "Send the talk abstract to the organizers"),
         ("write the blog post about the results, hopefully by the 15th", "Write the blog post about the results"),
     ],
 )

@@ -104,6 +104,13 @@ def addressee(lines: list[Line], i: int, clause: str, speakers: list[str]) -> st
     return None
 
 
+def asks(lines: list[Line], i: int, speakers: list[str]) -> str | None:
+    """The speaker line i asks something by name, in words of any kind ("Tom, do you have time to write to the
+    foundation?", or a request misheard: "Tom, what do you mind writing ...?"); None if it asks nobody."""
+    text = lines[i].text.rstrip()
+    return addressee(lines, i, text, speakers) if text.endswith("?") else None
+
+
 def reply_to(lines: list[Line], i: int, named: str | None) -> int | None:
     """The line that answers the request on line i: the named person's next turn, or (unnamed) the next other
     speaker who says yes or no. A backchannel of a third person in between is skipped."""
@@ -181,7 +188,7 @@ def exchange_at(
             asked = lines[k]
             if asked.speaker == line.speaker or is_injection(asked):
                 break
-            if not REQUEST.search(asked.text):
+            if not (REQUEST.search(asked.text) or asks(lines, k, speakers) == line.speaker):
                 continue
             named = addressee(lines, k, asked.text, speakers)
             answered = reply_to(lines, k, named)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from transcripts.minutes.cues import (
+    ACCEPT,
     COMMITMENT,
     DECISION,
     DECLINE,
@@ -32,7 +33,16 @@ from transcripts.minutes.cues import (
     is_injection,
 )
 from transcripts.minutes.dates import find_due_dates
-from transcripts.minutes.dialogue import addressee, clauses, exchange_at, exchange_due, mentions, reply_to, turns_down
+from transcripts.minutes.dialogue import (
+    addressee,
+    asks,
+    clauses,
+    exchange_at,
+    exchange_due,
+    mentions,
+    reply_to,
+    turns_down,
+)
 from transcripts.minutes.lines import Line
 from transcripts.minutes.titles import task_title
 from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support
@@ -185,9 +195,18 @@ class Grounder:
     # ---- items ----------------------------------------------------------------------------------------------
 
     def _commitment_near(self, i: int, task: str) -> int | None:
-        """The line where someone takes the task on: line i, else a neighbour that also carries the task's words."""
+        """The line where someone takes the task on: line i, else a neighbour that also carries the task's words,
+        or that says yes to line i asking its speaker by name."""
         if COMMITMENT.search(self.lines[i].text):
             return i
+        j = i + 1
+        if (
+            j < len(self.lines)
+            and asks(self.lines, i, self.speakers) == self.lines[j].speaker
+            and ACCEPT.search(self.lines[j].text)
+            and COMMITMENT.search(self.lines[j].text)
+        ):
+            return j
         for j in (i + 1, i - 1):
             if (
                 0 <= j < len(self.lines)

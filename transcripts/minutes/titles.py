@@ -29,7 +29,7 @@ _LEAD = re.compile(
 )
 _TRAILING = re.compile(
     r"(?:[\s,]+(?:myself|yourself|for me|for us|as well|too|also|then|please|if that'?s ok(?:ay)?|"
-    r"if you can|if possible|right|ok(?:ay)?|hopefully|probably|maybe))+[\s?.!]*$",
+    r"if you can|if possible|right|ok(?:ay)?|hopefully|probably|maybe|first thing))+[\s?.!]*$",
     re.IGNORECASE,
 )
 _POSSESSIVE = re.compile(r"\b(?:my|your)\b", re.IGNORECASE)
