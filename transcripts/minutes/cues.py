@@ -67,8 +67,8 @@ DECISION_OR_TOPIC = re.compile(f"(?:{DECISION.pattern})|(?:{NEXT_TOPIC.pattern})
 
 # ---- the commitment vocabulary: the one place that says how people take tasks on, accept, decline, correct ----
 
-# "I can't", "I cannot", "I will not", "I'll never": the words of a commitment, negated. Every pattern of taking something on
-# below ends with this look-ahead, so a refusal never reads as a promise.
+# "I can't", "I cannot", "I will not", "I'll never": the words of a commitment, negated. Every pattern of taking
+# something on below ends with this look-ahead, so a refusal never reads as a promise.
 _NOT = r"(?!['’]t\b|not\b| not\b| never\b)"
 # A speaker takes a task on themselves: "I will", "I'll", "let me", "I can".
 FIRST_PERSON = re.compile(
