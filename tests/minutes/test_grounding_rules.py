@@ -13,8 +13,8 @@ from tests.minutes.helpers import transcript_of
 from transcripts.minutes import grounding
 from transcripts.minutes.grounding import (
     Grounder,
+    _rejects_proposal,
     _trim_words,
-    _turned_down,
     best_clause,
     capitalize,
     clean_text,
@@ -76,8 +76,8 @@ def test_best_clause_picks_the_clause_with_the_claims_words():
         ("Sounds good to me.", False),
     ],
 )
-def test_turned_down(reply, down):
-    assert _turned_down(reply) is down
+def test_rejects_proposal(reply, down):
+    assert _rejects_proposal(reply) is down
 
 
 def test_trim_words_and_capitalize():

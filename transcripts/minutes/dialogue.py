@@ -131,7 +131,8 @@ def reply_to(lines: list[Line], i: int, named: str | None) -> int | None:
 
 
 def turns_down(text: str) -> bool:
-    """Whether `text` says no ("Sorry, I can't this month", "No, not me"), not "Sorry, I can only do Tuesday"."""
+    """Whether `text` says no to a task ("Sorry, I can't this month", "No, not me"), not "Sorry, I can only do
+    Tuesday". (A decision proposed and turned down is `grounding._rejects_proposal`'s.)"""
     return bool(DECLINE.search(text)) and not ACCEPT.search(text) and not FIRST_PERSON.search(text)
 
 

@@ -366,10 +366,12 @@ class Grounder:
         if found is None:
             return None
         text, i = found
-        if not any(DECISION.search(line.text) and not _turned_down(line.text) for line in self.lines[i : i + 2]):
+        if not any(DECISION.search(line.text) and not _rejects_proposal(line.text) for line in self.lines[i : i + 2]):
             self._drop("decision", text, "its line does not state a decision")
             return None
-        if any(_turned_down(line.text) for line in self.lines[i + 1 : i + 3] if line.speaker != self.lines[i].speaker):
+        if any(
+            _rejects_proposal(line.text) for line in self.lines[i + 1 : i + 3] if line.speaker != self.lines[i].speaker
+        ):
             self._drop("decision", text, "the proposal was turned down")
             return None
         return text, self.lines[i].start
@@ -387,8 +389,9 @@ class Grounder:
         return text, self.lines[i].start
 
 
-def _turned_down(text: str) -> bool:
-    """A reply that turns a proposal down ("No, let's not", "I don't think so")."""
+def _rejects_proposal(text: str) -> bool:
+    """A reply that turns a proposed decision down ("No, let's not", "I don't think so"); a task said no to is
+    `dialogue.turns_down`."""
     head = re.split(r"(?<=[.?!;,])\s+", text.strip(), maxsplit=1)[0]
     return bool(
         DECLINE.search(head) or re.search(r"\b(?:i don'?t think so|let'?s not|rather not|disagree)\b", head, re.I)
