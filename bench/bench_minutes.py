@@ -5,7 +5,8 @@
 
 Variants of a model, on the same model file: `:plain` decodes one answer at a time and one token at a time (no
 answers side by side, no prompt-lookup speculation: the baseline of the decoder, `transcripts.decoding`);
-`:noamx` runs llama.cpp without its extra buffer types (no AMX, as a stock llama-cpp-python build must on an AMX CPU).
+`:noamx` runs llama.cpp without its extra buffer types: its plain path, without repacked weights (no AMX, as a stock
+llama-cpp-python build must on an AMX CPU, and no x86 int8 kernels of scripts/llama-cpp-q8_0-x86-repack.patch).
 
 Each model runs in its own child process (so its peak RSS is its own), over the synthetic meetings of
 `transcripts.sample.long_meeting` (planted action items and wishes, so the table also shows how many were found).

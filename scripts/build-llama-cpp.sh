@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Build llama-cpp-python from its source release with llama.cpp's AMX fix (llama-cpp-amx-tile-config.patch), as a
-# wheel kept in ~/.cache/wgbot/wheels (so a new checkout or CI run installs it in seconds), and install it into
-# the venv given as $1. The wheel's version carries the label +wgbot.amx: transcripts.llm turns AMX on only for it.
+# Build llama-cpp-python from its source release with wgbot's llama.cpp patches (scripts/llama-cpp-*.patch: the AMX
+# tile configuration fix, and Q8_0 repacking with AVX2 kernels for x86 CPUs without AMX), as a wheel kept in
+# ~/.cache/wgbot/wheels (so a new checkout or CI run installs it in seconds), and install it into the venv given as
+# $1. The wheel's version carries the label +wgbot.amx: transcripts.llm turns AMX on only for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=$1
 VERSION=0.3.36
 LABEL=wgbot.amx
-PATCH=scripts/llama-cpp-amx-tile-config.patch
+PATCHES=(scripts/llama-cpp-*.patch)
 # llama.cpp as a library only: the tools, examples, tests and server take most of the build time.
 CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"
 if [ "${WGBOT_LLAMA_PORTABLE:-0}" = 1 ]; then
@@ -22,19 +23,19 @@ else
   # Built for this machine's CPU (-march=native): the wheel's cache key says which CPU and which patch.
   cpu=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
 fi
-key=$( (cat "$PATCH"; echo "$CMAKE_ARGS $cpu") | sha256sum | cut -c1-12)
+key=$( (cat "${PATCHES[@]}"; echo "$CMAKE_ARGS $cpu") | sha256sum | cut -c1-12)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/wgbot/wheels/$key
 PIP=("$VENV/bin/python" -m pip)
 
 wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"+"$LABEL"-*.whl 2>/dev/null | head -1 || true)
 if [ -z "$wheel" ]; then
-  echo "building llama-cpp-python $VERSION with the AMX fix (about 5 minutes on 2 cores, once per machine)"
+  echo "building llama-cpp-python $VERSION with wgbot's patches (about 5 minutes on 2 cores, once per machine)"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   "${PIP[@]}" download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$work"
   tar xzf "$work/llama_cpp_python-$VERSION.tar.gz" -C "$work"
   src="$work/llama_cpp_python-$VERSION"
-  patch -p1 -d "$src" < "$PATCH"
+  for p in "${PATCHES[@]}"; do patch -p1 -d "$src" < "$p"; done
   sed -i "s/^__version__ = \"$VERSION\"/__version__ = \"$VERSION+$LABEL\"/" "$src/llama_cpp/__init__.py"
   grep -q "+$LABEL" "$src/llama_cpp/__init__.py"
   mkdir -p "$CACHE"

@@ -97,7 +97,8 @@ class UsageTotals:
 
 
 # The local version label of the llama-cpp-python that scripts/setup.sh builds: llama.cpp with its AMX tile
-# configuration fixed (scripts/llama-cpp-amx-tile-config.patch).
+# configuration fixed (scripts/llama-cpp-amx-tile-config.patch) and int8 kernels for x86 CPUs without AMX
+# (scripts/llama-cpp-q8_0-x86-repack.patch).
 AMX_FIXED_LABEL = "+wgbot.amx"
 
 

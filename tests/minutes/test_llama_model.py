@@ -98,6 +98,85 @@ def _next_token_logits(model: LlamaModel, text: str) -> np.ndarray:
     return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(model.ctx, -1), shape=(model.n_vocab,)).copy()
 
 
+def _logits_at_every_position(model: LlamaModel, tokens: list[int]) -> np.ndarray:
+    """Logits after each token, all tokens in one batch (so llama.cpp's 4-row matrix kernels do the work)."""
+    batch = llama_cpp.llama_batch_init(len(tokens), 0, 1)
+    try:
+        for i, token in enumerate(tokens):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, i, 1, True
+            batch.seq_id[i][0] = 0
+        batch.n_tokens = len(tokens)
+        assert llama_cpp.llama_decode(model.ctx, batch) == 0
+        rows = [
+            np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(model.ctx, i), shape=(model.n_vocab,))
+            for i in range(len(tokens))
+        ]
+        return np.array(rows)
+    finally:
+        llama_cpp.llama_batch_free(batch)
+
+
+def _one_more_token_logits(model: LlamaModel, token: int, position: int) -> np.ndarray:
+    """Logits after one more token (a batch of one row: the 1-row kernels)."""
+    batch = llama_cpp.llama_batch_init(1, 0, 1)
+    try:
+        batch.token[0], batch.pos[0], batch.n_seq_id[0], batch.logits[0] = token, position, 1, True
+        batch.seq_id[0][0] = 0
+        batch.n_tokens = 1
+        assert llama_cpp.llama_decode(model.ctx, batch) == 0
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(model.ctx, 0), shape=(model.n_vocab,)).copy()
+    finally:
+        llama_cpp.llama_batch_free(batch)
+
+
+def test_the_weights_repacked_for_this_cpu_compute_what_llama_cpps_plain_path_computes(caplog):
+    """With its extra buffer types llama.cpp repacks the Q8_0 weights for the CPU: AMX where there is AMX, otherwise
+    wgbot's AVX2 kernels for x86, with AVX-512 VNNI's dot product where there is one
+    (scripts/llama-cpp-q8_0-x86-repack.patch). Without them the same weights
+    go through llama.cpp's plain path (its own dot products, which wgbot did not touch): the reference. A prompt
+    read in one batch (the 4-row kernel) and one token after it (the 1-row kernel) must give the plain path's logits
+    within quantization noise, and its next token wherever its choice is clear. The noise: every layer quantizes
+    its input to int8 again, so a different order of float sums flips some roundings and the logits move by up to
+    about 1 (llama.cpp's own generic kernels for this layout move them as much; a wrong scale or row order moves
+    them by tens)."""
+    import logging
+
+    said = (
+        "Alice will send the invite on Monday. Bob, could you review the pull request before Friday? Sure, I can do "
+        "that. We agreed to move the meeting to Thursdays."
+    )
+    prompt = f"Minutes of the call: {said} Again, word for word: {said}"  # the repeat's next tokens are clear
+    logits = {}
+    for repacked in (True, False):
+        with caplog.at_level(logging.DEBUG, logger="llama.cpp"):
+            caplog.clear()
+            loaded = LlamaModel(
+                llm_model_path(TINY),
+                n_ctx=256,
+                n_batch=128,
+                n_ubatch=128,
+                threads=2,
+                n_seq_max=1,
+                extra_buffers=repacked,
+            )
+        buffers = " ".join(r.getMessage() for r in caplog.records if "model buffer size" in r.getMessage())
+        assert (("CPU_REPACK" in buffers) or ("AMX" in buffers)) is repacked, buffers
+        try:
+            tokens = loaded.tokenize(prompt.encode(), add_bos=True, special=False)
+            batched = _logits_at_every_position(loaded, tokens)
+            after = _one_more_token_logits(loaded, int(np.argmax(batched[-1])), len(tokens))
+            logits[repacked] = np.vstack([batched, after])
+        finally:
+            loaded.close()
+    repacked, plain = logits[True], logits[False]
+    spread = plain.max(axis=1) - plain.min(axis=1)
+    assert np.all(np.abs(repacked - plain).max(axis=1) < 0.08 * spread)
+    top_two = np.sort(plain, axis=1)[:, -2:]
+    clear = top_two[:, 1] - top_two[:, 0] > 2.5
+    assert clear.sum() >= 10
+    np.testing.assert_array_equal(repacked[clear].argmax(axis=1), plain[clear].argmax(axis=1))
+
+
 def test_the_mapped_file_is_given_back_during_the_load_and_the_weights_stay_whole(tmp_path, monkeypatch):
     """llama.cpp maps the file with every page faulted in; the loader gives the pages back as it reads them (the
     repacked tensors are copies, the others fault back in where used), so the file is not held resident beside
