@@ -20,7 +20,7 @@ if [ "${WGBOT_LLAMA_PORTABLE:-0}" = 1 ]; then
   CMAKE_ARGS="$CMAKE_ARGS -DCMAKE_INSTALL_BINDIR=llama_cpp/lib"
   cpu=portable
 else
-  # Built for this machine's CPU (-march=native): the wheel's cache key says which CPU and which patch.
+  # Built for this machine's CPU (-march=native): the wheel's cache key says which CPU and which patches.
   cpu=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
 fi
 key=$( (cat "${PATCHES[@]}"; echo "$CMAKE_ARGS $cpu") | sha256sum | cut -c1-12)
