@@ -92,7 +92,11 @@ def _resident_kib(path: Path) -> int:
 
 
 def _next_token_logits(model: LlamaModel, text: str) -> np.ndarray:
-    tokens = model.tokenize(text.encode(), add_bos=True, special=False)
+    return _logits_after(model, model.tokenize(text.encode(), add_bos=True, special=False))
+
+
+def _logits_after(model: LlamaModel, tokens: list[int]) -> np.ndarray:
+    """The logits after `tokens`, read after what the context holds (one token: the 1-row kernels)."""
     array = (llama_cpp.llama_token * len(tokens))(*tokens)
     assert llama_cpp.llama_decode(model.ctx, llama_cpp.llama_batch_get_one(array, len(tokens))) == 0
     return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(model.ctx, -1), shape=(model.n_vocab,)).copy()
@@ -112,19 +116,6 @@ def _logits_at_every_position(model: LlamaModel, tokens: list[int]) -> np.ndarra
             for i in range(len(tokens))
         ]
         return np.array(rows)
-    finally:
-        llama_cpp.llama_batch_free(batch)
-
-
-def _one_more_token_logits(model: LlamaModel, token: int, position: int) -> np.ndarray:
-    """Logits after one more token (a batch of one row: the 1-row kernels)."""
-    batch = llama_cpp.llama_batch_init(1, 0, 1)
-    try:
-        batch.token[0], batch.pos[0], batch.n_seq_id[0], batch.logits[0] = token, position, 1, True
-        batch.seq_id[0][0] = 0
-        batch.n_tokens = 1
-        assert llama_cpp.llama_decode(model.ctx, batch) == 0
-        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(model.ctx, 0), shape=(model.n_vocab,)).copy()
     finally:
         llama_cpp.llama_batch_free(batch)
 
@@ -164,7 +155,7 @@ def test_the_weights_repacked_for_this_cpu_compute_what_llama_cpps_plain_path_co
         try:
             tokens = loaded.tokenize(prompt.encode(), add_bos=True, special=False)
             batched = _logits_at_every_position(loaded, tokens)
-            after = _one_more_token_logits(loaded, int(np.argmax(batched[-1])), len(tokens))
+            after = _logits_after(loaded, [int(np.argmax(batched[-1]))])
             logits[repacked] = np.vstack([batched, after])
         finally:
             loaded.close()
