@@ -63,7 +63,7 @@ def test_the_parts_of_a_meeting_still_going_on_are_the_parts_it_ends_with():
     lines = transcript_lines(long_meeting(5000).transcript)
     final = chunk_lines(lines, words, 700)
     seen = 0
-    for end in range(50, len(lines), 37):  # the transcript as it grows during the call
+    for end in [*range(50, len(lines), 37), len(lines)]:  # the transcript as it grows during the call
         growing = chunk_lines(lines[:end], words, 700, complete=False)
         assert growing == final[: len(growing)]  # a part given out once never changes
         assert sum(len(c.lines) for c in growing) < end  # the last lines are never in one yet
@@ -339,3 +339,37 @@ def test_a_line_check_answered_about_another_line_takes_the_task_from_the_line_a
         ("Bob", "Send the invite", dt.date(2026, 12, 14)),
         ("Eve", "Book the room", dt.date(2026, 12, 11)),
     ]  # and nothing for Marco, who turned the survey down
+
+
+class _TopicAndTasksModel(_StandIn):
+    """One topic with one point; two tasks, one of them in words nobody said."""
+
+    def _answer(self, question):
+        if question.answer_model is prompts.SectionAnswer:
+            return prompts.SectionAnswer(
+                topics=[prompts.TopicSummary(title="Evaluation harness", points=["Lena reported twelve tasks run"])]
+            )
+        if question.answer_model is prompts.ActionAnswer:
+            return prompts.ActionAnswer(
+                items=[
+                    prompts.ActionCandidate(owner="Omar", task="write the blog post about the results", line=3),
+                    prompts.ActionCandidate(owner="Lena", task="pin the random seeds of the arithmetic tasks", line=2),
+                ]
+            )
+        return None
+
+
+def test_the_tasks_taken_on_under_a_topic_are_what_it_concluded_in_words_said():
+    script = [
+        ("Lena", "The harness now runs all twelve tasks, but the math tasks are flaky."),
+        ("Lena", "I'll pin the random seeds in the math tasks this week."),
+        ("Omar", "I'm going to write the blog post about the results by the 21st."),
+    ]
+    lines = transcript_lines(transcript_of(script))
+    chunk = chunk_lines(lines, words, 10_000)[0]
+    grounder = Grounder(lines, dt.date(2026, 12, 3), dt.date(2026, 12, 10))
+    result = read_parts(_TopicAndTasksModel(), [chunk], grounder, Hints(), budgets=[500])
+    assert {a.owner for a in result.actions} == {"Lena", "Omar"}  # both grounded ...
+    (section,) = result.sections
+    # ... but "arithmetic" was never said, so only Omar's task is a point of the summary
+    assert section.actions == ["Write the blog post about the results (Omar)"]

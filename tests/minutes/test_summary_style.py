@@ -100,17 +100,42 @@ def test_the_short_summary_is_topic_headings_with_points_and_decisions_within_it
         Section(
             "GPT2 demo", ["Jeshli showed the demo"], 60.0, 120.0, decisions=["We agreed to keep the demo on the subnet"]
         ),
+        Section("Workshop", [], 120.0, 180.0, decisions=["For the workshop, we agreed it is on January eighth."]),
     ]
     text = short_summary_markdown(sections)
     assert text == (
         "**Deployment guide**\n- Pat updated the guide\n- It covers Docker\n\n"
-        "**GPT2 demo**\n- Jeshli showed the demo\n- Agreed: keep the demo on the subnet"
+        "**GPT2 demo**\n- Jeshli showed the demo\n- Agreed: keep the demo on the subnet\n\n"
+        "**Workshop**\n- For the workshop, we agreed it is on January eighth."  # a decision in the words said
     )
     many = [Section(f"Topic {i}", [f"Point {i}.{k} " + "word " * 12 for k in range(4)], i, i + 1) for i in range(12)]
     short = short_summary_markdown(many, limit=1500)
     assert len(short) <= 1500
     assert all(f"**Topic {i}**" in short for i in range(12))  # every topic keeps its heading
     assert "### Deployment guide (0:00–1:00)\n\n- Pat updated the guide" in long_summary_markdown(sections)
+
+
+def test_what_a_topic_concluded_stays_in_the_short_summary_before_its_later_points():
+    section = Section(
+        "Evaluation harness",
+        ["Lena reported the harness runs twelve tasks", "The math tasks are flaky", "Omar saw the results table"],
+        0.0,
+        60.0,
+        decisions=["We agreed to publish the harness under the Apache license"],
+        actions=["Write the blog post about the results (Omar)", "Pin the random seeds (Lena)"],
+    )
+    concluded = ["Agreed: publish the harness under the Apache license", "Write the blog post about the results (Omar)"]
+    short = short_summary_markdown([section])
+    assert short.splitlines()[1:] == [
+        "- Lena reported the harness runs twelve tasks",
+        "- The math tasks are flaky",
+        *(f"- {c}" for c in concluded),
+        "- Pin the random seeds (Lena)",  # five points at most
+    ]
+    long = long_summary_markdown([section])
+    assert long.endswith(
+        "- Omar saw the results table\n" + "".join(f"- {c}\n" for c in concluded) + "- Pin the random seeds (Lena)"
+    )
 
 
 PROMISES = [

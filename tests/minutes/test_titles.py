@@ -28,6 +28,11 @@ from transcripts.minutes.titles import (
         ("can review it on Monday", "Review it"),  # the model left the "I" out
         ("send the talk abstract to the organizers first thing Monday", "Send the talk abstract to the organizers"),
         ("write the blog post about the results, hopefully by the 15th", "Write the blog post about the results"),
+        # "leave X with me": X is what the task is about
+        ("Leave the onboarding doc with me, I'll have a first draft", "Onboarding doc: have a first draft"),
+        ("Leave the release notes with me, I'll finish them by Friday", "Finish the release notes"),
+        ("leave the budget to me", "Take on the budget"),
+        ("Leave it with me, I'll fix the parser", "Fix the parser"),
     ],
 )
 def test_task_titles_are_imperative_without_the_speakers_person_or_the_date(said, title):

@@ -28,7 +28,14 @@ from transcripts.minutes.dates import find_due_dates
 from transcripts.minutes.dialogue import clauses
 from transcripts.minutes.grounding import MIN_LINE_SUPPORT, Grounder
 from transcripts.minutes.lines import Line
-from transcripts.minutes.summary import Section, reads_as_a_sentence, supported_points, topic_heading
+from transcripts.minutes.summary import (
+    Section,
+    evidence_of,
+    reads_as_a_sentence,
+    supported_points,
+    topic_heading,
+    unsupported,
+)
 from transcripts.minutes.titles import placeholders
 from transcripts.minutes.words import content_words, similarity, support
 from transcripts.types import ActionItem, Hints, Wish
@@ -158,6 +165,7 @@ def read_parts(
     for i, section in enumerate(result.sections[:-1]):
         section.end = max(section.start, min(section.end, result.sections[i + 1].start))
     _attach_decisions(result.sections, result.decisions, result.timed_decisions)
+    _attach_actions(result.sections, result.actions, evidence_of(grounder.lines))
     return result
 
 
@@ -401,6 +409,18 @@ def _attach_decisions(sections: list[Section], decisions: list[str], timed: list
             continue
         section = next((s for s in reversed(sections) if s.start <= at), sections[0])
         section.decisions.append(text)
+
+
+def _attach_actions(sections: list[Section], actions: list[ActionItem], said: set[str]) -> None:
+    """Each task taken on under the topic it was taken on in (by its time), as "Write the blog post (Omar)": what a
+    topic concluded includes who does what next. A title with a word nobody said stays out of the summary."""
+    if not sections:
+        return
+    for item in actions:
+        section = next((s for s in reversed(sections) if s.start <= item.at), sections[0])
+        point = f"{item.task} ({item.owner})"
+        if not unsupported(point, said):
+            section.actions.append(point)
 
 
 def _restated(a: ActionItem, b: ActionItem) -> bool:

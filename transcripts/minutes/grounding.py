@@ -44,6 +44,7 @@ from transcripts.minutes.dialogue import (
     turns_down,
 )
 from transcripts.minutes.lines import Line
+from transcripts.minutes.summary import evidence_of, unsupported, without_fillers
 from transcripts.minutes.titles import task_title
 from transcripts.minutes.words import STOPWORDS, content_words, idf_weights, name_matches, support
 from transcripts.types import ActionItem, Wish
@@ -304,7 +305,7 @@ class Grounder:
             # great, thank you.").
             source = i if self.support(title, self.lines[i].text) >= MIN_LINE_SUPPORT else wished
             # A whole sentence: a clause cut at "and" loses half of "how the timeout and the runner fit together".
-            details = _trim_words(best_clause(self.lines[source].text, title, split=_SENTENCE_END), 200)
+            details = _trim_words(_wishing_sentence(self.lines[source].text, title), 200)
         return Wish(
             title=capitalize(title),
             details=capitalize(details),
@@ -374,6 +375,10 @@ class Grounder:
         ):
             self._drop("decision", text, "the proposal was turned down")
             return None
+        if unsupported(text, evidence_of(self.lines[max(0, i - 1) : i + 2])):
+            # "The workshop will be held on January 8th" for "we agreed it is on January eighth": the minutes say
+            # what was said, not a word the model added
+            text = _trim_words(without_fillers(best_clause(self.lines[i].text, text, split=_SENTENCE_END)), 200)
         return text, self.lines[i].start
 
     def next_topic(self, text: str) -> tuple[str, float] | None:
@@ -414,6 +419,21 @@ def best_clause(text: str, claim: str, split: re.Pattern[str] = _CLAUSE_START) -
     return max(parts, key=lambda p: (support(claim, p), -parts.index(p)))
 
 
+def _wishing_sentence(text: str, title: str) -> str:
+    """The sentence of `text` that wishes for `title`: of those with any of its words, one that says a wish comes
+    before one that has as many of the words ("the build server goes into reading" beside "alerts when the disk is
+    almost full" for "build server alerts when the disk is full")."""
+    sentences = [p for p in _SENTENCE_END.split(text) if p and p.strip()]
+    if len(sentences) <= 1:
+        return text
+
+    def rank(i: int) -> tuple[bool, float, int]:
+        share = support(title, sentences[i])
+        return share > 0 and bool(WISH.search(sentences[i])), share, -i
+
+    return sentences[max(range(len(sentences)), key=rank)]
+
+
 # A model that copies from the transcript can run on past the end of a line into the next one ("... by Friday. }
 # [16] Bob: I'll send ..."): nothing from a line marker (as `Line.render` writes it) on belongs to the item.
 _COPIED_ON = re.compile(r"[\s.;,}\]]*\[\d+\]\s*[^:\]]{1,40}:.*$")
@@ -427,11 +447,11 @@ def clean_text(text: str) -> str:
 
 # How a wish is said, not what it is: "It would be nice to have an automatic branding check for the ..."
 _WISH_LEAD = re.compile(
-    r"^(?:(?:(?:it(?:'d| would)|wouldn'?t it) be|(?:it'?s|that'?s|that would be)) " + PRAISE + r" "
+    r"^(?:(?:(?:(?:it(?:'d| would)|wouldn'?t it) be|(?:it'?s|that'?s|that would be)) " + PRAISE + r" "
     r"(?:to (?:have|get|see|add)|if (?:we|the \w+|it) (?:had|could (?:have|add|get))?)|"
-    r"i wish (?:we|i) (?:had|could(?: (?:have|add|get))?)?|"
+    r"i wish (?:that )?(?:(?:we|i) (?:had|could(?: (?:have|add|get))?)?)?|"
     r"(?:i|we)(?:'d| would) (?:like|love) (?:to(?: (?:have|see|add|get))?)?|"
-    r"maybe we (?:should|could|can)(?: (?:have|add|get))?)\s*",
+    r"maybe we (?:should|could|can)(?: (?:have|add|get))?|to (?:have|get|see|add))\s*)+",  # "I wish" + "to have"
     re.IGNORECASE,
 )
 _DANGLING = re.compile(

@@ -5,9 +5,10 @@ concluded); code keeps only the points whose content words are found in the line
 no filler nobody said ("improving the efficiency and effectiveness of AI systems") reaches the minutes, and puts a
 promise the model wrote as done back into the future ("Bob shared the slides" for "I'll share the slides":
 `in_the_tense_said`). From those:
-- the short summary (forum, Discord): each topic as a bold heading with its first points, the decisions taken under
-  it added as a point, within `SHORT_SUMMARY_LIMIT` characters (every topic keeps at least its heading);
-- the long summary (archive): each topic as a "### title (time)" section with all its points and decisions.
+- the short summary (forum, Discord): each topic as a bold heading with its first points and what it concluded (the
+  decisions taken and the tasks taken on under it), within `SHORT_SUMMARY_LIMIT` characters (every topic keeps at
+  least its heading);
+- the long summary (archive): each topic as a "### title (time)" section with all its points and conclusions.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from transcripts.minutes.words import content_words, similar_word, similarity, s
 SHORT_SUMMARY_LIMIT = 1500
 MAX_POINTS = 5
 MIN_POINT_WORDS = 3
-# A point copied from a line keeps its speaker but not the line's fillers: "Bob: Right, um, the subnet works" →
-# "Bob: the subnet works".
+# A point copied from a line keeps its speaker (if it names one) but not the line's fillers: "Bob: Right, um, the
+# subnet works" → "Bob: the subnet works".
 _QUOTED_LEAD = re.compile(
-    r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )(?:(?:right|okay|ok|yeah|yes|so|well|oh|and|i think)[,.]?\s+)+",
+    r"^((?:[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?: )?)(?:(?:right|okay|ok|yeah|yes|so|well|oh|and|i think)[,.]?\s+)+",
     re.IGNORECASE,
 )
 # Hesitations anywhere in a quoted line (gone before `_QUOTED_LEAD` looks at its start): "Security review today. Um,
@@ -136,6 +137,7 @@ class Section:
     start: float
     end: float
     decisions: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # "Write the blog post (Omar)": tasks taken on under it
 
     @property
     def summary(self) -> str:
@@ -171,6 +173,14 @@ def unsupported(sentence: str, evidence: set[str]) -> list[str]:
     return missing
 
 
+def without_fillers(said: str) -> str:
+    """A quoted line without its hesitations and leading fillers: "Bob: Right, um, the subnet works" → "Bob: the
+    subnet works"; "So, um, we agreed ..." → "We agreed ..."."""
+    said = _QUOTED_LEAD.sub(r"\1", _HESITATION.sub("", said))
+    said = _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), said)
+    return said[:1].upper() + said[1:]
+
+
 def supported_points(points: list[str], lines: list[Line], cut_at: int | None = None) -> list[str]:
     """The points (sentences) whose content words are all said in `lines`, each once, in order. `cut_at`: a point
     this long was stopped at the length limit, so its last word may be cut: it ends at the word before, with "…"."""
@@ -179,8 +189,7 @@ def supported_points(points: list[str], lines: list[Line], cut_at: int | None = 
     for point in points:
         point = re.sub(r"\s+", " ", point).strip().lstrip("-*• ").strip()
         was_cut = cut_at is not None and len(point) >= cut_at - 1  # (measured before fillers go)
-        point = _QUOTED_LEAD.sub(r"\1", _HESITATION.sub("", point))
-        point = _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), point)
+        point = without_fillers(point)
         if was_cut and " " in point:
             point = _DANGLING_END.sub("", point.rsplit(" ", 1)[0]) + "…"
         if len(content_words(point)) < MIN_POINT_WORDS or unsupported(point, evidence):
@@ -353,19 +362,28 @@ _AGREED_LEAD = re.compile(
 )
 
 
-def _bullets(section: Section) -> list[str]:
+def _bullets(section: Section, short: bool = False) -> list[str]:
+    """The topic's points, then what it concluded: its decisions and the tasks taken on. In the short summary
+    (`short`) the conclusions come right after the first two points, so they stay when space runs out."""
     points = list(section.points)
+    concluded: list[str] = []
     for decision in section.decisions:
         if not any(similarity(decision, p) >= 0.6 for p in points):
-            points.append(f"Agreed: {_AGREED_LEAD.sub('', decision)}")
-    return points[:MAX_POINTS]
+            if cues.DECIDED.search(decision) and not _AGREED_LEAD.match(decision):
+                concluded.append(decision)  # said in the speaker's words: "For the workshop, we agreed it is ..."
+            else:
+                concluded.append(f"Agreed: {_AGREED_LEAD.sub('', decision)}")
+    concluded += [a for a in section.actions if not any(similarity(a, p) >= 0.6 for p in points + concluded)]
+    if short:
+        return (points[:2] + concluded + points[2:])[:MAX_POINTS]
+    return points + concluded
 
 
 def short_summary_markdown(sections: list[Section], limit: int = SHORT_SUMMARY_LIMIT) -> str:
     """Each topic as a bold heading with its first points, as many points per topic as fit in `limit`."""
     if not sections:
         return ""
-    bullets = [_bullets(s) for s in sections]
+    bullets = [_bullets(s, short=True) for s in sections]
 
     def render(per_topic: int) -> str:
         blocks = []
@@ -385,7 +403,7 @@ def short_summary_markdown(sections: list[Section], limit: int = SHORT_SUMMARY_L
 
 
 def long_summary_markdown(sections: list[Section]) -> str:
-    """One Markdown section per topic, with its time span in the meeting, all its points and its decisions."""
+    """One Markdown section per topic, with its time span in the meeting, all its points and its conclusions."""
     blocks = []
     for s in sections:
         body = "\n".join(f"- {escape_markdown(p)}" for p in _bullets(s))

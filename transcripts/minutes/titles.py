@@ -32,6 +32,9 @@ _TRAILING = re.compile(
     r"if you can|if possible|right|ok(?:ay)?|hopefully|probably|maybe|first thing))+[\s?.!]*$",
     re.IGNORECASE,
 )
+# "Leave the onboarding doc with me, I'll have a first draft": the thing left is what the task is about.
+_LEFT_WITH_ME = re.compile(r"^(?:leave|give) (?P<thing>.+?) (?:with|to) me\b[,.;]?\s*(?:and\s+)?(?P<rest>.*)$", re.I)
+_PRONOUN = re.compile(r"\b(?:it|them|that|this)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:my|your)\b", re.IGNORECASE)
 _PERSONAL = re.compile(r"\s*\b(?:myself|yourself)\b", re.IGNORECASE)
 
@@ -41,6 +44,15 @@ def task_title(task: str, names: tuple[str, ...] = ()) -> str:
     a trailing address to one of `names` ("Update the packages, Tariq?")."""
     text = re.sub(r"\s+", " ", task).strip().strip("\"'“”").rstrip(".?!").strip()
     text = _LEAD.sub("", text, count=1)
+    left = _LEFT_WITH_ME.match(text)
+    if left:
+        thing, rest = _POSSESSIVE.sub("the", left["thing"]), task_title(left["rest"], names) if left["rest"] else ""
+        if _PRONOUN.fullmatch(thing) or not rest:
+            return rest or f"Take on {thing}"  # "Leave it with me, I'll fix the parser": the rest says it all
+        if _PRONOUN.search(rest):
+            return _PRONOUN.sub(thing, rest, count=1)
+        thing = re.sub(r"^(?:the|a|an)\s+", "", thing, flags=re.IGNORECASE)
+        return f"{thing[:1].upper()}{thing[1:]}: {rest[:1].lower()}{rest[1:]}"
     for due in sorted(find_due_dates(text, dt.date.min), key=lambda d: -d.start):
         text = text[: due.start] + text[due.end :]
     text = _PERSONAL.sub("", text)

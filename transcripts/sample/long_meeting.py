@@ -74,7 +74,7 @@ _STATEMENTS = (
     "There was a question on the mailing list about the {a} and the {b}.",
     "The numbers for the {a} look better than last month, mostly because of the {b}.",
     "Do we know who decided on the {a}? The {b} was never really discussed.",
-    "Maybe we should write down how the {a} and the {c} fit together.",
+    "Nobody ever wrote down how the {a} and the {c} fit together.",
 )
 
 
