@@ -431,7 +431,7 @@ def test_a_decision_in_words_nobody_said_is_kept_in_the_words_said():
     )
     # "held" is the model's word, not Eve's
     assert g.decision("The workshop will be held on January 8th") == (
-        "For the workshop, we agreed it is on January eighth.",
+        "For the workshop, we agreed it is on January eighth",
         g.lines[1].start,
     )
     assert g.decision("we agreed the workshop is on January eighth") == (

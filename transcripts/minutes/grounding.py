@@ -378,7 +378,8 @@ class Grounder:
         if unsupported(text, evidence_of(self.lines[max(0, i - 1) : i + 2])):
             # "The workshop will be held on January 8th" for "we agreed it is on January eighth": the minutes say
             # what was said, not a word the model added
-            text = _trim_words(without_fillers(best_clause(self.lines[i].text, text, split=_SENTENCE_END)), 200)
+            said = best_clause(self.lines[i].text, text, split=_SENTENCE_END)
+            text = _trim_words(without_fillers(said).rstrip("."), 200)
         return text, self.lines[i].start
 
     def next_topic(self, text: str) -> tuple[str, float] | None:
