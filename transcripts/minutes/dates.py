@@ -31,7 +31,7 @@ _NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "couple of": 2, "a couple of": 2,
     "few": 3, "a few": 3,
 }  # fmt: skip
-ORDINAL_WORDS = {
+_ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
     "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
@@ -45,7 +45,7 @@ ORDINAL_WORDS = {
 _WD = "|".join(WEEKDAYS)
 _MON = "|".join(MONTHS + sorted(_MONTH_ABBR, key=len, reverse=True))
 _NUM = r"\d{1,3}|" + "|".join(sorted((re.escape(k) for k in _NUMBER_WORDS), key=len, reverse=True))
-_ORD_WORDS = "|".join(sorted((re.escape(k) for k in ORDINAL_WORDS), key=len, reverse=True))
+_ORD_WORDS = "|".join(sorted((re.escape(k) for k in _ORDINAL_WORDS), key=len, reverse=True))
 _DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORD_WORDS})"
 # The preposition decides "by X" (X) against "before X" (the day before X); it is optional.
 _PREP = (
@@ -104,7 +104,7 @@ def _day_number(text: str) -> int | None:
     digits = re.match(r"(\d{1,2})", text)
     if digits:
         return int(digits.group(1))
-    return ORDINAL_WORDS.get(text)
+    return _ORDINAL_WORDS.get(text)
 
 
 def _month_number(text: str) -> int:

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Indel
 
-from transcripts.minutes.dates import ORDINAL_WORDS
+from transcripts.wer import ordinal_words
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
@@ -218,19 +218,15 @@ def words(text: str) -> list[str]:
 
 
 # Whisper writes "January 8th" for "January eighth" and a model writes either: one word for both.
-_ORDINALS = {
-    word: f"{n}{'st' if n % 10 == 1 and n != 11 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
-    for word, n in ORDINAL_WORDS.items()
-    if word.isalpha()
-}
+_ORDINAL_DIGITS = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem, enough to let "updating" meet "update" and "benchmarks" meet "benchmark" (and "eighth" "8th")."""
     word = word.split("'")[0]
-    if word in _ORDINALS:
-        return _ORDINALS[word]
+    if ordinal := _ORDINAL_DIGITS.fullmatch(word):
+        word = ordinal_words(int(ordinal[1]))  # and on through the same stemming as the word said
     for suffix in _SUFFIXES:
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             word = word[: -len(suffix)]
