@@ -114,6 +114,13 @@ class LiveOptions:
             next_meeting=next_meeting,
         )
 
+    @property
+    def read_ahead_threads(self) -> int:
+        """The read-ahead's threads while the call goes on: the cores the transcriber leaves. Both workers busy on a
+        shared core would halve the transcriber's share and make each step of the model wait for its slower
+        thread; once the call is over the read-ahead takes every core."""
+        return max(1, available_threads() - (self.threads or available_threads()))
+
     def hints(self):
         from transcripts.types import Hints
 
@@ -168,6 +175,7 @@ class _ReadAhead:
         so_far = Transcript([s for s in self.segments if s.start < settled])
         try:
             self._llm = self._llm or load_llm(self.options.llm_model)
+            self._llm.use_threads(self.options.read_ahead_threads)
             parts = read_ahead(
                 so_far,
                 meeting_date=self.meeting_date,
@@ -201,6 +209,7 @@ class _ReadAhead:
         hints = dataclasses.replace(self.options.hints(), speakers=transcript.speakers)
         try:
             self._llm = self._llm or load_llm(self.options.llm_model)
+            self._llm.use_threads(available_threads())  # the transcriber is done
             make_minutes(
                 transcript,
                 meeting_date=self.meeting_date,

@@ -248,3 +248,11 @@ class LlamaModel(LlamaVocab):
         self.n_ctx = int(lib.llama_n_ctx(self.ctx))
         self.n_seq_max = int(lib.llama_n_seq_max(self.ctx))
         self._close = weakref.finalize(self, _free, self.batch, self.ctx, self.model)
+
+    @property
+    def threads(self) -> int:
+        return int(_lib().llama_n_threads(self.ctx))
+
+    def set_threads(self, threads: int) -> None:
+        """Compute with `threads` threads from the next batch on (prompts and generation alike)."""
+        _lib().llama_set_n_threads(self.ctx, threads, threads)

@@ -219,6 +219,13 @@ class LocalLLM:
             self._decoder  # noqa: B018 - loading is the point
         return self.load_seconds
 
+    def use_threads(self, threads: int) -> None:
+        """Compute with `threads` threads from the next question on, whether the weights are loaded yet or not."""
+        with self._lock:
+            self.threads = threads
+            if isinstance(self._model, LlamaModel):  # the weights are loaded
+                self._model.set_threads(threads)
+
     @property
     def name(self) -> str:
         return self.path.name

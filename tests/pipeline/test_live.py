@@ -20,7 +20,7 @@ from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
 from transcripts.minutes import make_minutes
 from transcripts.model_files import llm_model_path
 from transcripts.sample.long_meeting import MEETING_DATE, long_meeting
-from transcripts.types import Hints
+from transcripts.types import Hints, Transcript
 
 TINY = "smollm2-135m-q8_0"  # plumbing: what is asked and kept, not how well it is answered
 
@@ -154,6 +154,34 @@ def test_a_read_ahead_process_that_died_costs_the_call_nothing(tmp_path, caplog)
             live.submit(1, "Alice", tmp_path / "alice.ogg", 0.1 * i, np.zeros(1_600, dtype=np.float32))
         assert live.finish(timeout=120) is True
     assert caplog.text.count("reading ahead for the minutes stopped") == 1
+
+
+def test_the_read_ahead_computes_on_the_cores_the_transcriber_leaves_until_the_call_ends(
+    meeting, tmp_path, monkeypatch
+):
+    """During the call the transcriber keeps its threads and the model the rest (a core shared by both busy workers
+    would leave the transcriber behind); at the end the model takes every core. llama.cpp's own count is read."""
+    import tracker.live
+
+    monkeypatch.setattr(tracker.live, "available_threads", lambda: 3)
+    early = Transcript([s for s in meeting.transcript.segments if s.end < 20 * 60])
+    ahead = _ReadAhead(tmp_path, _options(threads=2))
+    ahead._llm = LocalLLM(Path(llm_model_path(TINY)), n_ctx=DEFAULT_N_CTX, threads=3)  # its own: not the shared one
+    for segment in early.segments:
+        ahead.add([segment], segment.end + 60)
+    assert ahead.parts >= 1 and ahead._llm.weights_loaded
+    assert ahead._llm._model.threads == 1
+    (tmp_path / LIVE_TRANSCRIPT).write_text(json.dumps(early.to_dict()))
+    ahead.conclude(tmp_path / LIVE_TRANSCRIPT)
+    assert ahead._llm._model.threads == 3
+    assert LiveOptions(threads=None).read_ahead_threads == 1  # a transcriber on every core: the model still runs
+
+
+def test_threads_chosen_before_the_weights_load_are_the_ones_they_load_with():
+    llm = LocalLLM(Path(llm_model_path(TINY)), n_ctx=DEFAULT_N_CTX, threads=2)
+    llm.use_threads(1)
+    llm.load_weights()
+    assert llm._model.threads == 1
 
 
 def test_a_different_agenda_at_the_end_only_costs_the_saving(meeting, tmp_path):
