@@ -15,8 +15,8 @@ read and the prompt throughput, tokens generated and the generation throughput, 
 ratio of wall time against the baseline model (the shipped Q4_K_M) and against the same model's `:plain` and
 `:noamx` runs, all measured in the same run. Prompt and generation throughput divide each batch's time among
 the answers by the tokens each had in it (answers decoded side by side share one batch). Right after each run the
-same process measures llama.cpp alone reading a prompt (`alone t/s`), and `vs alone` sets the wall time against
-the time llama.cpp alone would take for as many tokens. A virtual machine's speed drifts within minutes, so that
+same process measures llama.cpp alone reading a prompt with the same weights (`alone t/s`), and `vs alone` sets
+the wall time against the time llama.cpp alone would take for as many tokens. A virtual machine's speed drifts within minutes, so that
 ratio moves less than the wall time between runs (a probe of a few seconds cannot catch all of the drift).
 Targets (issue 4):
 10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine. The CPU line names the
@@ -58,17 +58,32 @@ def peak_rss_mb() -> float:
 PROBE_TOKENS = 1024
 
 
-def llama_alone_tps(model_path: str, text: str, threads: int) -> float:
-    """Prompt tokens a second of llama.cpp alone on this machine now: one sequence of `PROBE_TOKENS` tokens of
-    `text` in batches of 512, through llama-cpp-python's own `Llama`, nothing of wgbot's around it."""
-    from llama_cpp import Llama
+def llama_alone_tps(model_path: str, text: str, threads: int, extra_buffers: bool) -> float:
+    """Prompt tokens a second of llama.cpp alone on this machine now, with the row's weights (`extra_buffers`:
+    repacked for the int8 kernels, or llama.cpp's plain path): one sequence of `PROBE_TOKENS` tokens of `text` in
+    batches of 512, straight through `llama_decode`, nothing of wgbot's decoder around it. (llama-cpp-python's
+    `Llama` cannot turn the extra buffer types off, so a `:noamx` row would be set against the kernels.)"""
+    import llama_cpp
 
-    llama = Llama(model_path, n_ctx=PROBE_TOKENS + 64, n_batch=512, n_threads=threads, verbose=False)
-    tokens = llama.tokenize(text.encode("utf-8"))[:PROBE_TOKENS]
+    from transcripts.llama_model import LlamaModel
+
+    model = LlamaModel(
+        Path(model_path),
+        n_ctx=PROBE_TOKENS + 64,
+        n_batch=512,
+        n_ubatch=512,
+        threads=threads,
+        n_seq_max=1,
+        extra_buffers=extra_buffers,
+    )
+    tokens = model.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:PROBE_TOKENS]
     started = time.perf_counter()
-    llama.eval(tokens)
+    for k in range(0, len(tokens), 512):
+        chunk = (llama_cpp.llama_token * len(tokens[k : k + 512]))(*tokens[k : k + 512])  # alive while decoded
+        if llama_cpp.llama_decode(model.ctx, llama_cpp.llama_batch_get_one(chunk, len(chunk))) != 0:
+            raise RuntimeError("llama.cpp could not read the probe's prompt")
     seconds = time.perf_counter() - started
-    llama.close()
+    model.close()
     return len(tokens) / seconds
 
 
@@ -125,7 +140,10 @@ def worker(model_name: str, sizes: list[int]) -> None:
                     "notes": len(minutes.notes),
                     # after the peak RSS is read: the probe's second context must not count
                     "alone_tps": llama_alone_tps(
-                        str(llm.path), " ".join(seg.text for seg in meeting.transcript.segments), llm.threads
+                        str(llm.path),
+                        " ".join(seg.text for seg in meeting.transcript.segments),
+                        llm.threads,
+                        extra_buffers=not model_name.endswith(NO_AMX),
                     ),
                 }
             ),
