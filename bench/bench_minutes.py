@@ -16,8 +16,9 @@ ratio of wall time against the baseline model (the shipped Q4_K_M) and against t
 `:noamx` runs, all measured in the same run. Prompt and generation throughput divide each batch's time among
 the answers by the tokens each had in it (answers decoded side by side share one batch). Right after each run the
 same process measures llama.cpp alone reading a prompt with the same weights (`alone t/s`), and `vs alone` sets
-the wall time against the time llama.cpp alone would take for as many tokens. A virtual machine's speed drifts within minutes, so that
-ratio moves less than the wall time between runs (a probe of a few seconds cannot catch all of the drift).
+the wall time against the time llama.cpp alone would take for as many tokens. A virtual machine's speed drifts
+within minutes, so that ratio moves less than the wall time between runs (a probe of a few seconds cannot catch all
+of the drift).
 Targets (issue 4):
 10,000 words in at most 120 s and a peak RSS of at most 2.5 GB on the 2-core machine. The CPU line names the
 vector units the run had (AVX2, AVX-512, AMX).
