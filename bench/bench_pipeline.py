@@ -8,9 +8,10 @@ a minute with the pauses) for `--minutes`, played through the real voice receive
 encryption → per-speaker Ogg files) at `--speed` times real time. Live: each closed utterance goes to the live
 transcriber process while the call plays, which also reads the finished parts ahead for the minutes. Batch: the same
 recording folder processed only after the call. Both then write the minutes with the local model and post them to
-a local server that speaks Discord's API. Targets (issue 15, 60 minutes at 5x): live ≤ 60 s on 2 cores without AMX
-and ≤ 30 s with AMX, and no process above 2.5 GB. Peak RSS is reported per process and per path: the pipeline's
-own peak is reset before each path runs, so each figure is what that path needs.
+a local server that speaks Discord's API; each path's transcript is scored against the script (WER: a live
+transcriber that fell behind decodes greedily while it catches up). Targets (issue 15, 60 minutes at 5x): live
+≤ 60 s on 2 cores without AMX and ≤ 30 s with AMX, and no process above 2.5 GB. Peak RSS is reported per process
+and per path: the pipeline's own peak is reset before each path runs, so each figure is what that path needs.
 """
 
 from __future__ import annotations
@@ -44,30 +45,33 @@ from transcripts.llm import load_llm
 from transcripts.memory import release_freed_memory
 from transcripts.sample.long_meeting import long_meeting
 from transcripts.synthesize import ESPEAK_RATE, VOICES, render_line
+from transcripts.wer import word_error_rate
 
 CHANNEL = 555
 MEETING_START = dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC)
 TITLE = "Bench WG call"  # the live worker is given the meeting's title, as the bot gives it (bot/exts/recording.py)
 
 
-def call_lines(minutes: float) -> list[CallLine]:
+def call_lines(minutes: float) -> tuple[list[CallLine], str]:
+    """The call's lines, and what is said in them (for the transcripts' WER)."""
     meeting = long_meeting(int(minutes * 180))  # more than is spoken in `minutes`: the call is cut there
     voices: dict[str, str] = {}
-    lines, cursor = [], 1.0
+    lines, said, cursor = [], [], 1.0
     for segment in meeting.transcript.segments:
         voice = voices.setdefault(segment.speaker, VOICES[len(voices) % len(VOICES)])
         speech = render_line(segment.text, voice)
         n = int(len(speech) / ESPEAK_RATE * 48_000)
         pcm = np.interp(np.arange(n) / 48_000, np.arange(len(speech)) / ESPEAK_RATE, speech).astype(np.float32)
         lines.append(CallLine(cursor, 100 + list(voices).index(segment.speaker), segment.speaker, pcm))
+        said.append(segment.text)
         cursor += n / 48_000 + 0.6
         if cursor > minutes * 60:
             break
-    return lines
+    return lines, " ".join(said)
 
 
-def process(db: Database, settings, folder: Path) -> float:
-    """Run the pipeline from `recorded` to published; seconds it took."""
+def process(db: Database, settings, folder: Path) -> tuple[float, int]:
+    """Run the pipeline from `recorded` to published; seconds it took, and the meeting's id."""
     with db.session() as session:
         group = WorkingGroup(name="Bench WG", series_start=dt.date(2026, 11, 1), text_channel_id=CHANNEL)
         session.add(group)
@@ -86,7 +90,13 @@ def process(db: Database, settings, folder: Path) -> float:
     state = pipeline.run(db, settings, meeting_id)
     if state != MeetingState.published:
         raise SystemExit(f"the pipeline ended in {state}")
-    return time.monotonic() - started
+    return time.monotonic() - started, meeting_id
+
+
+def transcript_wer(db: Database, meeting_id: int, said: str) -> float:
+    with db.session() as session:
+        transcript = pipeline.load_transcript(session, meeting_id)
+    return word_error_rate(said, " ".join(segment.text for segment in transcript.segments))
 
 
 def reset_peak_rss() -> float:
@@ -166,7 +176,7 @@ def main() -> None:
     print(cpu_line(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="wgbot-bench-"))
     print(f"synthesizing a {args.minutes:.0f}-minute meeting …", flush=True)
-    lines = call_lines(args.minutes)
+    lines, said = call_lines(args.minutes)
     call_seconds = lines[-1].start + len(lines[-1].pcm48k) / 48_000
     with FakeDiscordMessages() as discord:
         settings = load_settings(
@@ -202,7 +212,7 @@ def main() -> None:
         # the transcriber's part of the tail: its transcript file is written once the last words are decoded
         last_words = (live_folder / LIVE_TRANSCRIPT).stat().st_mtime - call_end_clock
         live_base = reset_peak_rss()
-        live_processing = process(db, settings, live_folder)
+        live_processing, live_meeting = process(db, settings, live_folder)
         live_peak = peak_rss_mib()
         live_latency, live_cpu = time.monotonic() - call_end, cpu() - cpu_at_end
         model = load_llm(args.llm)  # the pipeline's model in this process (its weights only if it asked anything)
@@ -217,21 +227,25 @@ def main() -> None:
         cpu_before = cpu()
         batch_base = reset_peak_rss()
         with ChildPeaks() as batch_children:
-            batch_latency = process(db, settings, batch_folder)
+            batch_latency, batch_meeting = process(db, settings, batch_folder)
         batch_peak = peak_rss_mib()
         batch_cpu = cpu() - cpu_before
         posted = len(discord.channel(CHANNEL))
+        live_wer, batch_wer = (transcript_wer(db, m, said) for m in (live_meeting, batch_meeting))
 
     print()
     print(
         f"meeting: {call_seconds / 60:.1f} min, {utterances} utterances, {speakers} speakers; "
         f"whisper {args.whisper} int8, summary {args.llm}; {posted} minutes messages posted"
     )
-    print(f"{'path':<34} {'call end → posted':>18} {'CPU after call':>15} {'vs batch':>9}")
-    print(f"{'batch (transcribe after the call)':<34} {batch_latency:>16.1f} s {batch_cpu:>13.1f} s {1.0:>8.2f}x")
+    print(f"{'path':<34} {'call end → posted':>18} {'CPU after call':>15} {'vs batch':>9} {'WER':>7}")
+    print(
+        f"{'batch (transcribe after the call)':<34} {batch_latency:>16.1f} s {batch_cpu:>13.1f} s {1.0:>8.2f}x "
+        f"{batch_wer:>6.2%}"
+    )
     print(
         f"{'live (transcribed during the call)':<34} {live_latency:>16.1f} s {live_cpu:>13.1f} s "
-        f"{batch_latency / live_latency:>8.2f}x"
+        f"{batch_latency / live_latency:>8.2f}x {live_wer:>6.2%}"
     )
     print(
         f"  live: transcript and the read-ahead's last answers {tail:.1f} s after the call (the last words "

@@ -9,8 +9,10 @@ the pipeline's transcribe step takes instead of transcribing the recording again
 queue overflowed, the worker died), no `transcript.live.json` is written and the pipeline transcribes the
 recording files: the live path is an optimization, never the only copy.
 
-The queue is bounded by the audio it holds (`MAX_QUEUED_SECONDS`): a worker that falls that far behind is stopped
-and the recording is transcribed from its files after the call, as when the worker dies (the log says so).
+A worker that falls behind (a slow CPU, everybody talking) catches up: it decodes greedily and packs Whisper's
+windows fuller until its backlog is nearly gone (`IncrementalTranscriber.keep_up`). The queue is bounded by the
+audio it holds (`MAX_QUEUED_SECONDS`): a worker that falls that far behind anyway is stopped and the recording is
+transcribed from its files after the call, as when the worker dies (the log says so).
 
 Someone who opts out during the call (`forget`) is forgotten by the worker at once: their waiting audio and their
 lines in `transcript.live.jsonl` go, and the minutes' answers read ahead so far (which may quote them) are deleted
@@ -34,6 +36,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import math
 import multiprocessing
 import os
 import threading
@@ -57,8 +60,8 @@ log = logging.getLogger(__name__)
 # the worker is too far behind to be worth waiting for: the recording is transcribed from its files instead.
 MAX_QUEUED_SECONDS = 1800.0
 READ_AHEAD_EVERY = 120.0  # meeting seconds between two looks for finished parts
-# Speech that started this long before the newest audio (beyond `max_delay`) is transcribed and final: the recorder
-# hands an utterance over when it ends, and it cuts utterances at 30 s.
+# Speech that started this long before the newest audio (beyond `max_delay`, or before the oldest window still
+# waiting) is transcribed and final: the recorder hands an utterance over when it ends, and it cuts utterances at 30 s.
 SETTLE_SECONDS = 45.0
 WORKER_NICENESS = 5
 
@@ -161,8 +164,9 @@ class _ReadAhead:
         self.parts = 0
         self.next_look = 0.0  # ask again at the next audio
 
-    def add(self, segments: list, now: float) -> None:
-        """`segments`: newly final ones; `now`: the meeting time of the newest audio."""
+    def add(self, segments: list, now: float, final_before: float = math.inf) -> None:
+        """`segments`: newly final ones; `now`: the meeting time of the newest audio; `final_before`: the meeting
+        time before which all of it is transcribed (`IncrementalTranscriber.final_before`)."""
         self.segments.extend(segments)
         if self._failed or now < self.next_look:
             return
@@ -171,7 +175,7 @@ class _ReadAhead:
         from transcripts.minutes import read_ahead
         from transcripts.types import Transcript
 
-        settled = now - (self.options.max_delay or 0.0) - SETTLE_SECONDS
+        settled = min(now - (self.options.max_delay or 0.0), final_before) - SETTLE_SECONDS
         so_far = Transcript([s for s in self.segments if s.start < settled])
         try:
             self._llm = self._llm or load_llm(self.options.llm_model)
@@ -320,13 +324,15 @@ def _worker(
             _, track, speaker, samples, start = item
             with queued.get_lock():
                 queued.value -= len(samples)
+                backlog = queued.value / 16_000
+            transcriber.keep_up(backlog)
             new = transcriber.feed(track, speaker, samples, start)
             for segment in new:
                 log_file.write(json.dumps(segment.to_dict() | {"track": segment.track}) + "\n")
                 log_file.flush()
             now = max(now, start + len(samples) / 16_000)
             if reader:
-                reader.put(("add", new, now))
+                reader.put(("add", new, now, transcriber.final_before))
         transcript = transcriber.finish()
     finally:
         log_file.close()

@@ -7,6 +7,9 @@ segments arrive about one window (up to 30 s of that speaker's speech) after the
 (seconds of meeting time, any speaker's audio moves the clock) a waiting window is transcribed once it is that
 old, at the cost of less packed windows; `flush()` transcribes what waits now, and `finish()` what is left.
 
+A transcriber that falls behind (a slow CPU, a busy call) catches up rather than fall further behind: told its
+backlog (`keep_up`), it decodes greedily and lets windows fill for longer until the backlog is nearly gone.
+
     transcriber = IncrementalTranscriber(model="base", hints=hints)
     for track, speaker, samples, start in utterances:
         for segment in transcriber.feed(track, speaker, samples, start):
@@ -19,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +35,14 @@ from .vocabulary import build_prompt
 from .windows import MAX_WINDOW_SECONDS
 
 log = logging.getLogger(__name__)
+
+# Audio waiting to be fed (seconds) from which the transcriber catches up, and the backlog at which it is back to
+# the beam search and its usual delay (the gap keeps the choice from flapping). Catching up, windows are decoded
+# greedily and may wait CATCH_UP_DELAY times `max_delay` to fill: its segments are late anyway, and Whisper's cost is
+# per window however little speech it holds.
+CATCH_UP_FROM = 60.0
+CAUGHT_UP_AT = 10.0
+CATCH_UP_DELAY = 3.0
 
 
 @dataclass(slots=True)
@@ -71,8 +82,30 @@ class IncrementalTranscriber:
         self._speakers: list[str] = list(self.hints.speakers)
         self._warnings: list[str] = []
         self._lock = threading.Lock()
+        self.catching_up = False
         self._finished = False
         self._now = 0.0  # latest meeting time any audio was fed for
+
+    def keep_up(self, backlog: float) -> None:
+        """`backlog`: seconds of audio handed over and not fed yet; far behind, catch up (see above)."""
+        behind = backlog >= CATCH_UP_FROM or (self.catching_up and backlog > CAUGHT_UP_AT)
+        if behind == self.catching_up:
+            return
+        log.info("transcription %.0f s behind: %s", backlog, "catching up" if behind else "caught up")
+        with self._lock:
+            self.catching_up = behind
+            for state in self._tracks.values():
+                state.worker.options = replace(state.worker.options, beam_size=self._beam())
+
+    def _beam(self) -> int:
+        return 1 if self.catching_up else self.beam_size
+
+    @property
+    def final_before(self) -> float:
+        """Meeting time before which all audio fed so far is transcribed (the windows still waiting start later)."""
+        with self._lock:
+            waiting = [s.worker.pending_since for s in self._tracks.values() if s.worker.pending_since is not None]
+            return min(waiting, default=self._now)
 
     def _state(self, track: str, speaker: str) -> _TrackState:
         state = self._tracks.get(track)
@@ -81,7 +114,7 @@ class IncrementalTranscriber:
                 self._speakers.append(speaker)
             # the prompt names everybody known when the track starts (the batch path knows all from the manifest)
             options = decode_options(
-                language=self.language, prompt=build_prompt(self.hints, self._speakers), beam_size=self.beam_size
+                language=self.language, prompt=build_prompt(self.hints, self._speakers), beam_size=self._beam()
             )
             worker = TrackTranscriber(
                 self.engine, speaker=speaker, track=track, options=options, max_window=self.max_window
@@ -113,13 +146,14 @@ class IncrementalTranscriber:
             if self.max_delay is not None:
                 # the meeting clock moves with any speaker's audio: a quiet speaker's last words are not held back
                 # until they speak again
+                delay = self.max_delay * (CATCH_UP_DELAY if self.catching_up else 1.0)
                 new.extend(
                     self._close(
                         [
                             other
                             for other in self._tracks.values()
                             if other.worker.pending_since is not None
-                            and self._now - other.worker.pending_since >= self.max_delay
+                            and self._now - other.worker.pending_since >= delay
                         ]
                     )
                 )

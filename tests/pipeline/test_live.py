@@ -219,6 +219,19 @@ def test_nothing_is_read_ahead_before_a_part_is_over(meeting, tmp_path):
     assert ahead.parts == 0 and not (tmp_path / MINUTES_CACHE).exists()
 
 
+def test_no_part_is_read_ahead_while_a_window_of_its_lines_still_waits_to_be_transcribed(meeting, tmp_path):
+    """A transcriber catching up holds windows longer than `max_delay`: what it has not transcribed yet (before
+    `final_before`) keeps the parts around it from being read, or they would be read without those lines."""
+    ahead = _ReadAhead(tmp_path, _options())
+    first_half = [s for s in meeting.transcript.segments if s.end < 30 * 60]
+    for segment in first_half:  # a window from the first minutes still waits
+        ahead.add([segment], segment.end + 60, final_before=60.0)
+    assert ahead.parts == 0
+    ahead.next_look = 0.0
+    ahead.add([], first_half[-1].end + 60, final_before=first_half[-1].end)  # it was transcribed
+    assert ahead.parts >= 1
+
+
 def test_at_the_end_the_reader_asks_what_the_minutes_will_ask_without_anyone_who_opted_out(
     meeting, tmp_path, monkeypatch
 ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from transcripts.audio import SAMPLE_RATE, read_audio
-from transcripts.incremental import IncrementalTranscriber
+from transcripts.incremental import CATCH_UP_FROM, CAUGHT_UP_AT, IncrementalTranscriber
 from transcripts.synthesize import demo_hints
 from transcripts.wer import word_error_rate
 
@@ -55,3 +55,47 @@ def test_silence_fed_gives_nothing_and_a_warning(tiny_engine):
     transcript = transcriber.finish()
     assert transcript.segments == [] and transcript.warnings == ["bob.ogg: no speech found"]
     assert transcript.duration == 8.0
+
+
+def test_a_transcriber_far_behind_decodes_greedily_until_it_has_caught_up(
+    synthesized_meeting, tiny_engine, monkeypatch
+):
+    phase, beams = "behind", []
+    decode = tiny_engine.transcribe_many
+
+    def recorded(audios, options):
+        beams.append((phase, options.beam_size))
+        return decode(audios, options)
+
+    monkeypatch.setattr(tiny_engine, "transcribe_many", recorded)
+    transcriber = IncrementalTranscriber(tiny_engine, hints=demo_hints(), max_delay=5.0)
+    utterances = list(_utterances(synthesized_meeting))
+    third = len(utterances) // 3
+    for i, (track, speaker, samples, start) in enumerate(utterances):
+        phase, backlog = ("behind", CATCH_UP_FROM) if i < third else ("catching up", CAUGHT_UP_AT + 1)
+        if i >= 2 * third:
+            phase, backlog = "caught up", CAUGHT_UP_AT
+        transcriber.keep_up(backlog)
+        transcriber.feed(track, speaker, samples, start)
+    transcript = transcriber.finish()
+    used = {p: {beam for q, beam in beams if q == p} for p in ("behind", "catching up", "caught up")}
+    assert used == {"behind": {1}, "catching up": {1}, "caught up": {5}}, beams
+    assert word_error_rate(synthesized_meeting.text(), " ".join(s.text for s in transcript.segments)) <= 0.15
+
+
+def test_catching_up_lets_windows_fill_for_longer_and_says_what_is_not_transcribed_yet(
+    synthesized_meeting, tiny_engine
+):
+    track, speaker, speech, _ = next(_utterances(synthesized_meeting))
+    quiet = np.zeros(SAMPLE_RATE, np.float32)  # another speaker's track: it moves the meeting clock only
+    normal, behind = (IncrementalTranscriber(tiny_engine, hints=demo_hints(), max_delay=10.0) for _ in range(2))
+    behind.keep_up(CATCH_UP_FROM)
+    for transcriber in (normal, behind):
+        transcriber.feed(track, speaker, speech, 0.0)
+        assert transcriber.final_before < 1.0  # the window waits
+    assert normal.feed("other.ogg", "Other", quiet, 12.0)  # 13 s on, more than max_delay: transcribed
+    assert normal.final_before == 13.0
+    assert behind.feed("other.ogg", "Other", quiet, 12.0) == []  # catching up, it may wait longer ...
+    assert behind.final_before < 1.0
+    assert behind.feed("other.ogg", "Other", quiet, 40.0)  # ... but not for ever
+    assert behind.final_before == 41.0
