@@ -88,14 +88,14 @@ class IncrementalTranscriber:
 
     def keep_up(self, backlog: float) -> None:
         """`backlog`: seconds of audio handed over and not fed yet; far behind, catch up (see above)."""
-        behind = backlog >= CATCH_UP_FROM or (self.catching_up and backlog > CAUGHT_UP_AT)
-        if behind == self.catching_up:
-            return
-        log.info("transcription %.0f s behind: %s", backlog, "catching up" if behind else "caught up")
-        with self._lock:
+        with self._lock:  # feed() may run on another thread: the switch and the beams change together
+            behind = backlog >= CATCH_UP_FROM or (self.catching_up and backlog > CAUGHT_UP_AT)
+            if behind == self.catching_up:
+                return
             self.catching_up = behind
             for state in self._tracks.values():
                 state.worker.options = replace(state.worker.options, beam_size=self._beam())
+        log.info("transcription %.0f s behind: %s", backlog, "catching up" if behind else "caught up")
 
     def _beam(self) -> int:
         return 1 if self.catching_up else self.beam_size
