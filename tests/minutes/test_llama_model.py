@@ -154,6 +154,8 @@ def test_the_weights_repacked_for_this_cpu_compute_what_llama_cpps_plain_path_co
         assert (("CPU_REPACK" in buffers) or ("AMX" in buffers)) is repacked, buffers
         try:
             tokens = loaded.tokenize(prompt.encode(), add_bos=True, special=False)
+            # an odd number of 4-row groups: the x86 kernel's 8-row tiles and its 4-row tile both run
+            assert len(tokens) // 4 % 2 == 1, len(tokens)
             batched = _logits_at_every_position(loaded, tokens)
             after = _logits_after(loaded, [int(np.argmax(batched[-1]))])
             logits[repacked] = np.vstack([batched, after])
