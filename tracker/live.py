@@ -171,14 +171,14 @@ class _ReadAhead:
         if self._failed or now < self.next_look:
             return
         self.next_look = now + READ_AHEAD_EVERY
-        from transcripts.llm import load_llm
+        from transcripts.llm import own_llm
         from transcripts.minutes import read_ahead
         from transcripts.types import Transcript
 
         settled = min(now - (self.options.max_delay or 0.0), final_before) - SETTLE_SECONDS
         so_far = Transcript([s for s in self.segments if s.start < settled])
         try:
-            self._llm = self._llm or load_llm(self.options.llm_model)
+            self._llm = self._llm or own_llm(self.options.llm_model)
             self._llm.use_threads(self.options.read_ahead_threads)
             parts = read_ahead(
                 so_far,
@@ -202,7 +202,7 @@ class _ReadAhead:
         cache and never loads the model's weights itself."""
         if self._failed or not transcript_file.exists():
             return  # the pipeline asks whatever is missing
-        from transcripts.llm import load_llm
+        from transcripts.llm import own_llm
         from transcripts.minutes import make_minutes
         from transcripts.types import Transcript
 
@@ -212,7 +212,7 @@ class _ReadAhead:
         transcript.segments = transcript.by_start()
         hints = dataclasses.replace(self.options.hints(), speakers=transcript.speakers)
         try:
-            self._llm = self._llm or load_llm(self.options.llm_model)
+            self._llm = self._llm or own_llm(self.options.llm_model)
             self._llm.use_threads(available_threads())  # the transcriber is done
             make_minutes(
                 transcript,

@@ -425,13 +425,23 @@ def load_llm(
     `parallel=1` decodes one answer at a time.
     Raises `ModelFileError` for an unknown name or a bad file, `LLMError` when llama.cpp cannot load it.
     """
-    path = Path(llm_model_path(str(model) if model else DEFAULT_LLM_MODEL)).resolve()
+    path = _model_file(model)
     threads = threads or available_threads()
     key = (str(path), n_ctx, threads, draft_tokens, parallel)
     with _loading_lock:
         if key not in _loaded:
             _loaded[key] = LocalLLM(path, n_ctx=n_ctx, threads=threads, draft_tokens=draft_tokens, parallel=parallel)
         return _loaded[key]
+
+
+def own_llm(model: str | os.PathLike | None = None) -> LocalLLM:
+    """The model as `load_llm` gives it, but an instance of the caller's own: for one that changes its threads
+    (`LocalLLM.use_threads`), which on the shared instance would slow every later user in the process."""
+    return LocalLLM(_model_file(model), n_ctx=DEFAULT_N_CTX, threads=available_threads())
+
+
+def _model_file(model: str | os.PathLike | None) -> Path:
+    return Path(llm_model_path(str(model) if model else DEFAULT_LLM_MODEL)).resolve()
 
 
 def unload_llms() -> None:

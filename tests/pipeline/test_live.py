@@ -16,6 +16,7 @@ import pytest
 from tracker.live import LIVE_SEGMENTS, SETTLE_SECONDS, LiveOptions, LiveTranscription, _ReadAhead
 from tracker.pipeline import LIVE_TRANSCRIPT, MINUTES_CACHE
 from transcripts.answer_cache import AnswerCache, answer_key
+from transcripts.cpu import available_threads
 from transcripts.llm import DEFAULT_N_CTX, LocalLLM, load_llm
 from transcripts.minutes import make_minutes
 from transcripts.model_files import llm_model_path
@@ -232,6 +233,20 @@ def test_no_part_is_read_ahead_while_a_window_of_its_lines_still_waits_to_be_tra
     ahead.next_look = 0.0
     ahead.add([], first_half[-1].end + 60, final_before=first_half[-1].end)  # it was transcribed
     assert ahead.parts >= 1
+
+
+def test_the_read_ahead_keeps_its_threads_to_its_own_model(tmp_path, monkeypatch):
+    """During the call it computes on one core; the model `load_llm` shares with the rest of the process keeps them
+    all (a test process asking for minutes after a read-ahead took twice as long)."""
+    import tracker.live
+
+    monkeypatch.setattr(tracker.live, "available_threads", lambda: 2)
+    ahead = _ReadAhead(tmp_path, _options(threads=1))
+    ahead.next_look = 0.0
+    ahead.add([], 60.0)  # nothing to read yet, but the model is chosen and set to the core the transcriber leaves
+    assert ahead._llm is not None and ahead._llm.threads == 1
+    shared = load_llm(TINY)
+    assert shared is not ahead._llm and shared.threads == available_threads()
 
 
 def test_at_the_end_the_reader_asks_what_the_minutes_will_ask_without_anyone_who_opted_out(
