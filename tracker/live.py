@@ -124,6 +124,12 @@ class LiveOptions:
         thread; once the call is over the read-ahead takes every core."""
         return max(1, available_threads() - (self.threads or available_threads()))
 
+    @property
+    def transcriber_workers(self) -> int:
+        """Decodes of `threads` threads the transcriber has: one at a time during the call, side by side on every
+        core for the last windows when it is over (one engine load: CTranslate2 fixes threads when it loads)."""
+        return max(1, available_threads() // self.threads) if self.threads else 1
+
     def hints(self):
         from transcripts.types import Hints
 
@@ -294,6 +300,7 @@ def _worker(
         compute_type=options.compute_type,
         language=options.language,
         threads=options.threads,
+        workers=options.transcriber_workers,
         hints=options.hints(),
         max_delay=options.max_delay,
     )

@@ -28,7 +28,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 from .engines import Engine, load_engine
-from .transcribe import TrackTranscriber, decode_options, decode_windows, merge_segments
+from .transcribe import TrackTranscriber, WindowBatch, decode_options, decode_windows, merge_segments
 from .types import Hints, Segment, Transcript
 from .vad import VadConfig, detect_speech
 from .vocabulary import build_prompt
@@ -63,6 +63,7 @@ class IncrementalTranscriber:
         compute_type: str = "int8",
         language: str | None = "en",
         threads: int | None = None,
+        workers: int = 1,
         hints: Hints | None = None,
         beam_size: int = 5,
         vad: VadConfig | None = None,
@@ -70,7 +71,10 @@ class IncrementalTranscriber:
         max_delay: float | None = None,
         started_at: dt.datetime | None = None,
     ):
-        self.engine = engine if isinstance(engine, Engine) else load_engine(engine, model, compute_type, threads)
+        # `workers` decodes of `threads` threads each; while audio comes in one runs at a time, `finish` uses all
+        if not isinstance(engine, Engine):
+            engine = load_engine(engine, model, compute_type, threads and threads * workers, workers)
+        self.engine = engine
         self.hints = hints or Hints()
         self.language = language
         self.beam_size = beam_size
@@ -174,6 +178,16 @@ class IncrementalTranscriber:
             new.extend(segments)
         return new
 
+    def _close_on_every_worker(self) -> None:
+        """Close every open window and decode them shared out over the engine's workers (the call is over: the
+        cores the transcriber left to others during it are free)."""
+        jobs = [(state, window) for state in self._tracks.values() for window in state.worker.pack_rest()]
+        workers = self.engine.workers
+        batch = WindowBatch(size=-(-len(jobs) // workers), parallel=workers)
+        for state, window in jobs:
+            batch.submit(state.worker, [window], state.segments)
+        batch.run()
+
     def drop(self, track: str) -> int:
         """Forget `track` entirely: its waiting audio and its segments (someone opted out). Returns the segments
         removed; later audio of the track starts it afresh."""
@@ -183,8 +197,8 @@ class IncrementalTranscriber:
 
     def finish(self) -> Transcript:
         """Transcribe the rest and return the whole transcript (all tracks merged in time order)."""
-        self.flush()
         with self._lock:
+            self._close_on_every_worker()
             self._finished = True
             warnings = list(self._warnings)
             for name, state in self._tracks.items():

@@ -176,6 +176,8 @@ def test_the_read_ahead_computes_on_the_cores_the_transcriber_leaves_until_the_c
     ahead.conclude(tmp_path / LIVE_TRANSCRIPT)
     assert ahead._llm._model.threads == 3
     assert LiveOptions(threads=None).read_ahead_threads == 1  # a transcriber on every core: the model still runs
+    # the transcriber's decodes of its threads each: side by side at the end, on every core they fill
+    assert [LiveOptions(threads=t).transcriber_workers for t in (1, 2, None)] == [3, 1, 1]
 
 
 def test_threads_chosen_before_the_weights_load_are_the_ones_they_load_with():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from transcripts.audio import SAMPLE_RATE, read_audio
@@ -99,3 +101,33 @@ def test_catching_up_lets_windows_fill_for_longer_and_says_what_is_not_transcrib
     assert behind.final_before < 1.0
     assert behind.feed("other.ogg", "Other", quiet, 40.0)  # ... but not for ever
     assert behind.final_before == 41.0
+
+
+def test_at_the_end_the_last_windows_are_decoded_on_every_worker_with_the_words_one_worker_gives(
+    synthesized_meeting, tiny_engine
+):
+    """During the call the transcriber leaves the other cores to the read-ahead, one decode at a time; the call over,
+    each speaker's last window is waiting, and they are shared out over both workers of the one engine load."""
+    one = IncrementalTranscriber(tiny_engine, hints=demo_hints())
+    two = IncrementalTranscriber("faster-whisper", "tiny.en", threads=1, workers=2, hints=demo_hints())
+    assert (two.engine.threads, two.engine.workers) == (2, 2)
+    decodes = []  # (thread, windows) of each engine call
+    real = two.engine.transcribe_many
+
+    def spy(audios, options):
+        decodes.append((threading.get_ident(), len(audios)))
+        return real(audios, options)
+
+    two.engine.transcribe_many = spy
+    utterances = list(_utterances(synthesized_meeting))
+    for i, (track, speaker, samples, start) in enumerate(utterances):
+        if i == len(utterances) // 2:  # mid-call: what waits is decoded now, in the caller's thread
+            one.flush(), two.flush()
+        one.feed(track, speaker, samples, start)
+        two.feed(track, speaker, samples, start)
+    during = len(decodes)
+    assert during and {thread for thread, _ in decodes} == {threading.get_ident()}
+    a, b = one.finish(), two.finish()
+    at_the_end = decodes[during:]
+    assert len({thread for thread, _ in at_the_end}) == 2 and sum(n for _, n in at_the_end) >= 2
+    assert [(s.speaker, s.text, s.start) for s in b.segments] == [(s.speaker, s.text, s.start) for s in a.segments]
